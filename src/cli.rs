@@ -1,0 +1,60 @@
+//! The command line: `unibox [serve]` and `unibox migrate`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::storage;
+
+#[derive(Debug, Parser)]
+#[command(name = "unibox", version, about = "One inbox for every comment and DM", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Settings for `serve`, the default command.
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the web UI, the JSON API and the webhooks (the default).
+    Serve(Config),
+    /// Apply database migrations and exit.
+    Migrate(Config),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(cli.config).await,
+        Some(Command::Serve(config)) => serve(config).await,
+        Some(Command::Migrate(config)) => {
+            let db = open(&config).await?;
+            db.close().await;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<storage::Db> {
+    let db = storage::connect(config.database_url.expose(), config.db_max_connections).await?;
+    storage::migrate(&db).await.context("cannot apply database migrations")?;
+    tracing::info!(backend = db.backend().name(), "database ready");
+    Ok(db)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (set UNIBOX_LISTEN or --listen)", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "unibox is serving: open http://{}", listener.local_addr()?);
+    let state = AppState::new(db.clone(), config);
+    crate::serve(listener, state, crate::ops::shutdown::signal()).await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

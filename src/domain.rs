@@ -1,0 +1,108 @@
+//! Small closed vocabularies of the product, parsed once at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Defines a string-backed enum with parsing, display and serde in lower-case words.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+
+            /// The accepted words, for error messages.
+            pub fn choices() -> String {
+                [$($word),+].join(", ")
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(format!("must be one of: {}", $name::choices())),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Where a channel lives.
+    Platform { Tiktok => "tiktok", Instagram => "instagram", Facebook => "facebook", Youtube => "youtube", Custom => "custom" }
+);
+
+word_enum!(
+    /// A public comment under a video, or a private direct message.
+    Kind { Comment => "comment", Dm => "dm" }
+);
+
+word_enum!(
+    /// Whether a thread still needs attention.
+    Status { Open => "open", Done => "done" }
+);
+
+word_enum!(
+    /// Who wrote a message: someone else (inbound) or the account itself (outbound).
+    Direction { Inbound => "inbound", Outbound => "outbound" }
+);
+
+word_enum!(
+    /// How a message came to be: from the platform, typed by a person, or sent by a rule.
+    Source { Platform => "platform", Manual => "manual", Rule => "rule" }
+);
+
+word_enum!(
+    /// Delivery state. Inbound messages are `received`; outbound ones move from `queued` on.
+    State { Received => "received", Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed" }
+);
+
+impl Platform {
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Tiktok => "TikTok",
+            Platform::Instagram => "Instagram",
+            Platform::Facebook => "Facebook",
+            Platform::Youtube => "YouTube",
+            Platform::Custom => "Custom",
+        }
+    }
+
+    /// The longest public comment reply the platform accepts, where it documents one.
+    pub fn max_reply_chars(self) -> Option<usize> {
+        match self {
+            Platform::Tiktok => Some(150),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for p in Platform::ALL {
+            assert_eq!(p.as_str().parse::<Platform>(), Ok(*p));
+        }
+        assert!("TikTok".parse::<Platform>().unwrap_err().contains("tiktok, instagram"));
+    }
+}

@@ -1,0 +1,118 @@
+//! The one error type at the HTTP edge. Client mistakes become 4xx with a message that says
+//! what to fix; anything unexpected becomes a 500 with a generic body, detail logged.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One thing wrong with a request, pointing at the event (in a batch) and the field.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem { index: None, field: field.into(), message: message.into() }
+    }
+
+    pub fn at(index: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem { index: Some(index), field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Invalid { message: String, problems: Vec<Problem> },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn invalid(problems: Vec<Problem>) -> Self {
+        let message = match problems.len() {
+            1 => "the request has 1 problem".to_owned(),
+            n => format!("the request has {n} problems"),
+        };
+        AppError::Invalid { message, problems }
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::invalid(vec![Problem::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Database(e) if crate::storage::is_unique_violation(e) => StatusCode::CONFLICT,
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a client may see. Internal detail stays in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Database(e) if crate::storage::is_unique_violation(e) => {
+                "this item already exists".to_owned()
+            }
+            AppError::Database(_) | AppError::Internal(_) => {
+                "internal error; the server log has the details".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            AppError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+
+    /// Logs server-side failures once, inside the request's span.
+    pub fn log(&self) {
+        match self {
+            AppError::Database(e) if !crate::storage::is_unique_violation(e) => {
+                tracing::error!(error = %e, "database error");
+            }
+            AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: String,
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    problems: &'a [Problem],
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = ErrorBody { error: self.public_message(), problems: self.problems() };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, AppError>;

@@ -1,0 +1,143 @@
+//! The JSON API for reading and acting on threads (`/api/v1/threads…`).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::instrument;
+
+use super::actions::{self, label_name, queue_reply, reply_target, reply_text};
+use super::filter::{FilterParams, StatusFilter, ThreadFilter};
+use super::read::{get_message, get_thread, label_names, list_messages};
+use crate::domain::Status;
+use crate::error::{ApiResult, AppError};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+const MAX_BULK: usize = 1000;
+
+#[instrument(skip_all)]
+pub async fn list(State(state): State<AppState>, Query(params): Query<FilterParams>) -> ApiResult<Json<Value>> {
+    let filter = ThreadFilter::parse(&params, StatusFilter::All)?;
+    let page = super::read::list_threads(&state.db, state.workspace, &filter).await?;
+    Ok(Json(json!({
+        "threads": page.threads,
+        "next_cursor": page.next.map(|c| c.encode()),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct MessageQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[instrument(skip_all, fields(thread = id))]
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<MessageQuery>,
+) -> ApiResult<Json<Value>> {
+    let thread = get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| AppError::field("cursor", "is not a cursor this server issued"))?),
+    };
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::field("limit", "must be a whole number from 1 to 1000"));
+    }
+    let page = list_messages(&state.db, id, after, limit).await?;
+    Ok(Json(json!({
+        "thread": thread,
+        "messages": page.messages,
+        "next_cursor": page.next.map(|id| id.to_string()),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadChange {
+    status: Option<String>,
+    unread: Option<bool>,
+    #[serde(default)]
+    add_labels: Vec<String>,
+    #[serde(default)]
+    remove_labels: Vec<String>,
+}
+
+#[instrument(skip_all, fields(thread = id))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(change): ApiJson<ThreadChange>,
+) -> ApiResult<Json<Value>> {
+    let status = change.status.as_deref().map(parse_status).transpose()?;
+    let add: Vec<String> = change.add_labels.iter().map(|l| label_name(l)).collect::<Result<_, _>>()?;
+    let remove: Vec<String> = change.remove_labels.iter().map(|l| label_name(l)).collect::<Result<_, _>>()?;
+    get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    let now = Utc::now();
+    if let Some(status) = status {
+        actions::set_status(&state.db, state.workspace, &[id], status, now).await?;
+    }
+    if let Some(unread) = change.unread {
+        actions::set_unread(&state.db, state.workspace, id, unread, now).await?;
+    }
+    for label in &add {
+        actions::add_label(&state.db, state.workspace, id, label, now).await?;
+    }
+    for label in &remove {
+        actions::remove_label(&state.db, state.workspace, id, label).await?;
+    }
+    let thread = get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    Ok(Json(json!({ "thread": thread })))
+}
+
+fn parse_status(s: &str) -> Result<Status, AppError> {
+    s.parse().map_err(|e: String| AppError::field("status", e))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkChange {
+    ids: Vec<i64>,
+    status: String,
+}
+
+/// `PATCH /api/v1/threads`: one status for many threads (e.g. mark done).
+#[instrument(skip_all)]
+pub async fn bulk_update(State(state): State<AppState>, ApiJson(change): ApiJson<BulkChange>) -> ApiResult<Json<Value>> {
+    let status = parse_status(&change.status)?;
+    if change.ids.is_empty() || change.ids.len() > MAX_BULK {
+        return Err(AppError::field("ids", format!("must list 1 to {MAX_BULK} thread ids")));
+    }
+    let updated = actions::set_status(&state.db, state.workspace, &change.ids, status, Utc::now()).await?;
+    Ok(Json(json!({ "updated": updated })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReply {
+    text: String,
+    in_reply_to: Option<i64>,
+}
+
+/// `POST /api/v1/threads/{id}/messages`: a reply, queued for sending.
+#[instrument(skip_all, fields(thread = id))]
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(reply): ApiJson<NewReply>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let target = reply_target(&state.db, state.workspace, id, reply.in_reply_to).await?;
+    let text = reply_text(&reply.text, target.platform, target.kind)?;
+    let message = queue_reply(&state.db, state.workspace, &target, &text, Utc::now()).await?;
+    let stored = get_message(&state.db, id, message).await?.ok_or(AppError::NotFound("message"))?;
+    Ok((StatusCode::CREATED, Json(json!({ "message": stored }))))
+}
+
+pub async fn labels(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "labels": label_names(&state.db, state.workspace).await? })))
+}

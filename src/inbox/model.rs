@@ -1,0 +1,194 @@
+//! What the inbox reads: threads with their channel, contact and video, and messages.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThreadRow {
+    pub id: i64,
+    pub kind: String,
+    pub platform: String,
+    pub channel_id: i64,
+    pub channel: String,
+    pub status: String,
+    pub unread: bool,
+    pub subject: String,
+    pub preview: String,
+    pub message_count: i64,
+    pub last_message_at: DateTime<Utc>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub video_id: Option<i64>,
+    pub video_external_id: Option<String>,
+    pub video_title: Option<String>,
+    pub video_url: Option<String>,
+    pub contact_id: Option<i64>,
+    pub contact_external_id: Option<String>,
+    pub contact_username: Option<String>,
+    pub contact_display_name: Option<String>,
+}
+
+/// The columns of [`ThreadRow`], for `SELECT … FROM threads t` with the joins of [`THREAD_FROM`].
+pub const THREAD_COLUMNS: &str = "t.id, t.kind, c.platform, t.channel_id, c.handle AS channel, t.status, t.unread, \
+    t.subject, t.preview, t.message_count, t.last_message_at, t.last_inbound_at, \
+    t.video_id, v.external_id AS video_external_id, v.title AS video_title, v.url AS video_url, \
+    t.contact_id, ct.external_id AS contact_external_id, ct.username AS contact_username, \
+    ct.display_name AS contact_display_name";
+
+pub const THREAD_FROM: &str = " FROM threads t JOIN channels c ON c.id = t.channel_id \
+    LEFT JOIN contacts ct ON ct.id = t.contact_id LEFT JOIN videos v ON v.id = t.video_id";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactView {
+    pub id: i64,
+    pub external_id: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl ContactView {
+    /// How a person is named on screen: display name, else @username, else the platform id.
+    pub fn name(&self) -> String {
+        match (&self.display_name, &self.username) {
+            (Some(d), _) if !d.trim().is_empty() => d.clone(),
+            (_, Some(u)) if !u.trim().is_empty() => format!("@{u}"),
+            _ => self.external_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VideoView {
+    pub id: i64,
+    pub external_id: String,
+    pub title: Option<String>,
+    pub url: Option<String>,
+}
+
+/// A thread as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadView {
+    pub id: i64,
+    pub kind: String,
+    pub platform: String,
+    pub channel: String,
+    pub channel_id: i64,
+    pub status: String,
+    pub unread: bool,
+    pub subject: String,
+    pub preview: String,
+    pub message_count: i64,
+    pub last_message_at: DateTime<Utc>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub labels: Vec<String>,
+    pub contact: Option<ContactView>,
+    pub video: Option<VideoView>,
+}
+
+impl ThreadView {
+    pub fn new(row: ThreadRow, labels: Vec<String>) -> Self {
+        let contact = match (row.contact_id, row.contact_external_id) {
+            (Some(id), Some(external_id)) => Some(ContactView {
+                id,
+                external_id,
+                username: row.contact_username,
+                display_name: row.contact_display_name,
+            }),
+            _ => None,
+        };
+        let video = match (row.video_id, row.video_external_id) {
+            (Some(id), Some(external_id)) => {
+                Some(VideoView { id, external_id, title: row.video_title, url: row.video_url })
+            }
+            _ => None,
+        };
+        ThreadView {
+            id: row.id,
+            kind: row.kind,
+            platform: row.platform,
+            channel: row.channel,
+            channel_id: row.channel_id,
+            status: row.status,
+            unread: row.unread,
+            subject: row.subject,
+            preview: row.preview,
+            message_count: row.message_count,
+            last_message_at: row.last_message_at,
+            last_inbound_at: row.last_inbound_at,
+            labels,
+            contact,
+            video,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub parent_external_id: Option<String>,
+    pub kind: String,
+    pub direction: String,
+    pub source: String,
+    pub rule_id: Option<i64>,
+    pub state: String,
+    pub error: Option<String>,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub author_id: Option<i64>,
+    pub author_external_id: Option<String>,
+    pub author_username: Option<String>,
+    pub author_display_name: Option<String>,
+}
+
+pub const MESSAGE_SELECT: &str = "SELECT m.id, m.external_id, m.parent_external_id, m.kind, m.direction, m.source, \
+    m.rule_id, m.state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
+    a.external_id AS author_external_id, a.username AS author_username, a.display_name AS author_display_name \
+    FROM messages m LEFT JOIN contacts a ON a.id = m.author_id";
+
+/// A message as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub parent_external_id: Option<String>,
+    pub kind: String,
+    pub direction: String,
+    pub source: String,
+    pub rule_id: Option<i64>,
+    pub state: String,
+    pub error: Option<String>,
+    pub text: String,
+    pub author: Option<ContactView>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<MessageRow> for MessageView {
+    fn from(row: MessageRow) -> Self {
+        let author = match (row.author_id, row.author_external_id) {
+            (Some(id), Some(external_id)) => Some(ContactView {
+                id,
+                external_id,
+                username: row.author_username,
+                display_name: row.author_display_name,
+            }),
+            _ => None,
+        };
+        MessageView {
+            id: row.id,
+            external_id: row.external_id,
+            parent_external_id: row.parent_external_id,
+            kind: row.kind,
+            direction: row.direction,
+            source: row.source,
+            rule_id: row.rule_id,
+            state: row.state,
+            error: row.error,
+            text: row.text,
+            author,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Reading the inbox: the filtered, newest-first thread list and one thread's messages.
+
+use std::collections::HashMap;
+
+use tracing::instrument;
+
+use super::filter::{Cursor, StatusFilter, ThreadFilter};
+use super::model::{MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView};
+use super::search::push_search;
+use crate::storage::{Db, Sql};
+
+pub struct ThreadPage {
+    pub threads: Vec<ThreadView>,
+    pub next: Option<Cursor>,
+}
+
+#[instrument(skip_all, fields(workspace))]
+pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<ThreadPage, sqlx::Error> {
+    let mut sql = Sql::new(format!("SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.workspace_id = "));
+    sql.bind(workspace);
+    match f.status {
+        StatusFilter::Open => sql.push(" AND t.status = 'open'"),
+        StatusFilter::Done => sql.push(" AND t.status = 'done'"),
+        StatusFilter::Unread => sql.push(" AND t.status = 'open' AND t.unread = TRUE"),
+        StatusFilter::All => &mut sql,
+    };
+    if let Some(platform) = f.platform {
+        sql.push(" AND c.platform = ").bind(platform.as_str());
+    }
+    if let Some(channel) = &f.channel {
+        sql.push(" AND (c.handle = ").bind(channel.as_str());
+        sql.push(" OR c.platform_id = ").bind(channel.as_str()).push(")");
+    }
+    if let Some(kind) = f.kind {
+        sql.push(" AND t.kind = ").bind(kind.as_str());
+    }
+    if let Some(video) = f.video {
+        sql.push(" AND t.video_id = ").bind(video);
+    }
+    if let Some(label) = &f.label {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM thread_labels tl JOIN labels l ON l.id = tl.label_id \
+             WHERE tl.thread_id = t.id AND l.name = ",
+        );
+        sql.bind(label.as_str()).push(")");
+    }
+    if let Some(q) = &f.q {
+        push_search(&mut sql, db.backend(), workspace, q);
+    }
+    if let Some(c) = f.cursor {
+        sql.push(" AND (t.last_message_at < ").bind(c.last_message_at);
+        sql.push(" OR (t.last_message_at = ").bind(c.last_message_at).push(" AND t.id < ").bind(c.id);
+        sql.push("))");
+    }
+    sql.push(" ORDER BY t.last_message_at DESC, t.id DESC LIMIT ").bind(f.limit + 1);
+    let mut rows: Vec<ThreadRow> = db.fetch_all(sql).await?;
+    let next = if rows.len() as i64 > f.limit {
+        rows.truncate(f.limit as usize);
+        rows.last().map(|r| Cursor { last_message_at: r.last_message_at, id: r.id })
+    } else {
+        None
+    };
+    let threads = with_labels(db, rows).await?;
+    Ok(ThreadPage { threads, next })
+}
+
+#[instrument(skip_all, fields(thread = id))]
+pub async fn get_thread(db: &Db, workspace: i64, id: i64) -> Result<Option<ThreadView>, sqlx::Error> {
+    let mut sql = Sql::new(format!("SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.workspace_id = "));
+    sql.bind(workspace).push(" AND t.id = ").bind(id);
+    let Some(row) = db.fetch_optional::<ThreadRow>(sql).await? else {
+        return Ok(None);
+    };
+    Ok(with_labels(db, vec![row]).await?.pop())
+}
+
+async fn with_labels(db: &Db, rows: Vec<ThreadRow>) -> Result<Vec<ThreadView>, sqlx::Error> {
+    let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
+    if !rows.is_empty() {
+        let mut sql = Sql::new(
+            "SELECT tl.thread_id, l.name FROM thread_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.thread_id IN ",
+        );
+        sql.bind_list(rows.iter().map(|r| r.id)).push(" ORDER BY l.name");
+        for (thread, name) in db.fetch_all::<(i64, String)>(sql).await? {
+            labels.entry(thread).or_default().push(name);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let l = labels.remove(&r.id).unwrap_or_default();
+            ThreadView::new(r, l)
+        })
+        .collect())
+}
+
+pub struct MessagePage {
+    pub messages: Vec<MessageView>,
+    /// The id of the last message shown, when more follow.
+    pub next: Option<i64>,
+}
+
+/// A thread's messages, oldest first, after message `after` (a previous page's last id).
+#[instrument(skip_all, fields(thread))]
+pub async fn list_messages(
+    db: &Db,
+    thread: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<MessagePage, sqlx::Error> {
+    let mut sql = Sql::new(MESSAGE_SELECT);
+    sql.push(" WHERE m.thread_id = ").bind(thread);
+    if let Some(after) = after {
+        sql.push(" AND (m.created_at, m.id) > (SELECT p.created_at, p.id FROM messages p WHERE p.id = ");
+        sql.bind(after).push(")");
+    }
+    sql.push(" ORDER BY m.created_at, m.id LIMIT ").bind(limit + 1);
+    let mut rows: Vec<MessageRow> = db.fetch_all(sql).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(MessagePage { messages: rows.into_iter().map(MessageView::from).collect(), next })
+}
+
+/// Label names in use in the workspace, for the filter menu.
+pub async fn label_names(db: &Db, workspace: i64) -> Result<Vec<String>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT name FROM labels WHERE workspace_id = ");
+    sql.bind(workspace).push(" ORDER BY name");
+    Ok(db.fetch_all::<(String,)>(sql).await?.into_iter().map(|(n,)| n).collect())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub platform: String,
+    pub handle: String,
+}
+
+/// Connected channels, for the filter menu.
+pub async fn channels(db: &Db, workspace: i64) -> Result<Vec<ChannelRow>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT id, platform, handle FROM channels WHERE workspace_id = ");
+    sql.bind(workspace).push(" ORDER BY platform, handle");
+    db.fetch_all(sql).await
+}
+
+pub async fn get_message(db: &Db, thread: i64, id: i64) -> Result<Option<MessageView>, sqlx::Error> {
+    let mut sql = Sql::new(MESSAGE_SELECT);
+    sql.push(" WHERE m.thread_id = ").bind(thread).push(" AND m.id = ").bind(id);
+    Ok(db.fetch_optional::<MessageRow>(sql).await?.map(MessageView::from))
+}

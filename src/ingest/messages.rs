@@ -1,0 +1,317 @@
+//! Stores message events: deduplicates, threads them, inserts in bulk, and keeps thread
+//! summaries and states right.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::event::MessageEvent;
+use super::outcome::{Outcome, OutcomeStatus};
+use super::refs::{CHUNK, ChannelRef, Key, push_key_filter};
+use super::threading::thread_key;
+use crate::domain::{Direction, Kind, Source, State};
+use crate::inbox::refresh::{mark_new_inbound, merge_thread, refresh_threads};
+use crate::storage::{Sql, Tx};
+
+/// One message event with everything resolved that its row needs.
+pub struct Incoming<'a> {
+    pub index: usize,
+    pub event: &'a MessageEvent,
+    pub channel_id: i64,
+    pub direction: Direction,
+    pub video_id: Option<i64>,
+    pub author_id: i64,
+    /// The other party of a DM conversation (the author, or the recipient of our own DM).
+    pub contact_id: i64,
+    pub contact_ext: &'a str,
+}
+
+impl Incoming<'_> {
+    fn key(&self) -> Key {
+        (self.channel_id, self.event.external_id.clone())
+    }
+}
+
+/// Who wrote it: the event may say; otherwise the channel's own author id decides.
+pub fn direction_of(event: &MessageEvent, channel: &ChannelRef) -> Direction {
+    event.direction.unwrap_or_else(|| match &channel.own_author_id {
+        Some(own) if *own == event.author.external_id => Direction::Outbound,
+        _ => Direction::Inbound,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredMessage {
+    id: i64,
+    channel_id: i64,
+    external_id: String,
+    thread_id: i64,
+    thread_kind: String,
+    thread_key: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ThreadId {
+    id: i64,
+    channel_id: i64,
+    kind: String,
+    thread_key: String,
+}
+
+pub async fn write_messages(
+    tx: &mut Tx,
+    workspace: i64,
+    incoming: Vec<Incoming<'_>>,
+    now: DateTime<Utc>,
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), sqlx::Error> {
+    // Within one batch the first copy of a message counts; later copies are duplicates of it.
+    let mut first: HashMap<Key, usize> = HashMap::new();
+    let mut fresh = Vec::new();
+    let mut repeats = Vec::new();
+    for (pos, m) in incoming.iter().enumerate() {
+        match first.get(&m.key()) {
+            Some(&earlier) => repeats.push((pos, earlier)),
+            None => {
+                first.insert(m.key(), pos);
+                fresh.push(pos);
+            }
+        }
+    }
+
+    let stored = lookup_stored(tx, &incoming, &fresh).await?;
+    let mut pending = Vec::new();
+    for pos in fresh {
+        let m = &incoming[pos];
+        match stored.get(&m.key()) {
+            Some(s) => outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Duplicate, s.id, s.thread_id)),
+            None => pending.push(pos),
+        }
+    }
+
+    let keys = thread_keys(&incoming, &pending, &stored);
+    let thread_ids = upsert_threads(tx, workspace, &incoming, &pending, &keys, now).await?;
+    let created = insert_messages(tx, workspace, &incoming, &pending, &keys, &thread_ids, now).await?;
+
+    let mut touched: BTreeSet<i64> = BTreeSet::new();
+    let mut inbound_threads: BTreeSet<i64> = BTreeSet::new();
+    let mut raced = Vec::new();
+    for &pos in &pending {
+        let m = &incoming[pos];
+        let thread = thread_ids[&(m.channel_id, m.event.kind.as_str(), keys[&pos].clone())];
+        match created.get(&m.key()) {
+            Some(&id) => {
+                touched.insert(thread);
+                if m.direction == Direction::Inbound {
+                    inbound_threads.insert(thread);
+                }
+                outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Created, id, thread));
+            }
+            // Another writer stored it between our lookup and our insert.
+            None => {
+                touched.insert(thread);
+                raced.push(pos);
+            }
+        }
+    }
+    touched.extend(merge_provisional(tx, &incoming, &pending, &created, &keys, &thread_ids).await?);
+
+    let touched: Vec<i64> = touched.into_iter().collect();
+    refresh_threads(tx, &touched, now).await?;
+    mark_new_inbound(tx, &inbound_threads.into_iter().collect::<Vec<_>>(), now).await?;
+
+    if !raced.is_empty() {
+        let again = lookup_stored(tx, &incoming, &raced).await?;
+        for pos in raced {
+            let m = &incoming[pos];
+            let s = again.get(&m.key()).ok_or(sqlx::Error::RowNotFound)?;
+            outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Duplicate, s.id, s.thread_id));
+        }
+    }
+    for (pos, earlier) in repeats {
+        let original = outcomes[incoming[earlier].index].clone().ok_or(sqlx::Error::RowNotFound)?;
+        let index = incoming[pos].index;
+        outcomes[index] = Some(Outcome { index, status: OutcomeStatus::Duplicate, ..original });
+    }
+    Ok(())
+}
+
+/// Stored messages among `positions` and among their parents, with their threads.
+async fn lookup_stored(
+    tx: &mut Tx,
+    incoming: &[Incoming<'_>],
+    positions: &[usize],
+) -> Result<HashMap<Key, StoredMessage>, sqlx::Error> {
+    let mut keys: BTreeSet<Key> = BTreeSet::new();
+    for &pos in positions {
+        let m = &incoming[pos];
+        keys.insert(m.key());
+        if let Some(parent) = &m.event.parent_external_id {
+            keys.insert((m.channel_id, parent.clone()));
+        }
+    }
+    let keys: Vec<&Key> = keys.iter().collect();
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "SELECT m.id, m.channel_id, m.external_id, m.thread_id, t.kind AS thread_kind, t.thread_key \
+             FROM messages m JOIN threads t ON t.id = m.thread_id WHERE ",
+        );
+        push_key_filter(&mut sql, "(m.channel_id, m.external_id)", chunk);
+        for row in tx.fetch_all::<StoredMessage>(sql).await? {
+            found.insert((row.channel_id, row.external_id.clone()), row);
+        }
+    }
+    Ok(found)
+}
+
+/// The thread key of every pending message (indexed by position in `incoming`).
+fn thread_keys(
+    incoming: &[Incoming<'_>],
+    pending: &[usize],
+    stored: &HashMap<Key, StoredMessage>,
+) -> HashMap<usize, String> {
+    let mut per_channel: HashMap<i64, (HashMap<&str, Option<&str>>, HashMap<&str, &str>)> = HashMap::new();
+    for &pos in pending {
+        let m = &incoming[pos];
+        if m.event.kind == Kind::Comment {
+            let (batch, _) = per_channel.entry(m.channel_id).or_default();
+            batch.insert(&m.event.external_id, m.event.parent_external_id.as_deref());
+        }
+    }
+    for ((channel, ext), s) in stored {
+        if s.thread_kind == Kind::Comment.as_str() {
+            if let Some((_, known)) = per_channel.get_mut(channel) {
+                known.insert(ext.as_str(), s.thread_key.as_str());
+            }
+        }
+    }
+    let mut keys = HashMap::with_capacity(pending.len());
+    for &pos in pending {
+        let m = &incoming[pos];
+        let key = match m.event.kind {
+            Kind::Dm => m.contact_ext.to_owned(),
+            Kind::Comment => {
+                let (batch, known) = &per_channel[&m.channel_id];
+                thread_key(&m.event.external_id, batch, known)
+            }
+        };
+        keys.insert(pos, key);
+    }
+    keys
+}
+
+type ThreadKey = (i64, &'static str, String);
+
+/// Creates the threads pending messages need (in a fixed order, so concurrent writers lock
+/// thread rows in the same order and cannot deadlock) and returns all their ids.
+async fn upsert_threads(
+    tx: &mut Tx,
+    workspace: i64,
+    incoming: &[Incoming<'_>],
+    pending: &[usize],
+    keys: &HashMap<usize, String>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
+    let mut threads: BTreeMap<ThreadKey, &Incoming<'_>> = BTreeMap::new();
+    for &pos in pending {
+        let m = &incoming[pos];
+        threads.entry((m.channel_id, m.event.kind.as_str(), keys[&pos].clone())).or_insert(m);
+    }
+    let rows: Vec<_> = threads.into_iter().collect();
+    let mut ids = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, \
+             status, unread, last_message_at, created_at, updated_at) VALUES ",
+        );
+        sql.bind_rows(chunk, |r, ((channel, kind, key), m)| {
+            r.bind(workspace).bind(*channel).bind(*kind).bind(key.as_str());
+            r.bind(m.video_id).bind(m.contact_id).raw("'open'").raw("FALSE");
+            r.bind(m.event.created_at).bind(now).bind(now);
+        });
+        sql.push(
+            " ON CONFLICT (channel_id, kind, thread_key) DO UPDATE SET updated_at = excluded.updated_at \
+             RETURNING id, channel_id, kind, thread_key",
+        );
+        for row in tx.fetch_all::<ThreadId>(sql).await? {
+            let kind = if row.kind == Kind::Dm.as_str() { Kind::Dm } else { Kind::Comment };
+            ids.insert((row.channel_id, kind.as_str(), row.thread_key), row.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Inserts pending messages; returns the ids of those actually created.
+async fn insert_messages(
+    tx: &mut Tx,
+    workspace: i64,
+    incoming: &[Incoming<'_>],
+    pending: &[usize],
+    keys: &HashMap<usize, String>,
+    thread_ids: &HashMap<ThreadKey, i64>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let mut created = HashMap::with_capacity(pending.len());
+    for chunk in pending.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
+             video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at) VALUES ",
+        );
+        sql.bind_rows(chunk, |r, &pos| {
+            let m = &incoming[pos];
+            let e = m.event;
+            let thread = thread_ids[&(m.channel_id, e.kind.as_str(), keys[&pos].clone())];
+            let (state, sent_at) = match m.direction {
+                Direction::Inbound => (State::Received, None),
+                Direction::Outbound => (State::Sent, Some(e.created_at)),
+            };
+            r.bind(workspace).bind(m.channel_id).bind(thread).bind(e.kind.as_str());
+            r.bind(e.external_id.as_str()).bind(e.parent_external_id.clone()).bind(m.video_id);
+            r.bind(m.author_id).bind(e.author.search_name()).bind(m.direction.as_str());
+            r.bind(Source::Platform.as_str()).bind(state.as_str()).bind(e.text.as_str());
+            r.bind(e.created_at).bind(now).bind(sent_at);
+        });
+        sql.push(" ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id, channel_id, external_id");
+        for row in tx.fetch_all::<(i64, i64, String)>(sql).await? {
+            created.insert((row.1, row.2), row.0);
+        }
+    }
+    Ok(created)
+}
+
+/// Replies that arrived before a newly stored comment wait in a thread keyed by its id. If that
+/// comment is itself a reply, they belong in its thread: merge. Returns the threads merged into.
+async fn merge_provisional(
+    tx: &mut Tx,
+    incoming: &[Incoming<'_>],
+    pending: &[usize],
+    created: &HashMap<Key, i64>,
+    keys: &HashMap<usize, String>,
+    thread_ids: &HashMap<ThreadKey, i64>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut targets: HashMap<Key, i64> = HashMap::new();
+    for &pos in pending {
+        let m = &incoming[pos];
+        if m.event.kind == Kind::Comment && keys[&pos] != m.event.external_id && created.contains_key(&m.key()) {
+            targets.insert(m.key(), thread_ids[&(m.channel_id, Kind::Comment.as_str(), keys[&pos].clone())]);
+        }
+    }
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut merged_into = HashSet::new();
+    let wanted: Vec<&Key> = targets.keys().collect();
+    for chunk in wanted.chunks(CHUNK) {
+        let mut sql = Sql::new("SELECT id, channel_id, kind, thread_key FROM threads WHERE kind = 'comment' AND ");
+        push_key_filter(&mut sql, "(channel_id, thread_key)", chunk);
+        for provisional in tx.fetch_all::<ThreadId>(sql).await? {
+            let into = targets[&(provisional.channel_id, provisional.thread_key)];
+            if provisional.id != into {
+                merge_thread(tx, provisional.id, into).await?;
+                merged_into.insert(into);
+            }
+        }
+    }
+    Ok(merged_into.into_iter().collect())
+}

@@ -1,0 +1,162 @@
+//! The things messages point at: channels, videos and contacts, created on first sight and
+//! resolved to ids in bulk (a few statements per batch, not per event).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::event::{AuthorRef, Event, VideoRef};
+use crate::domain::Platform;
+use crate::storage::{Sql, Tx};
+
+/// Rows per multi-row statement; well under both backends' bind-parameter limits.
+pub const CHUNK: usize = 1000;
+
+/// (channel id, external id): how every platform object is identified.
+pub type Key = (i64, String);
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelRef {
+    pub id: i64,
+    pub own_author_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedId {
+    id: i64,
+    channel_id: i64,
+    external_id: String,
+}
+
+/// Finds each event's channel by platform id or handle, creating it on first sight.
+pub async fn resolve_channels(
+    tx: &mut Tx,
+    workspace: i64,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(Platform, String), ChannelRef>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for event in events {
+        let (platform, name) = event.channel();
+        if found.contains_key(&(platform, name.to_owned())) {
+            continue;
+        }
+        let channel = match find_channel(tx, workspace, platform, name).await? {
+            Some(channel) => channel,
+            None => {
+                let mut insert = Sql::new(
+                    "INSERT INTO channels (workspace_id, platform, platform_id, handle, created_at) VALUES ",
+                );
+                insert.bind_rows([()], |r, ()| {
+                    r.bind(workspace).bind(platform.as_str()).bind(name).bind(name).bind(now);
+                });
+                insert.push(" ON CONFLICT (workspace_id, platform, platform_id) DO NOTHING");
+                tx.execute(insert).await?;
+                find_channel(tx, workspace, platform, name).await?.ok_or(sqlx::Error::RowNotFound)?
+            }
+        };
+        found.insert((platform, name.to_owned()), channel);
+    }
+    Ok(found)
+}
+
+async fn find_channel(
+    tx: &mut Tx,
+    workspace: i64,
+    platform: Platform,
+    name: &str,
+) -> Result<Option<ChannelRef>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT id, own_author_id FROM channels WHERE workspace_id = ");
+    sql.bind(workspace).push(" AND platform = ").bind(platform.as_str());
+    sql.push(" AND (platform_id = ").bind(name).push(" OR handle = ").bind(name);
+    // A platform id match wins over a handle match: handles can be re-used, ids cannot.
+    sql.push(") ORDER BY CASE WHEN platform_id = ").bind(name).push(" THEN 0 ELSE 1 END, id LIMIT 1");
+    tx.fetch_optional(sql).await
+}
+
+/// Creates or updates videos (keeping known titles when an event has none); returns their ids.
+pub async fn upsert_videos(
+    tx: &mut Tx,
+    workspace: i64,
+    videos: &BTreeMap<Key, &VideoRef>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let rows: Vec<_> = videos.iter().collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO videos (workspace_id, channel_id, external_id, title, url, published_at, created_at) VALUES ",
+        );
+        sql.bind_rows(chunk, |r, ((channel, ext), v)| {
+            r.bind(workspace).bind(*channel).bind(ext.as_str());
+            r.bind(v.title.clone()).bind(v.url.clone());
+            r.bind(v.published_at).bind(now);
+        });
+        sql.push(
+            " ON CONFLICT (channel_id, external_id) DO UPDATE SET \
+             title = COALESCE(excluded.title, videos.title), \
+             url = COALESCE(excluded.url, videos.url), \
+             published_at = COALESCE(excluded.published_at, videos.published_at) \
+             WHERE COALESCE(excluded.title, videos.title) IS DISTINCT FROM videos.title \
+             OR COALESCE(excluded.url, videos.url) IS DISTINCT FROM videos.url \
+             OR (excluded.published_at IS NOT NULL AND videos.published_at IS NULL)",
+        );
+        tx.execute(sql).await?;
+    }
+    select_ids(tx, "videos", videos.keys()).await
+}
+
+/// Creates or updates contacts (keeping known names when an event has none); returns their ids.
+pub async fn upsert_contacts(
+    tx: &mut Tx,
+    workspace: i64,
+    contacts: &BTreeMap<Key, &AuthorRef>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let rows: Vec<_> = contacts.iter().collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO contacts (workspace_id, channel_id, external_id, username, display_name, created_at) VALUES ",
+        );
+        sql.bind_rows(chunk, |r, ((channel, ext), a)| {
+            r.bind(workspace).bind(*channel).bind(ext.as_str());
+            r.bind(a.username.clone()).bind(a.display_name.clone()).bind(now);
+        });
+        sql.push(
+            " ON CONFLICT (channel_id, external_id) DO UPDATE SET \
+             username = COALESCE(excluded.username, contacts.username), \
+             display_name = COALESCE(excluded.display_name, contacts.display_name) \
+             WHERE COALESCE(excluded.username, contacts.username) IS DISTINCT FROM contacts.username \
+             OR COALESCE(excluded.display_name, contacts.display_name) IS DISTINCT FROM contacts.display_name",
+        );
+        tx.execute(sql).await?;
+    }
+    select_ids(tx, "contacts", contacts.keys()).await
+}
+
+/// Ids of rows of `table` (videos, contacts or messages) by (channel id, external id).
+pub async fn select_ids<'k>(
+    tx: &mut Tx,
+    table: &'static str,
+    keys: impl Iterator<Item = &'k Key>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let keys: Vec<&Key> = keys.collect();
+    let mut ids = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(CHUNK) {
+        let mut sql = Sql::new(format!("SELECT id, channel_id, external_id FROM {table} WHERE "));
+        push_key_filter(&mut sql, "(channel_id, external_id)", chunk);
+        for row in tx.fetch_all::<KeyedId>(sql).await? {
+            ids.insert((row.channel_id, row.external_id), row.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Appends `<columns> IN (VALUES …)` for the given keys; `columns` is a constant pair such as
+/// `"(m.channel_id, m.external_id)"`.
+pub fn push_key_filter(sql: &mut Sql, columns: &str, keys: &[&Key]) {
+    sql.push(columns).push(" IN (VALUES ");
+    sql.bind_rows(keys, |r, (channel, ext)| {
+        r.bind(*channel).bind(ext.as_str());
+    });
+    sql.push(")");
+}

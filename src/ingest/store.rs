@@ -1,0 +1,101 @@
+//! Writes a validated batch in one transaction: all of it or none of it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use tracing::instrument;
+
+use super::event::{AuthorRef, Event, VideoRef};
+use super::messages::{Incoming, direction_of, write_messages};
+use super::outcome::Outcome;
+use super::refs::{Key, resolve_channels, upsert_contacts, upsert_videos};
+use super::stats::{write_channel_stats, write_video_stats};
+use crate::domain::{Direction, Kind};
+use crate::storage::Db;
+
+#[instrument(skip_all, fields(events = events.len()))]
+pub async fn store_events(
+    db: &Db,
+    workspace: i64,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let channels = resolve_channels(&mut tx, workspace, events, now).await?;
+    let channel_of = |e: &Event| {
+        let (platform, name) = e.channel();
+        channels[&(platform, name.to_owned())].clone()
+    };
+
+    let mut videos: BTreeMap<Key, &VideoRef> = BTreeMap::new();
+    let mut contacts: BTreeMap<Key, &AuthorRef> = BTreeMap::new();
+    for event in events {
+        let channel = channel_of(event).id;
+        match event {
+            Event::Message(m) => {
+                if let Some(v) = &m.video {
+                    merge_ref(&mut videos, (channel, v.external_id.clone()), v, |v| v.title.is_some());
+                }
+                merge_ref(&mut contacts, (channel, m.author.external_id.clone()), &m.author, |a| {
+                    a.username.is_some()
+                });
+                if let Some(r) = &m.recipient {
+                    merge_ref(&mut contacts, (channel, r.external_id.clone()), r, |a| a.username.is_some());
+                }
+            }
+            Event::VideoStats(s) => {
+                merge_ref(&mut videos, (channel, s.video.external_id.clone()), &s.video, |v| v.title.is_some());
+            }
+            Event::ChannelStats(_) => {}
+        }
+    }
+    let video_ids = upsert_videos(&mut tx, workspace, &videos, now).await?;
+    let contact_ids = upsert_contacts(&mut tx, workspace, &contacts, now).await?;
+
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
+    let mut incoming = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let channel = channel_of(event);
+        match event {
+            Event::Message(m) => {
+                let direction = direction_of(m, &channel);
+                let other = match (m.kind, direction, &m.recipient) {
+                    (Kind::Dm, Direction::Outbound, Some(r)) => r,
+                    _ => &m.author,
+                };
+                incoming.push(Incoming {
+                    index,
+                    event: m,
+                    channel_id: channel.id,
+                    direction,
+                    video_id: m.video.as_ref().map(|v| video_ids[&(channel.id, v.external_id.clone())]),
+                    author_id: contact_ids[&(channel.id, m.author.external_id.clone())],
+                    contact_id: contact_ids[&(channel.id, other.external_id.clone())],
+                    contact_ext: &other.external_id,
+                });
+            }
+            Event::VideoStats(s) => {
+                let video = video_ids[&(channel.id, s.video.external_id.clone())];
+                outcomes[index] = Some(write_video_stats(&mut tx, index, video, s, now).await?);
+            }
+            Event::ChannelStats(s) => {
+                outcomes[index] = Some(write_channel_stats(&mut tx, index, channel.id, s, now).await?);
+            }
+        }
+    }
+    if !incoming.is_empty() {
+        write_messages(&mut tx, workspace, incoming, now, &mut outcomes).await?;
+    }
+    tx.commit().await?;
+    outcomes.into_iter().map(|o| o.ok_or(sqlx::Error::RowNotFound)).collect()
+}
+
+/// Keeps one reference per key, preferring one that carries details (a title, a username).
+fn merge_ref<'a, T>(map: &mut BTreeMap<Key, &'a T>, key: Key, value: &'a T, detailed: impl Fn(&T) -> bool) {
+    match map.get(&key) {
+        Some(existing) if detailed(existing) && !detailed(value) => {}
+        _ => {
+            map.insert(key, value);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! unibox: one inbox for every comment and DM across TikTok, Instagram, Facebook and YouTube.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod inbox;
+pub mod ingest;
+pub mod json;
+pub mod ops;
+pub mod state;
+pub mod storage;
+pub mod web;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use axum::middleware;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Every route of the product.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/events", post(ingest::post_events))
+        .route("/threads", get(inbox::api::list).patch(inbox::api::bulk_update))
+        .route("/threads/{id}", get(inbox::api::show).patch(inbox::api::update))
+        .route("/threads/{id}/messages", post(inbox::api::reply))
+        .route("/labels", get(inbox::api::labels))
+        .fallback(web::api_not_found);
+    Router::new()
+        .merge(web::routes())
+        .nest("/api/v1", api)
+        .route("/healthz", get(ops::health::healthz))
+        .route("/readyz", get(ops::health::readyz))
+        .route("/metrics", get(ops::metrics::metrics))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::metrics::track))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+            tracing::info_span!("request", method = %request.method(), route = %route)
+        }))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish
+/// (up to the configured grace period).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    });
+    let mut stopping = stopping_rx;
+    tokio::select! {
+        result = server.into_future() => result,
+        () = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! SQL text plus its arguments, written once with `$N` placeholders for both backends.
+
+use chrono::{DateTime, Utc};
+
+/// One bound value. A closed set, so the same statement binds identically on SQLite and
+/// PostgreSQL without generic bounds leaking into every storage function.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+    Time(DateTime<Utc>),
+    OptTime(Option<DateTime<Utc>>),
+    Bool(bool),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_owned())
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::OptText(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::OptText(v.map(str::to_owned))
+    }
+}
+impl From<DateTime<Utc>> for Arg {
+    fn from(v: DateTime<Utc>) -> Self {
+        Arg::Time(v)
+    }
+}
+impl From<Option<DateTime<Utc>>> for Arg {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Arg::OptTime(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+/// A statement under construction. `bind` appends a `$N` placeholder and remembers the value,
+/// so placeholders and arguments can never drift apart.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    pub(crate) text: String,
+    pub(crate) args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: impl Into<String>) -> Self {
+        Sql { text: text.into(), args: Vec::new() }
+    }
+
+    /// Appends raw SQL text. Never pass user input here; use [`Sql::bind`].
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `(v1, v2, …)` with one placeholder per value.
+    pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        self.push("(");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(v);
+        }
+        self.push(")")
+    }
+
+    /// Appends one `(…)` tuple per row, comma separated, for multi-row `VALUES`.
+    pub fn bind_rows<R, F>(&mut self, rows: impl IntoIterator<Item = R>, mut row: F) -> &mut Self
+    where
+        F: FnMut(&mut RowBinder<'_>, R),
+    {
+        for (i, r) in rows.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push("(");
+            let mut binder = RowBinder { sql: self, first: true };
+            row(&mut binder, r);
+            self.push(")");
+        }
+        self
+    }
+}
+
+/// Binds the values of one row inside [`Sql::bind_rows`].
+pub struct RowBinder<'a> {
+    sql: &'a mut Sql,
+    first: bool,
+}
+
+impl RowBinder<'_> {
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        if !self.first {
+            self.sql.push(", ");
+        }
+        self.first = false;
+        self.sql.bind(value);
+        self
+    }
+
+    /// A literal SQL expression inside the row (a constant, never user input).
+    pub fn raw(&mut self, text: &str) -> &mut Self {
+        if !self.first {
+            self.sql.push(", ");
+        }
+        self.first = false;
+        self.sql.push(text);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_arguments() {
+        let mut sql = Sql::new("SELECT 1 WHERE a = ");
+        sql.bind(1_i64).push(" AND b IN ").bind_list(["x", "y"]);
+        assert_eq!(sql.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
+        assert_eq!(sql.args.len(), 3);
+    }
+
+    #[test]
+    fn rows_bind_in_order() {
+        let mut sql = Sql::new("VALUES ");
+        sql.bind_rows([(1_i64, "a"), (2, "b")], |r, (n, s)| {
+            r.bind(n).raw("'k'").bind(s);
+        });
+        assert_eq!(sql.text, "VALUES ($1, 'k', $2), ($3, 'k', $4)");
+    }
+}
