@@ -1,6 +1,7 @@
 //! unibox: one inbox for every comment and DM across TikTok, Instagram, Facebook and YouTube.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -1,0 +1,36 @@
+// Keyboard shortcuts for people who live in the inbox: j/k move, Enter opens, x selects,
+// / searches. Plus "select all" and a live character count on the reply box.
+(function () {
+  "use strict";
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll(".thread-link")); }
+  function typing(e) { var t = e.target; return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable); }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
+    var list = rows();
+    var at = list.indexOf(document.activeElement);
+    if (e.key === "j" || e.key === "k") {
+      if (!list.length) return;
+      var next = e.key === "j" ? Math.min(at + 1, list.length - 1) : Math.max(at - 1, 0);
+      list[next].focus();
+      e.preventDefault();
+    } else if (e.key === "x" && at >= 0) {
+      var box = list[at].parentElement.querySelector("input[type=checkbox]");
+      if (box) box.checked = !box.checked;
+      e.preventDefault();
+    } else if (e.key === "/") {
+      var q = document.getElementById("q");
+      if (q) { q.focus(); e.preventDefault(); }
+    }
+  });
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-select-all]")) {
+      document.querySelectorAll("#thread-list input[name=ids]").forEach(function (b) { b.checked = e.target.checked; });
+    }
+  });
+  document.addEventListener("input", function (e) {
+    var area = e.target;
+    if (!area.matches || !area.matches("textarea[data-max]")) return;
+    var hint = document.getElementById("reply-hint");
+    if (hint) hint.setAttribute("data-count", area.value.length + " / " + area.getAttribute("data-max"));
+  });
+})();

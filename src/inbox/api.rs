@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::instrument;
@@ -78,7 +77,7 @@ pub async fn update(
     let add: Vec<String> = change.add_labels.iter().map(|l| label_name(l)).collect::<Result<_, _>>()?;
     let remove: Vec<String> = change.remove_labels.iter().map(|l| label_name(l)).collect::<Result<_, _>>()?;
     get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     if let Some(status) = status {
         actions::set_status(&state.db, state.workspace, &[id], status, now).await?;
     }
@@ -113,7 +112,7 @@ pub async fn bulk_update(State(state): State<AppState>, ApiJson(change): ApiJson
     if change.ids.is_empty() || change.ids.len() > MAX_BULK {
         return Err(AppError::field("ids", format!("must list 1 to {MAX_BULK} thread ids")));
     }
-    let updated = actions::set_status(&state.db, state.workspace, &change.ids, status, Utc::now()).await?;
+    let updated = actions::set_status(&state.db, state.workspace, &change.ids, status, crate::clock::now()).await?;
     Ok(Json(json!({ "updated": updated })))
 }
 
@@ -133,7 +132,7 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let target = reply_target(&state.db, state.workspace, id, reply.in_reply_to).await?;
     let text = reply_text(&reply.text, target.platform, target.kind)?;
-    let message = queue_reply(&state.db, state.workspace, &target, &text, Utc::now()).await?;
+    let message = queue_reply(&state.db, state.workspace, &target, &text, crate::clock::now()).await?;
     let stored = get_message(&state.db, id, message).await?.ok_or(AppError::NotFound("message"))?;
     Ok((StatusCode::CREATED, Json(json!({ "message": stored }))))
 }

@@ -34,6 +34,11 @@ impl<'a> Fields<'a> {
         self.problems.push(Problem::at(self.index, field, message));
     }
 
+    /// Whether the field is present and not null.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
     fn get(&self, name: &str) -> Option<&'a Value> {
         self.obj.get(name).filter(|v| !v.is_null())
     }

@@ -20,7 +20,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use chrono::Utc;
 use tracing::instrument;
 
 use crate::error::AppError;
@@ -38,7 +37,7 @@ pub async fn post_events(
         )),
         _ => AppError::BadRequest(format!("cannot read the body: {rejection}")),
     })?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let events = parse_events(&body, state.config.max_batch_events, now)?;
     let results = store_events(&state.db, state.workspace, &events, now).await?;
     let report = IngestReport::new(results);

@@ -82,7 +82,7 @@ fn read_message(
     let text = f.text("text", MAX_TEXT_BYTES);
     let text = f.required("text", text);
     let created_at = f.time("created_at", now);
-    if kind == Some(Kind::Comment) && video.is_none() && !f.problems.iter().any(|p| p.field.starts_with("video")) {
+    if kind == Some(Kind::Comment) && !f.has("video") {
         f.problem("video.external_id", "is required for comments (the video or post they belong to)");
         return None;
     }
@@ -118,7 +118,7 @@ fn read_video(f: &mut Fields<'_>) -> Option<VideoRef> {
         f.problem("url", "must be an http:// or https:// address");
         url = None;
     }
-    let published_at = f.time("published_at", Utc::now());
+    let published_at = f.time("published_at", crate::clock::now());
     Some(VideoRef { external_id: external_id?, title, url, published_at })
 }
 

@@ -7,7 +7,7 @@ mod exec;
 mod sql;
 
 pub use connect::{connect, migrate};
-pub use exec::Tx;
+pub use exec::{Row, Tx};
 pub use sql::{Arg, RowBinder, Sql};
 
 use sqlx::{PgPool, SqlitePool};

@@ -131,7 +131,7 @@ pub struct InboxTemplate {
 pub async fn inbox(State(state): State<AppState>, Query(params): Query<FilterParams>) -> PageResult<Page<InboxTemplate>> {
     let filter = ThreadFilter::parse(&params, StatusFilter::Open)?;
     let page = list_threads(&state.db, state.workspace, &filter).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let filters = FilterValues::new(&filter);
     let cursor = filter.cursor.map(|c| c.encode()).unwrap_or_default();
     let without_video_href = FilterValues { video: String::new(), ..FilterValues::new(&filter) }.href("");
@@ -165,6 +165,6 @@ pub async fn bulk_status(State(state): State<AppState>, Form(fields): Form<Vec<(
         }
     }
     let status = status.ok_or_else(|| AppError::field("status", "is required"))?;
-    set_status(&state.db, state.workspace, &ids, status, Utc::now()).await?;
+    set_status(&state.db, state.workspace, &ids, status, crate::clock::now()).await?;
     Ok(see_other(safe_return_path(return_to)))
 }

@@ -135,7 +135,7 @@ pub struct ThreadQuery {
 async fn render(state: &AppState, id: i64, after: Option<i64>, draft: String, reply_error: Option<String>) -> PageResult<ThreadTemplate> {
     let thread = get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
     let page = list_messages(&state.db, id, after, MESSAGES_PER_PAGE).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let messages = page.messages.into_iter().map(|m| MessageItem::new(m, &thread.channel, now)).collect();
     let video = thread.video.clone().map(|v| VideoItem {
         id: v.id,
@@ -157,7 +157,7 @@ async fn render(state: &AppState, id: i64, after: Option<i64>, draft: String, re
 pub async fn thread(State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<ThreadQuery>) -> PageResult<Page<ThreadTemplate>> {
     let page = render(&state, id, q.after, String::new(), None).await?;
     // Opening a conversation reads it.
-    actions::set_unread(&state.db, state.workspace, id, false, Utc::now()).await?;
+    actions::set_unread(&state.db, state.workspace, id, false, crate::clock::now()).await?;
     Ok(Page(page))
 }
 
@@ -168,7 +168,7 @@ pub struct StatusForm {
 
 pub async fn set_status(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<StatusForm>) -> PageResult<Response> {
     let status: Status = form.status.parse().map_err(|e| AppError::field("status", e))?;
-    if actions::set_status(&state.db, state.workspace, &[id], status, Utc::now()).await? == 0 {
+    if actions::set_status(&state.db, state.workspace, &[id], status, crate::clock::now()).await? == 0 {
         return Err(AppError::NotFound("thread").into());
     }
     // Done with this one: back to the list to pick the next.
@@ -177,7 +177,7 @@ pub async fn set_status(State(state): State<AppState>, Path(id): Path<i64>, Form
 }
 
 pub async fn mark_unread(State(state): State<AppState>, Path(id): Path<i64>) -> PageResult<Response> {
-    if actions::set_unread(&state.db, state.workspace, id, true, Utc::now()).await? == 0 {
+    if actions::set_unread(&state.db, state.workspace, id, true, crate::clock::now()).await? == 0 {
         return Err(AppError::NotFound("thread").into());
     }
     Ok(see_other("/"))
@@ -191,7 +191,7 @@ pub struct LabelForm {
 pub async fn add_label(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<LabelForm>) -> PageResult<Response> {
     let name = label_name(&form.label)?;
     get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
-    actions::add_label(&state.db, state.workspace, id, &name, Utc::now()).await?;
+    actions::add_label(&state.db, state.workspace, id, &name, crate::clock::now()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
 
@@ -211,7 +211,7 @@ pub async fn reply(State(state): State<AppState>, Path(id): Path<i64>, Form(form
     let target = reply_target(&state.db, state.workspace, id, None).await?;
     match reply_text(&form.text, target.platform, target.kind) {
         Ok(text) => {
-            let message = queue_reply(&state.db, state.workspace, &target, &text, Utc::now()).await?;
+            let message = queue_reply(&state.db, state.workspace, &target, &text, crate::clock::now()).await?;
             Ok(see_other(&format!("/threads/{id}#m{message}")))
         }
         Err(err) => {

@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn ages_read_naturally() {
-        let now = Utc::now();
+        let now = crate::clock::now();
         assert_eq!(ago(now, now - Duration::seconds(5)), "just now");
         assert_eq!(ago(now, now - Duration::minutes(5)), "5 min ago");
         assert_eq!(ago(now, now - Duration::hours(3)), "3 h ago");

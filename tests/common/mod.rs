@@ -1,0 +1,263 @@
+//! Test harness: every test gets its own database (a temporary SQLite file, or a fresh
+//! PostgreSQL database) and talks to the real router over real HTTP on 127.0.0.1.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use unibox::{AppState, Config, storage};
+
+pub use unibox::storage::Backend;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Where PostgreSQL tests connect to create their databases.
+fn postgres_admin_url() -> String {
+    std::env::var("UNIBOX_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// In CI (or when asked) a missing PostgreSQL fails the tests instead of skipping them.
+fn postgres_required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("UNIBOX_REQUIRE_POSTGRES").is_some()
+}
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("unibox_test_{}_{}_{}", std::process::id(), n, nanos)
+}
+
+enum Cleanup {
+    Sqlite(PathBuf),
+    Postgres { admin: String, name: String },
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub db: storage::Db,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    cleanup: Cleanup,
+}
+
+impl TestServer {
+    pub async fn sqlite() -> TestServer {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    pub async fn sqlite_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = std::env::temp_dir().join(unique_name());
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("unibox.db").display());
+        Self::start(&url, Cleanup::Sqlite(dir), adjust).await
+    }
+
+    /// `None` (after saying so) when PostgreSQL is unreachable outside CI.
+    pub async fn postgres() -> Option<TestServer> {
+        Self::postgres_with(|_| {}).await
+    }
+
+    pub async fn postgres_with(adjust: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        use sqlx::Connection;
+        let admin = postgres_admin_url();
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(e) if !postgres_required() => {
+                eprintln!("SKIPPED on PostgreSQL: cannot connect to {admin} ({e}); set UNIBOX_TEST_POSTGRES");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL is required here (CI or UNIBOX_REQUIRE_POSTGRES) but unreachable: {e}"),
+        };
+        let name = unique_name();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        conn.close().await.ok();
+        let url = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("UNIBOX_TEST_POSTGRES must end in /<database>"),
+        };
+        Some(Self::start(&url, Cleanup::Postgres { admin, name }, adjust).await)
+    }
+
+    async fn start(url: &str, cleanup: Cleanup, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::for_database(url);
+        adjust(&mut config);
+        let db = storage::connect(url, 5).await.unwrap();
+        storage::migrate(&db).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(db.clone(), config);
+        let task = tokio::spawn(unibox::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestServer { base, client, backend: db.backend(), db, stop: Some(stop), task: Some(task), cleanup }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Asks the server to shut down gracefully; returns its join handle.
+    pub fn shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.take().expect("server already stopped")
+    }
+
+    /// Stops the server and removes its database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.db.close().await;
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin, name } => {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            }
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.request(method, self.url(path)).json(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::PATCH, path, body).await
+    }
+
+    /// Posts events and insists they were accepted.
+    pub async fn ingest(&self, events: Value) -> Value {
+        let (status, body) = self.post_json("/api/v1/events", &events).await;
+        assert!(status == 200 || status == 201, "ingest refused ({status}): {body}");
+        body
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(form).send().await.unwrap()
+    }
+
+    pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, scraper::Html::parse_document(&r.text().await.unwrap()))
+    }
+
+    /// Counts rows of a table straight from the database.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = unibox::storage::Sql::new(format!("SELECT COUNT(*) FROM {table}"));
+        let (n,): (i64,) = self.db.fetch_optional(sql).await.unwrap().unwrap();
+        n
+    }
+
+    pub async fn threads(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.get_json(&format!("/api/v1/threads{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["threads"].as_array().unwrap().clone()
+    }
+}
+
+/// Runs each test body against SQLite and against PostgreSQL, as `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($server:ident: &TestServer) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($server: &TestServer) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    let server = TestServer::sqlite().await;
+                    run(&server).await;
+                    server.finish().await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    let Some(server) = TestServer::postgres().await else { return };
+                    run(&server).await;
+                    server.finish().await;
+                }
+            }
+        )*
+    };
+}
+
+/// A comment event with sensible defaults.
+pub fn comment(id: &str, text: &str) -> Value {
+    json!({
+        "type": "message", "platform": "tiktok", "channel": "acme_official", "kind": "comment",
+        "external_id": id,
+        "video": {"external_id": "7377694258502880513", "title": "Unboxing", "url": "https://www.tiktok.com/@acme/video/7377694258502880513"},
+        "author": {"external_id": format!("author-{id}"), "username": format!("user_{id}"), "display_name": format!("User {id}")},
+        "text": text,
+        "created_at": "2026-11-24T10:00:00Z"
+    })
+}
+
+/// A reply to `parent`.
+pub fn reply(id: &str, parent: &str, text: &str) -> Value {
+    let mut e = comment(id, text);
+    e["parent_external_id"] = json!(parent);
+    e
+}
+
+/// A DM from `author` on `channel`.
+pub fn dm(id: &str, author: &str, text: &str) -> Value {
+    json!({
+        "type": "message", "platform": "instagram", "channel": "acme.ig", "kind": "dm",
+        "external_id": id,
+        "author": {"external_id": author, "username": author},
+        "text": text,
+        "created_at": "2026-11-24T11:00:00Z"
+    })
+}
+
+pub fn at(mut event: Value, time: &str) -> Value {
+    event["created_at"] = json!(time);
+    event
+}
+
+/// CSS selector helper.
+pub fn select<'a>(html: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+    html.select(&scraper::Selector::parse(css).unwrap()).collect()
+}
+
+pub fn text_of(e: &scraper::ElementRef<'_>) -> String {
+    e.text().collect::<String>()
+}
