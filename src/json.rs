@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 pub struct ApiJson<T>(pub T);
 
@@ -28,7 +28,14 @@ where
 fn rejection_error(rejection: JsonRejection) -> AppError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
-        StatusCode::UNPROCESSABLE_ENTITY => AppError::field("body", rejection.body_text()),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            let detail = rejection.body_text();
+            let detail = detail.trim_start_matches("Failed to deserialize the JSON body into the target type: ");
+            AppError::Invalid {
+                message: format!("the body does not match this endpoint: {detail}"),
+                problems: vec![Problem::new("body", detail)],
+            }
+        }
         _ => AppError::BadRequest(rejection.body_text()),
     }
 }
