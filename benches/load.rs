@@ -1,1 +1,291 @@
-fn main() {}
+//! Load benchmark: 1,000,000 messages across 50 channels and 20,000 videos, ingested through
+//! the HTTP API of a real `unibox` process, then read back.
+//!
+//! Run: `cargo bench --bench load` (both backends; PostgreSQL from UNIBOX_TEST_POSTGRES or
+//! postgres://postgres@127.0.0.1:5432/postgres). Knobs: UNIBOX_BENCH_MESSAGES (default
+//! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2).
+//!
+//! Prints, per backend: ingest throughput, p50/p95 of the first inbox page and of the JSON
+//! thread list, p50/p95 of full-text searches, and the server's peak RSS.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const CHANNELS: usize = 50;
+const VIDEOS: usize = 20_000;
+const AUTHORS: usize = 200_000;
+const BATCH: usize = 1000;
+
+/// A small deterministic generator (xorshift64*): the same data on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Skewed towards small values, like word frequencies in real comments.
+    fn skewed(&mut self, n: usize) -> usize {
+        let a = self.below(n);
+        let b = self.below(n);
+        let c = self.below(n);
+        a.min(b).min(c)
+    }
+}
+
+const WORDS: &[&str] = &[
+    "love", "this", "where", "can", "i", "buy", "the", "so", "cute", "need", "it", "omg", "yes", "please", "link",
+    "price", "how", "much", "shipping", "to", "belgium", "amazing", "wow", "best", "video", "ever", "color", "size",
+    "available", "in", "stock", "when", "restock", "thank", "you", "for", "sharing", "tutorial", "great", "idea",
+    "my", "sister", "would", "like", "obsessed", "with", "your", "content", "more", "of", "please", "do", "part",
+    "two", "what", "song", "is", "that", "camera", "lens", "did", "use", "editing", "app", "discount", "code",
+    "works", "not", "working", "order", "arrived", "broken", "refund", "help", "customer", "service", "fast",
+    "delivery", "quality", "material", "cotton", "leather", "vegan", "recipe", "ingredients", "oven", "minutes",
+    "gym", "workout", "routine", "beginner", "tips", "skin", "care", "serum", "sunscreen", "hair", "curly",
+];
+const RARE: &[&str] = &["turquoise", "paprika", "kaleidoscope", "nebula", "xylophone", "quokka", "zeppelin", "marzipan"];
+const PLATFORMS: &[&str] = &["tiktok", "instagram", "facebook", "youtube", "tiktok"];
+
+fn sentence(rng: &mut Rng) -> String {
+    let n = 4 + rng.below(14);
+    let mut words: Vec<&str> = (0..n).map(|_| WORDS[rng.skewed(WORDS.len())]).collect();
+    if rng.below(200) == 0 {
+        words.push(RARE[rng.below(RARE.len())]);
+    }
+    if rng.below(4) == 0 {
+        words.push("😍");
+    }
+    words.join(" ")
+}
+
+/// The messages as pre-serialised request bodies of `BATCH` events each.
+fn generate(total: usize) -> Vec<Vec<u8>> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z").unwrap().to_utc();
+    let step = Duration::from_secs(30 * 86_400).as_micros() as i64 / total as i64;
+    let mut recent: Vec<Vec<(String, usize)>> = vec![Vec::new(); CHANNELS];
+    let mut batches = Vec::with_capacity(total / BATCH + 1);
+    let mut events = Vec::with_capacity(BATCH);
+    for i in 0..total {
+        let channel = rng.below(CHANNELS);
+        let platform = PLATFORMS[channel % PLATFORMS.len()];
+        let author = rng.skewed(AUTHORS);
+        let created = start + chrono::Duration::microseconds(step * i as i64);
+        let roll = rng.below(10);
+        let author_json = json!({"external_id": format!("u{author}"), "username": format!("fan_{author}"),
+            "display_name": format!("Fan {author}")});
+        let id = format!("{}", 7_300_000_000_000_000_000_u64 + i as u64);
+        let event = if roll == 0 {
+            json!({"type": "message", "platform": platform, "channel": format!("brand_{channel}"), "kind": "dm",
+                "external_id": id, "author": author_json, "text": sentence(&mut rng),
+                "created_at": created.to_rfc3339()})
+        } else {
+            let pool = &mut recent[channel];
+            let (video, parent) = if roll <= 2 && !pool.is_empty() {
+                let (parent, video) = pool[rng.below(pool.len())].clone();
+                (video, Some(parent))
+            } else {
+                (channel * (VIDEOS / CHANNELS) + rng.below(VIDEOS / CHANNELS), None)
+            };
+            if parent.is_none() {
+                if pool.len() >= 500 {
+                    let slot = rng.below(500);
+                    pool[slot] = (id.clone(), video);
+                } else {
+                    pool.push((id.clone(), video));
+                }
+            }
+            json!({"type": "message", "platform": platform, "channel": format!("brand_{channel}"), "kind": "comment",
+                "external_id": id, "parent_external_id": parent,
+                "video": {"external_id": format!("{}", 7_377_000_000_000_000_000_u64 + video as u64),
+                          "title": format!("Video {video}"), "url": format!("https://example.com/v/{video}")},
+                "author": author_json, "text": sentence(&mut rng), "created_at": created.to_rfc3339()})
+        };
+        events.push(event);
+        if events.len() == BATCH {
+            batches.push(serde_json::to_vec(&Value::Array(std::mem::take(&mut events))).unwrap());
+        }
+    }
+    if !events.is_empty() {
+        batches.push(serde_json::to_vec(&Value::Array(events)).unwrap());
+    }
+    batches
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_unibox"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("UNIBOX_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start unibox");
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+                return Server { child, base };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("unibox did not become ready");
+    }
+
+    fn stop(self) {
+        // Drop stops it.
+    }
+}
+
+impl Drop for Server {
+    /// A graceful stop (SIGTERM), also when the benchmark panics, so no server is left behind.
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn latencies(client: &reqwest::Client, urls: &[String], rounds: usize) -> (f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        for url in urls {
+            let started = Instant::now();
+            let r = client.get(url).send().await.unwrap();
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            r.bytes().await.unwrap();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    (percentile(&times, 0.5), percentile(&times, 0.95))
+}
+
+async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: usize) {
+    let server = Server::start(database_url).await;
+    let client = reqwest::Client::new();
+    let total: usize = batches.len();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    let shared: std::sync::Arc<Vec<Vec<u8>>> = std::sync::Arc::new(batches.to_vec());
+    for _ in 0..clients {
+        let (client, next, base, shared) = (client.clone(), next.clone(), server.base.clone(), shared.clone());
+        handles.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let r = client
+                    .post(format!("{base}/api/v1/events"))
+                    .header("content-type", "application/json")
+                    .body(shared[i].clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body = r.text().await.unwrap();
+                assert!(status.is_success(), "batch {i}: {status} {}", &body[..body.len().min(500)]);
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let messages = total * BATCH;
+    let ingest_rss = peak_rss_mib(server.child.id());
+
+    let b = &server.base;
+    let inbox = latencies(&client, &[format!("{b}/")], 200).await;
+    let inbox_filtered = latencies(&client, &[format!("{b}/?platform=instagram&kind=comment")], 100).await;
+    let api = latencies(&client, &[format!("{b}/api/v1/threads")], 200).await;
+    let api_filtered = latencies(&client, &[format!("{b}/api/v1/threads?channel=brand_7&status=all")], 100).await;
+    let searches: Vec<String> = ["shipping", "turquoise", "fan_123", "restock belgium", "discount code", "love"]
+        .iter()
+        .map(|q| format!("{b}/api/v1/threads?q={}", q.replace(' ', "%20")))
+        .collect();
+    let search = latencies(&client, &searches, 30).await;
+    let rss = peak_rss_mib(server.child.id());
+    println!("\n== {backend}: {messages} messages, {CHANNELS} channels, {VIDEOS} videos ==");
+    println!("ingest through HTTP:        {:>10.0} messages/s  ({elapsed:.1} s, {clients} clients, {BATCH} per batch)", messages as f64 / elapsed);
+    println!("inbox page (first):         p50 {:>7.2} ms   p95 {:>7.2} ms", inbox.0, inbox.1);
+    println!("inbox page (filtered):      p50 {:>7.2} ms   p95 {:>7.2} ms", inbox_filtered.0, inbox_filtered.1);
+    println!("JSON thread list (first):   p50 {:>7.2} ms   p95 {:>7.2} ms", api.0, api.1);
+    println!("JSON thread list (channel): p50 {:>7.2} ms   p95 {:>7.2} ms", api_filtered.0, api_filtered.1);
+    println!("full-text search (6 kinds): p50 {:>7.2} ms   p95 {:>7.2} ms", search.0, search.1);
+    println!("server peak RSS:            {ingest_rss:.0} MiB after ingest, {rss:.0} MiB at the end");
+    server.stop();
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let total: usize = std::env::var("UNIBOX_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let clients: usize = std::env::var("UNIBOX_BENCH_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let backends = std::env::var("UNIBOX_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    eprintln!("generating {total} messages…");
+    let batches = generate(total);
+    for backend in backends.split(',').map(str::trim) {
+        match backend {
+            "sqlite" => {
+                let dir = std::env::temp_dir().join(format!("unibox-bench-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                run("SQLite", &format!("sqlite://{}", dir.join("bench.db").display()), &batches, clients).await;
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            "postgres" => {
+                use sqlx::Connection;
+                let admin = std::env::var("UNIBOX_TEST_POSTGRES")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+                let name = format!("unibox_bench_{}", std::process::id());
+                let mut conn = match sqlx::PgConnection::connect(&admin).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        println!("\n== PostgreSQL: SKIPPED, cannot connect to {admin}: {e}");
+                        continue;
+                    }
+                };
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+                run("PostgreSQL", &url, &batches, clients).await;
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+            }
+            other => panic!("unknown backend {other}; use sqlite and/or postgres"),
+        }
+    }
+}

@@ -266,3 +266,41 @@ async fn too_many_events_get_413() {
     assert_eq!(s.count("messages").await, 0);
     s.finish().await;
 }
+
+on_both_backends! {
+    async fn concurrent_overlapping_batches_store_each_message_once(s: &TestServer) {
+        // Four clients deliver the same 200 comments and replies, in different orders, at once
+        // (at-least-once delivery retried by several workers).
+        let mut events: Vec<Value> = Vec::new();
+        for i in 0..50 {
+            events.push(comment(&format!("t{i}"), "top"));
+            for j in 0..3 {
+                events.push(reply(&format!("t{i}-r{j}"), &format!("t{i}"), "reply"));
+            }
+        }
+        let mut requests = Vec::new();
+        for variant in 0..4 {
+            let mut batch = events.clone();
+            match variant {
+                1 => batch.reverse(),
+                2 => batch.rotate_left(97),
+                3 => batch.sort_by_key(|e| e["text"].as_str().unwrap().to_owned()),
+                _ => {}
+            }
+            let client = s.client.clone();
+            let url = s.url("/api/v1/events");
+            requests.push(tokio::spawn(async move { client.post(url).json(&batch).send().await.unwrap() }));
+        }
+        let mut created = 0;
+        for r in requests {
+            let r = r.await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            created += r.json::<Value>().await.unwrap()["created"].as_i64().unwrap();
+        }
+        assert_eq!(created, 200, "each message created by exactly one request");
+        assert_eq!(s.count("messages").await, 200);
+        let threads = s.threads("?limit=200").await;
+        assert_eq!(threads.len(), 50);
+        assert!(threads.iter().all(|t| t["message_count"] == 4 && t["subject"] == "top"), "{threads:?}");
+    }
+}

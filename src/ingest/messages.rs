@@ -1,14 +1,15 @@
 //! Stores message events: deduplicates, threads them, inserts in bulk, and keeps thread
 //! summaries and states right.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use super::event::MessageEvent;
 use super::outcome::{Outcome, OutcomeStatus};
-use super::refs::{CHUNK, ChannelRef, Key, push_key_filter};
+use super::refs::{CHUNK, ChannelRef, Key, with_keys};
 use super::threading::thread_key;
+use super::threads::{ThreadKey, resolve_threads};
 use crate::domain::{Direction, Kind, Source, State};
 use crate::inbox::refresh::{mark_new_inbound, merge_thread, refresh_threads};
 use crate::storage::{Sql, Tx};
@@ -54,7 +55,6 @@ struct StoredMessage {
 struct ThreadId {
     id: i64,
     channel_id: i64,
-    kind: String,
     thread_key: String,
 }
 
@@ -89,9 +89,14 @@ pub async fn write_messages(
         }
     }
 
+    // Messages are inserted in arrival order, so ids (the tie-break for equal times) follow
+    // it. Two concurrent batches carrying the same messages in another order can deadlock on
+    // PostgreSQL; the batch is then retried (see `store::store_events`).
     let keys = thread_keys(&incoming, &pending, &stored);
-    let thread_ids = upsert_threads(tx, workspace, &incoming, &pending, &keys, now).await?;
-    let created = insert_messages(tx, workspace, &incoming, &pending, &keys, &thread_ids, now).await?;
+    let threads = resolve_threads(tx, workspace, &incoming, &pending, &keys, now).await?;
+    let thread_ids = &threads.ids;
+    let created = insert_messages(tx, workspace, &incoming, &pending, &keys, thread_ids, now).await?;
+    let existed: HashSet<i64> = threads.existing.iter().copied().collect();
 
     let mut touched: BTreeSet<i64> = BTreeSet::new();
     let mut inbound_threads: BTreeSet<i64> = BTreeSet::new();
@@ -101,9 +106,12 @@ pub async fn write_messages(
         let thread = thread_ids[&(m.channel_id, m.event.kind.as_str(), keys[&pos].clone())];
         match created.get(&m.key()) {
             Some(&id) => {
-                touched.insert(thread);
-                if m.direction == Direction::Inbound {
-                    inbound_threads.insert(thread);
+                // New threads were inserted with their summary; existing ones are recomputed.
+                if existed.contains(&thread) {
+                    touched.insert(thread);
+                    if m.direction == Direction::Inbound {
+                        inbound_threads.insert(thread);
+                    }
                 }
                 outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Created, id, thread));
             }
@@ -114,7 +122,7 @@ pub async fn write_messages(
             }
         }
     }
-    touched.extend(merge_provisional(tx, &incoming, &pending, &created, &keys, &thread_ids).await?);
+    touched.extend(merge_provisional(tx, &incoming, &pending, &created, &keys, thread_ids).await?);
 
     let touched: Vec<i64> = touched.into_iter().collect();
     refresh_threads(tx, &touched, now).await?;
@@ -153,11 +161,12 @@ async fn lookup_stored(
     let keys: Vec<&Key> = keys.iter().collect();
     let mut found = HashMap::new();
     for chunk in keys.chunks(CHUNK) {
-        let mut sql = Sql::new(
+        let mut sql = with_keys(chunk);
+        sql.push(
             "SELECT m.id, m.channel_id, m.external_id, m.thread_id, t.kind AS thread_kind, t.thread_key \
-             FROM messages m JOIN threads t ON t.id = m.thread_id WHERE ",
+             FROM k JOIN messages m ON m.channel_id = k.channel_id AND m.external_id = k.external_id \
+             JOIN threads t ON t.id = m.thread_id",
         );
-        push_key_filter(&mut sql, "(m.channel_id, m.external_id)", chunk);
         for row in tx.fetch_all::<StoredMessage>(sql).await? {
             found.insert((row.channel_id, row.external_id.clone()), row);
         }
@@ -199,47 +208,6 @@ fn thread_keys(
         keys.insert(pos, key);
     }
     keys
-}
-
-type ThreadKey = (i64, &'static str, String);
-
-/// Creates the threads pending messages need (in a fixed order, so concurrent writers lock
-/// thread rows in the same order and cannot deadlock) and returns all their ids.
-async fn upsert_threads(
-    tx: &mut Tx,
-    workspace: i64,
-    incoming: &[Incoming<'_>],
-    pending: &[usize],
-    keys: &HashMap<usize, String>,
-    now: DateTime<Utc>,
-) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
-    let mut threads: BTreeMap<ThreadKey, &Incoming<'_>> = BTreeMap::new();
-    for &pos in pending {
-        let m = &incoming[pos];
-        threads.entry((m.channel_id, m.event.kind.as_str(), keys[&pos].clone())).or_insert(m);
-    }
-    let rows: Vec<_> = threads.into_iter().collect();
-    let mut ids = HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = Sql::new(
-            "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, \
-             status, unread, last_message_at, created_at, updated_at) VALUES ",
-        );
-        sql.bind_rows(chunk, |r, ((channel, kind, key), m)| {
-            r.bind(workspace).bind(*channel).bind(*kind).bind(key.as_str());
-            r.bind(m.video_id).bind(m.contact_id).raw("'open'").raw("FALSE");
-            r.bind(m.event.created_at).bind(now).bind(now);
-        });
-        sql.push(
-            " ON CONFLICT (channel_id, kind, thread_key) DO UPDATE SET updated_at = excluded.updated_at \
-             RETURNING id, channel_id, kind, thread_key",
-        );
-        for row in tx.fetch_all::<ThreadId>(sql).await? {
-            let kind = if row.kind == Kind::Dm.as_str() { Kind::Dm } else { Kind::Comment };
-            ids.insert((row.channel_id, kind.as_str(), row.thread_key), row.id);
-        }
-    }
-    Ok(ids)
 }
 
 /// Inserts pending messages; returns the ids of those actually created.
@@ -303,8 +271,11 @@ async fn merge_provisional(
     let mut merged_into = HashSet::new();
     let wanted: Vec<&Key> = targets.keys().collect();
     for chunk in wanted.chunks(CHUNK) {
-        let mut sql = Sql::new("SELECT id, channel_id, kind, thread_key FROM threads WHERE kind = 'comment' AND ");
-        push_key_filter(&mut sql, "(channel_id, thread_key)", chunk);
+        let mut sql = with_keys(chunk);
+        sql.push(
+            "SELECT t.id, t.channel_id, t.kind, t.thread_key FROM k JOIN threads t \
+             ON t.channel_id = k.channel_id AND t.kind = 'comment' AND t.thread_key = k.external_id",
+        );
         for provisional in tx.fetch_all::<ThreadId>(sql).await? {
             let into = targets[&(provisional.channel_id, provisional.thread_key)];
             if provisional.id != into {

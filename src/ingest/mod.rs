@@ -8,6 +8,7 @@ mod refs;
 mod stats;
 mod store;
 mod threading;
+mod threads;
 mod validate;
 
 pub use event::{AuthorRef, Event, MessageEvent, VideoRef};

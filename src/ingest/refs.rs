@@ -1,7 +1,7 @@
 //! The things messages point at: channels, videos and contacts, created on first sight and
 //! resolved to ids in bulk (a few statements per batch, not per event).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -35,12 +35,10 @@ pub async fn resolve_channels(
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<HashMap<(Platform, String), ChannelRef>, sqlx::Error> {
+    // Sorted, so concurrent batches create channels in the same order and cannot deadlock.
+    let wanted: BTreeSet<(Platform, &str)> = events.iter().map(Event::channel).collect();
     let mut found = HashMap::new();
-    for event in events {
-        let (platform, name) = event.channel();
-        if found.contains_key(&(platform, name.to_owned())) {
-            continue;
-        }
+    for (platform, name) in wanted {
         let channel = match find_channel(tx, workspace, platform, name).await? {
             Some(channel) => channel,
             None => {
@@ -142,8 +140,11 @@ pub async fn select_ids<'k>(
     let keys: Vec<&Key> = keys.collect();
     let mut ids = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
-        let mut sql = Sql::new(format!("SELECT id, channel_id, external_id FROM {table} WHERE "));
-        push_key_filter(&mut sql, "(channel_id, external_id)", chunk);
+        let mut sql = with_keys(chunk);
+        sql.push(&format!(
+            "SELECT x.id, x.channel_id, x.external_id FROM k JOIN {table} x \
+             ON x.channel_id = k.channel_id AND x.external_id = k.external_id"
+        ));
         for row in tx.fetch_all::<KeyedId>(sql).await? {
             ids.insert((row.channel_id, row.external_id), row.id);
         }
@@ -151,12 +152,14 @@ pub async fn select_ids<'k>(
     Ok(ids)
 }
 
-/// Appends `<columns> IN (VALUES …)` for the given keys; `columns` is a constant pair such as
-/// `"(m.channel_id, m.external_id)"`.
-pub fn push_key_filter(sql: &mut Sql, columns: &str, keys: &[&Key]) {
-    sql.push(columns).push(" IN (VALUES ");
+/// Starts a statement with `WITH k(channel_id, external_id) AS (VALUES …)` holding `keys`.
+/// Joining this table is how a batch of keys is looked up: both backends then probe the
+/// unique index once per key (a row-value `IN (VALUES …)` makes SQLite scan the table).
+pub fn with_keys(keys: &[&Key]) -> Sql {
+    let mut sql = Sql::new("WITH k(channel_id, external_id) AS (VALUES ");
     sql.bind_rows(keys, |r, (channel, ext)| {
         r.bind(*channel).bind(ext.as_str());
     });
-    sql.push(")");
+    sql.push(") ");
+    sql
 }

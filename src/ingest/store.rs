@@ -13,6 +13,10 @@ use super::stats::{write_channel_stats, write_video_stats};
 use crate::domain::{Direction, Kind};
 use crate::storage::Db;
 
+/// How often a batch is tried when PostgreSQL aborts it for a deadlock or a serialization
+/// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
+const ATTEMPTS: u32 = 4;
+
 #[instrument(skip_all, fields(events = events.len()))]
 pub async fn store_events(
     db: &Db,
@@ -20,6 +24,28 @@ pub async fn store_events(
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        match store_once(db, workspace, events, now).await {
+            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                tracing::warn!(error = %e, attempt, "batch conflicted with a concurrent writer; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Deadlock detected or serialization failure (PostgreSQL), database busy (SQLite).
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")),
+        _ => false,
+    }
+}
+
+async fn store_once(db: &Db, workspace: i64, events: &[Event], now: DateTime<Utc>) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let channels = resolve_channels(&mut tx, workspace, events, now).await?;
     let channel_of = |e: &Event| {

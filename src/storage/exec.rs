@@ -33,7 +33,8 @@ impl Db {
     pub async fn fetch_all<T: Row>(&self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
         match self {
             Db::Sqlite { read, .. } => {
-                bind_args!(sqlx::query_as::<Sqlite, T>(&sql.text), sql.args).fetch_all(read).await
+                let text = sql.sqlite_text();
+                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args).fetch_all(read).await
             }
             Db::Postgres(pool) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args).fetch_all(pool).await
@@ -44,7 +45,8 @@ impl Db {
     pub async fn fetch_optional<T: Row>(&self, sql: Sql) -> Result<Option<T>, sqlx::Error> {
         match self {
             Db::Sqlite { read, .. } => {
-                bind_args!(sqlx::query_as::<Sqlite, T>(&sql.text), sql.args).fetch_optional(read).await
+                let text = sql.sqlite_text();
+                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args).fetch_optional(read).await
             }
             Db::Postgres(pool) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
@@ -57,10 +59,10 @@ impl Db {
     /// Runs a single write statement on its own (autocommit).
     pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Db::Sqlite { write, .. } => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
-                .execute(write)
-                .await?
-                .rows_affected()),
+            Db::Sqlite { write, .. } => {
+                let text = sql.sqlite_text();
+                Ok(bind_args!(sqlx::query(&text), sql.args).execute(write).await?.rows_affected())
+            }
             Db::Postgres(pool) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(pool)
                 .await?
@@ -103,9 +105,8 @@ impl Tx {
     pub async fn fetch_all<T: Row>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => {
-                bind_args!(sqlx::query_as::<Sqlite, T>(&sql.text), sql.args)
-                    .fetch_all(&mut **tx)
-                    .await
+                let text = sql.sqlite_text();
+                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args).fetch_all(&mut **tx).await
             }
             Tx::Postgres(tx) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
@@ -121,10 +122,10 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected()),
+            Tx::Sqlite(tx) => {
+                let text = sql.sqlite_text();
+                Ok(bind_args!(sqlx::query(&text), sql.args).execute(&mut **tx).await?.rows_affected())
+            }
             Tx::Postgres(tx) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(&mut **tx)
                 .await?

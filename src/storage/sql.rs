@@ -74,6 +74,26 @@ impl Sql {
         Sql { text: text.into(), args: Vec::new() }
     }
 
+    /// The text with SQLite's anonymous `?` placeholders. SQLite looks up numbered (`?N`,
+    /// `$N`) parameters by a linear search per parameter, which makes a 16,000-parameter
+    /// multi-row insert twenty times slower; the builder only ever numbers placeholders in
+    /// order, each used once, so plain `?` binds identically.
+    pub(crate) fn sqlite_text(&self) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut chars = self.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+                out.push('?');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// Appends raw SQL text. Never pass user input here; use [`Sql::bind`].
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
@@ -155,6 +175,7 @@ mod tests {
         sql.bind(1_i64).push(" AND b IN ").bind_list(["x", "y"]);
         assert_eq!(sql.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
         assert_eq!(sql.args.len(), 3);
+        assert_eq!(sql.sqlite_text(), "SELECT 1 WHERE a = ? AND b IN (?, ?)");
     }
 
     #[test]

@@ -1,0 +1,136 @@
+//! Finding or creating the threads a batch's new messages go into.
+//!
+//! A thread that already exists is locked (PostgreSQL) and later has its summary recomputed
+//! from its messages. A thread this batch creates gets its summary computed here, from the
+//! batch, and is inserted complete: most comments open a thread of their own, and writing
+//! their summary once instead of inserting then updating halves the index work.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::messages::Incoming;
+use super::refs::CHUNK;
+use crate::domain::{Direction, Kind};
+use crate::storage::{Backend, Sql, Tx};
+
+/// (channel id, kind, thread key).
+pub type ThreadKey = (i64, &'static str, String);
+
+/// The threads of a batch: ids, and which of them existed before it.
+pub struct BatchThreads {
+    pub ids: HashMap<ThreadKey, i64>,
+    pub existing: Vec<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ThreadId {
+    id: i64,
+    channel_id: i64,
+    kind: String,
+    thread_key: String,
+}
+
+fn kind_str(kind: &str) -> &'static str {
+    if kind == Kind::Dm.as_str() { Kind::Dm.as_str() } else { Kind::Comment.as_str() }
+}
+
+/// Summary of a new thread, from the batch's messages (in `pending` order).
+struct Summary<'a> {
+    first: &'a Incoming<'a>,
+    root: Option<&'a Incoming<'a>>,
+    latest: &'a Incoming<'a>,
+    count: i64,
+    last_inbound: Option<DateTime<Utc>>,
+}
+
+const SNIPPET_CHARS: usize = 240;
+
+fn snippet(text: &str) -> String {
+    text.chars().take(SNIPPET_CHARS).collect()
+}
+
+pub async fn resolve_threads(
+    tx: &mut Tx,
+    workspace: i64,
+    incoming: &[Incoming<'_>],
+    pending: &[usize],
+    keys: &HashMap<usize, String>,
+    now: DateTime<Utc>,
+) -> Result<BatchThreads, sqlx::Error> {
+    let mut summaries: BTreeMap<ThreadKey, Summary<'_>> = BTreeMap::new();
+    for &pos in pending {
+        let m = &incoming[pos];
+        let key = (m.channel_id, m.event.kind.as_str(), keys[&pos].clone());
+        let is_root = m.event.kind == Kind::Comment && m.event.external_id == key.2;
+        let inbound = (m.direction == Direction::Inbound).then_some(m.event.created_at);
+        let s = summaries.entry(key).or_insert(Summary { first: m, root: None, latest: m, count: 0, last_inbound: None });
+        s.count += 1;
+        if m.event.created_at < s.first.event.created_at {
+            s.first = m;
+        }
+        if m.event.created_at >= s.latest.event.created_at {
+            s.latest = m;
+        }
+        if is_root {
+            s.root = Some(m);
+        }
+        s.last_inbound = s.last_inbound.max(inbound);
+    }
+    let wanted: Vec<&ThreadKey> = summaries.keys().collect();
+    let mut ids = lock_existing(tx, &wanted).await?;
+    let mut existing: Vec<i64> = ids.values().copied().collect();
+
+    let new: Vec<(&ThreadKey, &Summary<'_>)> = summaries.iter().filter(|(k, _)| !ids.contains_key(*k)).collect();
+    for chunk in new.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, subject, preview, \
+             status, unread, message_count, last_message_at, last_inbound_at, created_at, updated_at) VALUES ",
+        );
+        sql.bind_rows(chunk, |r, ((channel, kind, key), s)| {
+            let opener = s.root.unwrap_or(s.first);
+            let contact = if *kind == Kind::Dm.as_str() { s.first.contact_id } else { opener.author_id };
+            let video = s.root.and_then(|m| m.video_id).or(s.first.video_id);
+            r.bind(workspace).bind(*channel).bind(*kind).bind(key.as_str()).bind(video).bind(contact);
+            r.bind(snippet(&opener.event.text)).bind(snippet(&s.latest.event.text)).raw("'open'");
+            r.bind(s.last_inbound.is_some()).bind(s.count).bind(s.latest.event.created_at).bind(s.last_inbound);
+            r.bind(now).bind(now);
+        });
+        sql.push(" ON CONFLICT (channel_id, kind, thread_key) DO NOTHING RETURNING id, channel_id, kind, thread_key");
+        for row in tx.fetch_all::<ThreadId>(sql).await? {
+            ids.insert((row.channel_id, kind_str(&row.kind), row.thread_key), row.id);
+        }
+    }
+    // Created by a concurrent writer between our lookup and our insert: existing after all.
+    let raced: Vec<&ThreadKey> = summaries.keys().filter(|k| !ids.contains_key(*k)).collect();
+    if !raced.is_empty() {
+        let found = lock_existing(tx, &raced).await?;
+        existing.extend(found.values().copied());
+        ids.extend(found);
+    }
+    Ok(BatchThreads { ids, existing })
+}
+
+/// Ids of the threads among `keys` that exist, locked against concurrent summary updates on
+/// PostgreSQL (in key order, so concurrent batches cannot deadlock).
+async fn lock_existing(tx: &mut Tx, keys: &[&ThreadKey]) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (VALUES ");
+        sql.bind_rows(chunk, |r, (channel, kind, key)| {
+            r.bind(*channel).bind(*kind).bind(key.as_str());
+        });
+        sql.push(
+            ") SELECT t.id, t.channel_id, t.kind, t.thread_key FROM k JOIN threads t \
+             ON t.channel_id = k.channel_id AND t.kind = k.kind AND t.thread_key = k.thread_key \
+             ORDER BY t.channel_id, t.kind, t.thread_key",
+        );
+        if tx.backend() == Backend::Postgres {
+            sql.push(" FOR UPDATE OF t");
+        }
+        for row in tx.fetch_all::<ThreadId>(sql).await? {
+            found.insert((row.channel_id, kind_str(&row.kind), row.thread_key), row.id);
+        }
+    }
+    Ok(found)
+}
