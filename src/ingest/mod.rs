@@ -1,5 +1,6 @@
 //! The generic ingest API: `POST /api/v1/events` takes messages and statistics from any source.
 
+mod cache;
 mod event;
 mod fields;
 mod messages;
@@ -11,6 +12,7 @@ mod threading;
 mod threads;
 mod validate;
 
+pub use cache::RefCache;
 pub use event::{AuthorRef, Event, MessageEvent, VideoRef};
 pub use outcome::{IngestReport, Outcome, OutcomeStatus};
 pub use store::store_events;
@@ -40,7 +42,7 @@ pub async fn post_events(
     })?;
     let now = crate::clock::now();
     let events = parse_events(&body, state.config.max_batch_events, now)?;
-    let results = store_events(&state.db, state.workspace, &events, now).await?;
+    let results = store_events(&state.db, &state.refs, state.workspace, &events, now).await?;
     let report = IngestReport::new(results);
     state.metrics.count_ingested(report.created as u64, report.duplicates as u64);
     let status = if report.created > 0 { StatusCode::CREATED } else { StatusCode::OK };

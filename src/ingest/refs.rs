@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
 use crate::storage::{Sql, Tx};
@@ -31,6 +32,8 @@ struct KeyedId {
 /// Finds each event's channel by platform id or handle, creating it on first sight.
 pub async fn resolve_channels(
     tx: &mut Tx,
+    cache: &RefCache,
+    learned: &mut Learned,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
@@ -39,6 +42,10 @@ pub async fn resolve_channels(
     let wanted: BTreeSet<(Platform, &str)> = events.iter().map(Event::channel).collect();
     let mut found = HashMap::new();
     for (platform, name) in wanted {
+        if let Some(channel) = cache.channel(platform, name) {
+            found.insert((platform, name.to_owned()), channel);
+            continue;
+        }
         let channel = match find_channel(tx, workspace, platform, name).await? {
             Some(channel) => channel,
             None => {
@@ -53,6 +60,7 @@ pub async fn resolve_channels(
                 find_channel(tx, workspace, platform, name).await?.ok_or(sqlx::Error::RowNotFound)?
             }
         };
+        learned.channels.push(((platform, name.to_owned()), channel.clone()));
         found.insert((platform, name.to_owned()), channel);
     }
     Ok(found)
@@ -79,6 +87,9 @@ pub async fn upsert_videos(
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    if videos.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<_> = videos.iter().collect();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
@@ -110,6 +121,9 @@ pub async fn upsert_contacts(
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    if contacts.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<_> = contacts.iter().collect();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(

@@ -1,17 +1,18 @@
 //! Writes a validated batch in one transaction: all of it or none of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
+use super::cache::{Learned, RefCache, contact_print, video_print};
 use super::event::{AuthorRef, Event, VideoRef};
 use super::messages::{Incoming, direction_of, write_messages};
 use super::outcome::Outcome;
 use super::refs::{Key, resolve_channels, upsert_contacts, upsert_videos};
 use super::stats::{write_channel_stats, write_video_stats};
 use crate::domain::{Direction, Kind};
-use crate::storage::Db;
+use crate::storage::{Db, Tx};
 
 /// How often a batch is tried when PostgreSQL aborts it for a deadlock or a serialization
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
@@ -20,13 +21,14 @@ const ATTEMPTS: u32 = 4;
 #[instrument(skip_all, fields(events = events.len()))]
 pub async fn store_events(
     db: &Db,
+    cache: &RefCache,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match store_once(db, workspace, events, now).await {
+        match store_once(db, cache, workspace, events, now).await {
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                 tracing::warn!(error = %e, attempt, "batch conflicted with a concurrent writer; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
@@ -45,9 +47,16 @@ fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
-async fn store_once(db: &Db, workspace: i64, events: &[Event], now: DateTime<Utc>) -> Result<Vec<Outcome>, sqlx::Error> {
+async fn store_once(
+    db: &Db,
+    cache: &RefCache,
+    workspace: i64,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut learned = Learned::default();
     let mut tx = db.begin().await?;
-    let channels = resolve_channels(&mut tx, workspace, events, now).await?;
+    let channels = resolve_channels(&mut tx, cache, &mut learned, workspace, events, now).await?;
     let channel_of = |e: &Event| {
         let (platform, name) = e.channel();
         channels[&(platform, name.to_owned())].clone()
@@ -75,8 +84,8 @@ async fn store_once(db: &Db, workspace: i64, events: &[Event], now: DateTime<Utc
             Event::ChannelStats(_) => {}
         }
     }
-    let video_ids = upsert_videos(&mut tx, workspace, &videos, now).await?;
-    let contact_ids = upsert_contacts(&mut tx, workspace, &contacts, now).await?;
+    let video_ids = resolve_videos(&mut tx, cache, &mut learned, workspace, &videos, now).await?;
+    let contact_ids = resolve_contacts(&mut tx, cache, &mut learned, workspace, &contacts, now).await?;
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut incoming = Vec::new();
@@ -113,7 +122,69 @@ async fn store_once(db: &Db, workspace: i64, events: &[Event], now: DateTime<Utc
         write_messages(&mut tx, workspace, incoming, now, &mut outcomes).await?;
     }
     tx.commit().await?;
+    cache.remember(learned);
     outcomes.into_iter().map(|o| o.ok_or(sqlx::Error::RowNotFound)).collect()
+}
+
+/// Video ids: from the cache when the stored row already says what the event says, else
+/// written (created or updated) and learned.
+async fn resolve_videos(
+    tx: &mut Tx,
+    cache: &RefCache,
+    learned: &mut Learned,
+    workspace: i64,
+    videos: &BTreeMap<Key, &VideoRef>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let empty = video_print(&VideoRef { external_id: String::new(), title: None, url: None, published_at: None });
+    let mut ids = HashMap::with_capacity(videos.len());
+    let mut write = BTreeMap::new();
+    for (key, v) in videos {
+        match cache.video(key, video_print(v), empty) {
+            Some(id) => {
+                ids.insert(key.clone(), id);
+            }
+            None => {
+                write.insert(key.clone(), *v);
+            }
+        }
+    }
+    let written = upsert_videos(tx, workspace, &write, now).await?;
+    for (key, id) in written {
+        learned.videos.push((key.clone(), (id, video_print(write[&key]))));
+        ids.insert(key, id);
+    }
+    Ok(ids)
+}
+
+/// Contact ids, as [`resolve_videos`] does for videos.
+async fn resolve_contacts(
+    tx: &mut Tx,
+    cache: &RefCache,
+    learned: &mut Learned,
+    workspace: i64,
+    contacts: &BTreeMap<Key, &AuthorRef>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let empty = contact_print(&AuthorRef { external_id: String::new(), username: None, display_name: None });
+    let mut ids = HashMap::with_capacity(contacts.len());
+    let mut write = BTreeMap::new();
+    for (key, a) in contacts {
+        match cache.contact(key, contact_print(a), empty) {
+            Some(id) => {
+                ids.insert(key.clone(), id);
+            }
+            None => {
+                write.insert(key.clone(), *a);
+            }
+        }
+    }
+    let written = upsert_contacts(tx, workspace, &write, now).await?;
+    for (key, id) in written {
+        learned.contacts.push((key.clone(), (id, contact_print(write[&key]))));
+        ids.insert(key, id);
+    }
+    Ok(ids)
 }
 
 /// Keeps one reference per key, preferring one that carries details (a title, a username).
