@@ -7,9 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::storage::{Sql, Tx};
-
-const CHUNK: usize = 500;
+use crate::storage::{sized_chunks, Sql, Tx};
 
 const REFRESH: &str = "UPDATE threads SET \
     message_count = (SELECT COUNT(*) FROM messages m WHERE m.thread_id = threads.id), \
@@ -31,7 +29,7 @@ const REFRESH: &str = "UPDATE threads SET \
 
 /// Recomputes the summaries of `threads`, then drops any that were left without messages.
 pub async fn refresh_threads(tx: &mut Tx, threads: &[i64], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    for chunk in threads.chunks(CHUNK) {
+    for chunk in sized_chunks(&threads) {
         let mut sql = Sql::new(REFRESH);
         sql.bind(now).push(" WHERE id IN ").bind_list(chunk.iter().copied());
         tx.execute(sql).await?;
@@ -45,7 +43,7 @@ pub async fn refresh_threads(tx: &mut Tx, threads: &[i64], now: DateTime<Utc>) -
 /// A new inbound message needs a person: the thread becomes open and unread (a thread marked
 /// done reopens).
 pub async fn mark_new_inbound(tx: &mut Tx, threads: &[i64], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    for chunk in threads.chunks(CHUNK) {
+    for chunk in sized_chunks(&threads) {
         let mut sql = Sql::new("UPDATE threads SET status = 'open', unread = TRUE, updated_at = ");
         sql.bind(now).push(" WHERE id IN ").bind_list(chunk.iter().copied());
         tx.execute(sql).await?;

@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 
 use super::event::MessageEvent;
 use super::outcome::{Outcome, OutcomeStatus};
-use super::refs::{CHUNK, ChannelRef, Key, with_keys};
+use super::refs::{ChannelRef, Key, with_keys};
 use super::threading::thread_key;
 use super::threads::{ThreadKey, resolve_threads};
 use crate::domain::{Direction, Kind, Source, State};
 use crate::inbox::refresh::{mark_new_inbound, merge_thread, refresh_threads};
-use crate::storage::{Sql, Tx};
+use crate::storage::{sized_chunks, Sql, Tx};
 
 /// One message event with everything resolved that its row needs.
 pub struct Incoming<'a> {
@@ -160,7 +160,7 @@ async fn lookup_stored(
     }
     let keys: Vec<&Key> = keys.iter().collect();
     let mut found = HashMap::new();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in sized_chunks(&keys) {
         let mut sql = with_keys(chunk);
         sql.push(
             "SELECT m.id, m.channel_id, m.external_id, m.thread_id, t.kind AS thread_kind, t.thread_key \
@@ -221,7 +221,7 @@ async fn insert_messages(
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
     let mut created = HashMap::with_capacity(pending.len());
-    for chunk in pending.chunks(CHUNK) {
+    for chunk in sized_chunks(&pending) {
         let mut sql = Sql::new(
             "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
              video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at) VALUES ",
@@ -270,7 +270,7 @@ async fn merge_provisional(
     }
     let mut merged_into = HashSet::new();
     let wanted: Vec<&Key> = targets.keys().collect();
-    for chunk in wanted.chunks(CHUNK) {
+    for chunk in sized_chunks(&wanted) {
         let mut sql = with_keys(chunk);
         sql.push(
             "SELECT t.id, t.channel_id, t.kind, t.thread_key FROM k JOIN threads t \

@@ -8,10 +8,7 @@ use chrono::{DateTime, Utc};
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
-use crate::storage::{Sql, Tx};
-
-/// Rows per multi-row statement; well under both backends' bind-parameter limits.
-pub const CHUNK: usize = 1000;
+use crate::storage::{sized_chunks, Sql, Tx};
 
 /// (channel id, external id): how every platform object is identified.
 pub type Key = (i64, String);
@@ -91,7 +88,7 @@ pub async fn upsert_videos(
         return Ok(HashMap::new());
     }
     let rows: Vec<_> = videos.iter().collect();
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in sized_chunks(&rows) {
         let mut sql = Sql::new(
             "INSERT INTO videos (workspace_id, channel_id, external_id, title, url, published_at, created_at) VALUES ",
         );
@@ -125,7 +122,7 @@ pub async fn upsert_contacts(
         return Ok(HashMap::new());
     }
     let rows: Vec<_> = contacts.iter().collect();
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in sized_chunks(&rows) {
         let mut sql = Sql::new(
             "INSERT INTO contacts (workspace_id, channel_id, external_id, username, display_name, created_at) VALUES ",
         );
@@ -153,7 +150,7 @@ pub async fn select_ids<'k>(
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
     let keys: Vec<&Key> = keys.collect();
     let mut ids = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in sized_chunks(&keys) {
         let mut sql = with_keys(chunk);
         sql.push(&format!(
             "SELECT x.id, x.channel_id, x.external_id FROM k JOIN {table} x \

@@ -10,9 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::messages::Incoming;
-use super::refs::CHUNK;
 use crate::domain::{Direction, Kind};
-use crate::storage::{Backend, Sql, Tx};
+use crate::storage::{sized_chunks, Backend, Sql, Tx};
 
 /// (channel id, kind, thread key).
 pub type ThreadKey = (i64, &'static str, String);
@@ -82,7 +81,7 @@ pub async fn resolve_threads(
     let mut existing: Vec<i64> = ids.values().copied().collect();
 
     let new: Vec<(&ThreadKey, &Summary<'_>)> = summaries.iter().filter(|(k, _)| !ids.contains_key(*k)).collect();
-    for chunk in new.chunks(CHUNK) {
+    for chunk in sized_chunks(&new) {
         let mut sql = Sql::new(
             "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, subject, preview, \
              status, unread, message_count, last_message_at, last_inbound_at, created_at, updated_at) VALUES ",
@@ -115,7 +114,7 @@ pub async fn resolve_threads(
 /// PostgreSQL (in key order, so concurrent batches cannot deadlock).
 async fn lock_existing(tx: &mut Tx, keys: &[&ThreadKey]) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
     let mut found = HashMap::new();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in sized_chunks(&keys) {
         let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (VALUES ");
         sql.bind_rows(chunk, |r, (channel, kind, key)| {
             r.bind(*channel).bind(*kind).bind(key.as_str());

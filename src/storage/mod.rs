@@ -2,10 +2,12 @@
 //! `$N` placeholders ([`Sql`]); only the few places where dialects really differ ask
 //! [`Db::backend`].
 
+mod chunks;
 mod connect;
 mod exec;
 mod sql;
 
+pub use chunks::{MAX_ROWS, sized_chunks};
 pub use connect::{connect, migrate};
 pub use exec::{Row, Tx};
 pub use sql::{Arg, RowBinder, Sql};
