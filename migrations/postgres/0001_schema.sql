@@ -97,7 +97,6 @@ CREATE TABLE messages (
     UNIQUE (channel_id, external_id)
 );
 CREATE INDEX messages_by_thread ON messages (thread_id, created_at);
-CREATE INDEX messages_by_video ON messages (video_id, created_at);
 CREATE INDEX messages_outbox ON messages (state, created_at) WHERE direction = 'outbound';
 
 -- Full-text search over message text and author names ('simple': no language stemming, the

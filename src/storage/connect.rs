@@ -31,14 +31,14 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory")
         .pragma("mmap_size", "134217728")
+        .pragma("journal_size_limit", "67108864")
         .statement_cache_capacity(256);
     // The writer opens first so that it creates the file and switches it to WAL before any
     // reader looks at it. It gets a large page cache (hot index pages stay in memory during
-    // bulk ingest) and checkpoints in bigger steps, so a hot page is copied back to the main
-    // file less often; readers share the OS page cache through mmap and keep little of their own.
+    // bulk ingest); readers share the OS page cache through mmap and keep little of their own.
     let write = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "8000"))
+        .connect_with(options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "0"))
         .await
         .with_context(|| format!("cannot open SQLite database {url}"))?;
     let read = SqlitePoolOptions::new()
@@ -46,7 +46,28 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .connect_with(options.pragma("cache_size", "-8192"))
         .await
         .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
+    tokio::spawn(checkpoint_in_background(read.clone()));
     Ok(Db::Sqlite { read, write })
+}
+
+/// Copies the write-ahead log back into the database file from a reader connection, so the
+/// single writer never pauses for it (the writer's own automatic checkpoints are off). A
+/// passive checkpoint never blocks the writer or readers; it stops when the pool closes.
+async fn checkpoint_in_background(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "background WAL checkpoint failed");
+        }
+    }
 }
 
 /// Applies the backend's migrations from `migrations/<backend>/`.
