@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench --bench load` (both backends; PostgreSQL from UNIBOX_TEST_POSTGRES or
 //! postgres://postgres@127.0.0.1:5432/postgres). Knobs: UNIBOX_BENCH_MESSAGES (default
-//! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2).
+//! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2),
+//! UNIBOX_BENCH_KEEP (keep the PostgreSQL database afterwards, to inspect it).
 //!
 //! Prints, per backend: ingest throughput, p50/p95 of the first inbox page and of the JSON
 //! thread list, p50/p95 of full-text searches, and the server's peak RSS.
@@ -193,6 +194,7 @@ async fn latencies(client: &reqwest::Client, urls: &[String], rounds: usize) -> 
 }
 
 async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: usize) {
+    let is_postgres = database_url.starts_with("postgres");
     let server = Server::start(database_url).await;
     let client = reqwest::Client::new();
     let total: usize = batches.len();
@@ -227,6 +229,14 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
     let elapsed = started.elapsed().as_secs_f64();
     let messages = total * BATCH;
     let ingest_rss = peak_rss_mib(server.child.id());
+    if is_postgres {
+        // Autovacuum analyzes tables about a minute after a bulk load; read figures are for that
+        // steady state, not for the minute of stale planner statistics right after it.
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
+        println!("(PostgreSQL: ANALYZE after the load, as autovacuum would within a minute)");
+    }
 
     let b = &server.base;
     let inbox = latencies(&client, &[format!("{b}/")], 200).await;
@@ -238,6 +248,11 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
         .map(|q| format!("{b}/api/v1/threads?q={}", q.replace(' ', "%20")))
         .collect();
     let search = latencies(&client, &searches, 30).await;
+    let mut per_query = Vec::new();
+    for url in &searches {
+        let (_, p95) = latencies(&client, std::slice::from_ref(url), 20).await;
+        per_query.push(format!("{} {p95:.1}", url.rsplit_once("q=").map(|(_, q)| q.replace("%20", " ")).unwrap_or_default()));
+    }
     let rss = peak_rss_mib(server.child.id());
     println!("\n== {backend}: {messages} messages, {CHANNELS} channels, {VIDEOS} videos ==");
     println!("ingest through HTTP:        {:>10.0} messages/s  ({elapsed:.1} s, {clients} clients, {BATCH} per batch)", messages as f64 / elapsed);
@@ -246,6 +261,7 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
     println!("JSON thread list (first):   p50 {:>7.2} ms   p95 {:>7.2} ms", api.0, api.1);
     println!("JSON thread list (channel): p50 {:>7.2} ms   p95 {:>7.2} ms", api_filtered.0, api_filtered.1);
     println!("full-text search (6 kinds): p50 {:>7.2} ms   p95 {:>7.2} ms", search.0, search.1);
+    println!("  p95 per search, ms:       {}", per_query.join(" · "));
     println!("server peak RSS:            {ingest_rss:.0} MiB after ingest, {rss:.0} MiB at the end");
     server.stop();
 }
@@ -283,7 +299,11 @@ async fn main() {
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
                 let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
                 run("PostgreSQL", &url, &batches, clients).await;
-                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+                if std::env::var_os("UNIBOX_BENCH_KEEP").is_some() {
+                    println!("kept database {name}");
+                } else {
+                    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+                }
             }
             other => panic!("unknown backend {other}; use sqlite and/or postgres"),
         }

@@ -24,6 +24,7 @@ pub async fn list(State(state): State<AppState>, Query(params): Query<FilterPara
     Ok(Json(json!({
         "threads": page.threads,
         "next_cursor": page.next.map(|c| c.encode()),
+        "search_capped": page.search_capped,
     })))
 }
 

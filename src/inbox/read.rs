@@ -6,22 +6,34 @@ use tracing::instrument;
 
 use super::filter::{Cursor, StatusFilter, ThreadFilter};
 use super::model::{MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView};
-use super::search::push_search;
+use super::search::SearchPlan;
 use crate::storage::{Db, Sql};
 
 pub struct ThreadPage {
     pub threads: Vec<ThreadView>,
     pub next: Option<Cursor>,
+    /// The search matched so many messages that results come from the most recent of them.
+    pub search_capped: bool,
 }
 
 #[instrument(skip_all, fields(workspace))]
 pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<ThreadPage, sqlx::Error> {
-    let mut sql = Sql::new(format!("SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.workspace_id = "));
+    let search = match &f.q {
+        Some(q) => Some(SearchPlan::new(db, q).await?),
+        None => None,
+    };
+    if let Some(SearchPlan::Nothing) = search {
+        return Ok(ThreadPage { threads: Vec::new(), next: None, search_capped: false });
+    }
+    // A unary `+` keeps SQLite from using an index for a term: when a search starts from its
+    // matches, the workspace and status must not lure it into walking every thread instead.
+    let plus = if search.as_ref().is_some_and(SearchPlan::drives_from_matches) { "+" } else { "" };
+    let mut sql = Sql::new(format!("SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE {plus}t.workspace_id = "));
     sql.bind(workspace);
     match f.status {
-        StatusFilter::Open => sql.push(" AND t.status = 'open'"),
-        StatusFilter::Done => sql.push(" AND t.status = 'done'"),
-        StatusFilter::Unread => sql.push(" AND t.status = 'open' AND t.unread = TRUE"),
+        StatusFilter::Open => sql.push(&format!(" AND {plus}t.status = 'open'")),
+        StatusFilter::Done => sql.push(&format!(" AND {plus}t.status = 'done'")),
+        StatusFilter::Unread => sql.push(&format!(" AND {plus}t.status = 'open' AND t.unread = TRUE")),
         StatusFilter::All => &mut sql,
     };
     if let Some(platform) = f.platform {
@@ -44,15 +56,15 @@ pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<T
         );
         sql.bind(label.as_str()).push(")");
     }
-    if let Some(q) = &f.q {
-        push_search(&mut sql, db.backend(), workspace, q);
+    if let Some(search) = &search {
+        search.push(&mut sql, workspace);
     }
     if let Some(c) = f.cursor {
         sql.push(" AND (t.last_message_at < ").bind(c.last_message_at);
         sql.push(" OR (t.last_message_at = ").bind(c.last_message_at).push(" AND t.id < ").bind(c.id);
         sql.push("))");
     }
-    sql.push(" ORDER BY t.last_message_at DESC, t.id DESC LIMIT ").bind(f.limit + 1);
+    sql.push(&format!(" ORDER BY {plus}t.last_message_at DESC, t.id DESC LIMIT ")).bind(f.limit + 1);
     let mut rows: Vec<ThreadRow> = db.fetch_all(sql).await?;
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
@@ -61,7 +73,7 @@ pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<T
         None
     };
     let threads = with_labels(db, rows).await?;
-    Ok(ThreadPage { threads, next })
+    Ok(ThreadPage { threads, next, search_capped: search.as_ref().is_some_and(SearchPlan::capped) })
 }
 
 #[instrument(skip_all, fields(thread = id))]

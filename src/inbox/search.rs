@@ -1,10 +1,22 @@
 //! Full-text search over message text and author names: FTS5 on SQLite, `tsvector` on
 //! PostgreSQL. Both get the same query semantics: every word must match, as a prefix.
+//!
+//! PostgreSQL's planner picks between walking threads newest first (common words) and starting
+//! from the matches (rare words) by itself. SQLite's cannot see how many messages match, so
+//! unibox counts first (up to a cap) and chooses:
+//! - no match: nothing to query;
+//! - up to [`SQLITE_EXACT_CAP`] matches: start from the matching messages (exact);
+//! - more: a word that common matches nearly every thread, so the newest threads are walked
+//!   and checked against the [`SQLITE_EXACT_CAP`] most recent matching messages. Results are
+//!   then drawn from those recent matches only, and the answer says so (`search_capped`).
 
-use crate::storage::{Backend, Sql};
+use crate::storage::{Backend, Db, Sql};
 
 /// Most words taken from one search; the rest are ignored.
 const MAX_TERMS: usize = 12;
+
+/// How many matching messages SQLite search handles exactly.
+pub const SQLITE_EXACT_CAP: i64 = 10_000;
 
 /// Splits what a person typed into words (letters and digits only), lower-cased. Everything
 /// else, including every character with a meaning in FTS5 or tsquery syntax, separates words,
@@ -17,27 +29,71 @@ pub fn terms(q: &str) -> Vec<String> {
         .collect()
 }
 
-/// Appends ` AND <threads alias t matches the search>` to `sql`. With no words in `q`,
-/// appends a condition that matches nothing: a search for punctuation finds nothing.
-pub fn push_search(sql: &mut Sql, backend: Backend, workspace: i64, q: &str) {
-    let terms = terms(q);
-    if terms.is_empty() {
-        sql.push(" AND 1 = 0");
-        return;
-    }
-    match backend {
-        Backend::Sqlite => {
-            let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
-            sql.push(
-                " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
-                 (SELECT rowid FROM message_search WHERE message_search MATCH ",
-            );
-            sql.bind(query).push(") AND m.workspace_id = ").bind(workspace).push(")");
+#[derive(Debug, Clone)]
+pub enum SearchPlan {
+    /// Nothing can match (no words, or no message has them).
+    Nothing,
+    Postgres(String),
+    SqliteExact(String),
+    SqliteRecent(String),
+}
+
+impl SearchPlan {
+    pub async fn new(db: &Db, q: &str) -> Result<SearchPlan, sqlx::Error> {
+        let terms = terms(q);
+        if terms.is_empty() {
+            return Ok(SearchPlan::Nothing);
         }
-        Backend::Postgres => {
-            let query = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-            sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.search @@ to_tsquery('simple', ");
-            sql.bind(query).push(") AND m.workspace_id = ").bind(workspace).push(")");
+        if db.backend() == Backend::Postgres {
+            return Ok(SearchPlan::Postgres(terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")));
+        }
+        let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+        let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ");
+        count.bind(query.as_str()).push(" LIMIT ").bind(SQLITE_EXACT_CAP + 1).push(")");
+        let (n,): (i64,) = db.fetch_optional(count).await?.unwrap_or((0,));
+        Ok(match n {
+            0 => SearchPlan::Nothing,
+            n if n <= SQLITE_EXACT_CAP => SearchPlan::SqliteExact(query),
+            _ => SearchPlan::SqliteRecent(query),
+        })
+    }
+
+    /// Whether results come from the most recent matches only.
+    pub fn capped(&self) -> bool {
+        matches!(self, SearchPlan::SqliteRecent(_))
+    }
+
+    /// Whether the thread query should start from the matches rather than walk threads in
+    /// order (SQLite only; there the other filters must not steer it to an index).
+    pub fn drives_from_matches(&self) -> bool {
+        matches!(self, SearchPlan::SqliteExact(_))
+    }
+
+    /// Appends ` AND <thread t matches>`.
+    pub fn push(&self, sql: &mut Sql, workspace: i64) {
+        match self {
+            SearchPlan::Nothing => {
+                sql.push(" AND 1 = 0");
+            }
+            SearchPlan::Postgres(query) => {
+                sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.search @@ to_tsquery('simple', ");
+                sql.bind(query.as_str()).push(") AND m.workspace_id = ").bind(workspace).push(")");
+            }
+            SearchPlan::SqliteExact(query) => {
+                sql.push(
+                    " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
+                     (SELECT rowid FROM message_search WHERE message_search MATCH ",
+                );
+                sql.bind(query.as_str()).push(") AND m.workspace_id = ").bind(workspace).push(")");
+            }
+            SearchPlan::SqliteRecent(query) => {
+                sql.push(
+                    " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
+                     (SELECT rowid FROM message_search WHERE message_search MATCH ",
+                );
+                sql.bind(query.as_str()).push(" ORDER BY rowid DESC LIMIT ").bind(SQLITE_EXACT_CAP);
+                sql.push(") AND m.workspace_id = ").bind(workspace).push(")");
+            }
         }
     }
 }

@@ -30,7 +30,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory")
-        .pragma("mmap_size", "134217728")
+        .pragma("mmap_size", "0")
         .pragma("journal_size_limit", "67108864")
         .statement_cache_capacity(256);
     // The writer opens first so that it creates the file and switches it to WAL before any
