@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench load` (both backends; PostgreSQL from UNIBOX_TEST_POSTGRES or
 //! postgres://postgres@127.0.0.1:5432/postgres). Knobs: UNIBOX_BENCH_MESSAGES (default
 //! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2),
-//! UNIBOX_BENCH_KEEP (keep the PostgreSQL database afterwards, to inspect it).
+//! UNIBOX_BENCH_KEEP (keep the databases afterwards, to inspect them).
 //!
 //! Prints, per backend: ingest throughput, p50/p95 of the first inbox page and of the JSON
 //! thread list, p50/p95 of full-text searches, and the server's peak RSS.
@@ -147,7 +147,7 @@ impl Server {
             .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("UNIBOX_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("UNIBOX_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .spawn()
             .expect("start unibox");
@@ -282,7 +282,11 @@ async fn main() {
                 let dir = std::env::temp_dir().join(format!("unibox-bench-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
                 run("SQLite", &format!("sqlite://{}", dir.join("bench.db").display()), &batches, clients).await;
-                let _ = std::fs::remove_dir_all(&dir);
+                if std::env::var_os("UNIBOX_BENCH_KEEP").is_some() {
+                    println!("kept {}", dir.display());
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
             }
             "postgres" => {
                 use sqlx::Connection;

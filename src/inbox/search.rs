@@ -5,10 +5,13 @@
 //! from the matches (rare words) by itself. SQLite's cannot see how many messages match, so
 //! unibox counts first (up to a cap) and chooses:
 //! - no match: nothing to query;
-//! - up to [`SQLITE_EXACT_CAP`] matches: start from the matching messages (exact);
-//! - more: a word that common matches nearly every thread, so the newest threads are walked
-//!   and checked against the [`SQLITE_EXACT_CAP`] most recent matching messages. Results are
-//!   then drawn from those recent matches only, and the answer says so (`search_capped`).
+//! - a few matches (up to [`SQLITE_DRIVE_MAX`]): start from the matching messages, fetch their
+//!   threads and sort them (cost grows with the matches);
+//! - more, up to [`SQLITE_EXACT_CAP`]: walk the threads newest first and keep those among the
+//!   matches (cost grows with the threads passed before the page is full, which shrinks as
+//!   matches grow; at a million messages the two cross near a thousand matches);
+//! - more still: as before, but against the [`SQLITE_EXACT_CAP`] most recent matching
+//!   messages only; the answer says so (`search_capped`).
 
 use crate::storage::{Backend, Db, Sql};
 
@@ -17,6 +20,9 @@ const MAX_TERMS: usize = 12;
 
 /// How many matching messages SQLite search handles exactly.
 pub const SQLITE_EXACT_CAP: i64 = 10_000;
+
+/// Up to this many matches, SQLite search starts from the matches.
+pub const SQLITE_DRIVE_MAX: i64 = 1_000;
 
 /// Splits what a person typed into words (letters and digits only), lower-cased. Everything
 /// else, including every character with a meaning in FTS5 or tsquery syntax, separates words,
@@ -33,8 +39,11 @@ pub fn terms(q: &str) -> Vec<String> {
 pub enum SearchPlan {
     /// Nothing can match (no words, or no message has them).
     Nothing,
+    /// A `tsquery`.
     Postgres(String),
-    SqliteExact(String),
+    /// The ids of all matching messages, as a JSON array, and whether to start from them.
+    SqliteExact { ids: String, drive: bool },
+    /// An FTS5 query matching more messages than the cap.
     SqliteRecent(String),
 }
 
@@ -48,12 +57,17 @@ impl SearchPlan {
             return Ok(SearchPlan::Postgres(terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")));
         }
         let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
-        let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ");
-        count.bind(query.as_str()).push(" LIMIT ").bind(SQLITE_EXACT_CAP + 1).push(")");
-        let (n,): (i64,) = db.fetch_optional(count).await?.unwrap_or((0,));
-        Ok(match n {
+        // The matches themselves, up to the cap: evaluated once, then handed to the thread
+        // query as one JSON array (one parameter, so the statement stays cached).
+        let mut hits = Sql::new("SELECT rowid FROM message_search WHERE message_search MATCH ");
+        hits.bind(query.as_str()).push(" LIMIT ").bind(SQLITE_EXACT_CAP + 1);
+        let ids: Vec<(i64,)> = db.fetch_all(hits).await?;
+        Ok(match ids.len() as i64 {
             0 => SearchPlan::Nothing,
-            n if n <= SQLITE_EXACT_CAP => SearchPlan::SqliteExact(query),
+            n if n <= SQLITE_EXACT_CAP => {
+                let list = ids.iter().map(|(id,)| id.to_string()).collect::<Vec<_>>().join(",");
+                SearchPlan::SqliteExact { ids: format!("[{list}]"), drive: n <= SQLITE_DRIVE_MAX }
+            }
             _ => SearchPlan::SqliteRecent(query),
         })
     }
@@ -66,7 +80,7 @@ impl SearchPlan {
     /// Whether the thread query should start from the matches rather than walk threads in
     /// order (SQLite only; there the other filters must not steer it to an index).
     pub fn drives_from_matches(&self) -> bool {
-        matches!(self, SearchPlan::SqliteExact(_))
+        matches!(self, SearchPlan::SqliteExact { drive: true, .. })
     }
 
     /// Appends ` AND <thread t matches>`.
@@ -79,12 +93,9 @@ impl SearchPlan {
                 sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.search @@ to_tsquery('simple', ");
                 sql.bind(query.as_str()).push(") AND m.workspace_id = ").bind(workspace).push(")");
             }
-            SearchPlan::SqliteExact(query) => {
-                sql.push(
-                    " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
-                     (SELECT rowid FROM message_search WHERE message_search MATCH ",
-                );
-                sql.bind(query.as_str()).push(") AND m.workspace_id = ").bind(workspace).push(")");
+            SearchPlan::SqliteExact { ids, .. } => {
+                sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN (SELECT value FROM json_each(");
+                sql.bind(ids.as_str()).push(")) AND m.workspace_id = ").bind(workspace).push(")");
             }
             SearchPlan::SqliteRecent(query) => {
                 sql.push(

@@ -12,7 +12,7 @@ use super::threading::thread_key;
 use super::threads::{ThreadKey, resolve_threads};
 use crate::domain::{Direction, Kind, Source, State};
 use crate::inbox::refresh::{mark_new_inbound, merge_thread, refresh_threads};
-use crate::storage::{sized_chunks, Sql, Tx};
+use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
 /// One message event with everything resolved that its row needs.
 pub struct Incoming<'a> {
@@ -240,6 +240,15 @@ async fn insert_messages(
             r.bind(Source::Platform.as_str()).bind(state.as_str()).bind(e.text.as_str());
             r.bind(e.created_at).bind(now).bind(sent_at);
         });
+        if tx.backend() == Backend::Sqlite {
+            // One writer, and `lookup_stored` ran in this transaction: nothing can conflict.
+            let ids = tx.insert_ids(sql, chunk.len()).await?;
+            for (&pos, id) in chunk.iter().zip(ids) {
+                created.insert(incoming[pos].key(), id);
+            }
+            continue;
+        }
+        // Concurrent writers on PostgreSQL may have stored some of these since our lookup.
         sql.push(" ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id, channel_id, external_id");
         for row in tx.fetch_all::<(i64, i64, String)>(sql).await? {
             created.insert((row.1, row.2), row.0);

@@ -95,6 +95,14 @@ pub async fn resolve_threads(
             r.bind(s.last_inbound.is_some()).bind(s.count).bind(s.latest.event.created_at).bind(s.last_inbound);
             r.bind(now).bind(now);
         });
+        if tx.backend() == Backend::Sqlite {
+            // One writer, and `lock_existing` ran in this transaction: nothing can conflict.
+            let new_ids = tx.insert_ids(sql, chunk.len()).await?;
+            for ((key, _), id) in chunk.iter().zip(new_ids) {
+                ids.insert((*key).clone(), id);
+            }
+            continue;
+        }
         sql.push(" ON CONFLICT (channel_id, kind, thread_key) DO NOTHING RETURNING id, channel_id, kind, thread_key");
         for row in tx.fetch_all::<ThreadId>(sql).await? {
             ids.insert((row.channel_id, kind_str(&row.kind), row.thread_key), row.id);

@@ -35,7 +35,8 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .statement_cache_capacity(256);
     // The writer opens first so that it creates the file and switches it to WAL before any
     // reader looks at it. It gets a large page cache (hot index pages stay in memory during
-    // bulk ingest); readers share the OS page cache through mmap and keep little of their own.
+    // bulk ingest); readers keep a small cache each and share the OS page cache. (No mmap: each
+    // connection would map the file again, and memory figures would count pages once per map.)
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "0"))

@@ -133,6 +133,23 @@ impl Tx {
         }
     }
 
+    /// SQLite only: runs a multi-row `INSERT … VALUES` of `rows` rows that cannot conflict
+    /// (the caller checked inside this transaction, and SQLite has one writer) and returns the
+    /// new ids in row order. SQLite numbers the rows of one insert consecutively after the
+    /// largest id, so no `RETURNING` rows need to cross from its worker thread one by one.
+    pub async fn insert_ids(&mut self, sql: Sql, rows: usize) -> Result<Vec<i64>, sqlx::Error> {
+        let Tx::Sqlite(tx) = self else {
+            return Err(sqlx::Error::Protocol("insert_ids is for SQLite".into()));
+        };
+        let text = sql.sqlite_text();
+        let done = bind_args!(sqlx::query(&text), sql.args).execute(&mut **tx).await?;
+        if done.rows_affected() != rows as u64 {
+            return Err(sqlx::Error::Protocol(format!("inserted {} of {rows} rows", done.rows_affected())));
+        }
+        let last = done.last_insert_rowid();
+        Ok((last + 1 - rows as i64..=last).collect())
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
