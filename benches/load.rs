@@ -4,6 +4,7 @@
 //! Run: `cargo bench --bench load` (both backends; PostgreSQL from UNIBOX_TEST_POSTGRES or
 //! postgres://postgres@127.0.0.1:5432/postgres). Knobs: UNIBOX_BENCH_MESSAGES (default
 //! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2),
+//! UNIBOX_BENCH_BATCH (events per request, default 1000),
 //! UNIBOX_BENCH_KEEP (keep the databases afterwards, to inspect them).
 //!
 //! Prints, per backend: ingest throughput, p50/p95 of the first inbox page and of the JSON
@@ -17,7 +18,6 @@ use serde_json::{Value, json};
 const CHANNELS: usize = 50;
 const VIDEOS: usize = 20_000;
 const AUTHORS: usize = 200_000;
-const BATCH: usize = 1000;
 
 /// A small deterministic generator (xorshift64*): the same data on every run.
 struct Rng(u64);
@@ -42,16 +42,115 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "love", "this", "where", "can", "i", "buy", "the", "so", "cute", "need", "it", "omg", "yes", "please", "link",
-    "price", "how", "much", "shipping", "to", "belgium", "amazing", "wow", "best", "video", "ever", "color", "size",
-    "available", "in", "stock", "when", "restock", "thank", "you", "for", "sharing", "tutorial", "great", "idea",
-    "my", "sister", "would", "like", "obsessed", "with", "your", "content", "more", "of", "please", "do", "part",
-    "two", "what", "song", "is", "that", "camera", "lens", "did", "use", "editing", "app", "discount", "code",
-    "works", "not", "working", "order", "arrived", "broken", "refund", "help", "customer", "service", "fast",
-    "delivery", "quality", "material", "cotton", "leather", "vegan", "recipe", "ingredients", "oven", "minutes",
-    "gym", "workout", "routine", "beginner", "tips", "skin", "care", "serum", "sunscreen", "hair", "curly",
+    "love",
+    "this",
+    "where",
+    "can",
+    "i",
+    "buy",
+    "the",
+    "so",
+    "cute",
+    "need",
+    "it",
+    "omg",
+    "yes",
+    "please",
+    "link",
+    "price",
+    "how",
+    "much",
+    "shipping",
+    "to",
+    "belgium",
+    "amazing",
+    "wow",
+    "best",
+    "video",
+    "ever",
+    "color",
+    "size",
+    "available",
+    "in",
+    "stock",
+    "when",
+    "restock",
+    "thank",
+    "you",
+    "for",
+    "sharing",
+    "tutorial",
+    "great",
+    "idea",
+    "my",
+    "sister",
+    "would",
+    "like",
+    "obsessed",
+    "with",
+    "your",
+    "content",
+    "more",
+    "of",
+    "please",
+    "do",
+    "part",
+    "two",
+    "what",
+    "song",
+    "is",
+    "that",
+    "camera",
+    "lens",
+    "did",
+    "use",
+    "editing",
+    "app",
+    "discount",
+    "code",
+    "works",
+    "not",
+    "working",
+    "order",
+    "arrived",
+    "broken",
+    "refund",
+    "help",
+    "customer",
+    "service",
+    "fast",
+    "delivery",
+    "quality",
+    "material",
+    "cotton",
+    "leather",
+    "vegan",
+    "recipe",
+    "ingredients",
+    "oven",
+    "minutes",
+    "gym",
+    "workout",
+    "routine",
+    "beginner",
+    "tips",
+    "skin",
+    "care",
+    "serum",
+    "sunscreen",
+    "hair",
+    "curly",
 ];
-const RARE: &[&str] = &["turquoise", "paprika", "kaleidoscope", "nebula", "xylophone", "quokka", "zeppelin", "marzipan"];
+const RARE: &[&str] = &[
+    "turquoise",
+    "paprika",
+    "kaleidoscope",
+    "nebula",
+    "xylophone",
+    "quokka",
+    "zeppelin",
+    "marzipan",
+];
 const PLATFORMS: &[&str] = &["tiktok", "instagram", "facebook", "youtube", "tiktok"];
 
 fn sentence(rng: &mut Rng) -> String {
@@ -66,14 +165,16 @@ fn sentence(rng: &mut Rng) -> String {
     words.join(" ")
 }
 
-/// The messages as pre-serialised request bodies of `BATCH` events each.
-fn generate(total: usize) -> Vec<Vec<u8>> {
+/// The messages as pre-serialised request bodies of `batch` events each.
+fn generate(total: usize, batch: usize) -> Vec<Vec<u8>> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z").unwrap().to_utc();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
     let step = Duration::from_secs(30 * 86_400).as_micros() as i64 / total as i64;
     let mut recent: Vec<Vec<(String, usize)>> = vec![Vec::new(); CHANNELS];
-    let mut batches = Vec::with_capacity(total / BATCH + 1);
-    let mut events = Vec::with_capacity(BATCH);
+    let mut batches = Vec::with_capacity(total / batch + 1);
+    let mut events = Vec::with_capacity(batch);
     for i in 0..total {
         let channel = rng.below(CHANNELS);
         let platform = PLATFORMS[channel % PLATFORMS.len()];
@@ -93,7 +194,10 @@ fn generate(total: usize) -> Vec<Vec<u8>> {
                 let (parent, video) = pool[rng.below(pool.len())].clone();
                 (video, Some(parent))
             } else {
-                (channel * (VIDEOS / CHANNELS) + rng.below(VIDEOS / CHANNELS), None)
+                (
+                    channel * (VIDEOS / CHANNELS) + rng.below(VIDEOS / CHANNELS),
+                    None,
+                )
             };
             if parent.is_none() {
                 if pool.len() >= 500 {
@@ -110,7 +214,7 @@ fn generate(total: usize) -> Vec<Vec<u8>> {
                 "author": author_json, "text": sentence(&mut rng), "created_at": created.to_rfc3339()})
         };
         events.push(event);
-        if events.len() == BATCH {
+        if events.len() == batch {
             batches.push(serde_json::to_vec(&Value::Array(std::mem::take(&mut events))).unwrap());
         }
     }
@@ -121,7 +225,11 @@ fn generate(total: usize) -> Vec<Vec<u8>> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn peak_rss_mib(pid: u32) -> f64 {
@@ -141,19 +249,27 @@ struct Server {
 }
 
 impl Server {
+    // `Server`'s `Drop` stops and waits for the process, which the lint cannot see.
+    #[allow(clippy::zombie_processes)]
     async fn start(database_url: &str) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_unibox"))
             .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("UNIBOX_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", std::env::var("UNIBOX_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("UNIBOX_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("start unibox");
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
-            if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+            if reqwest::get(format!("{base}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return Server { child, base };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -169,7 +285,10 @@ impl Server {
 impl Drop for Server {
     /// A graceful stop (SIGTERM), also when the benchmark panics, so no server is left behind.
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -193,7 +312,13 @@ async fn latencies(client: &reqwest::Client, urls: &[String], rounds: usize) -> 
     (percentile(&times, 0.5), percentile(&times, 0.95))
 }
 
-async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: usize) {
+async fn run(
+    backend: &str,
+    database_url: &str,
+    batches: &[Vec<u8>],
+    clients: usize,
+    total_messages: usize,
+) {
     let is_postgres = database_url.starts_with("postgres");
     let server = Server::start(database_url).await;
     let client = reqwest::Client::new();
@@ -203,7 +328,12 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
     let mut handles = Vec::new();
     let shared: std::sync::Arc<Vec<Vec<u8>>> = std::sync::Arc::new(batches.to_vec());
     for _ in 0..clients {
-        let (client, next, base, shared) = (client.clone(), next.clone(), server.base.clone(), shared.clone());
+        let (client, next, base, shared) = (
+            client.clone(),
+            next.clone(),
+            server.base.clone(),
+            shared.clone(),
+        );
         handles.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -219,7 +349,11 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
                     .unwrap();
                 let status = r.status();
                 let body = r.text().await.unwrap();
-                assert!(status.is_success(), "batch {i}: {status} {}", &body[..body.len().min(500)]);
+                assert!(
+                    status.is_success(),
+                    "batch {i}: {status} {}",
+                    &body[..body.len().min(500)]
+                );
             }
         }));
     }
@@ -227,7 +361,8 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
         h.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let messages = total * BATCH;
+    let messages = total_messages;
+    let per_batch = total_messages.div_ceil(total.max(1));
     let ingest_rss = peak_rss_mib(server.child.id());
     if is_postgres {
         // Autovacuum analyzes tables about a minute after a bulk load; read figures are for that
@@ -240,29 +375,71 @@ async fn run(backend: &str, database_url: &str, batches: &[Vec<u8>], clients: us
 
     let b = &server.base;
     let inbox = latencies(&client, &[format!("{b}/")], 200).await;
-    let inbox_filtered = latencies(&client, &[format!("{b}/?platform=instagram&kind=comment")], 100).await;
+    let inbox_filtered = latencies(
+        &client,
+        &[format!("{b}/?platform=instagram&kind=comment")],
+        100,
+    )
+    .await;
     let api = latencies(&client, &[format!("{b}/api/v1/threads")], 200).await;
-    let api_filtered = latencies(&client, &[format!("{b}/api/v1/threads?channel=brand_7&status=all")], 100).await;
-    let searches: Vec<String> = ["shipping", "turquoise", "fan_123", "restock belgium", "discount code", "love"]
-        .iter()
-        .map(|q| format!("{b}/api/v1/threads?q={}", q.replace(' ', "%20")))
-        .collect();
+    let api_filtered = latencies(
+        &client,
+        &[format!("{b}/api/v1/threads?channel=brand_7&status=all")],
+        100,
+    )
+    .await;
+    let searches: Vec<String> = [
+        "shipping",
+        "turquoise",
+        "fan_123",
+        "restock belgium",
+        "discount code",
+        "love",
+    ]
+    .iter()
+    .map(|q| format!("{b}/api/v1/threads?q={}", q.replace(' ', "%20")))
+    .collect();
     let search = latencies(&client, &searches, 30).await;
     let mut per_query = Vec::new();
     for url in &searches {
         let (_, p95) = latencies(&client, std::slice::from_ref(url), 20).await;
-        per_query.push(format!("{} {p95:.1}", url.rsplit_once("q=").map(|(_, q)| q.replace("%20", " ")).unwrap_or_default()));
+        per_query.push(format!(
+            "{} {p95:.1}",
+            url.rsplit_once("q=")
+                .map(|(_, q)| q.replace("%20", " "))
+                .unwrap_or_default()
+        ));
     }
     let rss = peak_rss_mib(server.child.id());
     println!("\n== {backend}: {messages} messages, {CHANNELS} channels, {VIDEOS} videos ==");
-    println!("ingest through HTTP:        {:>10.0} messages/s  ({elapsed:.1} s, {clients} clients, {BATCH} per batch)", messages as f64 / elapsed);
-    println!("inbox page (first):         p50 {:>7.2} ms   p95 {:>7.2} ms", inbox.0, inbox.1);
-    println!("inbox page (filtered):      p50 {:>7.2} ms   p95 {:>7.2} ms", inbox_filtered.0, inbox_filtered.1);
-    println!("JSON thread list (first):   p50 {:>7.2} ms   p95 {:>7.2} ms", api.0, api.1);
-    println!("JSON thread list (channel): p50 {:>7.2} ms   p95 {:>7.2} ms", api_filtered.0, api_filtered.1);
-    println!("full-text search (6 kinds): p50 {:>7.2} ms   p95 {:>7.2} ms", search.0, search.1);
+    println!(
+        "ingest through HTTP:        {:>10.0} messages/s  ({elapsed:.1} s, {clients} clients, {per_batch} per batch)",
+        messages as f64 / elapsed
+    );
+    println!(
+        "inbox page (first):         p50 {:>7.2} ms   p95 {:>7.2} ms",
+        inbox.0, inbox.1
+    );
+    println!(
+        "inbox page (filtered):      p50 {:>7.2} ms   p95 {:>7.2} ms",
+        inbox_filtered.0, inbox_filtered.1
+    );
+    println!(
+        "JSON thread list (first):   p50 {:>7.2} ms   p95 {:>7.2} ms",
+        api.0, api.1
+    );
+    println!(
+        "JSON thread list (channel): p50 {:>7.2} ms   p95 {:>7.2} ms",
+        api_filtered.0, api_filtered.1
+    );
+    println!(
+        "full-text search (6 kinds): p50 {:>7.2} ms   p95 {:>7.2} ms",
+        search.0, search.1
+    );
     println!("  p95 per search, ms:       {}", per_query.join(" · "));
-    println!("server peak RSS:            {ingest_rss:.0} MiB after ingest, {rss:.0} MiB at the end");
+    println!(
+        "server peak RSS:            {ingest_rss:.0} MiB after ingest, {rss:.0} MiB at the end"
+    );
     server.stop();
 }
 
@@ -271,17 +448,35 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let total: usize = std::env::var("UNIBOX_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let clients: usize = std::env::var("UNIBOX_BENCH_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let backends = std::env::var("UNIBOX_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let total: usize = std::env::var("UNIBOX_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let batch: usize = std::env::var("UNIBOX_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let clients: usize = std::env::var("UNIBOX_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let backends =
+        std::env::var("UNIBOX_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     eprintln!("generating {total} messages…");
-    let batches = generate(total);
+    let batches = generate(total, batch);
     for backend in backends.split(',').map(str::trim) {
         match backend {
             "sqlite" => {
                 let dir = std::env::temp_dir().join(format!("unibox-bench-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
-                run("SQLite", &format!("sqlite://{}", dir.join("bench.db").display()), &batches, clients).await;
+                run(
+                    "SQLite",
+                    &format!("sqlite://{}", dir.join("bench.db").display()),
+                    &batches,
+                    clients,
+                    total,
+                )
+                .await;
                 if std::env::var_os("UNIBOX_BENCH_KEEP").is_some() {
                     println!("kept {}", dir.display());
                 } else {
@@ -300,13 +495,19 @@ async fn main() {
                         continue;
                     }
                 };
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-                run("PostgreSQL", &url, &batches, clients).await;
+                run("PostgreSQL", &url, &batches, clients, total).await;
                 if std::env::var_os("UNIBOX_BENCH_KEEP").is_some() {
                     println!("kept database {name}");
                 } else {
-                    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+                    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
                 }
             }
             other => panic!("unknown backend {other}; use sqlite and/or postgres"),

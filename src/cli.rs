@@ -9,7 +9,12 @@ use crate::state::AppState;
 use crate::storage;
 
 #[derive(Debug, Parser)]
-#[command(name = "unibox", version, about = "One inbox for every comment and DM", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "unibox",
+    version,
+    about = "One inbox for every comment and DM",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,16 +46,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn open(config: &Config) -> anyhow::Result<storage::Db> {
     let db = storage::connect(config.database_url.expose(), config.db_max_connections).await?;
-    storage::migrate(&db).await.context("cannot apply database migrations")?;
+    storage::migrate(&db)
+        .await
+        .context("cannot apply database migrations")?;
     tracing::info!(backend = db.backend().name(), "database ready");
     Ok(db)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let db = open(&config).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (set UNIBOX_LISTEN or --listen)", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (set UNIBOX_LISTEN or --listen)",
+            config.listen
+        )
+    })?;
     tracing::info!(address = %listener.local_addr()?, "unibox is serving: open http://{}", listener.local_addr()?);
     let state = AppState::new(db.clone(), config);
     crate::serve(listener, state, crate::ops::shutdown::signal()).await?;

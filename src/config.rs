@@ -37,7 +37,12 @@ impl std::str::FromStr for Secret {
 pub struct Config {
     /// Database: sqlite://path (created when missing) or postgres://user@host/db.
     /// It may hold a password, so it is never logged.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://unibox.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://unibox.db",
+        hide_env_values = true
+    )]
     pub database_url: Secret,
 
     /// Address to serve on.

@@ -103,6 +103,11 @@ mod tests {
         for p in Platform::ALL {
             assert_eq!(p.as_str().parse::<Platform>(), Ok(*p));
         }
-        assert!("TikTok".parse::<Platform>().unwrap_err().contains("tiktok, instagram"));
+        assert!(
+            "TikTok"
+                .parse::<Platform>()
+                .unwrap_err()
+                .contains("tiktok, instagram")
+        );
     }
 }

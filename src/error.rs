@@ -17,11 +17,19 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { index: None, field: field.into(), message: message.into() }
+        Problem {
+            index: None,
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn at(index: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { index: Some(index), field: field.into(), message: message.into() }
+        Problem {
+            index: Some(index),
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -30,7 +38,10 @@ pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{message}")]
-    Invalid { message: String, problems: Vec<Problem> },
+    Invalid {
+        message: String,
+        problems: Vec<Problem>,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -110,7 +121,10 @@ struct ErrorBody<'a> {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let body = ErrorBody { error: self.public_message(), problems: self.problems() };
+        let body = ErrorBody {
+            error: self.public_message(),
+            problems: self.problems(),
+        };
         (self.status(), Json(body)).into_response()
     }
 }

@@ -30,7 +30,8 @@ fn rejection_error(rejection: JsonRejection) -> AppError {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
         StatusCode::UNPROCESSABLE_ENTITY => {
             let detail = rejection.body_text();
-            let detail = detail.trim_start_matches("Failed to deserialize the JSON body into the target type: ");
+            let detail = detail
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ");
             AppError::Invalid {
                 message: format!("the body does not match this endpoint: {detail}"),
                 problems: vec![Problem::new("body", detail)],

@@ -31,8 +31,14 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", post(ingest::post_events))
-        .route("/threads", get(inbox::api::list).patch(inbox::api::bulk_update))
-        .route("/threads/{id}", get(inbox::api::show).patch(inbox::api::update))
+        .route(
+            "/threads",
+            get(inbox::api::list).patch(inbox::api::bulk_update),
+        )
+        .route(
+            "/threads/{id}",
+            get(inbox::api::show).patch(inbox::api::update),
+        )
         .route("/threads/{id}/messages", post(inbox::api::reply))
         .route("/labels", get(inbox::api::labels))
         .fallback(web::api_not_found);
@@ -43,11 +49,20 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::health::readyz))
         .route("/metrics", get(ops::metrics::metrics))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), ops::metrics::track))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
-            tracing::info_span!("request", method = %request.method(), route = %route)
-        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::metrics::track,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                tracing::info_span!("request", method = %request.method(), route = %route)
+            }),
+        )
         .with_state(state)
 }
 

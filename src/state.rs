@@ -10,14 +10,22 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
-    /// Ids of stored channels, videos and contacts, so ingest can skip looking them up.
-    pub refs: Arc<crate::ingest::RefCache>,
+    /// Writes ingested batches, several at a time when they queue up.
+    pub ingest: crate::ingest::IngestQueue,
     /// Until accounts arrive everything lives in the default workspace.
     pub workspace: i64,
 }
 
 impl AppState {
+    /// Needs a Tokio runtime: it starts the ingest writer task.
     pub fn new(db: Db, config: Config) -> Self {
-        AppState { db, config: Arc::new(config), metrics: Arc::default(), refs: Arc::default(), workspace: 1 }
+        let ingest = crate::ingest::IngestQueue::start(db.clone(), Arc::default());
+        AppState {
+            db,
+            config: Arc::new(config),
+            metrics: Arc::default(),
+            ingest,
+            workspace: 1,
+        }
     }
 }

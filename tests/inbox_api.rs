@@ -11,16 +11,29 @@ fn ids(threads: &[Value]) -> Vec<i64> {
 
 /// Three channels on three platforms, comments and DMs, at distinct times.
 async fn seed(s: &TestServer) {
-    let mut yt = at(comment("yt1", "Great tutorial, thanks"), "2026-11-24T09:00:00Z");
+    let mut yt = at(
+        comment("yt1", "Great tutorial, thanks"),
+        "2026-11-24T09:00:00Z",
+    );
     yt["platform"] = json!("youtube");
     yt["channel"] = json!("UCacme");
     yt["video"] = json!({"external_id": "dQw4w9WgXcQ", "title": "How to"});
     s.ingest(json!([
-        at(comment("tt1", "Where can I buy this?"), "2026-11-24T10:00:00Z"),
-        at(comment("tt2", "Shipping to Belgium?"), "2026-11-24T10:30:00Z"),
-        at(dm("ig1", "lisa", "Is the blue one back in stock?"), "2026-11-24T11:00:00Z"),
+        at(
+            comment("tt1", "Where can I buy this?"),
+            "2026-11-24T10:00:00Z"
+        ),
+        at(
+            comment("tt2", "Shipping to Belgium?"),
+            "2026-11-24T10:30:00Z"
+        ),
+        at(
+            dm("ig1", "lisa", "Is the blue one back in stock?"),
+            "2026-11-24T11:00:00Z"
+        ),
         yt,
-    ])).await;
+    ]))
+    .await;
 }
 
 on_both_backends! {
@@ -232,7 +245,16 @@ async fn very_common_words_are_searched_among_recent_matches_on_sqlite() {
     let s = TestServer::sqlite().await;
     for chunk in 0..3 {
         let events: Vec<Value> = (0..3_400)
-            .map(|i| comment(&format!("c{chunk}-{i}"), if i == 7 && chunk == 0 { "love it, rare quokka" } else { "love it" }))
+            .map(|i| {
+                comment(
+                    &format!("c{chunk}-{i}"),
+                    if i == 7 && chunk == 0 {
+                        "love it, rare quokka"
+                    } else {
+                        "love it"
+                    },
+                )
+            })
             .collect();
         s.ingest(Value::Array(events)).await;
     }

@@ -164,17 +164,40 @@ on_both_backends! {
 /// Asserts a refusal with the given status whose problems name exactly `fields` (with the
 /// event index), and that nothing at all was stored.
 async fn refused(s: &TestServer, body: Value, status: u16, fields: &[(usize, &str)]) {
-    let before = (s.count("messages").await, s.count("channels").await, s.count("videos").await, s.count("threads").await);
+    let before = (
+        s.count("messages").await,
+        s.count("channels").await,
+        s.count("videos").await,
+        s.count("threads").await,
+    );
     let (got, answer) = s.post_json("/api/v1/events", &body).await;
     assert_eq!(got, status, "{answer}");
-    assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{answer}");
+    assert!(
+        answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{answer}"
+    );
     let problems: Vec<(usize, String)> = answer["problems"]
         .as_array()
-        .map(|ps| ps.iter().map(|p| (p["index"].as_u64().unwrap() as usize, p["field"].as_str().unwrap().to_owned())).collect())
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    (
+                        p["index"].as_u64().unwrap() as usize,
+                        p["field"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    let expected: Vec<(usize, String)> = fields.iter().map(|(i, f)| (*i, (*f).to_owned())).collect();
+    let expected: Vec<(usize, String)> =
+        fields.iter().map(|(i, f)| (*i, (*f).to_owned())).collect();
     assert_eq!(problems, expected, "{answer}");
-    let after = (s.count("messages").await, s.count("channels").await, s.count("videos").await, s.count("threads").await);
+    let after = (
+        s.count("messages").await,
+        s.count("channels").await,
+        s.count("videos").await,
+        s.count("threads").await,
+    );
     assert_eq!(before, after, "a refused request stored something");
 }
 
@@ -251,7 +274,10 @@ async fn oversized_body_gets_413_with_a_message() {
     let big = json!([comment("c1", &"x".repeat(20_000))]);
     let (status, answer) = s.post_json("/api/v1/events", &big).await;
     assert_eq!(status, 413);
-    assert!(answer["error"].as_str().unwrap().contains("10000 bytes"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("10000 bytes"),
+        "{answer}"
+    );
     assert_eq!(s.count("messages").await, 0);
     s.finish().await;
 }
@@ -259,10 +285,18 @@ async fn oversized_body_gets_413_with_a_message() {
 #[tokio::test]
 async fn too_many_events_get_413() {
     let s = TestServer::sqlite_with(|c| c.max_batch_events = 3).await;
-    let batch = json!([comment("a", "1"), comment("b", "2"), comment("c", "3"), comment("d", "4")]);
+    let batch = json!([
+        comment("a", "1"),
+        comment("b", "2"),
+        comment("c", "3"),
+        comment("d", "4")
+    ]);
     let (status, answer) = s.post_json("/api/v1/events", &batch).await;
     assert_eq!(status, 413);
-    assert!(answer["error"].as_str().unwrap().contains("limit is 3"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("limit is 3"),
+        "{answer}"
+    );
     assert_eq!(s.count("messages").await, 0);
     s.finish().await;
 }
@@ -292,11 +326,21 @@ on_both_backends! {
             requests.push(tokio::spawn(async move { client.post(url).json(&batch).send().await.unwrap() }));
         }
         let mut created = 0;
+        let mut ids_by_text: std::collections::HashMap<String, i64> = Default::default();
         for r in requests {
             let r = r.await.unwrap();
             assert!(r.status().is_success(), "{}", r.status());
-            created += r.json::<Value>().await.unwrap()["created"].as_i64().unwrap();
+            let body = r.json::<Value>().await.unwrap();
+            created += body["created"].as_i64().unwrap();
+            // Each request gets its own answer, indexed from 0, even when written together.
+            let results = body["results"].as_array().unwrap();
+            assert_eq!(results.len(), 200);
+            for (i, result) in results.iter().enumerate() {
+                assert_eq!(result["index"], i as u64, "{result}");
+                ids_by_text.entry(result["id"].to_string()).or_insert(result["id"].as_i64().unwrap());
+            }
         }
+        assert_eq!(ids_by_text.len(), 200, "every copy of a message points at the same stored row");
         assert_eq!(created, 200, "each message created by exactly one request");
         assert_eq!(s.count("messages").await, 200);
         let threads = s.threads("?limit=200").await;

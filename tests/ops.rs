@@ -37,7 +37,9 @@ async fn shutdown_finishes_the_request_in_flight() {
     let mut s = TestServer::sqlite().await;
     // Hold SQLite's single writer so the ingest request stays in flight inside the handler.
     let writer = s.db.begin().await.unwrap();
-    let events: Vec<Value> = (0..50).map(|i| comment(&format!("c{i}"), "in flight")).collect();
+    let events: Vec<Value> = (0..50)
+        .map(|i| comment(&format!("c{i}"), "in flight"))
+        .collect();
     let client = s.client.clone();
     let url = s.url("/api/v1/events");
     let request = tokio::spawn(async move { client.post(url).json(&events).send().await });
@@ -45,14 +47,23 @@ async fn shutdown_finishes_the_request_in_flight() {
     assert!(!request.is_finished(), "the request waits for the writer");
     let server = s.shutdown();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert!(!server.is_finished(), "the server waits for the request in flight");
+    assert!(
+        !server.is_finished(),
+        "the server waits for the request in flight"
+    );
     drop(writer);
-    let response = request.await.unwrap().expect("the in-flight request was answered");
+    let response = request
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
     assert_eq!(response.status().as_u16(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["created"], 50);
     server.await.unwrap().unwrap();
     assert_eq!(s.count("messages").await, 50);
-    assert!(reqwest::get(s.url("/healthz")).await.is_err(), "no new connections after shutdown");
+    assert!(
+        reqwest::get(s.url("/healthz")).await.is_err(),
+        "no new connections after shutdown"
+    );
     s.finish().await;
 }

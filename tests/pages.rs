@@ -141,10 +141,19 @@ on_both_backends! {
 #[tokio::test]
 async fn static_files_are_served_from_the_binary() {
     let s = TestServer::sqlite().await;
-    for (file, kind) in [("htmx.min.js", "text/javascript"), ("app.css", "text/css"), ("app.js", "text/javascript")] {
+    for (file, kind) in [
+        ("htmx.min.js", "text/javascript"),
+        ("app.css", "text/css"),
+        ("app.js", "text/javascript"),
+    ] {
         let r = s.get(&format!("/static/{file}")).await;
         assert_eq!(r.status().as_u16(), 200);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with(kind));
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
         assert!(r.text().await.unwrap().len() > 100);
     }
     assert_eq!(s.get("/static/../Cargo.toml").await.status().as_u16(), 404);

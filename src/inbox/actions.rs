@@ -15,7 +15,13 @@ pub const MAX_LABEL_CHARS: usize = 64;
 /// Sets the status of the workspace's threads among `ids`; returns how many matched. Done
 /// threads are also read: nothing in them waits for anyone.
 #[instrument(skip_all, fields(threads = ids.len(), status = %status))]
-pub async fn set_status(db: &Db, workspace: i64, ids: &[i64], status: Status, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn set_status(
+    db: &Db,
+    workspace: i64,
+    ids: &[i64],
+    status: Status,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -24,22 +30,37 @@ pub async fn set_status(db: &Db, workspace: i64, ids: &[i64], status: Status, no
     if status == Status::Done {
         sql.push(", unread = FALSE");
     }
-    sql.push(", updated_at = ").bind(now).push(" WHERE workspace_id = ").bind(workspace);
+    sql.push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE workspace_id = ")
+        .bind(workspace);
     sql.push(" AND id IN ").bind_list(ids.iter().copied());
     db.execute(sql).await
 }
 
-pub async fn set_unread(db: &Db, workspace: i64, id: i64, unread: bool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn set_unread(
+    db: &Db,
+    workspace: i64,
+    id: i64,
+    unread: bool,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
     let mut sql = Sql::new("UPDATE threads SET unread = ");
     sql.bind(unread).push(", updated_at = ").bind(now);
-    sql.push(" WHERE workspace_id = ").bind(workspace).push(" AND id = ").bind(id);
+    sql.push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" AND id = ")
+        .bind(id);
     db.execute(sql).await
 }
 
 /// A label name as typed: trimmed, 1 to 64 characters, no control characters.
 pub fn label_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > MAX_LABEL_CHARS || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > MAX_LABEL_CHARS
+        || name.chars().any(char::is_control)
+    {
         return Err(AppError::field(
             "label",
             format!("must be 1 to {MAX_LABEL_CHARS} characters without control characters"),
@@ -48,23 +69,47 @@ pub fn label_name(raw: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
-pub async fn add_label(db: &Db, workspace: i64, thread: i64, name: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn add_label(
+    db: &Db,
+    workspace: i64,
+    thread: i64,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     let mut label = Sql::new("INSERT INTO labels (workspace_id, name, created_at) VALUES (");
-    label.bind(workspace).push(", ").bind(name).push(", ").bind(now);
+    label
+        .bind(workspace)
+        .push(", ")
+        .bind(name)
+        .push(", ")
+        .bind(now);
     label.push(") ON CONFLICT (workspace_id, name) DO NOTHING");
     tx.execute(label).await?;
     let mut link = Sql::new("INSERT INTO thread_labels (thread_id, label_id) SELECT ");
-    link.bind(thread).push(", id FROM labels WHERE workspace_id = ").bind(workspace);
-    link.push(" AND name = ").bind(name).push(" ON CONFLICT DO NOTHING");
+    link.bind(thread)
+        .push(", id FROM labels WHERE workspace_id = ")
+        .bind(workspace);
+    link.push(" AND name = ")
+        .bind(name)
+        .push(" ON CONFLICT DO NOTHING");
     tx.execute(link).await?;
     tx.commit().await
 }
 
-pub async fn remove_label(db: &Db, workspace: i64, thread: i64, name: &str) -> Result<(), sqlx::Error> {
+pub async fn remove_label(
+    db: &Db,
+    workspace: i64,
+    thread: i64,
+    name: &str,
+) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("DELETE FROM thread_labels WHERE thread_id = ");
-    sql.bind(thread).push(" AND label_id IN (SELECT id FROM labels WHERE workspace_id = ");
-    sql.bind(workspace).push(" AND name = ").bind(name).push(")");
+    sql.bind(thread)
+        .push(" AND label_id IN (SELECT id FROM labels WHERE workspace_id = ");
+    sql.bind(workspace)
+        .push(" AND name = ")
+        .bind(name)
+        .push(")");
     db.execute(sql).await.map(|_| ())
 }
 
@@ -87,14 +132,20 @@ pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, A
         return Err(AppError::field("text", "must not contain NUL characters"));
     }
     if raw.len() > MAX_REPLY_BYTES {
-        return Err(AppError::field("text", format!("is longer than {MAX_REPLY_BYTES} bytes")));
+        return Err(AppError::field(
+            "text",
+            format!("is longer than {MAX_REPLY_BYTES} bytes"),
+        ));
     }
     if let (Kind::Comment, Some(max)) = (kind, platform.max_reply_chars()) {
         let n = raw.chars().count();
         if n > max {
             return Err(AppError::field(
                 "text",
-                format!("is {n} characters; {} accepts at most {max} in a comment reply", platform.label()),
+                format!(
+                    "is {n} characters; {} accepts at most {max} in a comment reply",
+                    platform.label()
+                ),
             ));
         }
     }
@@ -103,19 +154,35 @@ pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, A
 
 /// Stores a manual reply as a queued outbound message; returns its id.
 #[instrument(skip_all, fields(thread = target.thread))]
-pub async fn queue_reply(db: &Db, workspace: i64, target: &ReplyTarget, text: &str, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+pub async fn queue_reply(
+    db: &Db,
+    workspace: i64,
+    target: &ReplyTarget,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let mut insert = Sql::new(
         "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
          direction, source, state, text, created_at, received_at) VALUES ",
     );
     insert.bind_rows([target], |r, t| {
-        r.bind(workspace).bind(t.channel_id).bind(t.thread).bind(t.kind.as_str()).raw("NULL");
-        r.bind(t.parent_external_id.clone()).raw("'outbound'").raw("'manual'").raw("'queued'");
+        r.bind(workspace)
+            .bind(t.channel_id)
+            .bind(t.thread)
+            .bind(t.kind.as_str())
+            .raw("NULL");
+        r.bind(t.parent_external_id.clone())
+            .raw("'outbound'")
+            .raw("'manual'")
+            .raw("'queued'");
         r.bind(text).bind(now).bind(now);
     });
     insert.push(" RETURNING id");
-    let (id,) = tx.fetch_optional::<(i64,)>(insert).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let (id,) = tx
+        .fetch_optional::<(i64,)>(insert)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     refresh_threads(&mut tx, &[target.thread], now).await?;
     // Answering is reading.
     let mut read = Sql::new("UPDATE threads SET unread = FALSE WHERE id = ");
@@ -146,8 +213,14 @@ pub async fn reply_target(
          JOIN channels c ON c.id = t.channel_id WHERE t.workspace_id = ",
     );
     sql.bind(workspace).push(" AND t.id = ").bind(thread);
-    let row = db.fetch_optional::<TargetRow>(sql).await?.ok_or(AppError::NotFound("thread"))?;
-    let platform: Platform = row.platform.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let row = db
+        .fetch_optional::<TargetRow>(sql)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
+    let platform: Platform = row
+        .platform
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
     let kind: Kind = row.kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let parent_external_id = match (kind, in_reply_to) {
         (Kind::Dm, _) => None,
@@ -158,11 +231,25 @@ pub async fn reply_target(
             match db.fetch_optional::<(Option<String>,)>(sql).await? {
                 Some((Some(ext),)) => Some(ext),
                 Some((None,)) => {
-                    return Err(AppError::field("in_reply_to", "that message has not reached the platform yet"));
+                    return Err(AppError::field(
+                        "in_reply_to",
+                        "that message has not reached the platform yet",
+                    ));
                 }
-                None => return Err(AppError::field("in_reply_to", "is not a message of this thread")),
+                None => {
+                    return Err(AppError::field(
+                        "in_reply_to",
+                        "is not a message of this thread",
+                    ));
+                }
             }
         }
     };
-    Ok(ReplyTarget { thread, channel_id: row.channel_id, platform, kind, parent_external_id })
+    Ok(ReplyTarget {
+        thread,
+        channel_id: row.channel_id,
+        platform,
+        kind,
+        parent_external_id,
+    })
 }

@@ -18,7 +18,10 @@ use crate::state::AppState;
 const MAX_BULK: usize = 1000;
 
 #[instrument(skip_all)]
-pub async fn list(State(state): State<AppState>, Query(params): Query<FilterParams>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<FilterParams>,
+) -> ApiResult<Json<Value>> {
     let filter = ThreadFilter::parse(&params, StatusFilter::All)?;
     let page = super::read::list_threads(&state.db, state.workspace, &filter).await?;
     Ok(Json(json!({
@@ -40,14 +43,22 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<MessageQuery>,
 ) -> ApiResult<Json<Value>> {
-    let thread = get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    let thread = get_thread(&state.db, state.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| AppError::field("cursor", "is not a cursor this server issued"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| AppError::field("cursor", "is not a cursor this server issued"))?,
+        ),
     };
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
-        return Err(AppError::field("limit", "must be a whole number from 1 to 1000"));
+        return Err(AppError::field(
+            "limit",
+            "must be a whole number from 1 to 1000",
+        ));
     }
     let page = list_messages(&state.db, id, after, limit).await?;
     Ok(Json(json!({
@@ -75,9 +86,19 @@ pub async fn update(
     ApiJson(change): ApiJson<ThreadChange>,
 ) -> ApiResult<Json<Value>> {
     let status = change.status.as_deref().map(parse_status).transpose()?;
-    let add: Vec<String> = change.add_labels.iter().map(|l| label_name(l)).collect::<Result<_, _>>()?;
-    let remove: Vec<String> = change.remove_labels.iter().map(|l| label_name(l)).collect::<Result<_, _>>()?;
-    get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    let add: Vec<String> = change
+        .add_labels
+        .iter()
+        .map(|l| label_name(l))
+        .collect::<Result<_, _>>()?;
+    let remove: Vec<String> = change
+        .remove_labels
+        .iter()
+        .map(|l| label_name(l))
+        .collect::<Result<_, _>>()?;
+    get_thread(&state.db, state.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
     let now = crate::clock::now();
     if let Some(status) = status {
         actions::set_status(&state.db, state.workspace, &[id], status, now).await?;
@@ -91,7 +112,9 @@ pub async fn update(
     for label in &remove {
         actions::remove_label(&state.db, state.workspace, id, label).await?;
     }
-    let thread = get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    let thread = get_thread(&state.db, state.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
     Ok(Json(json!({ "thread": thread })))
 }
 
@@ -108,12 +131,25 @@ pub struct BulkChange {
 
 /// `PATCH /api/v1/threads`: one status for many threads (e.g. mark done).
 #[instrument(skip_all)]
-pub async fn bulk_update(State(state): State<AppState>, ApiJson(change): ApiJson<BulkChange>) -> ApiResult<Json<Value>> {
+pub async fn bulk_update(
+    State(state): State<AppState>,
+    ApiJson(change): ApiJson<BulkChange>,
+) -> ApiResult<Json<Value>> {
     let status = parse_status(&change.status)?;
     if change.ids.is_empty() || change.ids.len() > MAX_BULK {
-        return Err(AppError::field("ids", format!("must list 1 to {MAX_BULK} thread ids")));
+        return Err(AppError::field(
+            "ids",
+            format!("must list 1 to {MAX_BULK} thread ids"),
+        ));
     }
-    let updated = actions::set_status(&state.db, state.workspace, &change.ids, status, crate::clock::now()).await?;
+    let updated = actions::set_status(
+        &state.db,
+        state.workspace,
+        &change.ids,
+        status,
+        crate::clock::now(),
+    )
+    .await?;
     Ok(Json(json!({ "updated": updated })))
 }
 
@@ -133,11 +169,22 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let target = reply_target(&state.db, state.workspace, id, reply.in_reply_to).await?;
     let text = reply_text(&reply.text, target.platform, target.kind)?;
-    let message = queue_reply(&state.db, state.workspace, &target, &text, crate::clock::now()).await?;
-    let stored = get_message(&state.db, id, message).await?.ok_or(AppError::NotFound("message"))?;
+    let message = queue_reply(
+        &state.db,
+        state.workspace,
+        &target,
+        &text,
+        crate::clock::now(),
+    )
+    .await?;
+    let stored = get_message(&state.db, id, message)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
     Ok((StatusCode::CREATED, Json(json!({ "message": stored }))))
 }
 
 pub async fn labels(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "labels": label_names(&state.db, state.workspace).await? })))
+    Ok(Json(
+        json!({ "labels": label_names(&state.db, state.workspace).await? }),
+    ))
 }

@@ -59,7 +59,10 @@ impl Cursor {
     pub fn decode(s: &str) -> Option<Cursor> {
         let (micros, id) = s.split_once('_')?;
         let last_message_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-        Some(Cursor { last_message_at, id: id.parse().ok()? })
+        Some(Cursor {
+            last_message_at,
+            id: id.parse().ok()?,
+        })
     }
 }
 
@@ -97,15 +100,23 @@ impl ThreadFilter {
                 default_status
             }
         };
-        let platform = blank_to_none(&p.platform).and_then(|s| s.parse().map_err(|e| bad("platform", e)).ok());
+        let platform =
+            blank_to_none(&p.platform).and_then(|s| s.parse().map_err(|e| bad("platform", e)).ok());
         let kind = blank_to_none(&p.kind).and_then(|s| s.parse().map_err(|e| bad("kind", e)).ok());
         let video = blank_to_none(&p.video).and_then(|s| {
-            s.parse().map_err(|_| bad("video", "must be a video id (a whole number)".into())).ok()
+            s.parse()
+                .map_err(|_| bad("video", "must be a video id (a whole number)".into()))
+                .ok()
         });
         let cursor = blank_to_none(&p.cursor).and_then(|s| {
             Cursor::decode(s)
                 .ok_or(())
-                .map_err(|()| bad("cursor", "is not a cursor this server issued; start without one".into()))
+                .map_err(|()| {
+                    bad(
+                        "cursor",
+                        "is not a cursor this server issued; start without one".into(),
+                    )
+                })
                 .ok()
         });
         let limit = match blank_to_none(&p.limit) {
@@ -113,7 +124,10 @@ impl ThreadFilter {
             Some(s) => match s.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    bad("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"));
+                    bad(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    );
                     DEFAULT_LIMIT
                 }
             },
@@ -145,7 +159,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        let c = Cursor { last_message_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(), id: 42 };
+        let c = Cursor {
+            last_message_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            id: 42,
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("nonsense"), None);
     }

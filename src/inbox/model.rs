@@ -96,9 +96,12 @@ impl ThreadView {
             _ => None,
         };
         let video = match (row.video_id, row.video_external_id) {
-            (Some(id), Some(external_id)) => {
-                Some(VideoView { id, external_id, title: row.video_title, url: row.video_url })
-            }
+            (Some(id), Some(external_id)) => Some(VideoView {
+                id,
+                external_id,
+                title: row.video_title,
+                url: row.video_url,
+            }),
             _ => None,
         };
         ThreadView {

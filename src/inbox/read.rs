@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use tracing::instrument;
 
 use super::filter::{Cursor, StatusFilter, ThreadFilter};
-use super::model::{MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView};
+use super::model::{
+    MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView,
+};
 use super::search::SearchPlan;
 use crate::storage::{Db, Sql};
 
@@ -17,23 +19,39 @@ pub struct ThreadPage {
 }
 
 #[instrument(skip_all, fields(workspace))]
-pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<ThreadPage, sqlx::Error> {
+pub async fn list_threads(
+    db: &Db,
+    workspace: i64,
+    f: &ThreadFilter,
+) -> Result<ThreadPage, sqlx::Error> {
     let search = match &f.q {
         Some(q) => Some(SearchPlan::new(db, q).await?),
         None => None,
     };
     if let Some(SearchPlan::Nothing) = search {
-        return Ok(ThreadPage { threads: Vec::new(), next: None, search_capped: false });
+        return Ok(ThreadPage {
+            threads: Vec::new(),
+            next: None,
+            search_capped: false,
+        });
     }
     // A unary `+` keeps SQLite from using an index for a term: when a search starts from its
     // matches, the workspace and status must not lure it into walking every thread instead.
-    let plus = if search.as_ref().is_some_and(SearchPlan::drives_from_matches) { "+" } else { "" };
-    let mut sql = Sql::new(format!("SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE {plus}t.workspace_id = "));
+    let plus = if search.as_ref().is_some_and(SearchPlan::drives_from_matches) {
+        "+"
+    } else {
+        ""
+    };
+    let mut sql = Sql::new(format!(
+        "SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE {plus}t.workspace_id = "
+    ));
     sql.bind(workspace);
     match f.status {
         StatusFilter::Open => sql.push(&format!(" AND {plus}t.status = 'open'")),
         StatusFilter::Done => sql.push(&format!(" AND {plus}t.status = 'done'")),
-        StatusFilter::Unread => sql.push(&format!(" AND {plus}t.status = 'open' AND t.unread = TRUE")),
+        StatusFilter::Unread => {
+            sql.push(&format!(" AND {plus}t.status = 'open' AND t.unread = TRUE"))
+        }
         StatusFilter::All => &mut sql,
     };
     if let Some(platform) = f.platform {
@@ -41,7 +59,9 @@ pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<T
     }
     if let Some(channel) = &f.channel {
         sql.push(" AND (c.handle = ").bind(channel.as_str());
-        sql.push(" OR c.platform_id = ").bind(channel.as_str()).push(")");
+        sql.push(" OR c.platform_id = ")
+            .bind(channel.as_str())
+            .push(")");
     }
     if let Some(kind) = f.kind {
         sql.push(" AND t.kind = ").bind(kind.as_str());
@@ -60,25 +80,45 @@ pub async fn list_threads(db: &Db, workspace: i64, f: &ThreadFilter) -> Result<T
         search.push(&mut sql, workspace);
     }
     if let Some(c) = f.cursor {
-        sql.push(" AND (t.last_message_at < ").bind(c.last_message_at);
-        sql.push(" OR (t.last_message_at = ").bind(c.last_message_at).push(" AND t.id < ").bind(c.id);
+        sql.push(" AND (t.last_message_at < ")
+            .bind(c.last_message_at);
+        sql.push(" OR (t.last_message_at = ")
+            .bind(c.last_message_at)
+            .push(" AND t.id < ")
+            .bind(c.id);
         sql.push("))");
     }
-    sql.push(&format!(" ORDER BY {plus}t.last_message_at DESC, t.id DESC LIMIT ")).bind(f.limit + 1);
+    sql.push(&format!(
+        " ORDER BY {plus}t.last_message_at DESC, t.id DESC LIMIT "
+    ))
+    .bind(f.limit + 1);
     let mut rows: Vec<ThreadRow> = db.fetch_all(sql).await?;
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
-        rows.last().map(|r| Cursor { last_message_at: r.last_message_at, id: r.id })
+        rows.last().map(|r| Cursor {
+            last_message_at: r.last_message_at,
+            id: r.id,
+        })
     } else {
         None
     };
     let threads = with_labels(db, rows).await?;
-    Ok(ThreadPage { threads, next, search_capped: search.as_ref().is_some_and(SearchPlan::capped) })
+    Ok(ThreadPage {
+        threads,
+        next,
+        search_capped: search.as_ref().is_some_and(SearchPlan::capped),
+    })
 }
 
 #[instrument(skip_all, fields(thread = id))]
-pub async fn get_thread(db: &Db, workspace: i64, id: i64) -> Result<Option<ThreadView>, sqlx::Error> {
-    let mut sql = Sql::new(format!("SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.workspace_id = "));
+pub async fn get_thread(
+    db: &Db,
+    workspace: i64,
+    id: i64,
+) -> Result<Option<ThreadView>, sqlx::Error> {
+    let mut sql = Sql::new(format!(
+        "SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.workspace_id = "
+    ));
     sql.bind(workspace).push(" AND t.id = ").bind(id);
     let Some(row) = db.fetch_optional::<ThreadRow>(sql).await? else {
         return Ok(None);
@@ -92,7 +132,8 @@ async fn with_labels(db: &Db, rows: Vec<ThreadRow>) -> Result<Vec<ThreadView>, s
         let mut sql = Sql::new(
             "SELECT tl.thread_id, l.name FROM thread_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.thread_id IN ",
         );
-        sql.bind_list(rows.iter().map(|r| r.id)).push(" ORDER BY l.name");
+        sql.bind_list(rows.iter().map(|r| r.id))
+            .push(" ORDER BY l.name");
         for (thread, name) in db.fetch_all::<(i64, String)>(sql).await? {
             labels.entry(thread).or_default().push(name);
         }
@@ -123,10 +164,13 @@ pub async fn list_messages(
     let mut sql = Sql::new(MESSAGE_SELECT);
     sql.push(" WHERE m.thread_id = ").bind(thread);
     if let Some(after) = after {
-        sql.push(" AND (m.created_at, m.id) > (SELECT p.created_at, p.id FROM messages p WHERE p.id = ");
+        sql.push(
+            " AND (m.created_at, m.id) > (SELECT p.created_at, p.id FROM messages p WHERE p.id = ",
+        );
         sql.bind(after).push(")");
     }
-    sql.push(" ORDER BY m.created_at, m.id LIMIT ").bind(limit + 1);
+    sql.push(" ORDER BY m.created_at, m.id LIMIT ")
+        .bind(limit + 1);
     let mut rows: Vec<MessageRow> = db.fetch_all(sql).await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -134,14 +178,22 @@ pub async fn list_messages(
     } else {
         None
     };
-    Ok(MessagePage { messages: rows.into_iter().map(MessageView::from).collect(), next })
+    Ok(MessagePage {
+        messages: rows.into_iter().map(MessageView::from).collect(),
+        next,
+    })
 }
 
 /// Label names in use in the workspace, for the filter menu.
 pub async fn label_names(db: &Db, workspace: i64) -> Result<Vec<String>, sqlx::Error> {
     let mut sql = Sql::new("SELECT name FROM labels WHERE workspace_id = ");
     sql.bind(workspace).push(" ORDER BY name");
-    Ok(db.fetch_all::<(String,)>(sql).await?.into_iter().map(|(n,)| n).collect())
+    Ok(db
+        .fetch_all::<(String,)>(sql)
+        .await?
+        .into_iter()
+        .map(|(n,)| n)
+        .collect())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -158,8 +210,18 @@ pub async fn channels(db: &Db, workspace: i64) -> Result<Vec<ChannelRow>, sqlx::
     db.fetch_all(sql).await
 }
 
-pub async fn get_message(db: &Db, thread: i64, id: i64) -> Result<Option<MessageView>, sqlx::Error> {
+pub async fn get_message(
+    db: &Db,
+    thread: i64,
+    id: i64,
+) -> Result<Option<MessageView>, sqlx::Error> {
     let mut sql = Sql::new(MESSAGE_SELECT);
-    sql.push(" WHERE m.thread_id = ").bind(thread).push(" AND m.id = ").bind(id);
-    Ok(db.fetch_optional::<MessageRow>(sql).await?.map(MessageView::from))
+    sql.push(" WHERE m.thread_id = ")
+        .bind(thread)
+        .push(" AND m.id = ")
+        .bind(id);
+    Ok(db
+        .fetch_optional::<MessageRow>(sql)
+        .await?
+        .map(MessageView::from))
 }

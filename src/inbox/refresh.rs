@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::storage::{sized_chunks, Sql, Tx};
+use crate::storage::{Sql, Tx, sized_chunks};
 
 const REFRESH: &str = "UPDATE threads SET \
     message_count = (SELECT COUNT(*) FROM messages m WHERE m.thread_id = threads.id), \
@@ -28,10 +28,16 @@ const REFRESH: &str = "UPDATE threads SET \
     updated_at = ";
 
 /// Recomputes the summaries of `threads`, then drops any that were left without messages.
-pub async fn refresh_threads(tx: &mut Tx, threads: &[i64], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    for chunk in sized_chunks(&threads) {
+pub async fn refresh_threads(
+    tx: &mut Tx,
+    threads: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in sized_chunks(threads) {
         let mut sql = Sql::new(REFRESH);
-        sql.bind(now).push(" WHERE id IN ").bind_list(chunk.iter().copied());
+        sql.bind(now)
+            .push(" WHERE id IN ")
+            .bind_list(chunk.iter().copied());
         tx.execute(sql).await?;
         let mut empty = Sql::new("DELETE FROM threads WHERE message_count = 0 AND id IN ");
         empty.bind_list(chunk.iter().copied());
@@ -42,10 +48,16 @@ pub async fn refresh_threads(tx: &mut Tx, threads: &[i64], now: DateTime<Utc>) -
 
 /// A new inbound message needs a person: the thread becomes open and unread (a thread marked
 /// done reopens).
-pub async fn mark_new_inbound(tx: &mut Tx, threads: &[i64], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    for chunk in sized_chunks(&threads) {
+pub async fn mark_new_inbound(
+    tx: &mut Tx,
+    threads: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in sized_chunks(threads) {
         let mut sql = Sql::new("UPDATE threads SET status = 'open', unread = TRUE, updated_at = ");
-        sql.bind(now).push(" WHERE id IN ").bind_list(chunk.iter().copied());
+        sql.bind(now)
+            .push(" WHERE id IN ")
+            .bind_list(chunk.iter().copied());
         tx.execute(sql).await?;
     }
     Ok(())
@@ -58,15 +70,23 @@ pub async fn merge_thread(tx: &mut Tx, from: i64, into: i64) -> Result<(), sqlx:
     moves.bind(into).push(" WHERE thread_id = ").bind(from);
     tx.execute(moves).await?;
     let mut labels = Sql::new("INSERT INTO thread_labels (thread_id, label_id) SELECT ");
-    labels.bind(into).push(", label_id FROM thread_labels WHERE thread_id = ").bind(from);
+    labels
+        .bind(into)
+        .push(", label_id FROM thread_labels WHERE thread_id = ")
+        .bind(from);
     labels.push(" ON CONFLICT DO NOTHING");
     tx.execute(labels).await?;
     let mut state = Sql::new(
         "UPDATE threads SET \
          unread = (unread OR (SELECT f.unread FROM threads f WHERE f.id = ",
     );
-    state.bind(from).push(")), status = CASE WHEN (SELECT f.status FROM threads f WHERE f.id = ");
-    state.bind(from).push(") = 'open' THEN 'open' ELSE status END WHERE id = ").bind(into);
+    state
+        .bind(from)
+        .push(")), status = CASE WHEN (SELECT f.status FROM threads f WHERE f.id = ");
+    state
+        .bind(from)
+        .push(") = 'open' THEN 'open' ELSE status END WHERE id = ")
+        .bind(into);
     tx.execute(state).await?;
     let mut delete = Sql::new("DELETE FROM threads WHERE id = ");
     delete.bind(from);

@@ -54,19 +54,38 @@ impl SearchPlan {
             return Ok(SearchPlan::Nothing);
         }
         if db.backend() == Backend::Postgres {
-            return Ok(SearchPlan::Postgres(terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")));
+            return Ok(SearchPlan::Postgres(
+                terms
+                    .iter()
+                    .map(|t| format!("{t}:*"))
+                    .collect::<Vec<_>>()
+                    .join(" & "),
+            ));
         }
-        let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+        let query = terms
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" ");
         // The matches themselves, up to the cap: evaluated once, then handed to the thread
         // query as one JSON array (one parameter, so the statement stays cached).
         let mut hits = Sql::new("SELECT rowid FROM message_search WHERE message_search MATCH ");
-        hits.bind(query.as_str()).push(" LIMIT ").bind(SQLITE_EXACT_CAP + 1);
+        hits.bind(query.as_str())
+            .push(" LIMIT ")
+            .bind(SQLITE_EXACT_CAP + 1);
         let ids: Vec<(i64,)> = db.fetch_all(hits).await?;
         Ok(match ids.len() as i64 {
             0 => SearchPlan::Nothing,
             n if n <= SQLITE_EXACT_CAP => {
-                let list = ids.iter().map(|(id,)| id.to_string()).collect::<Vec<_>>().join(",");
-                SearchPlan::SqliteExact { ids: format!("[{list}]"), drive: n <= SQLITE_DRIVE_MAX }
+                let list = ids
+                    .iter()
+                    .map(|(id,)| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                SearchPlan::SqliteExact {
+                    ids: format!("[{list}]"),
+                    drive: n <= SQLITE_DRIVE_MAX,
+                }
             }
             _ => SearchPlan::SqliteRecent(query),
         })
@@ -91,19 +110,29 @@ impl SearchPlan {
             }
             SearchPlan::Postgres(query) => {
                 sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.search @@ to_tsquery('simple', ");
-                sql.bind(query.as_str()).push(") AND m.workspace_id = ").bind(workspace).push(")");
+                sql.bind(query.as_str())
+                    .push(") AND m.workspace_id = ")
+                    .bind(workspace)
+                    .push(")");
             }
             SearchPlan::SqliteExact { ids, .. } => {
                 sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN (SELECT value FROM json_each(");
-                sql.bind(ids.as_str()).push(")) AND m.workspace_id = ").bind(workspace).push(")");
+                sql.bind(ids.as_str())
+                    .push(")) AND m.workspace_id = ")
+                    .bind(workspace)
+                    .push(")");
             }
             SearchPlan::SqliteRecent(query) => {
                 sql.push(
                     " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
                      (SELECT rowid FROM message_search WHERE message_search MATCH ",
                 );
-                sql.bind(query.as_str()).push(" ORDER BY rowid DESC LIMIT ").bind(SQLITE_EXACT_CAP);
-                sql.push(") AND m.workspace_id = ").bind(workspace).push(")");
+                sql.bind(query.as_str())
+                    .push(" ORDER BY rowid DESC LIMIT ")
+                    .bind(SQLITE_EXACT_CAP);
+                sql.push(") AND m.workspace_id = ")
+                    .bind(workspace)
+                    .push(")");
             }
         }
     }
@@ -115,9 +144,12 @@ mod tests {
 
     #[test]
     fn syntax_characters_only_separate_words() {
-        assert_eq!(terms(r#"Where "can" I buy* this? NEAR(x) a:b & !c"#), [
-            "where", "can", "i", "buy", "this", "near", "x", "a", "b", "c"
-        ]);
+        assert_eq!(
+            terms(r#"Where "can" I buy* this? NEAR(x) a:b & !c"#),
+            [
+                "where", "can", "i", "buy", "this", "near", "x", "a", "b", "c"
+            ]
+        );
         assert!(terms("«»—!!").is_empty());
         assert_eq!(terms("Café Ümlaut"), ["café", "ümlaut"]);
     }

@@ -43,7 +43,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn insert_bounded<K: Hash + Eq, V>(map: &mut HashMap<K, V>, max: usize, entries: impl IntoIterator<Item = (K, V)>) {
+fn insert_bounded<K: Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    max: usize,
+    entries: impl IntoIterator<Item = (K, V)>,
+) {
     for (k, v) in entries {
         if map.len() >= max {
             map.clear();
@@ -54,17 +58,23 @@ fn insert_bounded<K: Hash + Eq, V>(map: &mut HashMap<K, V>, max: usize, entries:
 
 impl RefCache {
     pub fn channel(&self, platform: Platform, name: &str) -> Option<ChannelRef> {
-        lock(&self.channels).get(&(platform, name.to_owned())).cloned()
+        lock(&self.channels)
+            .get(&(platform, name.to_owned()))
+            .cloned()
     }
 
     /// The cached id when the stored row already holds what `print` describes (an event
     /// without details, print of all-`None`, never needs a write either).
     pub fn video(&self, key: &Key, print: u64, empty: u64) -> Option<i64> {
-        lock(&self.videos).get(key).and_then(|&(id, p)| (p == print || print == empty).then_some(id))
+        lock(&self.videos)
+            .get(key)
+            .and_then(|&(id, p)| (p == print || print == empty).then_some(id))
     }
 
     pub fn contact(&self, key: &Key, print: u64, empty: u64) -> Option<i64> {
-        lock(&self.contacts).get(key).and_then(|&(id, p)| (p == print || print == empty).then_some(id))
+        lock(&self.contacts)
+            .get(key)
+            .and_then(|&(id, p)| (p == print || print == empty).then_some(id))
     }
 
     /// Remembers what a committed batch wrote.

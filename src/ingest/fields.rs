@@ -22,7 +22,12 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(obj: &'a Map<String, Value>, index: usize, problems: &'a mut Vec<Problem>) -> Self {
-        Fields { obj, index, prefix: String::new(), problems }
+        Fields {
+            obj,
+            index,
+            prefix: String::new(),
+            problems,
+        }
     }
 
     fn path(&self, name: &str) -> String {
@@ -81,7 +86,10 @@ impl<'a> Fields<'a> {
             return None;
         }
         if s.len() > max_bytes {
-            self.problem(name, format!("is {} bytes long; the limit is {max_bytes}", s.len()));
+            self.problem(
+                name,
+                format!("is {} bytes long; the limit is {max_bytes}", s.len()),
+            );
             return None;
         }
         Some(s.clone())
@@ -105,7 +113,10 @@ impl<'a> Fields<'a> {
     /// exceed 2^53 and lose digits in most JSON encoders.
     pub fn id(&mut self, name: &str) -> Option<String> {
         if let Some(Value::Number(_)) = self.get(name) {
-            self.problem(name, "must be a string: large ids lose digits as JSON numbers");
+            self.problem(
+                name,
+                "must be a string: large ids lose digits as JSON numbers",
+            );
             return None;
         }
         let s = self.name(name, MAX_ID_CHARS)?;
@@ -147,7 +158,10 @@ impl<'a> Fields<'a> {
         let parsed = match DateTime::parse_from_rfc3339(&s) {
             Ok(t) => t.with_timezone(&Utc),
             Err(_) => {
-                self.problem(name, "must be an RFC 3339 time such as 2026-11-24T10:00:00Z");
+                self.problem(
+                    name,
+                    "must be an RFC 3339 time such as 2026-11-24T10:00:00Z",
+                );
                 return None;
             }
         };
@@ -155,6 +169,10 @@ impl<'a> Fields<'a> {
             self.problem(name, "must lie between 1970 and one day from now");
             return None;
         }
-        Some(parsed.duration_trunc(Duration::microseconds(1)).unwrap_or(parsed))
+        Some(
+            parsed
+                .duration_trunc(Duration::microseconds(1))
+                .unwrap_or(parsed),
+        )
     }
 }

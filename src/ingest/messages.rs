@@ -35,10 +35,12 @@ impl Incoming<'_> {
 
 /// Who wrote it: the event may say; otherwise the channel's own author id decides.
 pub fn direction_of(event: &MessageEvent, channel: &ChannelRef) -> Direction {
-    event.direction.unwrap_or_else(|| match &channel.own_author_id {
-        Some(own) if *own == event.author.external_id => Direction::Outbound,
-        _ => Direction::Inbound,
-    })
+    event
+        .direction
+        .unwrap_or_else(|| match &channel.own_author_id {
+            Some(own) if *own == event.author.external_id => Direction::Outbound,
+            _ => Direction::Inbound,
+        })
 }
 
 #[derive(sqlx::FromRow)]
@@ -84,7 +86,14 @@ pub async fn write_messages(
     for pos in fresh {
         let m = &incoming[pos];
         match stored.get(&m.key()) {
-            Some(s) => outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Duplicate, s.id, s.thread_id)),
+            Some(s) => {
+                outcomes[m.index] = Some(Outcome::message(
+                    m.index,
+                    OutcomeStatus::Duplicate,
+                    s.id,
+                    s.thread_id,
+                ))
+            }
             None => pending.push(pos),
         }
     }
@@ -95,7 +104,8 @@ pub async fn write_messages(
     let keys = thread_keys(&incoming, &pending, &stored);
     let threads = resolve_threads(tx, workspace, &incoming, &pending, &keys, now).await?;
     let thread_ids = &threads.ids;
-    let created = insert_messages(tx, workspace, &incoming, &pending, &keys, thread_ids, now).await?;
+    let created =
+        insert_messages(tx, workspace, &incoming, &pending, &keys, thread_ids, now).await?;
     let existed: HashSet<i64> = threads.existing.iter().copied().collect();
 
     let mut touched: BTreeSet<i64> = BTreeSet::new();
@@ -113,7 +123,12 @@ pub async fn write_messages(
                         inbound_threads.insert(thread);
                     }
                 }
-                outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Created, id, thread));
+                outcomes[m.index] = Some(Outcome::message(
+                    m.index,
+                    OutcomeStatus::Created,
+                    id,
+                    thread,
+                ));
             }
             // Another writer stored it between our lookup and our insert.
             None => {
@@ -133,13 +148,24 @@ pub async fn write_messages(
         for pos in raced {
             let m = &incoming[pos];
             let s = again.get(&m.key()).ok_or(sqlx::Error::RowNotFound)?;
-            outcomes[m.index] = Some(Outcome::message(m.index, OutcomeStatus::Duplicate, s.id, s.thread_id));
+            outcomes[m.index] = Some(Outcome::message(
+                m.index,
+                OutcomeStatus::Duplicate,
+                s.id,
+                s.thread_id,
+            ));
         }
     }
     for (pos, earlier) in repeats {
-        let original = outcomes[incoming[earlier].index].clone().ok_or(sqlx::Error::RowNotFound)?;
+        let original = outcomes[incoming[earlier].index]
+            .clone()
+            .ok_or(sqlx::Error::RowNotFound)?;
         let index = incoming[pos].index;
-        outcomes[index] = Some(Outcome { index, status: OutcomeStatus::Duplicate, ..original });
+        outcomes[index] = Some(Outcome {
+            index,
+            status: OutcomeStatus::Duplicate,
+            ..original
+        });
     }
     Ok(())
 }
@@ -174,13 +200,18 @@ async fn lookup_stored(
     Ok(found)
 }
 
+/// Comments of one channel in this batch, each with its parent (if any).
+type BatchParents<'a> = HashMap<&'a str, Option<&'a str>>;
+/// Thread keys of stored comments of one channel.
+type StoredKeys<'a> = HashMap<&'a str, &'a str>;
+
 /// The thread key of every pending message (indexed by position in `incoming`).
 fn thread_keys(
     incoming: &[Incoming<'_>],
     pending: &[usize],
     stored: &HashMap<Key, StoredMessage>,
 ) -> HashMap<usize, String> {
-    let mut per_channel: HashMap<i64, (HashMap<&str, Option<&str>>, HashMap<&str, &str>)> = HashMap::new();
+    let mut per_channel: HashMap<i64, (BatchParents<'_>, StoredKeys<'_>)> = HashMap::new();
     for &pos in pending {
         let m = &incoming[pos];
         if m.event.kind == Kind::Comment {
@@ -189,10 +220,10 @@ fn thread_keys(
         }
     }
     for ((channel, ext), s) in stored {
-        if s.thread_kind == Kind::Comment.as_str() {
-            if let Some((_, known)) = per_channel.get_mut(channel) {
-                known.insert(ext.as_str(), s.thread_key.as_str());
-            }
+        if s.thread_kind == Kind::Comment.as_str()
+            && let Some((_, known)) = per_channel.get_mut(channel)
+        {
+            known.insert(ext.as_str(), s.thread_key.as_str());
         }
     }
     let mut keys = HashMap::with_capacity(pending.len());
@@ -221,7 +252,7 @@ async fn insert_messages(
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
     let mut created = HashMap::with_capacity(pending.len());
-    for chunk in sized_chunks(&pending) {
+    for chunk in sized_chunks(pending) {
         let mut sql = Sql::new(
             "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
              video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at) VALUES ",
@@ -234,10 +265,19 @@ async fn insert_messages(
                 Direction::Inbound => (State::Received, None),
                 Direction::Outbound => (State::Sent, Some(e.created_at)),
             };
-            r.bind(workspace).bind(m.channel_id).bind(thread).bind(e.kind.as_str());
-            r.bind(e.external_id.as_str()).bind(e.parent_external_id.clone()).bind(m.video_id);
-            r.bind(m.author_id).bind(e.author.search_name()).bind(m.direction.as_str());
-            r.bind(Source::Platform.as_str()).bind(state.as_str()).bind(e.text.as_str());
+            r.bind(workspace)
+                .bind(m.channel_id)
+                .bind(thread)
+                .bind(e.kind.as_str());
+            r.bind(e.external_id.as_str())
+                .bind(e.parent_external_id.clone())
+                .bind(m.video_id);
+            r.bind(m.author_id)
+                .bind(e.author.search_name())
+                .bind(m.direction.as_str());
+            r.bind(Source::Platform.as_str())
+                .bind(state.as_str())
+                .bind(e.text.as_str());
             r.bind(e.created_at).bind(now).bind(sent_at);
         });
         if tx.backend() == Backend::Sqlite {
@@ -270,8 +310,14 @@ async fn merge_provisional(
     let mut targets: HashMap<Key, i64> = HashMap::new();
     for &pos in pending {
         let m = &incoming[pos];
-        if m.event.kind == Kind::Comment && keys[&pos] != m.event.external_id && created.contains_key(&m.key()) {
-            targets.insert(m.key(), thread_ids[&(m.channel_id, Kind::Comment.as_str(), keys[&pos].clone())]);
+        if m.event.kind == Kind::Comment
+            && keys[&pos] != m.event.external_id
+            && created.contains_key(&m.key())
+        {
+            targets.insert(
+                m.key(),
+                thread_ids[&(m.channel_id, Kind::Comment.as_str(), keys[&pos].clone())],
+            );
         }
     }
     if targets.is_empty() {

@@ -5,6 +5,7 @@ mod event;
 mod fields;
 mod messages;
 mod outcome;
+mod queue;
 mod refs;
 mod stats;
 mod store;
@@ -15,6 +16,7 @@ mod validate;
 pub use cache::RefCache;
 pub use event::{AuthorRef, Event, MessageEvent, VideoRef};
 pub use outcome::{IngestReport, Outcome, OutcomeStatus};
+pub use queue::IngestQueue;
 pub use store::store_events;
 pub use validate::{is_web_url, parse_events};
 
@@ -42,9 +44,15 @@ pub async fn post_events(
     })?;
     let now = crate::clock::now();
     let events = parse_events(&body, state.config.max_batch_events, now)?;
-    let results = store_events(&state.db, &state.refs, state.workspace, &events, now).await?;
+    let results = state.ingest.store(state.workspace, events, now).await?;
     let report = IngestReport::new(results);
-    state.metrics.count_ingested(report.created as u64, report.duplicates as u64);
-    let status = if report.created > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    state
+        .metrics
+        .count_ingested(report.created as u64, report.duplicates as u64);
+    let status = if report.created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(report)))
 }

@@ -22,11 +22,23 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn message(index: usize, status: OutcomeStatus, id: i64, thread_id: i64) -> Self {
-        Outcome { index, status, kind: "message", id, thread_id: Some(thread_id) }
+        Outcome {
+            index,
+            status,
+            kind: "message",
+            id,
+            thread_id: Some(thread_id),
+        }
     }
 
     pub fn snapshot(index: usize, status: OutcomeStatus, kind: &'static str, id: i64) -> Self {
-        Outcome { index, status, kind, id, thread_id: None }
+        Outcome {
+            index,
+            status,
+            kind,
+            id,
+            thread_id: None,
+        }
     }
 }
 
@@ -40,7 +52,14 @@ pub struct IngestReport {
 
 impl IngestReport {
     pub fn new(results: Vec<Outcome>) -> Self {
-        let created = results.iter().filter(|o| o.status == OutcomeStatus::Created).count();
-        IngestReport { created, duplicates: results.len() - created, results }
+        let created = results
+            .iter()
+            .filter(|o| o.status == OutcomeStatus::Created)
+            .count();
+        IngestReport {
+            created,
+            duplicates: results.len() - created,
+            results,
+        }
     }
 }

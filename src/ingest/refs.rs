@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
-use crate::storage::{sized_chunks, Sql, Tx};
+use crate::storage::{Sql, Tx, sized_chunks};
 
 /// (channel id, external id): how every platform object is identified.
 pub type Key = (i64, String);
@@ -50,14 +50,22 @@ pub async fn resolve_channels(
                     "INSERT INTO channels (workspace_id, platform, platform_id, handle, created_at) VALUES ",
                 );
                 insert.bind_rows([()], |r, ()| {
-                    r.bind(workspace).bind(platform.as_str()).bind(name).bind(name).bind(now);
+                    r.bind(workspace)
+                        .bind(platform.as_str())
+                        .bind(name)
+                        .bind(name)
+                        .bind(now);
                 });
                 insert.push(" ON CONFLICT (workspace_id, platform, platform_id) DO NOTHING");
                 tx.execute(insert).await?;
-                find_channel(tx, workspace, platform, name).await?.ok_or(sqlx::Error::RowNotFound)?
+                find_channel(tx, workspace, platform, name)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?
             }
         };
-        learned.channels.push(((platform, name.to_owned()), channel.clone()));
+        learned
+            .channels
+            .push(((platform, name.to_owned()), channel.clone()));
         found.insert((platform, name.to_owned()), channel);
     }
     Ok(found)
@@ -70,10 +78,17 @@ async fn find_channel(
     name: &str,
 ) -> Result<Option<ChannelRef>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id, own_author_id FROM channels WHERE workspace_id = ");
-    sql.bind(workspace).push(" AND platform = ").bind(platform.as_str());
-    sql.push(" AND (platform_id = ").bind(name).push(" OR handle = ").bind(name);
+    sql.bind(workspace)
+        .push(" AND platform = ")
+        .bind(platform.as_str());
+    sql.push(" AND (platform_id = ")
+        .bind(name)
+        .push(" OR handle = ")
+        .bind(name);
     // A platform id match wins over a handle match: handles can be re-used, ids cannot.
-    sql.push(") ORDER BY CASE WHEN platform_id = ").bind(name).push(" THEN 0 ELSE 1 END, id LIMIT 1");
+    sql.push(") ORDER BY CASE WHEN platform_id = ")
+        .bind(name)
+        .push(" THEN 0 ELSE 1 END, id LIMIT 1");
     tx.fetch_optional(sql).await
 }
 
@@ -128,7 +143,9 @@ pub async fn upsert_contacts(
         );
         sql.bind_rows(chunk, |r, ((channel, ext), a)| {
             r.bind(workspace).bind(*channel).bind(ext.as_str());
-            r.bind(a.username.clone()).bind(a.display_name.clone()).bind(now);
+            r.bind(a.username.clone())
+                .bind(a.display_name.clone())
+                .bind(now);
         });
         sql.push(
             " ON CONFLICT (channel_id, external_id) DO UPDATE SET \

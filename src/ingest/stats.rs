@@ -18,12 +18,18 @@ pub async fn write_video_stats(
         "INSERT INTO video_stats (video_id, captured_at, views, likes, comments, shares, saves, received_at) VALUES ",
     );
     insert.bind_rows([e], |r, e| {
-        r.bind(video_id).bind(e.captured_at).bind(e.views).bind(e.likes);
+        r.bind(video_id)
+            .bind(e.captured_at)
+            .bind(e.views)
+            .bind(e.likes);
         r.bind(e.comments).bind(e.shares).bind(e.saves).bind(now);
     });
     insert.push(" ON CONFLICT (video_id, captured_at) DO NOTHING RETURNING id");
     let mut existing = Sql::new("SELECT id FROM video_stats WHERE video_id = ");
-    existing.bind(video_id).push(" AND captured_at = ").bind(e.captured_at);
+    existing
+        .bind(video_id)
+        .push(" AND captured_at = ")
+        .bind(e.captured_at);
     store(tx, index, "video_stats", insert, existing).await
 }
 
@@ -43,14 +49,26 @@ pub async fn write_channel_stats(
     });
     insert.push(" ON CONFLICT (channel_id, captured_at) DO NOTHING RETURNING id");
     let mut existing = Sql::new("SELECT id FROM channel_stats WHERE channel_id = ");
-    existing.bind(channel_id).push(" AND captured_at = ").bind(e.captured_at);
+    existing
+        .bind(channel_id)
+        .push(" AND captured_at = ")
+        .bind(e.captured_at);
     store(tx, index, "channel_stats", insert, existing).await
 }
 
-async fn store(tx: &mut Tx, index: usize, kind: &'static str, insert: Sql, existing: Sql) -> Result<Outcome, sqlx::Error> {
+async fn store(
+    tx: &mut Tx,
+    index: usize,
+    kind: &'static str,
+    insert: Sql,
+    existing: Sql,
+) -> Result<Outcome, sqlx::Error> {
     if let Some((id,)) = tx.fetch_optional::<(i64,)>(insert).await? {
         return Ok(Outcome::snapshot(index, OutcomeStatus::Created, kind, id));
     }
-    let (id,) = tx.fetch_optional::<(i64,)>(existing).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let (id,) = tx
+        .fetch_optional::<(i64,)>(existing)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     Ok(Outcome::snapshot(index, OutcomeStatus::Duplicate, kind, id))
 }

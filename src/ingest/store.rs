@@ -42,7 +42,9 @@ pub async fn store_events(
 /// Deadlock detected or serialization failure (PostgreSQL), database busy (SQLite).
 fn is_transient(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517")),
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517"))
+        }
         _ => false,
     }
 }
@@ -69,23 +71,36 @@ async fn store_once(
         match event {
             Event::Message(m) => {
                 if let Some(v) = &m.video {
-                    merge_ref(&mut videos, (channel, v.external_id.clone()), v, |v| v.title.is_some());
+                    merge_ref(&mut videos, (channel, v.external_id.clone()), v, |v| {
+                        v.title.is_some()
+                    });
                 }
-                merge_ref(&mut contacts, (channel, m.author.external_id.clone()), &m.author, |a| {
-                    a.username.is_some()
-                });
+                merge_ref(
+                    &mut contacts,
+                    (channel, m.author.external_id.clone()),
+                    &m.author,
+                    |a| a.username.is_some(),
+                );
                 if let Some(r) = &m.recipient {
-                    merge_ref(&mut contacts, (channel, r.external_id.clone()), r, |a| a.username.is_some());
+                    merge_ref(&mut contacts, (channel, r.external_id.clone()), r, |a| {
+                        a.username.is_some()
+                    });
                 }
             }
             Event::VideoStats(s) => {
-                merge_ref(&mut videos, (channel, s.video.external_id.clone()), &s.video, |v| v.title.is_some());
+                merge_ref(
+                    &mut videos,
+                    (channel, s.video.external_id.clone()),
+                    &s.video,
+                    |v| v.title.is_some(),
+                );
             }
             Event::ChannelStats(_) => {}
         }
     }
     let video_ids = resolve_videos(&mut tx, cache, &mut learned, workspace, &videos, now).await?;
-    let contact_ids = resolve_contacts(&mut tx, cache, &mut learned, workspace, &contacts, now).await?;
+    let contact_ids =
+        resolve_contacts(&mut tx, cache, &mut learned, workspace, &contacts, now).await?;
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut incoming = Vec::new();
@@ -103,7 +118,10 @@ async fn store_once(
                     event: m,
                     channel_id: channel.id,
                     direction,
-                    video_id: m.video.as_ref().map(|v| video_ids[&(channel.id, v.external_id.clone())]),
+                    video_id: m
+                        .video
+                        .as_ref()
+                        .map(|v| video_ids[&(channel.id, v.external_id.clone())]),
                     author_id: contact_ids[&(channel.id, m.author.external_id.clone())],
                     contact_id: contact_ids[&(channel.id, other.external_id.clone())],
                     contact_ext: &other.external_id,
@@ -114,7 +132,8 @@ async fn store_once(
                 outcomes[index] = Some(write_video_stats(&mut tx, index, video, s, now).await?);
             }
             Event::ChannelStats(s) => {
-                outcomes[index] = Some(write_channel_stats(&mut tx, index, channel.id, s, now).await?);
+                outcomes[index] =
+                    Some(write_channel_stats(&mut tx, index, channel.id, s, now).await?);
             }
         }
     }
@@ -123,7 +142,10 @@ async fn store_once(
     }
     tx.commit().await?;
     cache.remember(learned);
-    outcomes.into_iter().map(|o| o.ok_or(sqlx::Error::RowNotFound)).collect()
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or(sqlx::Error::RowNotFound))
+        .collect()
 }
 
 /// Video ids: from the cache when the stored row already says what the event says, else
@@ -136,7 +158,12 @@ async fn resolve_videos(
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
-    let empty = video_print(&VideoRef { external_id: String::new(), title: None, url: None, published_at: None });
+    let empty = video_print(&VideoRef {
+        external_id: String::new(),
+        title: None,
+        url: None,
+        published_at: None,
+    });
     let mut ids = HashMap::with_capacity(videos.len());
     let mut write = BTreeMap::new();
     for (key, v) in videos {
@@ -151,7 +178,9 @@ async fn resolve_videos(
     }
     let written = upsert_videos(tx, workspace, &write, now).await?;
     for (key, id) in written {
-        learned.videos.push((key.clone(), (id, video_print(write[&key]))));
+        learned
+            .videos
+            .push((key.clone(), (id, video_print(write[&key]))));
         ids.insert(key, id);
     }
     Ok(ids)
@@ -166,7 +195,11 @@ async fn resolve_contacts(
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
-    let empty = contact_print(&AuthorRef { external_id: String::new(), username: None, display_name: None });
+    let empty = contact_print(&AuthorRef {
+        external_id: String::new(),
+        username: None,
+        display_name: None,
+    });
     let mut ids = HashMap::with_capacity(contacts.len());
     let mut write = BTreeMap::new();
     for (key, a) in contacts {
@@ -181,14 +214,21 @@ async fn resolve_contacts(
     }
     let written = upsert_contacts(tx, workspace, &write, now).await?;
     for (key, id) in written {
-        learned.contacts.push((key.clone(), (id, contact_print(write[&key]))));
+        learned
+            .contacts
+            .push((key.clone(), (id, contact_print(write[&key]))));
         ids.insert(key, id);
     }
     Ok(ids)
 }
 
 /// Keeps one reference per key, preferring one that carries details (a title, a username).
-fn merge_ref<'a, T>(map: &mut BTreeMap<Key, &'a T>, key: Key, value: &'a T, detailed: impl Fn(&T) -> bool) {
+fn merge_ref<'a, T>(
+    map: &mut BTreeMap<Key, &'a T>,
+    key: Key,
+    value: &'a T,
+    detailed: impl Fn(&T) -> bool,
+) {
     match map.get(&key) {
         Some(existing) if detailed(existing) && !detailed(value) => {}
         _ => {

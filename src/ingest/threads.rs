@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::messages::Incoming;
 use crate::domain::{Direction, Kind};
-use crate::storage::{sized_chunks, Backend, Sql, Tx};
+use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
 /// (channel id, kind, thread key).
 pub type ThreadKey = (i64, &'static str, String);
@@ -31,7 +31,11 @@ struct ThreadId {
 }
 
 fn kind_str(kind: &str) -> &'static str {
-    if kind == Kind::Dm.as_str() { Kind::Dm.as_str() } else { Kind::Comment.as_str() }
+    if kind == Kind::Dm.as_str() {
+        Kind::Dm.as_str()
+    } else {
+        Kind::Comment.as_str()
+    }
 }
 
 /// Summary of a new thread, from the batch's messages (in `pending` order).
@@ -63,7 +67,13 @@ pub async fn resolve_threads(
         let key = (m.channel_id, m.event.kind.as_str(), keys[&pos].clone());
         let is_root = m.event.kind == Kind::Comment && m.event.external_id == key.2;
         let inbound = (m.direction == Direction::Inbound).then_some(m.event.created_at);
-        let s = summaries.entry(key).or_insert(Summary { first: m, root: None, latest: m, count: 0, last_inbound: None });
+        let s = summaries.entry(key).or_insert(Summary {
+            first: m,
+            root: None,
+            latest: m,
+            count: 0,
+            last_inbound: None,
+        });
         s.count += 1;
         if m.event.created_at < s.first.event.created_at {
             s.first = m;
@@ -80,7 +90,10 @@ pub async fn resolve_threads(
     let mut ids = lock_existing(tx, &wanted).await?;
     let mut existing: Vec<i64> = ids.values().copied().collect();
 
-    let new: Vec<(&ThreadKey, &Summary<'_>)> = summaries.iter().filter(|(k, _)| !ids.contains_key(*k)).collect();
+    let new: Vec<(&ThreadKey, &Summary<'_>)> = summaries
+        .iter()
+        .filter(|(k, _)| !ids.contains_key(*k))
+        .collect();
     for chunk in sized_chunks(&new) {
         let mut sql = Sql::new(
             "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, subject, preview, \
@@ -88,11 +101,25 @@ pub async fn resolve_threads(
         );
         sql.bind_rows(chunk, |r, ((channel, kind, key), s)| {
             let opener = s.root.unwrap_or(s.first);
-            let contact = if *kind == Kind::Dm.as_str() { s.first.contact_id } else { opener.author_id };
+            let contact = if *kind == Kind::Dm.as_str() {
+                s.first.contact_id
+            } else {
+                opener.author_id
+            };
             let video = s.root.and_then(|m| m.video_id).or(s.first.video_id);
-            r.bind(workspace).bind(*channel).bind(*kind).bind(key.as_str()).bind(video).bind(contact);
-            r.bind(snippet(&opener.event.text)).bind(snippet(&s.latest.event.text)).raw("'open'");
-            r.bind(s.last_inbound.is_some()).bind(s.count).bind(s.latest.event.created_at).bind(s.last_inbound);
+            r.bind(workspace)
+                .bind(*channel)
+                .bind(*kind)
+                .bind(key.as_str())
+                .bind(video)
+                .bind(contact);
+            r.bind(snippet(&opener.event.text))
+                .bind(snippet(&s.latest.event.text))
+                .raw("'open'");
+            r.bind(s.last_inbound.is_some())
+                .bind(s.count)
+                .bind(s.latest.event.created_at)
+                .bind(s.last_inbound);
             r.bind(now).bind(now);
         });
         if tx.backend() == Backend::Sqlite {
@@ -105,7 +132,10 @@ pub async fn resolve_threads(
         }
         sql.push(" ON CONFLICT (channel_id, kind, thread_key) DO NOTHING RETURNING id, channel_id, kind, thread_key");
         for row in tx.fetch_all::<ThreadId>(sql).await? {
-            ids.insert((row.channel_id, kind_str(&row.kind), row.thread_key), row.id);
+            ids.insert(
+                (row.channel_id, kind_str(&row.kind), row.thread_key),
+                row.id,
+            );
         }
     }
     // Created by a concurrent writer between our lookup and our insert: existing after all.
@@ -120,9 +150,12 @@ pub async fn resolve_threads(
 
 /// Ids of the threads among `keys` that exist, locked against concurrent summary updates on
 /// PostgreSQL (in key order, so concurrent batches cannot deadlock).
-async fn lock_existing(tx: &mut Tx, keys: &[&ThreadKey]) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
+async fn lock_existing(
+    tx: &mut Tx,
+    keys: &[&ThreadKey],
+) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
     let mut found = HashMap::new();
-    for chunk in sized_chunks(&keys) {
+    for chunk in sized_chunks(keys) {
         let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (VALUES ");
         sql.bind_rows(chunk, |r, (channel, kind, key)| {
             r.bind(*channel).bind(*kind).bind(key.as_str());
@@ -136,7 +169,10 @@ async fn lock_existing(tx: &mut Tx, keys: &[&ThreadKey]) -> Result<HashMap<Threa
             sql.push(" FOR UPDATE OF t");
         }
         for row in tx.fetch_all::<ThreadId>(sql).await? {
-            found.insert((row.channel_id, kind_str(&row.kind), row.thread_key), row.id);
+            found.insert(
+                (row.channel_id, kind_str(&row.kind), row.thread_key),
+                row.id,
+            );
         }
     }
     Ok(found)

@@ -9,7 +9,11 @@ use crate::domain::{Direction, Kind, Platform};
 use crate::error::{AppError, Problem};
 
 /// Parses the body: one event object or an array of them. All or nothing.
-pub fn parse_events(body: &[u8], max_events: usize, now: DateTime<Utc>) -> Result<Vec<Event>, AppError> {
+pub fn parse_events(
+    body: &[u8],
+    max_events: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>, AppError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     let items = match value {
@@ -22,7 +26,9 @@ pub fn parse_events(body: &[u8], max_events: usize, now: DateTime<Utc>) -> Resul
         }
     };
     if items.is_empty() {
-        return Err(AppError::BadRequest("the batch is empty; send at least one event".into()));
+        return Err(AppError::BadRequest(
+            "the batch is empty; send at least one event".into(),
+        ));
     }
     if items.len() > max_events {
         return Err(AppError::TooLarge(format!(
@@ -42,7 +48,11 @@ pub fn parse_events(body: &[u8], max_events: usize, now: DateTime<Utc>) -> Resul
             events.push(event);
         }
     }
-    if problems.is_empty() { Ok(events) } else { Err(AppError::invalid(problems)) }
+    if problems.is_empty() {
+        Ok(events)
+    } else {
+        Err(AppError::invalid(problems))
+    }
 }
 
 fn read_event(f: &mut Fields<'_>, now: DateTime<Utc>) -> Option<Event> {
@@ -56,7 +66,10 @@ fn read_event(f: &mut Fields<'_>, now: DateTime<Utc>) -> Option<Event> {
         Some("video_stats") => read_video_stats(f, platform, channel, now),
         Some("channel_stats") => read_channel_stats(f, platform, channel, now),
         Some(_) => {
-            f.problem("type", "must be one of: message, video_stats, channel_stats");
+            f.problem(
+                "type",
+                "must be one of: message, video_stats, channel_stats",
+            );
             None
         }
         None => f.required("type", None),
@@ -83,7 +96,10 @@ fn read_message(
     let text = f.required("text", text);
     let created_at = f.time("created_at", now);
     if kind == Some(Kind::Comment) && !f.has("video") {
-        f.problem("video.external_id", "is required for comments (the video or post they belong to)");
+        f.problem(
+            "video.external_id",
+            "is required for comments (the video or post they belong to)",
+        );
         return None;
     }
     if parent_external_id.is_some() && parent_external_id == external_id {
@@ -91,7 +107,10 @@ fn read_message(
         return None;
     }
     if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && recipient.is_none() {
-        f.problem("recipient.external_id", "is required for a DM the account sent itself");
+        f.problem(
+            "recipient.external_id",
+            "is required for a DM the account sent itself",
+        );
         return None;
     }
     Some(Event::Message(MessageEvent {
@@ -119,7 +138,12 @@ fn read_video(f: &mut Fields<'_>) -> Option<VideoRef> {
         url = None;
     }
     let published_at = f.time("published_at", crate::clock::now());
-    Some(VideoRef { external_id: external_id?, title, url, published_at })
+    Some(VideoRef {
+        external_id: external_id?,
+        title,
+        url,
+        published_at,
+    })
 }
 
 fn read_author(f: &mut Fields<'_>) -> Option<AuthorRef> {
@@ -127,7 +151,11 @@ fn read_author(f: &mut Fields<'_>) -> Option<AuthorRef> {
     let external_id = f.required("external_id", external_id);
     let username = f.name("username", MAX_ID_CHARS);
     let display_name = f.name("display_name", MAX_NAME_CHARS);
-    Some(AuthorRef { external_id: external_id?, username, display_name })
+    Some(AuthorRef {
+        external_id: external_id?,
+        username,
+        display_name,
+    })
 }
 
 fn read_video_stats(

@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -34,12 +36,15 @@ pub struct Metrics {
 impl Metrics {
     pub fn count_ingested(&self, created: u64, duplicates: u64) {
         self.events_created.fetch_add(created, Ordering::Relaxed);
-        self.events_duplicate.fetch_add(duplicates, Ordering::Relaxed);
+        self.events_duplicate
+            .fetch_add(duplicates, Ordering::Relaxed);
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        *requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        *requests
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
         drop(requests);
         let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         let h = latency.entry(route.to_owned()).or_default();
@@ -55,18 +60,32 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP unibox_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP unibox_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE unibox_http_requests_total counter\n");
-        for ((method, route, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for ((method, route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "unibox_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
                 escape(route)
             );
         }
-        out.push_str("# HELP unibox_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str(
+            "# HELP unibox_http_request_duration_seconds HTTP request latency by route.\n",
+        );
         out.push_str("# TYPE unibox_http_request_duration_seconds histogram\n");
-        for (route, h) in self.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (route, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             let route = escape(route);
             for (bound, count) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(
@@ -79,21 +98,42 @@ impl Metrics {
                 "unibox_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                 h.total
             );
-            let _ = writeln!(out, "unibox_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(out, "unibox_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.total);
+            let _ = writeln!(
+                out,
+                "unibox_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "unibox_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.total
+            );
         }
         out.push_str("# HELP unibox_events_ingested_total Events stored through the ingest API.\n");
         out.push_str("# TYPE unibox_events_ingested_total counter\n");
-        let _ = writeln!(out, "unibox_events_ingested_total {}", self.events_created.load(Ordering::Relaxed));
-        out.push_str("# HELP unibox_events_duplicate_total Events received again and not stored twice.\n");
+        let _ = writeln!(
+            out,
+            "unibox_events_ingested_total {}",
+            self.events_created.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP unibox_events_duplicate_total Events received again and not stored twice.\n",
+        );
         out.push_str("# TYPE unibox_events_duplicate_total counter\n");
-        let _ = writeln!(out, "unibox_events_duplicate_total {}", self.events_duplicate.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "unibox_events_duplicate_total {}",
+            self.events_duplicate.load(Ordering::Relaxed)
+        );
         out
     }
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Middleware: counts and times every request under its route pattern (never the raw path,
@@ -107,10 +147,18 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let method = request.method().as_str().to_owned();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed());
+    state.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

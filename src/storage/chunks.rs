@@ -24,7 +24,11 @@ impl<'a, T> Iterator for SizedChunks<'a, T> {
             return None;
         }
         let len = self.rest.len();
-        let size = if len >= MAX_ROWS { MAX_ROWS } else { 1 << (usize::BITS - 1 - len.leading_zeros()) };
+        let size = if len >= MAX_ROWS {
+            MAX_ROWS
+        } else {
+            1 << (usize::BITS - 1 - len.leading_zeros())
+        };
         let (chunk, rest) = self.rest.split_at(size);
         self.rest = rest;
         Some(chunk)

@@ -39,7 +39,12 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     // connection would map the file again, and memory figures would count pages once per map.)
     let write = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "0"))
+        .connect_with(
+            options
+                .clone()
+                .pragma("cache_size", "-65536")
+                .pragma("wal_autocheckpoint", "0"),
+        )
         .await
         .with_context(|| format!("cannot open SQLite database {url}"))?;
     let read = SqlitePoolOptions::new()
@@ -62,7 +67,10 @@ async fn checkpoint_in_background(pool: sqlx::SqlitePool) {
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
             if pool.is_closed() {
                 return;
             }

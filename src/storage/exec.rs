@@ -27,17 +27,22 @@ macro_rules! bind_args {
 
 /// Rows that decode from both backends (derive `sqlx::FromRow` with portable field types).
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
 
 impl Db {
     pub async fn fetch_all<T: Row>(&self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
         match self {
             Db::Sqlite { read, .. } => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args).fetch_all(read).await
+                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
+                    .fetch_all(read)
+                    .await
             }
             Db::Postgres(pool) => {
-                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args).fetch_all(pool).await
+                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
+                    .fetch_all(pool)
+                    .await
             }
         }
     }
@@ -46,7 +51,9 @@ impl Db {
         match self {
             Db::Sqlite { read, .. } => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args).fetch_optional(read).await
+                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
+                    .fetch_optional(read)
+                    .await
             }
             Db::Postgres(pool) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
@@ -61,7 +68,10 @@ impl Db {
         match self {
             Db::Sqlite { write, .. } => {
                 let text = sql.sqlite_text();
-                Ok(bind_args!(sqlx::query(&text), sql.args).execute(write).await?.rows_affected())
+                Ok(bind_args!(sqlx::query(&text), sql.args)
+                    .execute(write)
+                    .await?
+                    .rows_affected())
             }
             Db::Postgres(pool) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(pool)
@@ -106,7 +116,9 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args).fetch_all(&mut **tx).await
+                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
+                    .fetch_all(&mut **tx)
+                    .await
             }
             Tx::Postgres(tx) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
@@ -124,7 +136,10 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => {
                 let text = sql.sqlite_text();
-                Ok(bind_args!(sqlx::query(&text), sql.args).execute(&mut **tx).await?.rows_affected())
+                Ok(bind_args!(sqlx::query(&text), sql.args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected())
             }
             Tx::Postgres(tx) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(&mut **tx)
@@ -142,9 +157,14 @@ impl Tx {
             return Err(sqlx::Error::Protocol("insert_ids is for SQLite".into()));
         };
         let text = sql.sqlite_text();
-        let done = bind_args!(sqlx::query(&text), sql.args).execute(&mut **tx).await?;
+        let done = bind_args!(sqlx::query(&text), sql.args)
+            .execute(&mut **tx)
+            .await?;
         if done.rows_affected() != rows as u64 {
-            return Err(sqlx::Error::Protocol(format!("inserted {} of {rows} rows", done.rows_affected())));
+            return Err(sqlx::Error::Protocol(format!(
+                "inserted {} of {rows} rows",
+                done.rows_affected()
+            )));
         }
         let last = done.last_insert_rowid();
         Ok((last + 1 - rows as i64..=last).collect())

@@ -71,7 +71,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: impl Into<String>) -> Self {
-        Sql { text: text.into(), args: Vec::new() }
+        Sql {
+            text: text.into(),
+            args: Vec::new(),
+        }
     }
 
     /// The text with SQLite's anonymous `?` placeholders. SQLite looks up numbered (`?N`,
@@ -130,7 +133,10 @@ impl Sql {
                 self.push(", ");
             }
             self.push("(");
-            let mut binder = RowBinder { sql: self, first: true };
+            let mut binder = RowBinder {
+                sql: self,
+                first: true,
+            };
             row(&mut binder, r);
             self.push(")");
         }

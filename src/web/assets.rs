@@ -18,5 +18,12 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         _ => return PageError(AppError::NotFound("file")).into_response(),
     };
-    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -88,7 +88,11 @@ pub struct ThreadItem {
 
 impl ThreadItem {
     fn new(t: ThreadView, now: DateTime<Utc>) -> Self {
-        let author = t.contact.as_ref().map(|c| c.name()).unwrap_or_else(|| t.channel.clone());
+        let author = t
+            .contact
+            .as_ref()
+            .map(|c| c.name())
+            .unwrap_or_else(|| t.channel.clone());
         ThreadItem {
             id: t.id,
             platform_label: platform_label(&t.platform),
@@ -129,19 +133,38 @@ pub struct InboxTemplate {
     without_video_href: String,
 }
 
-pub async fn inbox(State(state): State<AppState>, Query(params): Query<FilterParams>) -> PageResult<Page<InboxTemplate>> {
+pub async fn inbox(
+    State(state): State<AppState>,
+    Query(params): Query<FilterParams>,
+) -> PageResult<Page<InboxTemplate>> {
     let filter = ThreadFilter::parse(&params, StatusFilter::Open)?;
     let page = list_threads(&state.db, state.workspace, &filter).await?;
     let now = crate::clock::now();
     let filters = FilterValues::new(&filter);
     let cursor = filter.cursor.map(|c| c.encode()).unwrap_or_default();
-    let without_video_href = FilterValues { video: String::new(), ..FilterValues::new(&filter) }.href("");
+    let without_video_href = FilterValues {
+        video: String::new(),
+        ..FilterValues::new(&filter)
+    }
+    .href("");
     Ok(Page(InboxTemplate {
-        status_options: vec![("open", "Open"), ("unread", "Unread"), ("done", "Done"), ("all", "All")],
-        platform_options: Platform::ALL.iter().map(|p| (p.as_str(), p.label())).collect(),
+        status_options: vec![
+            ("open", "Open"),
+            ("unread", "Unread"),
+            ("done", "Done"),
+            ("all", "All"),
+        ],
+        platform_options: Platform::ALL
+            .iter()
+            .map(|p| (p.as_str(), p.label()))
+            .collect(),
         channels: channels(&state.db, state.workspace).await?,
         labels: label_names(&state.db, state.workspace).await?,
-        threads: page.threads.into_iter().map(|t| ThreadItem::new(t, now)).collect(),
+        threads: page
+            .threads
+            .into_iter()
+            .map(|t| ThreadItem::new(t, now))
+            .collect(),
         live: filter.cursor.is_none(),
         search_capped: page.search_capped,
         self_href: filters.href(&cursor),
@@ -154,19 +177,39 @@ pub async fn inbox(State(state): State<AppState>, Query(params): Query<FilterPar
 }
 
 /// The bulk form: `ids` (repeated), `status`, `return_to`.
-pub async fn bulk_status(State(state): State<AppState>, Form(fields): Form<Vec<(String, String)>>) -> PageResult<Response> {
+pub async fn bulk_status(
+    State(state): State<AppState>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> PageResult<Response> {
     let mut ids = Vec::new();
     let mut status = None;
     let mut return_to = None;
     for (name, value) in &fields {
         match name.as_str() {
-            "ids" => ids.push(value.parse::<i64>().map_err(|_| AppError::field("ids", "must be thread ids"))?),
-            "status" => status = Some(value.parse::<Status>().map_err(|e| AppError::field("status", e))?),
+            "ids" => ids.push(
+                value
+                    .parse::<i64>()
+                    .map_err(|_| AppError::field("ids", "must be thread ids"))?,
+            ),
+            "status" => {
+                status = Some(
+                    value
+                        .parse::<Status>()
+                        .map_err(|e| AppError::field("status", e))?,
+                )
+            }
             "return_to" => return_to = Some(value.as_str()),
             _ => {}
         }
     }
     let status = status.ok_or_else(|| AppError::field("status", "is required"))?;
-    set_status(&state.db, state.workspace, &ids, status, crate::clock::now()).await?;
+    set_status(
+        &state.db,
+        state.workspace,
+        &ids,
+        status,
+        crate::clock::now(),
+    )
+    .await?;
     Ok(see_other(safe_return_path(return_to)))
 }

@@ -22,7 +22,10 @@ pub fn routes() -> Router<AppState> {
         .route("/threads/{id}/status", post(thread_page::set_status))
         .route("/threads/{id}/unread", post(thread_page::mark_unread))
         .route("/threads/{id}/labels", post(thread_page::add_label))
-        .route("/threads/{id}/labels/remove", post(thread_page::remove_label))
+        .route(
+            "/threads/{id}/labels/remove",
+            post(thread_page::remove_label),
+        )
         .route("/threads/{id}/reply", post(thread_page::reply))
         .route("/static/{file}", get(assets::asset))
         .fallback(page_not_found)
@@ -35,7 +38,9 @@ impl<T: Template> IntoResponse for Page<T> {
     fn into_response(self) -> Response {
         match self.0.render() {
             Ok(html) => Html(html).into_response(),
-            Err(e) => PageError(AppError::Internal(anyhow::anyhow!("template: {e}"))).into_response(),
+            Err(e) => {
+                PageError(AppError::Internal(anyhow::anyhow!("template: {e}"))).into_response()
+            }
         }
     }
 }

@@ -39,7 +39,11 @@ pub struct ThreadHead {
 
 impl ThreadHead {
     fn new(t: &ThreadView) -> Self {
-        let author = t.contact.as_ref().map(|c| c.name()).unwrap_or_else(|| t.channel.clone());
+        let author = t
+            .contact
+            .as_ref()
+            .map(|c| c.name())
+            .unwrap_or_else(|| t.channel.clone());
         let is_dm = t.kind == Kind::Dm.as_str();
         let platform: Option<crate::domain::Platform> = t.platform.parse().ok();
         ThreadHead {
@@ -52,12 +56,20 @@ impl ThreadHead {
             status: t.status.clone(),
             status_label: if t.status == "done" { "Done" } else { "Open" },
             done: t.status == "done",
-            title: if is_dm { format!("Direct messages with {author}") } else { t.subject.clone() },
+            title: if is_dm {
+                format!("Direct messages with {author}")
+            } else {
+                t.subject.clone()
+            },
             username: t.contact.as_ref().and_then(|c| c.username.clone()),
             author_external_id: t.contact.as_ref().map(|c| c.external_id.clone()),
             author,
             labels: t.labels.clone(),
-            max_reply_chars: if is_dm { None } else { platform.and_then(|p| p.max_reply_chars()) },
+            max_reply_chars: if is_dm {
+                None
+            } else {
+                platform.and_then(|p| p.max_reply_chars())
+            },
         }
     }
 }
@@ -132,11 +144,23 @@ pub struct ThreadQuery {
     after: Option<i64>,
 }
 
-async fn render(state: &AppState, id: i64, after: Option<i64>, draft: String, reply_error: Option<String>) -> PageResult<ThreadTemplate> {
-    let thread = get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+async fn render(
+    state: &AppState,
+    id: i64,
+    after: Option<i64>,
+    draft: String,
+    reply_error: Option<String>,
+) -> PageResult<ThreadTemplate> {
+    let thread = get_thread(&state.db, state.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
     let page = list_messages(&state.db, id, after, MESSAGES_PER_PAGE).await?;
     let now = crate::clock::now();
-    let messages = page.messages.into_iter().map(|m| MessageItem::new(m, &thread.channel, now)).collect();
+    let messages = page
+        .messages
+        .into_iter()
+        .map(|m| MessageItem::new(m, &thread.channel, now))
+        .collect();
     let video = thread.video.clone().map(|v| VideoItem {
         id: v.id,
         title: v.title.unwrap_or_else(|| v.external_id.clone()),
@@ -154,7 +178,11 @@ async fn render(state: &AppState, id: i64, after: Option<i64>, draft: String, re
     })
 }
 
-pub async fn thread(State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<ThreadQuery>) -> PageResult<Page<ThreadTemplate>> {
+pub async fn thread(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<ThreadQuery>,
+) -> PageResult<Page<ThreadTemplate>> {
     let page = render(&state, id, q.after, String::new(), None).await?;
     // Opening a conversation reads it.
     actions::set_unread(&state.db, state.workspace, id, false, crate::clock::now()).await?;
@@ -166,17 +194,40 @@ pub struct StatusForm {
     status: String,
 }
 
-pub async fn set_status(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<StatusForm>) -> PageResult<Response> {
-    let status: Status = form.status.parse().map_err(|e| AppError::field("status", e))?;
-    if actions::set_status(&state.db, state.workspace, &[id], status, crate::clock::now()).await? == 0 {
+pub async fn set_status(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<StatusForm>,
+) -> PageResult<Response> {
+    let status: Status = form
+        .status
+        .parse()
+        .map_err(|e| AppError::field("status", e))?;
+    if actions::set_status(
+        &state.db,
+        state.workspace,
+        &[id],
+        status,
+        crate::clock::now(),
+    )
+    .await?
+        == 0
+    {
         return Err(AppError::NotFound("thread").into());
     }
     // Done with this one: back to the list to pick the next.
-    let back = if status == Status::Done { "/".to_owned() } else { format!("/threads/{id}") };
+    let back = if status == Status::Done {
+        "/".to_owned()
+    } else {
+        format!("/threads/{id}")
+    };
     Ok(see_other(&back))
 }
 
-pub async fn mark_unread(State(state): State<AppState>, Path(id): Path<i64>) -> PageResult<Response> {
+pub async fn mark_unread(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
     if actions::set_unread(&state.db, state.workspace, id, true, crate::clock::now()).await? == 0 {
         return Err(AppError::NotFound("thread").into());
     }
@@ -188,15 +239,27 @@ pub struct LabelForm {
     label: String,
 }
 
-pub async fn add_label(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<LabelForm>) -> PageResult<Response> {
+pub async fn add_label(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<LabelForm>,
+) -> PageResult<Response> {
     let name = label_name(&form.label)?;
-    get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+    get_thread(&state.db, state.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
     actions::add_label(&state.db, state.workspace, id, &name, crate::clock::now()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
 
-pub async fn remove_label(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<LabelForm>) -> PageResult<Response> {
-    get_thread(&state.db, state.workspace, id).await?.ok_or(AppError::NotFound("thread"))?;
+pub async fn remove_label(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<LabelForm>,
+) -> PageResult<Response> {
+    get_thread(&state.db, state.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("thread"))?;
     actions::remove_label(&state.db, state.workspace, id, form.label.trim()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
@@ -207,16 +270,31 @@ pub struct ReplyForm {
 }
 
 /// A reply that fails validation comes back with the draft kept and the reason shown.
-pub async fn reply(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<ReplyForm>) -> PageResult<Response> {
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<ReplyForm>,
+) -> PageResult<Response> {
     let target = reply_target(&state.db, state.workspace, id, None).await?;
     match reply_text(&form.text, target.platform, target.kind) {
         Ok(text) => {
-            let message = queue_reply(&state.db, state.workspace, &target, &text, crate::clock::now()).await?;
+            let message = queue_reply(
+                &state.db,
+                state.workspace,
+                &target,
+                &text,
+                crate::clock::now(),
+            )
+            .await?;
             Ok(see_other(&format!("/threads/{id}#m{message}")))
         }
         Err(err) => {
             let status = err.status();
-            let reason = err.problems().first().map(|p| format!("{} {}", p.field, p.message)).unwrap_or_else(|| err.public_message());
+            let reason = err
+                .problems()
+                .first()
+                .map(|p| format!("{} {}", p.field, p.message))
+                .unwrap_or_else(|| err.public_message());
             let page = render(&state, id, None, form.text, Some(reason)).await?;
             Ok((status, Page(page)).into_response())
         }

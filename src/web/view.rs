@@ -23,7 +23,10 @@ pub fn iso_time(t: DateTime<Utc>) -> String {
 }
 
 pub fn platform_label(platform: &str) -> &'static str {
-    platform.parse::<crate::domain::Platform>().map(|p| p.label()).unwrap_or("Other")
+    platform
+        .parse::<crate::domain::Platform>()
+        .map(|p| p.label())
+        .unwrap_or("Other")
 }
 
 pub fn kind_label(kind: &str) -> &'static str {

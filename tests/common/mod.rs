@@ -15,7 +15,8 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Where PostgreSQL tests connect to create their databases.
 fn postgres_admin_url() -> String {
-    std::env::var("UNIBOX_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("UNIBOX_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// In CI (or when asked) a missing PostgreSQL fails the tests instead of skipping them.
@@ -25,7 +26,10 @@ fn postgres_required() -> bool {
 
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("unibox_test_{}_{}_{}", std::process::id(), n, nanos)
 }
 
@@ -67,13 +71,20 @@ impl TestServer {
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
             Ok(conn) => conn,
             Err(e) if !postgres_required() => {
-                eprintln!("SKIPPED on PostgreSQL: cannot connect to {admin} ({e}); set UNIBOX_TEST_POSTGRES");
+                eprintln!(
+                    "SKIPPED on PostgreSQL: cannot connect to {admin} ({e}); set UNIBOX_TEST_POSTGRES"
+                );
                 return None;
             }
-            Err(e) => panic!("PostgreSQL is required here (CI or UNIBOX_REQUIRE_POSTGRES) but unreachable: {e}"),
+            Err(e) => panic!(
+                "PostgreSQL is required here (CI or UNIBOX_REQUIRE_POSTGRES) but unreachable: {e}"
+            ),
         };
         let name = unique_name();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.ok();
         let url = match admin.rsplit_once('/') {
             Some((server, _)) => format!("{server}/{name}"),
@@ -94,8 +105,19 @@ impl TestServer {
         let task = tokio::spawn(unibox::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestServer { base, client, backend: db.backend(), db, stop: Some(stop), task: Some(task), cleanup }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestServer {
+            base,
+            client,
+            backend: db.backend(),
+            db,
+            stop: Some(stop),
+            task: Some(task),
+            cleanup,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,7 +148,9 @@ impl TestServer {
             Cleanup::Postgres { admin, name } => {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
                 }
             }
         }
@@ -142,11 +166,25 @@ impl TestServer {
         (status, r.json().await.unwrap())
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.request(method, self.url(path)).json(body).send().await.unwrap();
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let r = self
+            .client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
+        )
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -160,18 +198,29 @@ impl TestServer {
     /// Posts events and insists they were accepted.
     pub async fn ingest(&self, events: Value) -> Value {
         let (status, body) = self.post_json("/api/v1/events", &events).await;
-        assert!(status == 200 || status == 201, "ingest refused ({status}): {body}");
+        assert!(
+            status == 200 || status == 201,
+            "ingest refused ({status}): {body}"
+        );
         body
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(form).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
         let r = self.get(path).await;
         let status = r.status().as_u16();
-        (status, scraper::Html::parse_document(&r.text().await.unwrap()))
+        (
+            status,
+            scraper::Html::parse_document(&r.text().await.unwrap()),
+        )
     }
 
     /// Counts rows of a table straight from the database.
@@ -255,7 +304,8 @@ pub fn at(mut event: Value, time: &str) -> Value {
 
 /// CSS selector helper.
 pub fn select<'a>(html: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
-    html.select(&scraper::Selector::parse(css).unwrap()).collect()
+    html.select(&scraper::Selector::parse(css).unwrap())
+        .collect()
 }
 
 pub fn text_of(e: &scraper::ElementRef<'_>) -> String {

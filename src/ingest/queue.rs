@@ -1,0 +1,160 @@
+//! Group commit on SQLite: batches that arrive while another is being written are stored
+//! together, in one transaction (PostgreSQL takes concurrent writers and gets no queue). Much
+//! of a transaction's cost is fixed (statements, the commit writing shared index pages), so
+//! under load two 1,000-event batches cost far less together than apart. Each request still gets exactly its own answer; if a combined write fails, every
+//! batch is retried on its own, so one batch can never sink another.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use super::cache::RefCache;
+use super::event::Event;
+use super::outcome::Outcome;
+use super::store::store_events;
+use crate::storage::{Backend, Db};
+
+/// Most events written in one combined transaction.
+const MAX_GROUP_EVENTS: usize = 5000;
+
+/// Under load (a batch waiting as soon as the previous write ended), how long the writer waits
+/// for more batches to join. An idle server never waits.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+
+struct Job {
+    workspace: i64,
+    events: Vec<Event>,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, sqlx::Error>>,
+}
+
+#[derive(Clone)]
+pub struct IngestQueue {
+    db: Db,
+    cache: Arc<RefCache>,
+    /// `None` on PostgreSQL: batches are written directly, concurrently.
+    jobs: Option<mpsc::Sender<Job>>,
+}
+
+impl IngestQueue {
+    /// Starts the SQLite writer task; it ends when the last queue handle is dropped.
+    pub fn start(db: Db, cache: Arc<RefCache>) -> Self {
+        let jobs = (db.backend() == Backend::Sqlite).then(|| {
+            let (jobs, rx) = mpsc::channel(64);
+            tokio::spawn(write_jobs(db.clone(), cache.clone(), rx));
+            jobs
+        });
+        IngestQueue { db, cache, jobs }
+    }
+
+    pub async fn store(
+        &self,
+        workspace: i64,
+        events: Vec<Event>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, sqlx::Error> {
+        let Some(jobs) = &self.jobs else {
+            return store_events(&self.db, &self.cache, workspace, &events, now).await;
+        };
+        let (reply, answer) = oneshot::channel();
+        let closed = || sqlx::Error::PoolClosed;
+        jobs.send(Job {
+            workspace,
+            events,
+            now,
+            reply,
+        })
+        .await
+        .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+async fn write_jobs(db: Db, cache: Arc<RefCache>, mut rx: mpsc::Receiver<Job>) {
+    let mut waiting: Option<Job> = None;
+    loop {
+        let (first, busy) = match waiting.take() {
+            Some(job) => (job, true),
+            None => match rx.try_recv() {
+                Ok(job) => (job, true),
+                Err(_) => match rx.recv().await {
+                    Some(job) => (job, false),
+                    None => return,
+                },
+            },
+        };
+        let mut group = vec![first];
+        let mut size = group[0].events.len();
+        let gather_until = tokio::time::Instant::now()
+            + if busy {
+                GATHER
+            } else {
+                std::time::Duration::ZERO
+            };
+        while size < MAX_GROUP_EVENTS {
+            let next = match rx.try_recv() {
+                Ok(job) => Ok(job),
+                Err(_) => match tokio::time::timeout_at(gather_until, rx.recv()).await {
+                    Ok(Some(job)) => Ok(job),
+                    _ => Err(()),
+                },
+            };
+            match next {
+                Ok(job)
+                    if job.workspace == group[0].workspace
+                        && size + job.events.len() <= MAX_GROUP_EVENTS =>
+                {
+                    size += job.events.len();
+                    group.push(job);
+                }
+                Ok(job) => {
+                    waiting = Some(job);
+                    break;
+                }
+                Err(()) => break,
+            }
+        }
+        write_group(&db, &cache, group).await;
+    }
+}
+
+async fn write_group(db: &Db, cache: &RefCache, group: Vec<Job>) {
+    if group.len() == 1 {
+        let job = group.into_iter().next().expect("one job");
+        let result = store_events(db, cache, job.workspace, &job.events, job.now).await;
+        let _ = job.reply.send(result);
+        return;
+    }
+    let workspace = group[0].workspace;
+    let now = group.iter().map(|j| j.now).max().expect("jobs");
+    let all: Vec<Event> = group
+        .iter()
+        .flat_map(|j| j.events.iter().cloned())
+        .collect();
+    match store_events(db, cache, workspace, &all, now).await {
+        Ok(outcomes) => {
+            let mut rest = outcomes.into_iter();
+            let mut offset = 0;
+            for job in group {
+                let mine: Vec<Outcome> = rest
+                    .by_ref()
+                    .take(job.events.len())
+                    .map(|o| Outcome {
+                        index: o.index - offset,
+                        ..o
+                    })
+                    .collect();
+                offset += job.events.len();
+                let _ = job.reply.send(Ok(mine));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, batches = group.len(), "combined write failed; writing each batch alone");
+            for job in group {
+                let result = store_events(db, cache, job.workspace, &job.events, job.now).await;
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+}
