@@ -43,7 +43,8 @@ async fn shutdown_finishes_the_request_in_flight() {
     let client = s.client.clone();
     let url = s.url("/api/v1/events");
     let request = tokio::spawn(async move { client.post(url).json(&events).send().await });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Plenty of time for a small request to reach the handler, even on a loaded machine.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     assert!(!request.is_finished(), "the request waits for the writer");
     let server = s.shutdown();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;

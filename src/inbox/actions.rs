@@ -159,8 +159,8 @@ pub async fn queue_reply(
     workspace: i64,
     target: &ReplyTarget,
     text: &str,
-    now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
+    let now = crate::clock::now();
     let mut tx = db.begin().await?;
     let mut insert = Sql::new(
         "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \

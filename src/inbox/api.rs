@@ -169,14 +169,7 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let target = reply_target(&state.db, state.workspace, id, reply.in_reply_to).await?;
     let text = reply_text(&reply.text, target.platform, target.kind)?;
-    let message = queue_reply(
-        &state.db,
-        state.workspace,
-        &target,
-        &text,
-        crate::clock::now(),
-    )
-    .await?;
+    let message = queue_reply(&state.db, state.workspace, &target, &text).await?;
     let stored = get_message(&state.db, id, message)
         .await?
         .ok_or(AppError::NotFound("message"))?;

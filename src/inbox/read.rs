@@ -9,7 +9,7 @@ use super::model::{
     MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView,
 };
 use super::search::SearchPlan;
-use crate::storage::{Db, Sql};
+use crate::storage::{Backend, Db, Sql};
 
 pub struct ThreadPage {
     pub threads: Vec<ThreadView>,
@@ -25,7 +25,7 @@ pub async fn list_threads(
     f: &ThreadFilter,
 ) -> Result<ThreadPage, sqlx::Error> {
     let search = match &f.q {
-        Some(q) => Some(SearchPlan::new(db, q).await?),
+        Some(q) => Some(SearchPlan::new(db, workspace, q).await?),
         None => None,
     };
     if let Some(SearchPlan::Nothing) = search {
@@ -37,7 +37,9 @@ pub async fn list_threads(
     }
     // A unary `+` keeps SQLite from using an index for a term: when a search starts from its
     // matches, the workspace and status must not lure it into walking every thread instead.
-    let plus = if search.as_ref().is_some_and(SearchPlan::drives_from_matches) {
+    // (PostgreSQL has no unary `+` for text or times, and its planner needs no hint.)
+    let drive = search.as_ref().is_some_and(SearchPlan::drives_from_matches);
+    let plus = if drive && db.backend() == Backend::Sqlite {
         "+"
     } else {
         ""
@@ -77,7 +79,7 @@ pub async fn list_threads(
         sql.bind(label.as_str()).push(")");
     }
     if let Some(search) = &search {
-        search.push(&mut sql, workspace);
+        search.push(&mut sql, db.backend(), workspace);
     }
     if let Some(c) = f.cursor {
         sql.push(" AND (t.last_message_at < ")

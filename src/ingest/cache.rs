@@ -5,7 +5,7 @@
 //! instances on one database. Entries are added only after the transaction that wrote them
 //! committed. Each map is bounded: when full it is cleared and fills again from the database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 
@@ -56,6 +56,42 @@ fn insert_bounded<K: Hash + Eq, V>(
     }
 }
 
+fn known(map: &Mutex<HashMap<Key, (i64, u64)>>, key: &Key, print: u64, empty: u64) -> Option<i64> {
+    lock(map)
+        .get(key)
+        .and_then(|&(id, p)| (p == print || print == empty).then_some(id))
+}
+
+/// Splits references into those the cache knows (with their ids) and those to write.
+pub fn split_known<'a, T>(
+    refs: &BTreeMap<Key, &'a T>,
+    known: impl Fn(&Key, &T) -> Option<i64>,
+) -> (HashMap<Key, i64>, BTreeMap<Key, &'a T>) {
+    let mut ids = HashMap::with_capacity(refs.len());
+    let mut write = BTreeMap::new();
+    for (key, r) in refs {
+        match known(key, r) {
+            Some(id) => ids.insert(key.clone(), id),
+            None => write.insert(key.clone(), *r).map(|_| 0),
+        };
+    }
+    (ids, write)
+}
+
+/// Adds the ids of written references to `ids`, and to what the cache learns after commit.
+pub fn learn_written<T>(
+    ids: &mut HashMap<Key, i64>,
+    learned: &mut Vec<(Key, (i64, u64))>,
+    written: HashMap<Key, i64>,
+    write: &BTreeMap<Key, &T>,
+    print: impl Fn(&T) -> u64,
+) {
+    for (key, id) in written {
+        learned.push((key.clone(), (id, print(write[&key]))));
+        ids.insert(key, id);
+    }
+}
+
 impl RefCache {
     pub fn channel(&self, platform: Platform, name: &str) -> Option<ChannelRef> {
         lock(&self.channels)
@@ -64,17 +100,24 @@ impl RefCache {
     }
 
     /// The cached id when the stored row already holds what `print` describes (an event
-    /// without details, print of all-`None`, never needs a write either).
-    pub fn video(&self, key: &Key, print: u64, empty: u64) -> Option<i64> {
-        lock(&self.videos)
-            .get(key)
-            .and_then(|&(id, p)| (p == print || print == empty).then_some(id))
+    /// without details never needs a write either).
+    pub fn video(&self, key: &Key, print: u64) -> Option<i64> {
+        let empty = video_print(&VideoRef {
+            external_id: String::new(),
+            title: None,
+            url: None,
+            published_at: None,
+        });
+        known(&self.videos, key, print, empty)
     }
 
-    pub fn contact(&self, key: &Key, print: u64, empty: u64) -> Option<i64> {
-        lock(&self.contacts)
-            .get(key)
-            .and_then(|&(id, p)| (p == print || print == empty).then_some(id))
+    pub fn contact(&self, key: &Key, print: u64) -> Option<i64> {
+        let empty = contact_print(&AuthorRef {
+            external_id: String::new(),
+            username: None,
+            display_name: None,
+        });
+        known(&self.contacts, key, print, empty)
     }
 
     /// Remembers what a committed batch wrote.

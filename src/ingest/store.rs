@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::cache::{Learned, RefCache, contact_print, video_print};
+use super::cache::{Learned, RefCache, contact_print, learn_written, split_known, video_print};
 use super::event::{AuthorRef, Event, VideoRef};
 use super::messages::{Incoming, direction_of, write_messages};
 use super::outcome::Outcome;
@@ -158,31 +158,9 @@ async fn resolve_videos(
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
-    let empty = video_print(&VideoRef {
-        external_id: String::new(),
-        title: None,
-        url: None,
-        published_at: None,
-    });
-    let mut ids = HashMap::with_capacity(videos.len());
-    let mut write = BTreeMap::new();
-    for (key, v) in videos {
-        match cache.video(key, video_print(v), empty) {
-            Some(id) => {
-                ids.insert(key.clone(), id);
-            }
-            None => {
-                write.insert(key.clone(), *v);
-            }
-        }
-    }
+    let (mut ids, write) = split_known(videos, |key, v| cache.video(key, video_print(v)));
     let written = upsert_videos(tx, workspace, &write, now).await?;
-    for (key, id) in written {
-        learned
-            .videos
-            .push((key.clone(), (id, video_print(write[&key]))));
-        ids.insert(key, id);
-    }
+    learn_written(&mut ids, &mut learned.videos, written, &write, video_print);
     Ok(ids)
 }
 
@@ -195,30 +173,15 @@ async fn resolve_contacts(
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
-    let empty = contact_print(&AuthorRef {
-        external_id: String::new(),
-        username: None,
-        display_name: None,
-    });
-    let mut ids = HashMap::with_capacity(contacts.len());
-    let mut write = BTreeMap::new();
-    for (key, a) in contacts {
-        match cache.contact(key, contact_print(a), empty) {
-            Some(id) => {
-                ids.insert(key.clone(), id);
-            }
-            None => {
-                write.insert(key.clone(), *a);
-            }
-        }
-    }
+    let (mut ids, write) = split_known(contacts, |key, a| cache.contact(key, contact_print(a)));
     let written = upsert_contacts(tx, workspace, &write, now).await?;
-    for (key, id) in written {
-        learned
-            .contacts
-            .push((key.clone(), (id, contact_print(write[&key]))));
-        ids.insert(key, id);
-    }
+    learn_written(
+        &mut ids,
+        &mut learned.contacts,
+        written,
+        &write,
+        contact_print,
+    );
     Ok(ids)
 }
 

@@ -278,14 +278,7 @@ pub async fn reply(
     let target = reply_target(&state.db, state.workspace, id, None).await?;
     match reply_text(&form.text, target.platform, target.kind) {
         Ok(text) => {
-            let message = queue_reply(
-                &state.db,
-                state.workspace,
-                &target,
-                &text,
-                crate::clock::now(),
-            )
-            .await?;
+            let message = queue_reply(&state.db, state.workspace, &target, &text).await?;
             Ok(see_other(&format!("/threads/{id}#m{message}")))
         }
         Err(err) => {
