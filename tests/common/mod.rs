@@ -241,8 +241,9 @@ impl TestServer {
 /// `name::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($(async fn $name:ident($server:ident: &TestServer) $body:block)*) => {
+    ($($(#[$meta:meta])* async fn $name:ident($server:ident: &TestServer) $body:block)*) => {
         $(
+            $(#[$meta])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
