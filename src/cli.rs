@@ -25,7 +25,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Apply migrations, then serve the web UI, the JSON API and the webhooks (the default).
+    /// Apply migrations, then serve the web UI and the JSON API (the default).
     Serve(Config),
     /// Apply database migrations and exit.
     Migrate(Config),
