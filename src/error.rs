@@ -45,8 +45,6 @@ pub enum AppError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
     TooLarge(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -72,7 +70,6 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Database(e) if crate::storage::is_unique_violation(e) => StatusCode::CONFLICT,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

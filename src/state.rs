@@ -19,7 +19,7 @@ pub struct AppState {
 impl AppState {
     /// Needs a Tokio runtime: it starts the ingest writer task.
     pub fn new(db: Db, config: Config) -> Self {
-        let ingest = crate::ingest::IngestQueue::start(db.clone(), Arc::default());
+        let ingest = crate::ingest::IngestQueue::start(db.clone());
         AppState {
             db,
             config: Arc::new(config),

@@ -79,7 +79,7 @@ on_both_backends! {
             "followers": 10, "captured_at": "2026-11-24T12:00:00Z"});
         assert_eq!(s.ingest(stats.clone()).await["created"], 1);
         assert_eq!(s.ingest(stats).await["duplicates"], 1);
-        let (_, metrics) = (0, s.get("/metrics").await.text().await.unwrap());
+        let metrics = s.get("/metrics").await.text().await.unwrap();
         assert!(metrics.contains("unibox_events_duplicate_total 3"), "{metrics}");
     }
 

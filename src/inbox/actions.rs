@@ -54,6 +54,16 @@ pub async fn set_unread(
     db.execute(sql).await
 }
 
+/// `NotFound` unless thread `id` belongs to the workspace (cheaper than loading it).
+pub async fn require_thread(db: &Db, workspace: i64, id: i64) -> Result<(), AppError> {
+    let mut sql = Sql::new("SELECT id FROM threads WHERE workspace_id = ");
+    sql.bind(workspace).push(" AND id = ").bind(id);
+    match db.fetch_optional::<(i64,)>(sql).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound("thread")),
+    }
+}
+
 /// A label name as typed: trimmed, 1 to 64 characters, no control characters.
 pub fn label_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
@@ -86,11 +96,15 @@ pub async fn add_label(
         .bind(now);
     label.push(") ON CONFLICT (workspace_id, name) DO NOTHING");
     tx.execute(label).await?;
-    let mut link = Sql::new("INSERT INTO thread_labels (thread_id, label_id) SELECT ");
+    // Joining the thread keeps a label from ever linking to another workspace's thread.
+    let mut link = Sql::new(
+        "INSERT INTO thread_labels (thread_id, label_id) SELECT t.id, l.id FROM threads t \
+         JOIN labels l ON l.workspace_id = t.workspace_id WHERE t.id = ",
+    );
     link.bind(thread)
-        .push(", id FROM labels WHERE workspace_id = ")
+        .push(" AND t.workspace_id = ")
         .bind(workspace);
-    link.push(" AND name = ")
+    link.push(" AND l.name = ")
         .bind(name)
         .push(" ON CONFLICT DO NOTHING");
     tx.execute(link).await?;

@@ -96,9 +96,7 @@ pub async fn update(
         .iter()
         .map(|l| label_name(l))
         .collect::<Result<_, _>>()?;
-    get_thread(&state.db, state.workspace, id)
-        .await?
-        .ok_or(AppError::NotFound("thread"))?;
+    actions::require_thread(&state.db, state.workspace, id).await?;
     let now = crate::clock::now();
     if let Some(status) = status {
         actions::set_status(&state.db, state.workspace, &[id], status, now).await?;

@@ -13,11 +13,9 @@ mod threading;
 mod threads;
 mod validate;
 
-pub use cache::RefCache;
 pub use event::{AuthorRef, Event, MessageEvent, VideoRef};
 pub use outcome::{IngestReport, Outcome, OutcomeStatus};
 pub use queue::IngestQueue;
-pub use store::store_events;
 pub use validate::{is_web_url, parse_events};
 
 use axum::Json;

@@ -39,7 +39,8 @@ pub struct IngestQueue {
 
 impl IngestQueue {
     /// Starts the SQLite writer task; it ends when the last queue handle is dropped.
-    pub fn start(db: Db, cache: Arc<RefCache>) -> Self {
+    pub fn start(db: Db) -> Self {
+        let cache = Arc::new(RefCache::default());
         let jobs = (db.backend() == Backend::Sqlite).then(|| {
             let (jobs, rx) = mpsc::channel(64);
             tokio::spawn(write_jobs(db.clone(), cache.clone(), rx));

@@ -7,7 +7,7 @@ mod connect;
 mod exec;
 mod sql;
 
-pub use chunks::{MAX_ROWS, sized_chunks};
+pub use chunks::sized_chunks;
 pub use connect::{connect, migrate};
 pub use exec::{Row, Tx};
 pub use sql::{Arg, RowBinder, Sql};

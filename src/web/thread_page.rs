@@ -245,9 +245,7 @@ pub async fn add_label(
     Form(form): Form<LabelForm>,
 ) -> PageResult<Response> {
     let name = label_name(&form.label)?;
-    get_thread(&state.db, state.workspace, id)
-        .await?
-        .ok_or(AppError::NotFound("thread"))?;
+    actions::require_thread(&state.db, state.workspace, id).await?;
     actions::add_label(&state.db, state.workspace, id, &name, crate::clock::now()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
@@ -257,9 +255,7 @@ pub async fn remove_label(
     Path(id): Path<i64>,
     Form(form): Form<LabelForm>,
 ) -> PageResult<Response> {
-    get_thread(&state.db, state.workspace, id)
-        .await?
-        .ok_or(AppError::NotFound("thread"))?;
+    actions::require_thread(&state.db, state.workspace, id).await?;
     actions::remove_label(&state.db, state.workspace, id, form.label.trim()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
