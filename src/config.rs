@@ -26,6 +26,12 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -61,6 +67,17 @@ pub struct Config {
     #[arg(long, env = "UNIBOX_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
+    /// When session cookies get the `Secure` flag: `always` (unibox is reached over HTTPS),
+    /// `never`, or `auto` (when a trusted proxy says `X-Forwarded-Proto: https`).
+    #[arg(long, env = "UNIBOX_SECURE_COOKIES", value_enum, default_value_t = CookieSecurity::Auto)]
+    pub cookie_security: CookieSecurity,
+
+    /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` from a reverse proxy in front of unibox
+    /// (for sign-in limits per address and for `Secure` cookies). Only set this behind a proxy
+    /// that overwrites those headers.
+    #[arg(long, env = "UNIBOX_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "UNIBOX_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -76,6 +93,30 @@ impl Config {
             max_batch_events: 5000,
             db_max_connections: 10,
             shutdown_grace_seconds: 30,
+            cookie_security: CookieSecurity::Auto,
+            trust_proxy: false,
         }
     }
+
+    /// Whether cookies set in answer to a request with these headers must be `Secure`.
+    pub fn secure_cookies(&self, headers: &axum::http::HeaderMap) -> bool {
+        match self.cookie_security {
+            CookieSecurity::Always => true,
+            CookieSecurity::Never => false,
+            CookieSecurity::Auto => {
+                self.trust_proxy
+                    && headers
+                        .get("x-forwarded-proto")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CookieSecurity {
+    Auto,
+    Always,
+    Never,
 }

@@ -74,6 +74,37 @@ word_enum!(
     State { Received => "received", Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed" }
 );
 
+word_enum!(
+    /// What a member may do in a workspace, from least to most (the order is the derived `Ord`).
+    Role { Viewer => "viewer", Agent => "agent", Admin => "admin", Owner => "owner" }
+);
+
+word_enum!(
+    /// What an API token may do: read, or read and write.
+    Scope { Read => "read", Write => "write" }
+);
+
+impl Role {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Role::Viewer => "reads the inbox",
+            Role::Agent => "replies, sets statuses and labels, assigns threads",
+            Role::Admin => "also manages channels, rules and API tokens, and reads the audit log",
+            Role::Owner => "also manages members",
+        }
+    }
+}
+
+impl Scope {
+    /// The role a token acts with.
+    pub fn role(self) -> Role {
+        match self {
+            Scope::Read => Role::Viewer,
+            Scope::Write => Role::Agent,
+        }
+    }
+}
+
 impl Platform {
     pub fn label(self) -> &'static str {
         match self {

@@ -42,6 +42,14 @@ pub enum AppError {
         message: String,
         problems: Vec<Problem>,
     },
+    /// No valid credentials: the caller should sign in or send a token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -69,6 +77,9 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Database(e) if crate::storage::is_unique_violation(e) => StatusCode::CONFLICT,
@@ -122,7 +133,14 @@ impl IntoResponse for AppError {
             error: self.public_message(),
             problems: self.problems(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, AppError::Unauthorized(_)) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"unibox\""),
+            );
+        }
+        response
     }
 }
 

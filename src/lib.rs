@@ -1,5 +1,7 @@
 //! unibox: one inbox for every comment and DM across TikTok, Instagram, Facebook and YouTube.
 
+pub mod accounts;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -9,6 +11,7 @@ pub mod inbox;
 pub mod ingest;
 pub mod json;
 pub mod ops;
+pub mod routes;
 pub mod state;
 pub mod storage;
 pub mod web;
@@ -20,34 +23,27 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
 use axum::http::Request;
 use axum::middleware;
-use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 pub use state::AppState;
 
-/// Every route of the product.
+/// Every route of the product, each behind the guard with the access the route table gives.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/events", post(ingest::post_events))
-        .route(
-            "/threads",
-            get(inbox::api::list).patch(inbox::api::bulk_update),
-        )
-        .route(
-            "/threads/{id}",
-            get(inbox::api::show).patch(inbox::api::update),
-        )
-        .route("/threads/{id}/messages", post(inbox::api::reply))
-        .route("/labels", get(inbox::api::labels))
-        .fallback(web::api_not_found);
-    Router::new()
-        .merge(web::routes())
-        .nest("/api/v1", api)
-        .route("/healthz", get(ops::health::healthz))
-        .route("/readyz", get(ops::health::readyz))
-        .route("/metrics", get(ops::metrics::metrics))
+    let mut router = Router::new();
+    for route in routes::table() {
+        let guard = auth::guard::Guard {
+            state: state.clone(),
+            access: route.access,
+        };
+        let handler = route
+            .handler
+            .route_layer(middleware::from_fn_with_state(guard, auth::guard::guard));
+        router = router.route(route.path, handler);
+    }
+    router
+        .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -75,7 +71,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stopping_tx.send(true);
     });

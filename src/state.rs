@@ -12,8 +12,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Writes ingested batches, several at a time when they queue up.
     pub ingest: crate::ingest::IngestQueue,
-    /// Until accounts arrive everything lives in the default workspace.
-    pub workspace: i64,
 }
 
 impl AppState {
@@ -25,7 +23,6 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::default(),
             ingest,
-            workspace: 1,
         }
     }
 }

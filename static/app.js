@@ -23,6 +23,10 @@
     }
   });
   document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("select[data-autosubmit]")) {
+      e.target.form.submit();
+      return;
+    }
     if (e.target.matches && e.target.matches("[data-select-all]")) {
       document.querySelectorAll("#thread-list input[name=ids]").forEach(function (b) { b.checked = e.target.checked; });
     }

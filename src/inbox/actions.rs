@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::refresh::refresh_threads;
+use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::{Kind, Platform, Status};
 use crate::error::AppError;
 use crate::storage::{Db, Sql};
@@ -173,6 +174,7 @@ pub async fn queue_reply(
     workspace: i64,
     target: &ReplyTarget,
     text: &str,
+    who: &Who,
 ) -> Result<i64, sqlx::Error> {
     let now = crate::clock::now();
     let mut tx = db.begin().await?;
@@ -202,6 +204,13 @@ pub async fn queue_reply(
     let mut read = Sql::new("UPDATE threads SET unread = FALSE WHERE id = ");
     read.bind(target.thread);
     tx.execute(read).await?;
+    let excerpt: String = text.chars().take(80).collect();
+    let entry = Entry {
+        action: "manual reply queued",
+        target: format!("thread #{}, message #{id}", target.thread),
+        detail: if excerpt.len() < text.len() { format!("{excerpt}…") } else { excerpt },
+    };
+    audit::record(&mut tx, workspace, who, entry, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -266,4 +275,31 @@ pub async fn reply_target(
         kind,
         parent_external_id,
     })
+}
+
+/// Assigns a thread to a member of its workspace, or to nobody; 404 if either is not there.
+pub async fn assign(
+    db: &Db,
+    workspace: i64,
+    thread: i64,
+    assignee: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if let Some(user) = assignee {
+        crate::accounts::members::email_of(db, workspace, user)
+            .await?
+            .ok_or_else(|| AppError::field("assignee", "is not a member of this workspace"))?;
+    }
+    let mut sql = Sql::new("UPDATE threads SET assignee_id = ");
+    sql.bind(assignee)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" AND id = ")
+        .bind(thread);
+    match db.execute(sql).await? {
+        0 => Err(AppError::NotFound("thread")),
+        _ => Ok(()),
+    }
 }

@@ -10,6 +10,9 @@ use tracing::instrument;
 use super::actions::{self, label_name, queue_reply, reply_target, reply_text};
 use super::filter::{FilterParams, StatusFilter, ThreadFilter};
 use super::read::{get_message, get_thread, label_names, list_messages};
+use crate::accounts::audit::Who;
+use crate::accounts::members;
+use crate::auth::Caller;
 use crate::domain::Status;
 use crate::error::{ApiResult, AppError};
 use crate::json::ApiJson;
@@ -20,10 +23,11 @@ const MAX_BULK: usize = 1000;
 #[instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<FilterParams>,
 ) -> ApiResult<Json<Value>> {
-    let filter = ThreadFilter::parse(&params, StatusFilter::All)?;
-    let page = super::read::list_threads(&state.db, state.workspace, &filter).await?;
+    let filter = ThreadFilter::parse(&params, StatusFilter::All, caller.user_id())?;
+    let page = super::read::list_threads(&state.db, caller.workspace, &filter).await?;
     Ok(Json(json!({
         "threads": page.threads,
         "next_cursor": page.next.map(|c| c.encode()),
@@ -40,10 +44,11 @@ pub struct MessageQuery {
 #[instrument(skip_all, fields(thread = id))]
 pub async fn show(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
     Query(q): Query<MessageQuery>,
 ) -> ApiResult<Json<Value>> {
-    let thread = get_thread(&state.db, state.workspace, id)
+    let thread = get_thread(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("thread"))?;
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -77,11 +82,20 @@ pub struct ThreadChange {
     add_labels: Vec<String>,
     #[serde(default)]
     remove_labels: Vec<String>,
+    /// A member's user id, or `null` to unassign; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<i64>>,
+}
+
+/// Tells `"assignee": null` (unassign) apart from no `assignee` at all.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 #[instrument(skip_all, fields(thread = id))]
 pub async fn update(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
     ApiJson(change): ApiJson<ThreadChange>,
 ) -> ApiResult<Json<Value>> {
@@ -96,21 +110,24 @@ pub async fn update(
         .iter()
         .map(|l| label_name(l))
         .collect::<Result<_, _>>()?;
-    actions::require_thread(&state.db, state.workspace, id).await?;
+    actions::require_thread(&state.db, caller.workspace, id).await?;
     let now = crate::clock::now();
     if let Some(status) = status {
-        actions::set_status(&state.db, state.workspace, &[id], status, now).await?;
+        actions::set_status(&state.db, caller.workspace, &[id], status, now).await?;
     }
     if let Some(unread) = change.unread {
-        actions::set_unread(&state.db, state.workspace, id, unread, now).await?;
+        actions::set_unread(&state.db, caller.workspace, id, unread, now).await?;
     }
     for label in &add {
-        actions::add_label(&state.db, state.workspace, id, label, now).await?;
+        actions::add_label(&state.db, caller.workspace, id, label, now).await?;
     }
     for label in &remove {
-        actions::remove_label(&state.db, state.workspace, id, label).await?;
+        actions::remove_label(&state.db, caller.workspace, id, label).await?;
     }
-    let thread = get_thread(&state.db, state.workspace, id)
+    if let Some(assignee) = change.assignee {
+        actions::assign(&state.db, caller.workspace, id, assignee, now).await?;
+    }
+    let thread = get_thread(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("thread"))?;
     Ok(Json(json!({ "thread": thread })))
@@ -131,6 +148,7 @@ pub struct BulkChange {
 #[instrument(skip_all)]
 pub async fn bulk_update(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(change): ApiJson<BulkChange>,
 ) -> ApiResult<Json<Value>> {
     let status = parse_status(&change.status)?;
@@ -142,7 +160,7 @@ pub async fn bulk_update(
     }
     let updated = actions::set_status(
         &state.db,
-        state.workspace,
+        caller.workspace,
         &change.ids,
         status,
         crate::clock::now(),
@@ -162,20 +180,28 @@ pub struct NewReply {
 #[instrument(skip_all, fields(thread = id))]
 pub async fn reply(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
     ApiJson(reply): ApiJson<NewReply>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let target = reply_target(&state.db, state.workspace, id, reply.in_reply_to).await?;
+    let target = reply_target(&state.db, caller.workspace, id, reply.in_reply_to).await?;
     let text = reply_text(&reply.text, target.platform, target.kind)?;
-    let message = queue_reply(&state.db, state.workspace, &target, &text).await?;
+    let message = queue_reply(&state.db, caller.workspace, &target, &text, &Who::from(&caller)).await?;
     let stored = get_message(&state.db, id, message)
         .await?
         .ok_or(AppError::NotFound("message"))?;
     Ok((StatusCode::CREATED, Json(json!({ "message": stored }))))
 }
 
-pub async fn labels(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn labels(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     Ok(Json(
-        json!({ "labels": label_names(&state.db, state.workspace).await? }),
+        json!({ "labels": label_names(&state.db, caller.workspace).await? }),
+    ))
+}
+
+/// `GET /api/v1/members`: who can be assigned threads.
+pub async fn members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "members": members::list(&state.db, caller.workspace).await? }),
     ))
 }

@@ -40,6 +40,7 @@ pub struct FilterParams {
     pub kind: Option<String>,
     pub label: Option<String>,
     pub video: Option<String>,
+    pub assignee: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<String>,
 }
@@ -75,8 +76,27 @@ pub struct ThreadFilter {
     pub kind: Option<Kind>,
     pub label: Option<String>,
     pub video: Option<i64>,
+    pub assignee: Option<AssigneeFilter>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
+}
+
+/// Whose threads: nobody's, or one member's (`me` is resolved to the signed-in user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    User(i64),
+}
+
+impl AssigneeFilter {
+    /// The word the filter form uses for it.
+    pub fn word(self, me: Option<i64>) -> String {
+        match self {
+            AssigneeFilter::Nobody => "none".into(),
+            AssigneeFilter::User(id) if Some(id) == me => "me".into(),
+            AssigneeFilter::User(id) => id.to_string(),
+        }
+    }
 }
 
 fn blank_to_none(v: &Option<String>) -> Option<&str> {
@@ -85,8 +105,12 @@ fn blank_to_none(v: &Option<String>) -> Option<&str> {
 
 impl ThreadFilter {
     /// Parses the filters; `default_status` applies when none is given (the page shows open
-    /// threads, the API everything).
-    pub fn parse(p: &FilterParams, default_status: StatusFilter) -> Result<Self, AppError> {
+    /// threads, the API everything). `me` is the signed-in user, if a user is asking.
+    pub fn parse(
+        p: &FilterParams,
+        default_status: StatusFilter,
+        me: Option<i64>,
+    ) -> Result<Self, AppError> {
         let mut problems = Vec::new();
         let mut bad = |field: &str, message: String| problems.push(Problem::new(field, message));
         let status = match blank_to_none(&p.status) {
@@ -108,6 +132,24 @@ impl ThreadFilter {
                 .map_err(|_| bad("video", "must be a video id (a whole number)".into()))
                 .ok()
         });
+        let assignee = match blank_to_none(&p.assignee) {
+            None => None,
+            Some("none") => Some(AssigneeFilter::Nobody),
+            Some("me") => match me {
+                Some(id) => Some(AssigneeFilter::User(id)),
+                None => {
+                    bad("assignee", "`me` needs a signed-in user; an API token can ask for a member's id".into());
+                    None
+                }
+            },
+            Some(s) => match s.parse() {
+                Ok(id) => Some(AssigneeFilter::User(id)),
+                Err(_) => {
+                    bad("assignee", "must be `me`, `none` or a member's user id".into());
+                    None
+                }
+            },
+        };
         let cursor = blank_to_none(&p.cursor).and_then(|s| {
             Cursor::decode(s)
                 .ok_or(())
@@ -147,6 +189,7 @@ impl ThreadFilter {
             kind,
             label: blank_to_none(&p.label).map(str::to_owned),
             video,
+            assignee,
             cursor,
             limit,
         })
@@ -175,7 +218,7 @@ mod tests {
             limit: Some("0".into()),
             ..Default::default()
         };
-        let err = ThreadFilter::parse(&p, StatusFilter::Open).unwrap_err();
+        let err = ThreadFilter::parse(&p, StatusFilter::Open, None).unwrap_err();
         let fields: Vec<_> = err.problems().iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["status", "platform", "limit"]);
     }

@@ -25,6 +25,8 @@ pub struct ThreadRow {
     pub contact_external_id: Option<String>,
     pub contact_username: Option<String>,
     pub contact_display_name: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub assignee_email: Option<String>,
 }
 
 /// The columns of [`ThreadRow`], for `SELECT … FROM threads t` with the joins of [`THREAD_FROM`].
@@ -32,10 +34,11 @@ pub const THREAD_COLUMNS: &str = "t.id, t.kind, c.platform, t.channel_id, c.hand
     t.subject, t.preview, t.message_count, t.last_message_at, t.last_inbound_at, \
     t.video_id, v.external_id AS video_external_id, v.title AS video_title, v.url AS video_url, \
     t.contact_id, ct.external_id AS contact_external_id, ct.username AS contact_username, \
-    ct.display_name AS contact_display_name";
+    ct.display_name AS contact_display_name, t.assignee_id, au.email AS assignee_email";
 
 pub const THREAD_FROM: &str = " FROM threads t JOIN channels c ON c.id = t.channel_id \
-    LEFT JOIN contacts ct ON ct.id = t.contact_id LEFT JOIN videos v ON v.id = t.video_id";
+    LEFT JOIN contacts ct ON ct.id = t.contact_id LEFT JOIN videos v ON v.id = t.video_id \
+    LEFT JOIN users au ON au.id = t.assignee_id";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ContactView {
@@ -82,6 +85,14 @@ pub struct ThreadView {
     pub labels: Vec<String>,
     pub contact: Option<ContactView>,
     pub video: Option<VideoView>,
+    /// The member the thread is assigned to.
+    pub assignee: Option<AssigneeView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssigneeView {
+    pub id: i64,
+    pub email: String,
 }
 
 impl ThreadView {
@@ -120,6 +131,10 @@ impl ThreadView {
             labels,
             contact,
             video,
+            assignee: match (row.assignee_id, row.assignee_email) {
+                (Some(id), Some(email)) => Some(AssigneeView { id, email }),
+                _ => None,
+            },
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tracing::instrument;
 
-use super::filter::{Cursor, StatusFilter, ThreadFilter};
+use super::filter::{AssigneeFilter, Cursor, StatusFilter, ThreadFilter};
 use super::model::{
     MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView,
 };
@@ -70,6 +70,15 @@ pub async fn list_threads(
     }
     if let Some(video) = f.video {
         sql.push(" AND t.video_id = ").bind(video);
+    }
+    match f.assignee {
+        None => {}
+        Some(AssigneeFilter::Nobody) => {
+            sql.push(" AND t.assignee_id IS NULL");
+        }
+        Some(AssigneeFilter::User(id)) => {
+            sql.push(" AND t.assignee_id = ").bind(id);
+        }
     }
     if let Some(label) = &f.label {
         sql.push(

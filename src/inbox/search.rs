@@ -72,17 +72,20 @@ impl SearchPlan {
         let backend = db.backend();
         let query = match_query(backend, &terms);
         let mut hits = match backend {
-            Backend::Sqlite => {
-                Sql::new("SELECT rowid FROM message_search WHERE message_search MATCH ")
-            }
+            // The join keeps the count (and so the plan and the cap) to this workspace.
+            Backend::Sqlite => Sql::new(
+                "SELECT message_search.rowid FROM message_search \
+                 JOIN messages m ON m.id = message_search.rowid WHERE message_search MATCH ",
+            ),
             Backend::Postgres => {
                 Sql::new("SELECT id FROM messages WHERE search @@ to_tsquery('simple', ")
             }
         };
         hits.bind(query.as_str());
-        if backend == Backend::Postgres {
-            hits.push(") AND workspace_id = ").bind(workspace);
-        }
+        match backend {
+            Backend::Sqlite => hits.push(" AND m.workspace_id = ").bind(workspace),
+            Backend::Postgres => hits.push(") AND workspace_id = ").bind(workspace),
+        };
         hits.push(" LIMIT ").bind(EXACT_CAP + 1);
         let ids: Vec<(i64,)> = db.fetch_all(hits).await?;
         Ok(match ids.len() as i64 {
@@ -141,14 +144,15 @@ impl SearchPlan {
             SearchPlan::Recent(query) => {
                 sql.push(
                     " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
-                     (SELECT rowid FROM message_search WHERE message_search MATCH ",
+                     (SELECT message_search.rowid FROM message_search \
+                     JOIN messages wm ON wm.id = message_search.rowid WHERE message_search MATCH ",
                 );
                 sql.bind(query.as_str())
-                    .push(" ORDER BY rowid DESC LIMIT ")
-                    .bind(EXACT_CAP);
-                sql.push(") AND m.workspace_id = ")
+                    .push(" AND wm.workspace_id = ")
                     .bind(workspace)
-                    .push(")");
+                    .push(" ORDER BY message_search.rowid DESC LIMIT ")
+                    .bind(EXACT_CAP);
+                sql.push("))");
             }
         }
     }

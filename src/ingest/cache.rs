@@ -19,7 +19,8 @@ const MAX_CHANNELS: usize = 10_000;
 
 #[derive(Default)]
 pub struct RefCache {
-    channels: Mutex<HashMap<(Platform, String), ChannelRef>>,
+    /// By workspace, platform and name: the same handle may be connected in two workspaces.
+    channels: Mutex<HashMap<(i64, Platform, String), ChannelRef>>,
     videos: Mutex<HashMap<Key, (i64, u64)>>,
     contacts: Mutex<HashMap<Key, (i64, u64)>>,
 }
@@ -93,9 +94,9 @@ pub fn learn_written<T>(
 }
 
 impl RefCache {
-    pub fn channel(&self, platform: Platform, name: &str) -> Option<ChannelRef> {
+    pub fn channel(&self, workspace: i64, platform: Platform, name: &str) -> Option<ChannelRef> {
         lock(&self.channels)
-            .get(&(platform, name.to_owned()))
+            .get(&(workspace, platform, name.to_owned()))
             .cloned()
     }
 
@@ -131,7 +132,7 @@ impl RefCache {
 /// Rows a batch resolved, to cache once it commits.
 #[derive(Default)]
 pub struct Learned {
-    pub channels: Vec<((Platform, String), ChannelRef)>,
+    pub channels: Vec<((i64, Platform, String), ChannelRef)>,
     pub videos: Vec<(Key, (i64, u64))>,
     pub contacts: Vec<(Key, (i64, u64))>,
 }

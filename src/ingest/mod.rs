@@ -31,6 +31,7 @@ use crate::state::AppState;
 #[instrument(skip_all)]
 pub async fn post_events(
     State(state): State<AppState>,
+    caller: crate::auth::Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IngestReport>), AppError> {
     let body = body.map_err(|rejection| match rejection.status() {
@@ -42,7 +43,7 @@ pub async fn post_events(
     })?;
     let now = crate::clock::now();
     let events = parse_events(&body, state.config.max_batch_events, now)?;
-    let results = state.ingest.store(state.workspace, events, now).await?;
+    let results = state.ingest.store(caller.workspace, events, now).await?;
     let report = IngestReport::new(results);
     state
         .metrics

@@ -39,7 +39,7 @@ pub async fn resolve_channels(
     let wanted: BTreeSet<(Platform, &str)> = events.iter().map(Event::channel).collect();
     let mut found = HashMap::new();
     for (platform, name) in wanted {
-        if let Some(channel) = cache.channel(platform, name) {
+        if let Some(channel) = cache.channel(workspace, platform, name) {
             found.insert((platform, name.to_owned()), channel);
             continue;
         }
@@ -65,7 +65,7 @@ pub async fn resolve_channels(
         };
         learned
             .channels
-            .push(((platform, name.to_owned()), channel.clone()));
+            .push(((workspace, platform, name.to_owned()), channel.clone()));
         found.insert((platform, name.to_owned()), channel);
     }
     Ok(found)

@@ -88,6 +88,17 @@ impl Db {
         })
     }
 
+    /// Runs one `INSERT … RETURNING id` on the writer and returns the new id.
+    pub async fn insert_id(&self, sql: Sql) -> Result<i64, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let (id,): (i64,) = tx
+            .fetch_optional(sql)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         let _: (i64,) = self

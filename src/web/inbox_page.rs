@@ -7,7 +7,8 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 
 use super::view::{ago, full_time, iso_time, kind_label, platform_label, query_string};
-use super::{Page, PageResult, safe_return_path, see_other};
+use super::{Chrome, Page, PageResult, safe_return_path, see_other};
+use crate::auth::{Caller, Visitor};
 use crate::domain::{Platform, Status};
 use crate::error::AppError;
 use crate::inbox::actions::set_status;
@@ -25,11 +26,13 @@ pub struct FilterValues {
     pub kind: String,
     pub label: String,
     pub video: String,
+    /// `me`, `none`, a user id, or empty (anyone).
+    pub assignee: String,
     pub is_filtered: bool,
 }
 
 impl FilterValues {
-    fn new(f: &ThreadFilter) -> Self {
+    fn new(f: &ThreadFilter, me: Option<i64>) -> Self {
         let opt = |v: Option<&str>| v.unwrap_or_default().to_owned();
         FilterValues {
             q: opt(f.q.as_deref()),
@@ -39,7 +42,9 @@ impl FilterValues {
             kind: opt(f.kind.map(|k| k.as_str())),
             label: opt(f.label.as_deref()),
             video: f.video.map(|v| v.to_string()).unwrap_or_default(),
+            assignee: f.assignee.map(|a| a.word(me)).unwrap_or_default(),
             is_filtered: f.q.is_some()
+                || f.assignee.is_some()
                 || f.platform.is_some()
                 || f.channel.is_some()
                 || f.kind.is_some()
@@ -59,6 +64,7 @@ impl FilterValues {
                 ("kind", &self.kind),
                 ("label", &self.label),
                 ("video", &self.video),
+                ("assignee", &self.assignee),
                 ("cursor", cursor),
             ])
         )
@@ -84,6 +90,7 @@ pub struct ThreadItem {
     pub message_count: i64,
     pub video_title: Option<String>,
     pub labels: Vec<String>,
+    pub assignee: Option<String>,
 }
 
 impl ThreadItem {
@@ -111,6 +118,7 @@ impl ThreadItem {
             preview: t.preview,
             message_count: t.message_count,
             labels: t.labels,
+            assignee: t.assignee.map(|a| a.email),
         }
     }
 }
@@ -118,6 +126,7 @@ impl ThreadItem {
 #[derive(Template)]
 #[template(path = "inbox.html")]
 pub struct InboxTemplate {
+    chrome: Chrome,
     filters: FilterValues,
     status_options: Vec<(&'static str, &'static str)>,
     platform_options: Vec<(&'static str, &'static str)>,
@@ -135,19 +144,23 @@ pub struct InboxTemplate {
 
 pub async fn inbox(
     State(state): State<AppState>,
+    caller: Caller,
+    visitor: Visitor,
     Query(params): Query<FilterParams>,
 ) -> PageResult<Page<InboxTemplate>> {
-    let filter = ThreadFilter::parse(&params, StatusFilter::Open)?;
-    let page = list_threads(&state.db, state.workspace, &filter).await?;
+    let me = caller.user_id();
+    let filter = ThreadFilter::parse(&params, StatusFilter::Open, me)?;
+    let page = list_threads(&state.db, caller.workspace, &filter).await?;
     let now = crate::clock::now();
-    let filters = FilterValues::new(&filter);
+    let filters = FilterValues::new(&filter, me);
     let cursor = filter.cursor.map(|c| c.encode()).unwrap_or_default();
     let without_video_href = FilterValues {
         video: String::new(),
-        ..FilterValues::new(&filter)
+        ..FilterValues::new(&filter, me)
     }
     .href("");
     Ok(Page(InboxTemplate {
+        chrome: Chrome::load(&state.db, &visitor).await?,
         status_options: vec![
             ("open", "Open"),
             ("unread", "Unread"),
@@ -158,8 +171,8 @@ pub async fn inbox(
             .iter()
             .map(|p| (p.as_str(), p.label()))
             .collect(),
-        channels: channels(&state.db, state.workspace).await?,
-        labels: label_names(&state.db, state.workspace).await?,
+        channels: channels(&state.db, caller.workspace).await?,
+        labels: label_names(&state.db, caller.workspace).await?,
         threads: page
             .threads
             .into_iter()
@@ -179,6 +192,7 @@ pub async fn inbox(
 /// The bulk form: `ids` (repeated), `status`, `return_to`.
 pub async fn bulk_status(
     State(state): State<AppState>,
+    caller: Caller,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let mut ids = Vec::new();
@@ -205,7 +219,7 @@ pub async fn bulk_status(
     let status = status.ok_or_else(|| AppError::field("status", "is required"))?;
     set_status(
         &state.db,
-        state.workspace,
+        caller.workspace,
         &ids,
         status,
         crate::clock::now(),

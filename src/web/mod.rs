@@ -1,35 +1,24 @@
 //! Server-rendered pages (askama), their forms, and the static files they use.
 
+pub mod account_page;
 mod assets;
-mod inbox_page;
-mod thread_page;
+pub mod audit_page;
+pub mod chrome;
+pub mod inbox_page;
+pub mod login_page;
+pub mod members_page;
+pub mod thread_page;
+pub mod tokens_page;
 pub mod view;
 
 use askama::Template;
-use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+
+pub use assets::asset;
+pub use chrome::Chrome;
 
 use crate::error::{AppError, Problem};
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(inbox_page::inbox))
-        .route("/threads/bulk", post(inbox_page::bulk_status))
-        .route("/threads/{id}", get(thread_page::thread))
-        .route("/threads/{id}/status", post(thread_page::set_status))
-        .route("/threads/{id}/unread", post(thread_page::mark_unread))
-        .route("/threads/{id}/labels", post(thread_page::add_label))
-        .route(
-            "/threads/{id}/labels/remove",
-            post(thread_page::remove_label),
-        )
-        .route("/threads/{id}/reply", post(thread_page::reply))
-        .route("/static/{file}", get(assets::asset))
-        .fallback(page_not_found)
-}
 
 /// Renders an askama template as a page; a rendering failure is a logged 500.
 pub struct Page<T: Template>(pub T);
@@ -48,6 +37,7 @@ impl<T: Template> IntoResponse for Page<T> {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorTemplate {
+    chrome: Chrome,
     title: String,
     message: String,
     problems: Vec<Problem>,
@@ -68,6 +58,7 @@ impl IntoResponse for PageError {
         err.log();
         let status = err.status();
         let page = ErrorTemplate {
+            chrome: Chrome::anonymous(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: err.public_message(),
             problems: err.problems().to_vec(),
@@ -81,14 +72,14 @@ impl IntoResponse for PageError {
 
 pub type PageResult<T> = Result<T, PageError>;
 
-async fn page_not_found(uri: Uri) -> PageError {
-    tracing::debug!(path = %uri.path(), "no such page");
-    PageError(AppError::NotFound("page"))
-}
-
-/// Unknown API paths answer in JSON, like the rest of the API.
-pub async fn api_not_found() -> AppError {
-    AppError::NotFound("API endpoint")
+/// Unknown paths: JSON under `/api/`, like the rest of the API; a page everywhere else.
+pub async fn not_found(uri: Uri) -> Response {
+    tracing::debug!(path = %uri.path(), "no such route");
+    if uri.path().starts_with("/api/") {
+        AppError::NotFound("API endpoint").into_response()
+    } else {
+        PageError(AppError::NotFound("page")).into_response()
+    }
 }
 
 /// `303 See Other` back to a page after a form post (so reloading does not post again).

@@ -8,8 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::view::{ago, full_time, iso_time, kind_label, platform_label};
-use super::{Page, PageResult, see_other};
-use crate::domain::{Kind, Status};
+use super::{Chrome, Page, PageResult, see_other};
+use crate::accounts::audit::Who;
+use crate::accounts::members::{self, Member};
+use crate::auth::{Caller, Visitor};
+use crate::domain::{Kind, Role, Status};
 use crate::error::AppError;
 use crate::inbox::actions::{self, label_name, queue_reply, reply_target, reply_text};
 use crate::inbox::model::{MessageView, ThreadView};
@@ -35,6 +38,8 @@ pub struct ThreadHead {
     author_external_id: Option<String>,
     labels: Vec<String>,
     max_reply_chars: Option<usize>,
+    assignee_id: Option<i64>,
+    assignee: Option<String>,
 }
 
 impl ThreadHead {
@@ -65,6 +70,8 @@ impl ThreadHead {
             author_external_id: t.contact.as_ref().map(|c| c.external_id.clone()),
             author,
             labels: t.labels.clone(),
+            assignee_id: t.assignee.as_ref().map(|a| a.id),
+            assignee: t.assignee.as_ref().map(|a| a.email.clone()),
             max_reply_chars: if is_dm {
                 None
             } else {
@@ -130,6 +137,8 @@ impl MessageItem {
 #[derive(Template)]
 #[template(path = "thread.html")]
 pub struct ThreadTemplate {
+    chrome: Chrome,
+    members: Vec<Member>,
     t: ThreadHead,
     video: Option<VideoItem>,
     messages: Vec<MessageItem>,
@@ -146,12 +155,14 @@ pub struct ThreadQuery {
 
 async fn render(
     state: &AppState,
+    caller: &Caller,
+    visitor: &Visitor,
     id: i64,
     after: Option<i64>,
     draft: String,
     reply_error: Option<String>,
 ) -> PageResult<ThreadTemplate> {
-    let thread = get_thread(&state.db, state.workspace, id)
+    let thread = get_thread(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("thread"))?;
     let page = list_messages(&state.db, id, after, MESSAGES_PER_PAGE).await?;
@@ -168,11 +179,13 @@ async fn render(
         url: v.url.filter(|u| is_web_url(u)),
     });
     Ok(ThreadTemplate {
+        chrome: Chrome::load(&state.db, visitor).await?,
+        members: members::list(&state.db, caller.workspace).await?,
         t: ThreadHead::new(&thread),
         video,
         messages,
         more_href: page.next.map(|last| format!("/threads/{id}?after={last}")),
-        known_labels: label_names(&state.db, state.workspace).await?,
+        known_labels: label_names(&state.db, caller.workspace).await?,
         draft,
         reply_error,
     })
@@ -180,12 +193,16 @@ async fn render(
 
 pub async fn thread(
     State(state): State<AppState>,
+    caller: Caller,
+    visitor: Visitor,
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> PageResult<Page<ThreadTemplate>> {
-    let page = render(&state, id, q.after, String::new(), None).await?;
-    // Opening a conversation reads it.
-    actions::set_unread(&state.db, state.workspace, id, false, crate::clock::now()).await?;
+    let page = render(&state, &caller, &visitor, id, q.after, String::new(), None).await?;
+    // Opening a conversation reads it, for those who answer (a viewer only looks).
+    if caller.may(Role::Agent) {
+        actions::set_unread(&state.db, caller.workspace, id, false, crate::clock::now()).await?;
+    }
     Ok(Page(page))
 }
 
@@ -196,6 +213,7 @@ pub struct StatusForm {
 
 pub async fn set_status(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> PageResult<Response> {
@@ -205,7 +223,7 @@ pub async fn set_status(
         .map_err(|e| AppError::field("status", e))?;
     if actions::set_status(
         &state.db,
-        state.workspace,
+        caller.workspace,
         &[id],
         status,
         crate::clock::now(),
@@ -226,9 +244,10 @@ pub async fn set_status(
 
 pub async fn mark_unread(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult<Response> {
-    if actions::set_unread(&state.db, state.workspace, id, true, crate::clock::now()).await? == 0 {
+    if actions::set_unread(&state.db, caller.workspace, id, true, crate::clock::now()).await? == 0 {
         return Err(AppError::NotFound("thread").into());
     }
     Ok(see_other("/"))
@@ -241,22 +260,24 @@ pub struct LabelForm {
 
 pub async fn add_label(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
     Form(form): Form<LabelForm>,
 ) -> PageResult<Response> {
     let name = label_name(&form.label)?;
-    actions::require_thread(&state.db, state.workspace, id).await?;
-    actions::add_label(&state.db, state.workspace, id, &name, crate::clock::now()).await?;
+    actions::require_thread(&state.db, caller.workspace, id).await?;
+    actions::add_label(&state.db, caller.workspace, id, &name, crate::clock::now()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
 
 pub async fn remove_label(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<i64>,
     Form(form): Form<LabelForm>,
 ) -> PageResult<Response> {
-    actions::require_thread(&state.db, state.workspace, id).await?;
-    actions::remove_label(&state.db, state.workspace, id, form.label.trim()).await?;
+    actions::require_thread(&state.db, caller.workspace, id).await?;
+    actions::remove_label(&state.db, caller.workspace, id, form.label.trim()).await?;
     Ok(see_other(&format!("/threads/{id}")))
 }
 
@@ -268,13 +289,15 @@ pub struct ReplyForm {
 /// A reply that fails validation comes back with the draft kept and the reason shown.
 pub async fn reply(
     State(state): State<AppState>,
+    caller: Caller,
+    visitor: Visitor,
     Path(id): Path<i64>,
     Form(form): Form<ReplyForm>,
 ) -> PageResult<Response> {
-    let target = reply_target(&state.db, state.workspace, id, None).await?;
+    let target = reply_target(&state.db, caller.workspace, id, None).await?;
     match reply_text(&form.text, target.platform, target.kind) {
         Ok(text) => {
-            let message = queue_reply(&state.db, state.workspace, &target, &text).await?;
+            let message = queue_reply(&state.db, caller.workspace, &target, &text, &Who::from(&caller)).await?;
             Ok(see_other(&format!("/threads/{id}#m{message}")))
         }
         Err(err) => {
@@ -284,8 +307,31 @@ pub async fn reply(
                 .first()
                 .map(|p| format!("{} {}", p.field, p.message))
                 .unwrap_or_else(|| err.public_message());
-            let page = render(&state, id, None, form.text, Some(reason)).await?;
+            let page = render(&state, &caller, &visitor, id, None, form.text, Some(reason)).await?;
             Ok((status, Page(page)).into_response())
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    /// A member's user id, or empty for nobody.
+    assignee: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<AssignForm>,
+) -> PageResult<Response> {
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        id => Some(
+            id.parse::<i64>()
+                .map_err(|_| AppError::field("assignee", "must be a member's user id"))?,
+        ),
+    };
+    actions::assign(&state.db, caller.workspace, id, assignee, crate::clock::now()).await?;
+    Ok(see_other(&format!("/threads/{id}")))
 }

@@ -1,4 +1,7 @@
-//! The command line: `unibox [serve]` and `unibox migrate`.
+//! The command line: `unibox [serve]`, `unibox migrate`, and managing users, workspaces and
+//! API tokens (`unibox user|workspace|token …`).
+
+mod accounts;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -29,6 +32,15 @@ enum Command {
     Serve(Config),
     /// Apply database migrations and exit.
     Migrate(Config),
+    /// Add users and reset passwords.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Add and list workspaces.
+    #[command(subcommand)]
+    Workspace(accounts::WorkspaceCommand),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(accounts::TokenCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,6 +53,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Some(Command::User(command)) => accounts::user(command).await,
+        Some(Command::Workspace(command)) => accounts::workspace(command).await,
+        Some(Command::Token(command)) => accounts::token(command).await,
     }
 }
 

@@ -1,0 +1,179 @@
+//! Members of a workspace and their roles. A workspace always keeps at least one owner.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::audit::{self, Entry, Who};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::storage::{Backend, Db, Sql, Tx};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m \
+         JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ",
+    );
+    sql.bind(workspace).push(" ORDER BY u.email");
+    db.fetch_all(sql).await
+}
+
+/// The member's email, if `user_id` is a member of the workspace.
+pub async fn email_of(db: &Db, workspace: i64, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ",
+    );
+    sql.bind(workspace).push(" AND m.user_id = ").bind(user_id);
+    Ok(db.fetch_optional::<(String,)>(sql).await?.map(|(e,)| e))
+}
+
+/// Serialises membership changes of one workspace (SQLite has one writer anyway), so two
+/// owners demoting each other at once cannot leave the workspace without an owner.
+async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
+    if tx.backend() == Backend::Postgres {
+        let mut sql = Sql::new("SELECT id FROM workspaces WHERE id = ");
+        sql.bind(workspace).push(" FOR UPDATE");
+        tx.fetch_optional::<(i64,)>(sql).await?;
+    }
+    Ok(())
+}
+
+async fn current_role(tx: &mut Tx, workspace: i64, user_id: i64) -> Result<Option<Role>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT role FROM memberships WHERE workspace_id = ");
+    sql.bind(workspace).push(" AND user_id = ").bind(user_id);
+    let row: Option<(String,)> = tx.fetch_optional(sql).await?;
+    Ok(row.and_then(|(r,)| r.parse().ok()))
+}
+
+async fn owners(tx: &mut Tx, workspace: i64) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM memberships WHERE role = 'owner' AND workspace_id = ");
+    sql.bind(workspace);
+    Ok(tx.fetch_optional::<(i64,)>(sql).await?.map_or(0, |(n,)| n))
+}
+
+fn last_owner() -> AppError {
+    AppError::field(
+        "role",
+        "the workspace would have no owner left; make someone else owner first",
+    )
+}
+
+/// Adds `user_id` with `role`; a 422 if already a member.
+pub async fn add(
+    db: &Db,
+    workspace: i64,
+    user_id: i64,
+    email: &str,
+    role: Role,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    lock_workspace(&mut tx, workspace).await?;
+    if current_role(&mut tx, workspace, user_id).await?.is_some() {
+        return Err(AppError::field("email", format!("{email} is already a member")));
+    }
+    let mut sql = Sql::new("INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (");
+    sql.bind(workspace)
+        .push(", ")
+        .bind(user_id)
+        .push(", ")
+        .bind(role.as_str())
+        .push(", ")
+        .bind(now)
+        .push(")");
+    tx.execute(sql).await?;
+    let entry = Entry {
+        action: "member added",
+        target: email.to_owned(),
+        detail: format!("as {role}"),
+    };
+    audit::record(&mut tx, workspace, who, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Changes a member's role; 404 if not a member.
+pub async fn set_role(
+    db: &Db,
+    workspace: i64,
+    user_id: i64,
+    role: Role,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    lock_workspace(&mut tx, workspace).await?;
+    let old = current_role(&mut tx, workspace, user_id)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    if old == role {
+        return Ok(());
+    }
+    if old == Role::Owner && owners(&mut tx, workspace).await? <= 1 {
+        return Err(last_owner());
+    }
+    let mut sql = Sql::new("UPDATE memberships SET role = ");
+    sql.bind(role.as_str())
+        .push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" AND user_id = ")
+        .bind(user_id);
+    tx.execute(sql).await?;
+    let entry = Entry {
+        action: "member role changed",
+        target: member_email(&mut tx, user_id).await?,
+        detail: format!("from {old} to {role}"),
+    };
+    audit::record(&mut tx, workspace, who, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a member; 404 if not a member. Their threads become unassigned.
+pub async fn remove(
+    db: &Db,
+    workspace: i64,
+    user_id: i64,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    lock_workspace(&mut tx, workspace).await?;
+    let old = current_role(&mut tx, workspace, user_id)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    if old == Role::Owner && owners(&mut tx, workspace).await? <= 1 {
+        return Err(last_owner());
+    }
+    let mut sql = Sql::new("DELETE FROM memberships WHERE workspace_id = ");
+    sql.bind(workspace).push(" AND user_id = ").bind(user_id);
+    tx.execute(sql).await?;
+    let mut unassign = Sql::new("UPDATE threads SET assignee_id = NULL WHERE workspace_id = ");
+    unassign.bind(workspace).push(" AND assignee_id = ").bind(user_id);
+    tx.execute(unassign).await?;
+    let entry = Entry {
+        action: "member removed",
+        target: member_email(&mut tx, user_id).await?,
+        detail: format!("was {old}"),
+    };
+    audit::record(&mut tx, workspace, who, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn member_email(tx: &mut Tx, user_id: i64) -> Result<String, sqlx::Error> {
+    let mut sql = Sql::new("SELECT email FROM users WHERE id = ");
+    sql.bind(user_id);
+    Ok(tx
+        .fetch_optional::<(String,)>(sql)
+        .await?
+        .map_or_else(|| format!("user #{user_id}"), |(e,)| e))
+}

@@ -1,0 +1,7 @@
+//! People and their workspaces: users, workspaces, memberships with roles, and the audit log
+//! of who changed what.
+
+pub mod audit;
+pub mod members;
+pub mod users;
+pub mod workspaces;

@@ -1,0 +1,73 @@
+//! Workspaces: one per client of an agency; everything else belongs to exactly one.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::storage::{Db, Sql};
+
+/// A workspace a user belongs to, with their role there.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Membership {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Why a slug is not acceptable: lower-case letters, digits and dashes, 1 to 40.
+pub fn slug_problem(slug: &str) -> Option<&'static str> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 40
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (!ok).then_some("must be 1 to 40 lower-case letters, digits or dashes")
+}
+
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("must not be empty")
+    } else if name.chars().count() > 100 {
+        Some("must be at most 100 characters")
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else {
+        None
+    }
+}
+
+pub async fn of_user(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT w.id, w.slug, w.name, m.role FROM memberships m \
+         JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ",
+    );
+    sql.bind(user_id).push(" ORDER BY w.name, w.id");
+    db.fetch_all(sql).await
+}
+
+pub async fn create(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("INSERT INTO workspaces (slug, name, created_at) VALUES (");
+    sql.bind(slug)
+        .push(", ")
+        .bind(name.trim())
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    db.insert_id(sql).await
+}
+
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT id, name FROM workspaces WHERE slug = ");
+    sql.bind(slug);
+    db.fetch_optional(sql).await
+}
+
+pub async fn all(db: &Db) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    db.fetch_all(Sql::new("SELECT id, slug, name FROM workspaces ORDER BY id"))
+        .await
+}

@@ -1,0 +1,76 @@
+//! What the guard learned about a request, for handlers to extract.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::sessions::Session;
+use crate::domain::Role;
+use crate::error::AppError;
+
+/// Who acts, as the audit log names them.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User { id: i64, email: String },
+    Token { id: i64, name: String },
+}
+
+/// A member (or token) acting in one workspace with one role. Every handler that reads or
+/// changes workspace data takes this, and scopes every query by `workspace`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub workspace: i64,
+    pub role: Role,
+    pub actor: Actor,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> Option<i64> {
+        match &self.actor {
+            Actor::User { id, .. } => Some(*id),
+            Actor::Token { .. } => None,
+        }
+    }
+
+    /// How the audit log shows this caller.
+    pub fn label(&self) -> String {
+        match &self.actor {
+            Actor::User { email, .. } => email.clone(),
+            Actor::Token { name, id } => format!("API token “{name}” (#{id})"),
+        }
+    }
+
+    pub fn may(&self, role: Role) -> bool {
+        self.role >= role
+    }
+}
+
+/// A signed-in browser: the session, and the CSRF token its pages embed.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub session: Session,
+    pub csrf: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| AppError::Unauthorized("sign in or send an API token".into()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Visitor>()
+            .cloned()
+            .ok_or_else(|| AppError::Unauthorized("sign in first".into()))
+    }
+}
