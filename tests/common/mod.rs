@@ -7,7 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use unibox::accounts::audit::Who;
+use unibox::accounts::{members, users, workspaces};
+use unibox::auth::{password, tokens};
+use unibox::config::Secret;
 use unibox::{AppState, Config, storage};
+
+pub use unibox::domain::{Role, Scope};
 
 pub use unibox::storage::Backend;
 
@@ -38,9 +44,16 @@ enum Cleanup {
     Postgres { admin: String, name: String },
 }
 
+pub const OWNER: &str = "owner@example.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
 pub struct TestServer {
     pub base: String,
+    /// Sends the owner's session cookie and a read-write API token of the default workspace.
     pub client: reqwest::Client,
+    /// The owner's CSRF token, which `post_form` adds to every form.
+    pub csrf: String,
+    pub token: String,
     pub backend: Backend,
     pub db: storage::Db,
     stop: Option<oneshot::Sender<()>>,
@@ -105,19 +118,101 @@ impl TestServer {
         let task = tokio::spawn(unibox::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        TestServer {
+        let mut server = TestServer {
             base,
-            client,
+            client: reqwest::Client::new(),
+            csrf: String::new(),
+            token: String::new(),
             backend: db.backend(),
             db,
             stop: Some(stop),
             task: Some(task),
             cleanup,
+        };
+        // Every test acts as the owner of the default workspace: signed in (cookie) for
+        // pages, with a read-write token for the API.
+        server.add_user(OWNER, 1, Role::Owner).await;
+        let owner = server.sign_in(OWNER).await;
+        server.token = server.token_for(1, Scope::Write).await;
+        server.client = client_with(Some(&server.token), Some(&owner.cookie));
+        server.csrf = owner.csrf;
+        server
+    }
+
+    /// Creates a user with [`PASSWORD`] and makes them a member of `workspace`.
+    pub async fn add_user(&self, email: &str, workspace: i64, role: Role) -> i64 {
+        let now = unibox::clock::now();
+        let hash = password::hash(&Secret::new(PASSWORD)).await.unwrap();
+        let id = users::add(&self.db, email, &hash, role == Role::Owner, now)
+            .await
+            .unwrap();
+        members::add(&self.db, workspace, id, email, role, &Who::command_line(), now)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A new workspace, by short name.
+    pub async fn add_workspace(&self, slug: &str) -> i64 {
+        workspaces::create(&self.db, slug, &format!("Workspace {slug}"), unibox::clock::now())
+            .await
+            .unwrap()
+    }
+
+    /// A new API token of `workspace`.
+    pub async fn token_for(&self, workspace: i64, scope: Scope) -> String {
+        let (_, secret) = tokens::create(
+            &self.db,
+            workspace,
+            "test token",
+            scope,
+            &Who::command_line(),
+            unibox::clock::now(),
+        )
+        .await
+        .unwrap();
+        secret
+    }
+
+    /// Signs `email` in through the real sign-in form.
+    pub async fn sign_in(&self, email: &str) -> Browser {
+        let anonymous = client_with(None, None);
+        let form = anonymous.get(self.url("/login")).send().await.unwrap();
+        assert_eq!(form.status(), 200);
+        let sign_in_cookie = set_cookie(&form, "unibox_signin").expect("a sign-in cookie");
+        let page = scraper::Html::parse_document(&form.text().await.unwrap());
+        let csrf = select(&page, "form[action='/login'] input[name=csrf_token]")[0]
+            .value()
+            .attr("value")
+            .unwrap()
+            .to_owned();
+        let done = anonymous
+            .post(self.url("/login"))
+            .header("cookie", format!("unibox_signin={sign_in_cookie}"))
+            .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 303, "sign-in of {email} failed");
+        let session = set_cookie(&done, "unibox_session").expect("a session cookie");
+        let cookie = format!("unibox_session={session}");
+        Browser {
+            client: client_with(None, Some(&cookie)),
+            csrf: unibox::auth::csrf::token_for(&session),
+            session,
+            cookie,
+            base: self.base.clone(),
         }
+    }
+
+    /// A client that sends nothing but what the caller adds.
+    pub fn anonymous(&self) -> reqwest::Client {
+        client_with(None, None)
+    }
+
+    /// A client that sends `token` as its bearer token.
+    pub fn api_client(&self, token: &str) -> reqwest::Client {
+        client_with(Some(token), None)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -205,10 +300,13 @@ impl TestServer {
         body
     }
 
+    /// Posts a form as the signed-in owner, with the CSRF token added.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", &self.csrf));
         self.client
             .post(self.url(path))
-            .form(form)
+            .form(&fields)
             .send()
             .await
             .unwrap()
@@ -311,4 +409,72 @@ pub fn select<'a>(html: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef
 
 pub fn text_of(e: &scraper::ElementRef<'_>) -> String {
     e.text().collect::<String>()
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub csrf: String,
+    pub session: String,
+    pub cookie: String,
+    base: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, scraper::Html::parse_document(&r.text().await.unwrap()))
+    }
+
+    /// Posts a form with this browser's CSRF token added.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", &self.csrf));
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// A client that follows no redirects, with an optional bearer token and cookie.
+pub fn client_with(token: Option<&str>, cookie: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert(
+            "authorization",
+            format!("Bearer {token}").parse().unwrap(),
+        );
+    }
+    if let Some(cookie) = cookie {
+        headers.insert("cookie", cookie.parse().unwrap());
+    }
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// The value a response sets for cookie `name`, if it sets one.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
 }
