@@ -23,11 +23,18 @@ fn changes_state(route: &Route) -> bool {
 }
 
 /// A plausible body for the route, so a refusal cannot be blamed on a malformed request.
-fn request(client: &reqwest::Client, s: &TestServer, route: &Route, id: &str) -> reqwest::RequestBuilder {
+fn request(
+    client: &reqwest::Client,
+    s: &TestServer,
+    route: &Route,
+    id: &str,
+) -> reqwest::RequestBuilder {
     let url = s.url(&concrete(route.path, id));
     let builder = client.request(route.method.clone(), url);
     match (route.access, changes_state(route)) {
-        (Access::Api(_), true) => builder.json(&json!({"status": "done", "ids": [1], "text": "hi"})),
+        (Access::Api(_), true) => {
+            builder.json(&json!({"status": "done", "ids": [1], "text": "hi"}))
+        }
         (_, true) => builder.form(&[("status", "done"), ("label", "x"), ("text", "hi")]),
         _ => builder,
     }

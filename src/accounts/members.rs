@@ -26,7 +26,11 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
 }
 
 /// The member's email, if `user_id` is a member of the workspace.
-pub async fn email_of(db: &Db, workspace: i64, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn email_of(
+    db: &Db,
+    workspace: i64,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ",
     );
@@ -45,7 +49,11 @@ async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-async fn current_role(tx: &mut Tx, workspace: i64, user_id: i64) -> Result<Option<Role>, sqlx::Error> {
+async fn current_role(
+    tx: &mut Tx,
+    workspace: i64,
+    user_id: i64,
+) -> Result<Option<Role>, sqlx::Error> {
     let mut sql = Sql::new("SELECT role FROM memberships WHERE workspace_id = ");
     sql.bind(workspace).push(" AND user_id = ").bind(user_id);
     let row: Option<(String,)> = tx.fetch_optional(sql).await?;
@@ -53,7 +61,8 @@ async fn current_role(tx: &mut Tx, workspace: i64, user_id: i64) -> Result<Optio
 }
 
 async fn owners(tx: &mut Tx, workspace: i64) -> Result<i64, sqlx::Error> {
-    let mut sql = Sql::new("SELECT COUNT(*) FROM memberships WHERE role = 'owner' AND workspace_id = ");
+    let mut sql =
+        Sql::new("SELECT COUNT(*) FROM memberships WHERE role = 'owner' AND workspace_id = ");
     sql.bind(workspace);
     Ok(tx.fetch_optional::<(i64,)>(sql).await?.map_or(0, |(n,)| n))
 }
@@ -78,9 +87,13 @@ pub async fn add(
     let mut tx = db.begin().await?;
     lock_workspace(&mut tx, workspace).await?;
     if current_role(&mut tx, workspace, user_id).await?.is_some() {
-        return Err(AppError::field("email", format!("{email} is already a member")));
+        return Err(AppError::field(
+            "email",
+            format!("{email} is already a member"),
+        ));
     }
-    let mut sql = Sql::new("INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (");
+    let mut sql =
+        Sql::new("INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (");
     sql.bind(workspace)
         .push(", ")
         .bind(user_id)
@@ -157,7 +170,10 @@ pub async fn remove(
     sql.bind(workspace).push(" AND user_id = ").bind(user_id);
     tx.execute(sql).await?;
     let mut unassign = Sql::new("UPDATE threads SET assignee_id = NULL WHERE workspace_id = ");
-    unassign.bind(workspace).push(" AND assignee_id = ").bind(user_id);
+    unassign
+        .bind(workspace)
+        .push(" AND assignee_id = ")
+        .bind(user_id);
     tx.execute(unassign).await?;
     let entry = Entry {
         action: "member removed",

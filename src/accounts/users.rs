@@ -94,8 +94,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_or_refused() {
-        assert_eq!(normalize_email("  Ana@Example.COM "), Ok("ana@example.com".into()));
-        for bad in ["", "ana", "@example.com", "ana@", "ana@localhost", "a b@example.com", "a@b@c.d"] {
+        assert_eq!(
+            normalize_email("  Ana@Example.COM "),
+            Ok("ana@example.com".into())
+        );
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@",
+            "ana@localhost",
+            "a b@example.com",
+            "a@b@c.d",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -68,6 +68,8 @@ pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(i64, String)>, sqlx:
 }
 
 pub async fn all(db: &Db) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
-    db.fetch_all(Sql::new("SELECT id, slug, name FROM workspaces ORDER BY id"))
-        .await
+    db.fetch_all(Sql::new(
+        "SELECT id, slug, name FROM workspaces ORDER BY id",
+    ))
+    .await
 }

@@ -22,7 +22,8 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// `Set-Cookie` for an `HttpOnly`, `SameSite=Lax` cookie; `max_age` 0 deletes it.
 pub fn set(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    let text =
+        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&text).expect("cookie values are hex")
 }
 
@@ -37,7 +38,10 @@ mod tests {
     #[test]
     fn finds_a_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; unibox_session=abc ;b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; unibox_session=abc ;b=2"),
+        );
         assert_eq!(get(&h, SESSION), Some("abc"));
         assert_eq!(get(&h, "c"), None);
         let c = set(SESSION, "x", "/", 60, true);

@@ -41,7 +41,10 @@ pub async fn check(
         .await
         .map_err(|_| Some(format!("the form is larger than {max_body} bytes")))?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let sent = fields.iter().find(|(k, _)| k == FIELD).map(|(_, v)| v.as_str());
+    let sent = fields
+        .iter()
+        .find(|(k, _)| k == FIELD)
+        .map(|(_, v)| v.as_str());
     match sent {
         Some(sent) if same(sent, &expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(None),

@@ -80,10 +80,10 @@ async fn api_caller(state: &AppState, headers: &HeaderMap, need: Role) -> Result
         .ok_or_else(|| AppError::Unauthorized("the API token is unknown or revoked".into()))?;
     let now = crate::clock::now();
     // Recorded at most once a minute, so busy integrations do not write on every request.
-    if last_used.is_none_or(|t| now - t > Duration::minutes(1)) {
-        if let Err(e) = tokens::touch(&state.db, token.id, now).await {
-            tracing::warn!(error = %e, token = token.id, "cannot record token use");
-        }
+    if last_used.is_none_or(|t| now - t > Duration::minutes(1))
+        && let Err(e) = tokens::touch(&state.db, token.id, now).await
+    {
+        tracing::warn!(error = %e, token = token.id, "cannot record token use");
     }
     let role = token.scope.role();
     if role < need {
@@ -194,7 +194,10 @@ pub struct ClientAddress(pub String);
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.config.trust_proxy {
             let forwarded = parts
                 .headers
@@ -215,4 +218,3 @@ impl FromRequestParts<AppState> for ClientAddress {
         Ok(ClientAddress(peer.unwrap_or_else(|| "unknown".into())))
     }
 }
-

@@ -55,11 +55,7 @@ fn current(id: Option<i64>, name: Option<String>, role: Option<String>) -> Optio
 }
 
 /// Starts a session for `user_id` and returns the id for the cookie (shown nowhere else).
-pub async fn start(
-    db: &Db,
-    user_id: i64,
-    now: DateTime<Utc>,
-) -> Result<String, sqlx::Error> {
+pub async fn start(db: &Db, user_id: i64, now: DateTime<Utc>) -> Result<String, sqlx::Error> {
     let mut sweep = Sql::new("DELETE FROM sessions WHERE expires_at < ");
     sweep.bind(now);
     db.execute(sweep).await?;
@@ -101,7 +97,9 @@ pub async fn find(db: &Db, id: &str, now: DateTime<Utc>) -> Result<Option<Sessio
          LEFT JOIN workspaces w ON w.id = m.workspace_id \
          WHERE s.id_hash = ",
     );
-    sql.bind(key.as_str()).push(" AND s.expires_at > ").bind(now);
+    sql.bind(key.as_str())
+        .push(" AND s.expires_at > ")
+        .bind(now);
     let Some(row): Option<SessionRow> = db.fetch_optional(sql).await? else {
         return Ok(None);
     };
@@ -109,9 +107,9 @@ pub async fn find(db: &Db, id: &str, now: DateTime<Utc>) -> Result<Option<Sessio
     if workspace.is_none() {
         // Removed from the workspace it was looking at (or never had one): fall back to
         // another membership, if there is one.
-        workspace = first_membership(db, row.user_id).await?.and_then(|m| {
-            current(Some(m.workspace_id), Some(m.workspace_name), Some(m.role))
-        });
+        workspace = first_membership(db, row.user_id)
+            .await?
+            .and_then(|m| current(Some(m.workspace_id), Some(m.workspace_name), Some(m.role)));
     }
     Ok(Some(Session {
         key,

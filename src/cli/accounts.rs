@@ -17,7 +17,12 @@ use crate::storage::{self, Db};
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// Database: sqlite://path or postgres://user@host/db (as for `serve`).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://unibox.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://unibox.db",
+        hide_env_values = true
+    )]
     database_url: Secret,
 }
 
@@ -149,10 +154,13 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
             role,
             db,
         } => {
-            let email = users::normalize_email(&email).map_err(|why| anyhow::anyhow!("--email {why}"))?;
+            let email =
+                users::normalize_email(&email).map_err(|why| anyhow::anyhow!("--email {why}"))?;
             let db = open(&db).await?;
             if users::by_email(&db, &email).await?.is_some() {
-                bail!("{email} already has an account; `unibox user password --email {email}` sets a new password");
+                bail!(
+                    "{email} already has an account; `unibox user password --email {email}` sets a new password"
+                );
             }
             let slug = workspace.or_else(|| admin.then(|| "default".to_owned()));
             let target = match &slug {
@@ -168,15 +176,21 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                 members::add(&db, workspace, id, &email, role, &Who::command_line(), now)
                     .await
                     .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-                eprintln!("Created {email} as {role} of workspace “{slug}”{}.", if admin { ", server administrator" } else { "" });
+                eprintln!(
+                    "Created {email} as {role} of workspace “{slug}”{}.",
+                    if admin { ", server administrator" } else { "" }
+                );
             } else {
-                eprintln!("Created {email}. They belong to no workspace yet: an owner adds them on the Members page.");
+                eprintln!(
+                    "Created {email}. They belong to no workspace yet: an owner adds them on the Members page."
+                );
             }
             db.close().await;
             Ok(())
         }
         UserCommand::Password { email, db } => {
-            let email = users::normalize_email(&email).map_err(|why| anyhow::anyhow!("--email {why}"))?;
+            let email =
+                users::normalize_email(&email).map_err(|why| anyhow::anyhow!("--email {why}"))?;
             let db = open(&db).await?;
             let Some(user) = users::by_email(&db, &email).await? else {
                 bail!("no user {email}");
@@ -193,7 +207,12 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
     match command {
-        WorkspaceCommand::Add { slug, name, owner, db } => {
+        WorkspaceCommand::Add {
+            slug,
+            name,
+            owner,
+            db,
+        } => {
             if let Some(why) = workspaces::slug_problem(&slug) {
                 bail!("--slug {why}");
             }
@@ -203,7 +222,8 @@ pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
             let db = open(&db).await?;
             let owner = match owner {
                 Some(email) => {
-                    let email = users::normalize_email(&email).map_err(|why| anyhow::anyhow!("--owner {why}"))?;
+                    let email = users::normalize_email(&email)
+                        .map_err(|why| anyhow::anyhow!("--owner {why}"))?;
                     match users::by_email(&db, &email).await? {
                         Some(user) => Some(user),
                         None => bail!("no user {email}; create them first with `unibox user add`"),
@@ -212,16 +232,24 @@ pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let now = crate::clock::now();
-            let id = workspaces::create(&db, &slug, &name, now).await.map_err(|e| {
-                match storage::is_unique_violation(&e) {
+            let id = workspaces::create(&db, &slug, &name, now)
+                .await
+                .map_err(|e| match storage::is_unique_violation(&e) {
                     true => anyhow::anyhow!("a workspace “{slug}” exists already"),
                     false => e.into(),
-                }
-            })?;
+                })?;
             if let Some(user) = owner {
-                members::add(&db, id, user.id, &user.email, Role::Owner, &Who::command_line(), now)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+                members::add(
+                    &db,
+                    id,
+                    user.id,
+                    &user.email,
+                    Role::Owner,
+                    &Who::command_line(),
+                    now,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
             }
             eprintln!("Created workspace “{slug}”.");
             db.close().await;
@@ -240,15 +268,29 @@ pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
 
 pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Add { workspace, name, scope, db } => {
+        TokenCommand::Add {
+            workspace,
+            name,
+            scope,
+            db,
+        } => {
             if let Some(why) = tokens::name_problem(&name) {
                 bail!("--name {why}");
             }
             let db = open(&db).await?;
             let id = workspace_id(&db, &workspace).await?;
-            let (token_id, secret) =
-                tokens::create(&db, id, &name, scope, &Who::command_line(), crate::clock::now()).await?;
-            eprintln!("Token #{token_id} “{name}” ({scope}) for workspace “{workspace}”. It is shown only now:");
+            let (token_id, secret) = tokens::create(
+                &db,
+                id,
+                &name,
+                scope,
+                &Who::command_line(),
+                crate::clock::now(),
+            )
+            .await?;
+            eprintln!(
+                "Token #{token_id} “{name}” ({scope}) for workspace “{workspace}”. It is shown only now:"
+            );
             println!("{secret}");
             db.close().await;
             Ok(())
@@ -261,7 +303,10 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
                     Some(at) => format!("revoked {}", at.to_rfc3339()),
                     None => "live".into(),
                 };
-                println!("{}\t{}\t{}\t{}…\t{}", t.id, t.name, t.scope, t.prefix, state);
+                println!(
+                    "{}\t{}\t{}\t{}…\t{}",
+                    t.id, t.name, t.scope, t.prefix, state
+                );
             }
             db.close().await;
             Ok(())

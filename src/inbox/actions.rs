@@ -208,7 +208,11 @@ pub async fn queue_reply(
     let entry = Entry {
         action: "manual reply queued",
         target: format!("thread #{}, message #{id}", target.thread),
-        detail: if excerpt.len() < text.len() { format!("{excerpt}…") } else { excerpt },
+        detail: if excerpt.len() < text.len() {
+            format!("{excerpt}…")
+        } else {
+            excerpt
+        },
     };
     audit::record(&mut tx, workspace, who, entry, now).await?;
     tx.commit().await?;

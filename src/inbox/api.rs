@@ -186,7 +186,14 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let target = reply_target(&state.db, caller.workspace, id, reply.in_reply_to).await?;
     let text = reply_text(&reply.text, target.platform, target.kind)?;
-    let message = queue_reply(&state.db, caller.workspace, &target, &text, &Who::from(&caller)).await?;
+    let message = queue_reply(
+        &state.db,
+        caller.workspace,
+        &target,
+        &text,
+        &Who::from(&caller),
+    )
+    .await?;
     let stored = get_message(&state.db, id, message)
         .await?
         .ok_or(AppError::NotFound("message"))?;

@@ -138,14 +138,21 @@ impl ThreadFilter {
             Some("me") => match me {
                 Some(id) => Some(AssigneeFilter::User(id)),
                 None => {
-                    bad("assignee", "`me` needs a signed-in user; an API token can ask for a member's id".into());
+                    bad(
+                        "assignee",
+                        "`me` needs a signed-in user; an API token can ask for a member's id"
+                            .into(),
+                    );
                     None
                 }
             },
             Some(s) => match s.parse() {
                 Ok(id) => Some(AssigneeFilter::User(id)),
                 Err(_) => {
-                    bad("assignee", "must be `me`, `none` or a member's user id".into());
+                    bad(
+                        "assignee",
+                        "must be `me`, `none` or a member's user id".into(),
+                    );
                     None
                 }
             },

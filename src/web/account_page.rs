@@ -161,7 +161,16 @@ pub async fn create_workspace(
         user_id: Some(session.user_id),
         label: session.email.clone(),
     };
-    members::add(&state.db, id, session.user_id, &session.email, Role::Owner, &who, now).await?;
+    members::add(
+        &state.db,
+        id,
+        session.user_id,
+        &session.email,
+        Role::Owner,
+        &who,
+        now,
+    )
+    .await?;
     sessions::switch(&state.db, session, id).await?;
     Ok(see_other("/"))
 }

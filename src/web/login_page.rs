@@ -78,13 +78,23 @@ pub async fn form(
     Query(q): Query<LoginQuery>,
 ) -> PageResult<Response> {
     let next = q.next.as_deref().unwrap_or("/");
-    if let Some(id) = cookies::get(&headers, cookies::SESSION) {
-        if sessions::find(&state.db, id, crate::clock::now()).await?.is_some() {
-            return Ok(see_other(safe_return_path(Some(next))));
-        }
+    if let Some(id) = cookies::get(&headers, cookies::SESSION)
+        && sessions::find(&state.db, id, crate::clock::now())
+            .await?
+            .is_some()
+    {
+        return Ok(see_other(safe_return_path(Some(next))));
     }
     let notice = q.signed_out.is_some().then_some("You are signed out.");
-    Ok(login_form(&state, &headers, StatusCode::OK, String::new(), next, None, notice))
+    Ok(login_form(
+        &state,
+        &headers,
+        StatusCode::OK,
+        String::new(),
+        next,
+        None,
+        notice,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -103,14 +113,23 @@ pub async fn sign_in(
     Form(form): Form<LoginForm>,
 ) -> PageResult<Response> {
     let again = |status, error: String| {
-        login_form(&state, &headers, status, form.email.clone(), &form.next, Some(error), None)
+        login_form(
+            &state,
+            &headers,
+            status,
+            form.email.clone(),
+            &form.next,
+            Some(error),
+            None,
+        )
     };
     let csrf_ok = sign_in_secret(&headers)
         .is_some_and(|secret| same(&form.csrf_token, &csrf::token_for(secret)));
     if !csrf_ok {
         return Ok(again(
             StatusCode::FORBIDDEN,
-            "This sign-in form expired or did not come from this unibox. Please sign in again.".into(),
+            "This sign-in form expired or did not come from this unibox. Please sign in again."
+                .into(),
         ));
     }
     let now = crate::clock::now();

@@ -37,7 +37,11 @@ async fn render(
     Ok(Page(MembersTemplate {
         chrome: Chrome::load(&state.db, visitor).await?,
         members: members::list(&state.db, caller.workspace).await?,
-        roles: Role::ALL.iter().rev().map(|r| (r.as_str(), r.describe())).collect(),
+        roles: Role::ALL
+            .iter()
+            .rev()
+            .map(|r| (r.as_str(), r.describe()))
+            .collect(),
         me: visitor.session.user_id,
         created,
     }))
@@ -84,8 +88,19 @@ pub async fn add(
         }
     };
     let who = Who::from(&caller);
-    members::add(&state.db, caller.workspace, user_id, &email, role, &who, now).await?;
-    Ok(render(&state, &caller, &visitor, created).await?.into_response())
+    members::add(
+        &state.db,
+        caller.workspace,
+        user_id,
+        &email,
+        role,
+        &who,
+        now,
+    )
+    .await?;
+    Ok(render(&state, &caller, &visitor, created)
+        .await?
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -101,7 +116,15 @@ pub async fn set_role(
 ) -> PageResult<Response> {
     let role = parse_role(&form.role)?;
     let who = Who::from(&caller);
-    members::set_role(&state.db, caller.workspace, user, role, &who, crate::clock::now()).await?;
+    members::set_role(
+        &state.db,
+        caller.workspace,
+        user,
+        role,
+        &who,
+        crate::clock::now(),
+    )
+    .await?;
     Ok(see_other("/members"))
 }
 

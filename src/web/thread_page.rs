@@ -297,7 +297,14 @@ pub async fn reply(
     let target = reply_target(&state.db, caller.workspace, id, None).await?;
     match reply_text(&form.text, target.platform, target.kind) {
         Ok(text) => {
-            let message = queue_reply(&state.db, caller.workspace, &target, &text, &Who::from(&caller)).await?;
+            let message = queue_reply(
+                &state.db,
+                caller.workspace,
+                &target,
+                &text,
+                &Who::from(&caller),
+            )
+            .await?;
             Ok(see_other(&format!("/threads/{id}#m{message}")))
         }
         Err(err) => {
@@ -332,6 +339,13 @@ pub async fn assign(
                 .map_err(|_| AppError::field("assignee", "must be a member's user id"))?,
         ),
     };
-    actions::assign(&state.db, caller.workspace, id, assignee, crate::clock::now()).await?;
+    actions::assign(
+        &state.db,
+        caller.workspace,
+        id,
+        assignee,
+        crate::clock::now(),
+    )
+    .await?;
     Ok(see_other(&format!("/threads/{id}")))
 }

@@ -87,13 +87,18 @@ pub async fn create(
     if let Some(why) = tokens::name_problem(&form.name) {
         return Err(AppError::field("name", why).into());
     }
-    let scope: Scope = form.scope.parse().map_err(|e| AppError::field("scope", e))?;
+    let scope: Scope = form
+        .scope
+        .parse()
+        .map_err(|e| AppError::field("scope", e))?;
     let who = Who::from(&caller);
     let now = crate::clock::now();
     let (_, secret) =
         tokens::create(&state.db, caller.workspace, &form.name, scope, &who, now).await?;
     let created = Some((form.name.trim().to_owned(), secret));
-    let mut response = render(&state, &caller, &visitor, created).await?.into_response();
+    let mut response = render(&state, &caller, &visitor, created)
+        .await?
+        .into_response();
     // The secret is on this page only: no cache may keep a copy.
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,

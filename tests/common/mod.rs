@@ -53,6 +53,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// The owner's CSRF token, which `post_form` adds to every form.
     pub csrf: String,
+    /// The owner's session id (the cookie's value).
+    pub session: String,
     pub token: String,
     pub backend: Backend,
     pub db: storage::Db,
@@ -122,6 +124,7 @@ impl TestServer {
             base,
             client: reqwest::Client::new(),
             csrf: String::new(),
+            session: String::new(),
             token: String::new(),
             backend: db.backend(),
             db,
@@ -136,6 +139,7 @@ impl TestServer {
         server.token = server.token_for(1, Scope::Write).await;
         server.client = client_with(Some(&server.token), Some(&owner.cookie));
         server.csrf = owner.csrf;
+        server.session = owner.session;
         server
     }
 
@@ -146,17 +150,30 @@ impl TestServer {
         let id = users::add(&self.db, email, &hash, role == Role::Owner, now)
             .await
             .unwrap();
-        members::add(&self.db, workspace, id, email, role, &Who::command_line(), now)
-            .await
-            .unwrap();
+        members::add(
+            &self.db,
+            workspace,
+            id,
+            email,
+            role,
+            &Who::command_line(),
+            now,
+        )
+        .await
+        .unwrap();
         id
     }
 
     /// A new workspace, by short name.
     pub async fn add_workspace(&self, slug: &str) -> i64 {
-        workspaces::create(&self.db, slug, &format!("Workspace {slug}"), unibox::clock::now())
-            .await
-            .unwrap()
+        workspaces::create(
+            &self.db,
+            slug,
+            &format!("Workspace {slug}"),
+            unibox::clock::now(),
+        )
+        .await
+        .unwrap()
     }
 
     /// A new API token of `workspace`.
@@ -189,7 +206,11 @@ impl TestServer {
         let done = anonymous
             .post(self.url("/login"))
             .header("cookie", format!("unibox_signin={sign_in_cookie}"))
-            .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &csrf)])
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+            ])
             .send()
             .await
             .unwrap();
@@ -432,7 +453,10 @@ impl Browser {
     pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
         let r = self.get(path).await;
         let status = r.status().as_u16();
-        (status, scraper::Html::parse_document(&r.text().await.unwrap()))
+        (
+            status,
+            scraper::Html::parse_document(&r.text().await.unwrap()),
+        )
     }
 
     /// Posts a form with this browser's CSRF token added.
@@ -452,10 +476,7 @@ impl Browser {
 pub fn client_with(token: Option<&str>, cookie: Option<&str>) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = token {
-        headers.insert(
-            "authorization",
-            format!("Bearer {token}").parse().unwrap(),
-        );
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
     if let Some(cookie) = cookie {
         headers.insert("cookie", cookie.parse().unwrap());
