@@ -126,6 +126,13 @@ pub async fn end(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     db.execute(sql).await.map(drop)
 }
 
+/// Signs the user out everywhere (after a password reset).
+pub async fn end_all(db: &Db, user_id: i64) -> Result<u64, sqlx::Error> {
+    let mut sql = Sql::new("DELETE FROM sessions WHERE user_id = ");
+    sql.bind(user_id);
+    db.execute(sql).await
+}
+
 /// Signs the user out everywhere except `keep` (after a password change).
 pub async fn end_others(db: &Db, user_id: i64, keep: &str) -> Result<u64, sqlx::Error> {
     let mut sql = Sql::new("DELETE FROM sessions WHERE user_id = ");

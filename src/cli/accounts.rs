@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use crate::accounts::audit::Who;
 use crate::accounts::{members, users, workspaces};
-use crate::auth::{password, tokens};
+use crate::auth::{password, sessions, tokens};
 use crate::config::Secret;
 use crate::domain::{Role, Scope};
 use crate::storage::{self, Db};
@@ -198,7 +198,8 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
             let password = read_new_password()?;
             let hash = password::hash(&password).await?;
             users::set_password(&db, user.id, &hash, crate::clock::now()).await?;
-            eprintln!("New password set for {email}.");
+            let ended = sessions::end_all(&db, user.id).await?;
+            eprintln!("New password set for {email}; {ended} session(s) signed out.");
             db.close().await;
             Ok(())
         }

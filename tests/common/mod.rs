@@ -49,6 +49,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestServer {
     pub base: String,
+    /// The database this server uses, for running the `unibox` command against it.
+    pub database_url: String,
     /// Sends the owner's session cookie and a read-write API token of the default workspace.
     pub client: reqwest::Client,
     /// The owner's CSRF token, which `post_form` adds to every form.
@@ -122,6 +124,7 @@ impl TestServer {
         }));
         let mut server = TestServer {
             base,
+            database_url: url.to_owned(),
             client: reqwest::Client::new(),
             csrf: String::new(),
             session: String::new(),
