@@ -293,6 +293,89 @@ impl Drop for Server {
     }
 }
 
+const BENCH_EMAIL: &str = "bench@example.test";
+const BENCH_PASSWORD: &str = "benchmark password";
+
+/// Runs the `unibox` command on the benchmark's database; its stdout.
+fn unibox_command(database_url: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unibox"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run unibox");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "unibox {args:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A client that acts as the benchmark's admin: a session cookie for pages, a read-write
+/// token for the API (both made the way a user makes them).
+async fn signed_in_client(database_url: &str, base: &str) -> reqwest::Client {
+    let token = unibox_command(
+        database_url,
+        &["token", "add", "--name", "benchmark", "--scope", "write"],
+        "",
+    );
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = plain.get(format!("{base}/login")).send().await.unwrap();
+    let cookie_of = |r: &reqwest::Response, name: &str| -> String {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .expect("a cookie")
+    };
+    let sign_in_cookie = cookie_of(&form, "unibox_signin");
+    let html = scraper::Html::parse_document(&form.text().await.unwrap());
+    let selector = scraper::Selector::parse("input[name=csrf_token]").unwrap();
+    let csrf = html
+        .select(&selector)
+        .next()
+        .unwrap()
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let done = plain
+        .post(format!("{base}/login"))
+        .header("cookie", sign_in_cookie)
+        .form(&[
+            ("email", BENCH_EMAIL),
+            ("password", BENCH_PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303, "benchmark sign-in");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "cookie",
+        cookie_of(&done, "unibox_session").parse().unwrap(),
+    );
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -320,8 +403,13 @@ async fn run(
     total_messages: usize,
 ) {
     let is_postgres = database_url.starts_with("postgres");
+    unibox_command(
+        database_url,
+        &["user", "add", "--email", BENCH_EMAIL, "--admin"],
+        &format!("{BENCH_PASSWORD}\n"),
+    );
     let server = Server::start(database_url).await;
-    let client = reqwest::Client::new();
+    let client = signed_in_client(database_url, &server.base).await;
     let total: usize = batches.len();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();

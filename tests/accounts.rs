@@ -362,6 +362,7 @@ on_both_backends! {
         let (status, html) = loner.page("/").await;
         assert_eq!(status, 403);
         assert!(html.html().contains("not a member of any workspace"));
+        assert_eq!(select(&html, "form[action='/logout'] input[name=csrf_token]").len(), 1, "they can still sign out");
         assert_eq!(loner.page("/account").await.0, 200);
     }
 }

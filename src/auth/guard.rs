@@ -15,7 +15,7 @@ use super::{cookies, csrf, sessions, tokens};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::PageError;
+use crate::web::{Chrome, PageError, error_page};
 
 /// What a signed-in browser needs for a page or form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,8 @@ async fn admit(state: &AppState, need: Need, request: Request) -> Result<Request
         _ => None,
     };
     if let Some(message) = refusal {
-        return Err(page_error(AppError::Forbidden(message)));
+        let chrome = Chrome::of_session(&session, csrf::token_for(&secret));
+        return Err(error_page(AppError::Forbidden(message), chrome));
     }
     if let Some(w) = &session.workspace {
         request.extensions_mut().insert(Caller {

@@ -3,6 +3,7 @@
 
 use crate::accounts::workspaces::{self, Membership};
 use crate::auth::Visitor;
+use crate::auth::sessions::Session;
 use crate::domain::Role;
 use crate::storage::Db;
 
@@ -30,12 +31,12 @@ impl Chrome {
         }
     }
 
-    pub async fn load(db: &Db, visitor: &Visitor) -> Result<Chrome, sqlx::Error> {
-        let session = &visitor.session;
-        Ok(Chrome {
+    /// The header for a signed-in user without reading their workspaces (no switcher).
+    pub fn of_session(session: &Session, csrf: String) -> Chrome {
+        Chrome {
             email: session.email.clone(),
-            csrf: visitor.csrf.clone(),
-            workspaces: workspaces::of_user(db, session.user_id).await?,
+            csrf,
+            workspaces: Vec::new(),
             current: session.workspace.as_ref().map(|w| w.id),
             current_name: session
                 .workspace
@@ -44,6 +45,14 @@ impl Chrome {
                 .unwrap_or_default(),
             role: session.workspace.as_ref().map(|w| w.role),
             is_admin: session.is_admin,
+        }
+    }
+
+    pub async fn load(db: &Db, visitor: &Visitor) -> Result<Chrome, sqlx::Error> {
+        let session = &visitor.session;
+        Ok(Chrome {
+            workspaces: workspaces::of_user(db, session.user_id).await?,
+            ..Chrome::of_session(session, visitor.csrf.clone())
         })
     }
 

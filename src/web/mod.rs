@@ -54,19 +54,23 @@ impl<E: Into<AppError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let err = self.0;
-        err.log();
-        let status = err.status();
-        let page = ErrorTemplate {
-            chrome: Chrome::anonymous(),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            message: err.public_message(),
-            problems: err.problems().to_vec(),
-        };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, err.public_message()).into_response(),
-        }
+        error_page(self.0, Chrome::anonymous())
+    }
+}
+
+/// An error as a page, with the header `chrome` gives (a signed-in user keeps their menu).
+pub fn error_page(err: AppError, chrome: Chrome) -> Response {
+    err.log();
+    let status = err.status();
+    let page = ErrorTemplate {
+        chrome,
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        message: err.public_message(),
+        problems: err.problems().to_vec(),
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, err.public_message()).into_response(),
     }
 }
 
