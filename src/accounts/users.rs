@@ -82,10 +82,12 @@ pub async fn set_password(
     Ok(db.execute(sql).await? == 1)
 }
 
-pub async fn set_admin(db: &Db, id: i64, is_admin: bool) -> Result<(), sqlx::Error> {
-    let mut sql = Sql::new("UPDATE users SET is_admin = ");
-    sql.bind(is_admin).push(" WHERE id = ").bind(id);
-    db.execute(sql).await.map(drop)
+pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = db
+        .fetch_optional(Sql::new("SELECT COUNT(*) FROM users"))
+        .await?
+        .unwrap_or((0,));
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -77,6 +77,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
     })?;
     tracing::info!(address = %listener.local_addr()?, "unibox is serving: open http://{}", listener.local_addr()?);
+    if crate::accounts::users::count(&db).await? == 0 {
+        tracing::warn!(
+            "nobody can sign in yet: create the first account with `unibox user add --email you@example.com --admin`"
+        );
+    }
     let state = AppState::new(db.clone(), config);
     crate::serve(listener, state, crate::ops::shutdown::signal()).await?;
     db.close().await;
