@@ -183,6 +183,19 @@ on_both_backends! {
         assert_eq!(s.count("audit_log").await, 5);
     }
 
+    /// A link from another site opens a thread but does not mark it read.
+    async fn links_from_other_sites_change_nothing(s: &TestServer) {
+        s.ingest(json!([comment("c1", "hello")])).await;
+        let id = first_thread(s).await;
+        let page = s.url(&format!("/threads/{id}"));
+        let r = s.client.get(&page).header("sec-fetch-site", "cross-site").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(s.threads("").await[0]["unread"], true);
+        let r = s.client.get(&page).header("sec-fetch-site", "same-origin").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(s.threads("").await[0]["unread"], false);
+    }
+
     /// A form post without the session's CSRF token gets 403 and changes nothing; the
     /// header that htmx sends works instead of the field.
     async fn forms_without_a_valid_csrf_token_change_nothing(s: &TestServer) {
@@ -305,6 +318,10 @@ on_both_backends! {
         }
         let r = b_api.get(s.url("/api/v1/labels")).send().await.unwrap();
         assert_eq!(r.json::<Value>().await.unwrap()["labels"], json!(["b-label"]));
+        // A message id of B's is no position in A's thread, and tells nothing.
+        let b_message: (i64,) = s.db.fetch_optional(unibox::storage::Sql::new(format!("SELECT MIN(id) FROM messages WHERE workspace_id = {b}"))).await.unwrap().unwrap();
+        let (status, body) = s.get_json(&format!("/api/v1/threads/{a_thread}?cursor={}", b_message.0)).await;
+        assert_eq!((status, body["messages"].as_array().unwrap().len()), (200, 0));
         // B's token still works, and B's owner sees only B.
         let (_, b_inbox) = b_owner.page("/?status=all").await;
         assert_eq!(select(&b_inbox, "li.thread").len(), 2);

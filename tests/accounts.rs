@@ -123,6 +123,13 @@ on_both_backends! {
             .form(&[("email", OWNER), ("password", PASSWORD), ("csrf_token", &csrf), ("next", "//evil.example/")])
             .send().await.unwrap();
         assert_eq!(r.headers()["location"], "/");
+        // Browsers drop tabs from addresses: `/\t/evil.example` would leave the site.
+        let (cookie, csrf) = login_form(&anonymous, s).await;
+        let r = anonymous.post(s.url("/login"))
+            .header("cookie", format!("unibox_signin={cookie}"))
+            .form(&[("email", OWNER), ("password", PASSWORD), ("csrf_token", &csrf), ("next", "/\t/evil.example")])
+            .send().await.unwrap();
+        assert_eq!(r.headers()["location"], "/");
     }
 
     /// Repeated failures pause the account (even for the right password), then the address.
@@ -149,6 +156,35 @@ on_both_backends! {
         let r = try_sign_in(&anonymous, s, "second@example.test", PASSWORD, None).await;
         assert_eq!(r.status(), 429);
         assert!(form_error(&r.text().await.unwrap()).contains("your network address"));
+    }
+
+    /// Parallel guesses cannot outrun the limit: at most five passwords are ever checked.
+    async fn parallel_guesses_are_limited_too(s: &TestServer) {
+        let anonymous = s.anonymous();
+        let mut forms = Vec::new();
+        for _ in 0..20 {
+            forms.push(login_form(&anonymous, s).await);
+        }
+        let mut tasks = Vec::new();
+        for (cookie, csrf) in forms {
+            let (client, url) = (anonymous.clone(), s.url("/login"));
+            tasks.push(tokio::spawn(async move {
+                client.post(url)
+                    .header("cookie", format!("unibox_signin={cookie}"))
+                    .form(&[("email", OWNER), ("password", "a wrong guess"), ("csrf_token", &csrf)])
+                    .send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        let checked = statuses.iter().filter(|&&st| st == 401).count();
+        assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+        assert!(statuses.iter().all(|&st| st == 401 || st == 429), "{statuses:?}");
+        // Refused attempts are not counted; checked ones are, up to the pause.
+        let expected = if checked == 5 { 429 } else { 303 };
+        assert_eq!(try_sign_in(&anonymous, s, OWNER, PASSWORD, None).await.status(), expected, "{statuses:?}");
     }
 
     /// Changing the password needs the current one, a long enough new one typed twice, and

@@ -85,8 +85,24 @@ pub async fn add(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    lock_workspace(&mut tx, workspace).await?;
-    if current_role(&mut tx, workspace, user_id).await?.is_some() {
+    add_in(&mut tx, workspace, user_id, email, role, who, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`add`] inside a transaction that also creates the user or the workspace, so neither is
+/// left behind alone when something fails.
+pub async fn add_in(
+    tx: &mut Tx,
+    workspace: i64,
+    user_id: i64,
+    email: &str,
+    role: Role,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    lock_workspace(tx, workspace).await?;
+    if current_role(tx, workspace, user_id).await?.is_some() {
         return Err(AppError::field(
             "email",
             format!("{email} is already a member"),
@@ -108,8 +124,7 @@ pub async fn add(
         target: email.to_owned(),
         detail: format!("as {role}"),
     };
-    audit::record(&mut tx, workspace, who, entry, now).await?;
-    tx.commit().await?;
+    audit::record(tx, workspace, who, entry, now).await?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::storage::{Db, Sql};
+use crate::storage::{Db, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
@@ -37,6 +37,19 @@ pub async fn add(
     is_admin: bool,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let id = add_in(&mut tx, email, password_hash, is_admin, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn add_in(
+    tx: &mut Tx,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
     let mut sql = Sql::new(
         "INSERT INTO users (email, password_hash, is_admin, created_at, updated_at) VALUES (",
     );
@@ -50,7 +63,11 @@ pub async fn add(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    db.insert_id(sql).await
+    let (id,): (i64,) = tx
+        .fetch_optional(sql)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(id)
 }
 
 const COLUMNS: &str = "SELECT id, email, password_hash, is_admin FROM users WHERE ";

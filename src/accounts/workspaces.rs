@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::storage::{Db, Sql};
+use crate::storage::{Db, Sql, Tx};
 
 /// A workspace a user belongs to, with their role there.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -45,8 +45,8 @@ pub async fn of_user(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Err
     db.fetch_all(sql).await
 }
 
-pub async fn create(
-    db: &Db,
+pub async fn create_in(
+    tx: &mut Tx,
     slug: &str,
     name: &str,
     now: DateTime<Utc>,
@@ -58,7 +58,32 @@ pub async fn create(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    db.insert_id(sql).await
+    let (id,): (i64,) = tx
+        .fetch_optional(sql)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(id)
+}
+
+pub async fn create(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let id = create_in(&mut tx, slug, name, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// "This short name is taken" for a unique violation; other errors as they are.
+pub fn slug_taken(slug: &str, e: sqlx::Error) -> crate::error::AppError {
+    if crate::storage::is_unique_violation(&e) {
+        crate::error::AppError::field("slug", format!("“{slug}” is taken; choose another"))
+    } else {
+        e.into()
+    }
 }
 
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(i64, String)>, sqlx::Error> {

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use anyhow::Context;
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use tokio::sync::Semaphore;
 
 use crate::config::Secret;
 
@@ -33,8 +34,19 @@ fn hash_now(password: &str) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
+/// At most one hashing per core at a time: each takes 19 MiB, and a flood of sign-ins must
+/// queue rather than exhaust memory or starve other blocking work.
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(cores)
+    })
+}
+
 pub async fn hash(password: &Secret) -> anyhow::Result<String> {
     let password = password.clone();
+    let _slot = hashing_slots().acquire().await?;
     tokio::task::spawn_blocking(move || hash_now(password.expose()))
         .await
         .context("password hashing stopped")?
@@ -44,6 +56,9 @@ pub async fn hash(password: &Secret) -> anyhow::Result<String> {
 /// the time of one verification, so response times do not reveal which emails exist.
 pub async fn verify(password: &Secret, stored: Option<String>) -> bool {
     let password = password.clone();
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let stored = stored.unwrap_or_else(|| decoy().to_owned());
         let Ok(parsed) = PasswordHash::new(&stored) else {

@@ -170,17 +170,29 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
             let password = read_new_password()?;
             let now = crate::clock::now();
             let hash = password::hash(&password).await?;
-            let id = users::add(&db, &email, &hash, admin, now).await?;
+            // The account and its membership, together or not at all.
+            let mut tx = db.begin().await?;
+            let id = users::add_in(&mut tx, &email, &hash, admin, now).await?;
             if let (Some(workspace), Some(slug)) = (target, &slug) {
                 let role = role.unwrap_or(if admin { Role::Owner } else { Role::Agent });
-                members::add(&db, workspace, id, &email, role, &Who::command_line(), now)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+                members::add_in(
+                    &mut tx,
+                    workspace,
+                    id,
+                    &email,
+                    role,
+                    &Who::command_line(),
+                    now,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+                tx.commit().await?;
                 eprintln!(
                     "Created {email} as {role} of workspace “{slug}”{}.",
                     if admin { ", server administrator" } else { "" }
                 );
             } else {
+                tx.commit().await?;
                 eprintln!(
                     "Created {email}. They belong to no workspace yet: an owner adds them on the Members page."
                 );
@@ -233,15 +245,16 @@ pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let now = crate::clock::now();
-            let id = workspaces::create(&db, &slug, &name, now)
+            let mut tx = db.begin().await?;
+            let id = workspaces::create_in(&mut tx, &slug, &name, now)
                 .await
                 .map_err(|e| match storage::is_unique_violation(&e) {
                     true => anyhow::anyhow!("a workspace “{slug}” exists already"),
                     false => e.into(),
                 })?;
             if let Some(user) = owner {
-                members::add(
-                    &db,
+                members::add_in(
+                    &mut tx,
                     id,
                     user.id,
                     &user.email,
@@ -252,6 +265,7 @@ pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
             }
+            tx.commit().await?;
             eprintln!("Created workspace “{slug}”.");
             db.close().await;
             Ok(())

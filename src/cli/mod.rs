@@ -77,6 +77,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
     })?;
     tracing::info!(address = %listener.local_addr()?, "unibox is serving: open http://{}", listener.local_addr()?);
+    if config.cookie_security == crate::config::CookieSecurity::Auto
+        && !config.trust_proxy
+        && !config.listen.ip().is_loopback()
+    {
+        tracing::warn!(
+            "serving on a non-local address, but session cookies will not be marked Secure: \
+             put unibox behind an HTTPS proxy and set UNIBOX_TRUST_PROXY=true (or UNIBOX_SECURE_COOKIES=always)"
+        );
+    }
     if crate::accounts::users::count(&db).await? == 0 {
         tracing::warn!(
             "nobody can sign in yet: create the first account with `unibox user add --email you@example.com --admin`"

@@ -302,8 +302,23 @@ pub async fn assign(
         .bind(workspace)
         .push(" AND id = ")
         .bind(thread);
+    if let Some(user) = assignee {
+        // Checked again in the statement itself, so a member removed meanwhile is not
+        // assigned after their removal unassigned everything of theirs.
+        sql.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.workspace_id = ")
+            .bind(workspace)
+            .push(" AND m.user_id = ")
+            .bind(user)
+            .push(")");
+    }
     match db.execute(sql).await? {
-        0 => Err(AppError::NotFound("thread")),
+        0 => {
+            require_thread(db, workspace, thread).await?;
+            Err(AppError::field(
+                "assignee",
+                "is not a member of this workspace",
+            ))
+        }
         _ => Ok(()),
     }
 }

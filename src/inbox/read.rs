@@ -178,7 +178,12 @@ pub async fn list_messages(
         sql.push(
             " AND (m.created_at, m.id) > (SELECT p.created_at, p.id FROM messages p WHERE p.id = ",
         );
-        sql.bind(after).push(")");
+        // Only a message of this thread is a position in it: another thread's (or another
+        // workspace's) id must not reveal when that message was written.
+        sql.bind(after)
+            .push(" AND p.thread_id = ")
+            .bind(thread)
+            .push(")");
     }
     sql.push(" ORDER BY m.created_at, m.id LIMIT ")
         .bind(limit + 1);

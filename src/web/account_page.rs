@@ -76,20 +76,21 @@ pub async fn change_password(
     let now = crate::clock::now();
     let refuse = |status, message: String| render(&state, &visitor, status, None, Some(message));
     // Guessing the current password through a borrowed session is throttled like sign-in.
-    if let Err(wait) = throttle::check(&state.db, &session.email, &address, now).await? {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, wait).await;
-    }
+    let attempt = match throttle::begin(&state.db, &session.email, &address, now).await? {
+        Ok(attempt) => attempt,
+        Err(wait) => return refuse(StatusCode::TOO_MANY_REQUESTS, wait).await,
+    };
     let user = users::by_id(&state.db, session.user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     if !password::verify(&form.current, Some(user.password_hash)).await {
-        throttle::record_failure(&state.db, &session.email, &address, now).await?;
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "The current password is wrong.".into(),
         )
         .await;
     }
+    attempt.succeeded(&state.db).await?;
     if let Some(why) = password::weakness(form.new.expose()) {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -151,18 +152,17 @@ pub async fn create_workspace(
     }
     let now = crate::clock::now();
     let session = &visitor.session;
-    let id = workspaces::create(&state.db, &slug, &form.name, now)
-        .await
-        .map_err(|e| match crate::storage::is_unique_violation(&e) {
-            true => AppError::field("slug", format!("“{slug}” is taken; choose another")),
-            false => e.into(),
-        })?;
     let who = Who {
         user_id: Some(session.user_id),
         label: session.email.clone(),
     };
-    members::add(
-        &state.db,
+    // The workspace and its owner, together or not at all.
+    let mut tx = state.db.begin().await?;
+    let id = workspaces::create_in(&mut tx, &slug, &form.name, now)
+        .await
+        .map_err(|e| workspaces::slug_taken(&slug, e))?;
+    members::add_in(
+        &mut tx,
         id,
         session.user_id,
         &session.email,
@@ -171,6 +171,7 @@ pub async fn create_workspace(
         now,
     )
     .await?;
+    tx.commit().await?;
     sessions::switch(&state.db, session, id).await?;
     Ok(see_other("/"))
 }

@@ -136,24 +136,26 @@ pub async fn sign_in(
     // Unknown and malformed emails are counted too (capped, so the table stays small).
     let email = users::normalize_email(&form.email)
         .unwrap_or_else(|_| form.email.trim().to_lowercase().chars().take(254).collect());
-    if let Err(wait) = throttle::check(&state.db, &email, &address, now).await? {
-        tracing::warn!(%address, "sign-in refused: too many failures");
-        return Ok(again(StatusCode::TOO_MANY_REQUESTS, wait));
-    }
+    let attempt = match throttle::begin(&state.db, &email, &address, now).await? {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(%address, "sign-in refused: too many failures");
+            return Ok(again(StatusCode::TOO_MANY_REQUESTS, wait));
+        }
+    };
     let user = users::by_email(&state.db, &email).await?;
     // Without such a user this still spends one verification against a decoy hash, so the
     // answer's timing does not tell which emails have accounts.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = password::verify(&form.password, hash).await;
     let Some(user) = user.filter(|_| verified) else {
-        throttle::record_failure(&state.db, &email, &address, now).await?;
         tracing::info!(%address, "failed sign-in");
         return Ok(again(
             StatusCode::UNAUTHORIZED,
             "The email or the password is wrong.".into(),
         ));
     };
-    throttle::clear(&state.db, &email).await?;
+    attempt.succeeded(&state.db).await?;
     // A fresh session id at every sign-in: an id planted before cannot be ridden.
     if let Some(old) = cookies::get(&headers, cookies::SESSION) {
         sessions::end(&state.db, &digest(old)).await?;

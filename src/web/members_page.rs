@@ -76,31 +76,41 @@ pub async fn add(
     let email = users::normalize_email(&form.email).map_err(|why| AppError::field("email", why))?;
     let role = parse_role(&form.role)?;
     let now = crate::clock::now();
+    let who = Who::from(&caller);
     let mut created = None;
-    let user_id = match users::by_email(&state.db, &email).await? {
-        Some(user) => user.id,
+    match users::by_email(&state.db, &email).await? {
+        Some(user) => {
+            members::add(
+                &state.db,
+                caller.workspace,
+                user.id,
+                &email,
+                role,
+                &who,
+                now,
+            )
+            .await?;
+        }
         None => {
             let first = Secret::new(random_hex(10));
             let hash = password::hash(&first).await?;
-            let id = users::add(&state.db, &email, &hash, false, now).await?;
+            // The account and its membership, together or not at all.
+            let mut tx = state.db.begin().await?;
+            let id = users::add_in(&mut tx, &email, &hash, false, now).await?;
+            members::add_in(&mut tx, caller.workspace, id, &email, role, &who, now).await?;
+            tx.commit().await?;
             created = Some((email.clone(), first.expose().to_owned()));
-            id
         }
-    };
-    let who = Who::from(&caller);
-    members::add(
-        &state.db,
-        caller.workspace,
-        user_id,
-        &email,
-        role,
-        &who,
-        now,
-    )
-    .await?;
-    Ok(render(&state, &caller, &visitor, created)
+    }
+    let mut response = render(&state, &caller, &visitor, created)
         .await?
-        .into_response())
+        .into_response();
+    // A first password may be on this page: no cache may keep a copy.
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -91,10 +91,41 @@ pub fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [("location", location.to_owned())]).into_response()
 }
 
-/// Only our own relative paths are followed after a form, never another site.
+/// Only our own relative paths are followed after a form, never another site. Browsers drop
+/// tabs and newlines from addresses (`/\t/evil.example` becomes `//evil.example`), so any
+/// control character or space refuses the path too.
 pub fn safe_return_path(path: Option<&str>) -> &str {
     match path {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            p
+        }
         _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn only_own_paths_are_followed() {
+        assert_eq!(safe_return_path(Some("/threads/5?x=1")), "/threads/5?x=1");
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "https://evil.example",
+            "evil",
+        ] {
+            assert_eq!(safe_return_path(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_return_path(None), "/");
     }
 }

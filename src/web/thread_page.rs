@@ -195,12 +195,19 @@ pub async fn thread(
     State(state): State<AppState>,
     caller: Caller,
     visitor: Visitor,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> PageResult<Page<ThreadTemplate>> {
     let page = render(&state, &caller, &visitor, id, q.after, String::new(), None).await?;
-    // Opening a conversation reads it, for those who answer (a viewer only looks).
-    if caller.may(Role::Agent) {
+    // Opening a conversation reads it, for those who answer (a viewer only looks), and only
+    // when the browser opened it from unibox itself: a link on another site must not change
+    // anything (session cookies are `SameSite=Lax`, so they come along on such a link).
+    let from_here = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|site| site == "same-origin" || site == "none");
+    if caller.may(Role::Agent) && from_here {
         actions::set_unread(&state.db, caller.workspace, id, false, crate::clock::now()).await?;
     }
     Ok(Page(page))
