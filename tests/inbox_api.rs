@@ -262,4 +262,30 @@ on_both_backends! {
         let (_, html) = s.page("/?q=love").await;
         assert_eq!(select(&html, "#thread-list p.hint[role=status]").len(), usize::from(capped));
     }
+
+    /// Search counts only the asking workspace's matches: another workspace's common word
+    /// neither caps nor slows this one's answer, and the cap, where it applies, is per
+    /// workspace.
+    async fn search_counts_only_this_workspace(s: &TestServer) {
+        let other = s.add_workspace("busy").await;
+        let other_api = s.api_client(&s.token_for(other, Scope::Write).await);
+        for chunk in 0..3 {
+            let events: Vec<Value> = (0..3_400)
+                .map(|i| comment(&format!("b{chunk}-{i}"), "love it"))
+                .collect();
+            let r = other_api.post(s.url("/api/v1/events")).json(&events).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        s.ingest(json!([comment("a1", "love this"), comment("a2", "love that")])).await;
+        let (_, mine) = s.get_json("/api/v1/threads?q=love").await;
+        assert_eq!(mine["search_capped"], false, "{mine}");
+        let subjects: Vec<&str> = mine["threads"].as_array().unwrap().iter().map(|t| t["subject"].as_str().unwrap()).collect();
+        assert_eq!(subjects.len(), 2);
+        assert!(subjects.iter().all(|t| t.starts_with("love th")), "{subjects:?}");
+        // The busy workspace itself is capped on SQLite, and sees only its own threads.
+        let r = other_api.get(s.url("/api/v1/threads?q=love&limit=200")).send().await.unwrap();
+        let theirs: Value = r.json().await.unwrap();
+        assert_eq!(theirs["search_capped"], s.backend == Backend::Sqlite);
+        assert!(theirs["threads"].as_array().unwrap().iter().all(|t| t["subject"] == "love it"));
+    }
 }

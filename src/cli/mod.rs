@@ -1,7 +1,10 @@
 //! The command line: `unibox [serve]`, `unibox migrate`, and managing users, workspaces and
 //! API tokens (`unibox user|workspace|token …`).
 
-mod accounts;
+mod common;
+mod tokens;
+mod users;
+mod workspaces;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -34,13 +37,13 @@ enum Command {
     Migrate(Config),
     /// Add users and reset passwords.
     #[command(subcommand)]
-    User(accounts::UserCommand),
+    User(users::UserCommand),
     /// Add and list workspaces.
     #[command(subcommand)]
-    Workspace(accounts::WorkspaceCommand),
+    Workspace(workspaces::WorkspaceCommand),
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
-    Token(accounts::TokenCommand),
+    Token(tokens::TokenCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -53,9 +56,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Some(Command::User(command)) => accounts::user(command).await,
-        Some(Command::Workspace(command)) => accounts::workspace(command).await,
-        Some(Command::Token(command)) => accounts::token(command).await,
+        Some(Command::User(command)) => users::user(command).await,
+        Some(Command::Workspace(command)) => workspaces::workspace(command).await,
+        Some(Command::Token(command)) => tokens::token(command).await,
     }
 }
 

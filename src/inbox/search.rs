@@ -44,8 +44,9 @@ pub enum SearchPlan {
     Matches { ids: String, drive: bool },
     /// Too many matches to list (PostgreSQL): the `tsquery`, tested per thread.
     Common(String),
-    /// Too many matches to list (SQLite): the FTS5 query, against its most recent matches.
-    Recent(String),
+    /// Too many matches to list (SQLite): the FTS5 query, against its most recent matches
+    /// (of this workspace when `scoped`, else of the only workspace that has messages).
+    Recent { query: String, scoped: bool },
 }
 
 fn match_query(backend: Backend, terms: &[String]) -> String {
@@ -71,20 +72,31 @@ impl SearchPlan {
         }
         let backend = db.backend();
         let query = match_query(backend, &terms);
+        // SQLite's index holds every workspace's messages. Only when others have messages
+        // too must each match be looked up to keep the count (and so the plan and the cap)
+        // to this workspace; that lookup doubles the cost of common words.
+        let scoped = backend == Backend::Sqlite && !alone(db, workspace).await?;
         let mut hits = match backend {
-            // The join keeps the count (and so the plan and the cap) to this workspace.
-            Backend::Sqlite => Sql::new(
+            Backend::Sqlite if scoped => Sql::new(
                 "SELECT message_search.rowid FROM message_search \
                  JOIN messages m ON m.id = message_search.rowid WHERE message_search MATCH ",
             ),
+            Backend::Sqlite => {
+                Sql::new("SELECT rowid FROM message_search WHERE message_search MATCH ")
+            }
             Backend::Postgres => {
                 Sql::new("SELECT id FROM messages WHERE search @@ to_tsquery('simple', ")
             }
         };
         hits.bind(query.as_str());
         match backend {
-            Backend::Sqlite => hits.push(" AND m.workspace_id = ").bind(workspace),
-            Backend::Postgres => hits.push(") AND workspace_id = ").bind(workspace),
+            Backend::Sqlite if scoped => {
+                hits.push(" AND m.workspace_id = ").bind(workspace);
+            }
+            Backend::Sqlite => {}
+            Backend::Postgres => {
+                hits.push(") AND workspace_id = ").bind(workspace);
+            }
         };
         hits.push(" LIMIT ").bind(EXACT_CAP + 1);
         let ids: Vec<(i64,)> = db.fetch_all(hits).await?;
@@ -102,13 +114,13 @@ impl SearchPlan {
                 }
             }
             _ if backend == Backend::Postgres => SearchPlan::Common(query),
-            _ => SearchPlan::Recent(query),
+            _ => SearchPlan::Recent { query, scoped },
         })
     }
 
     /// Whether results come from the most recent matches only.
     pub fn capped(&self) -> bool {
-        matches!(self, SearchPlan::Recent(_))
+        matches!(self, SearchPlan::Recent { .. })
     }
 
     /// Whether the thread query should start from the matches rather than walk threads in
@@ -141,21 +153,41 @@ impl SearchPlan {
                     .bind(workspace)
                     .push(")");
             }
-            SearchPlan::Recent(query) => {
+            SearchPlan::Recent { query, scoped } => {
                 sql.push(
                     " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
-                     (SELECT message_search.rowid FROM message_search \
-                     JOIN messages wm ON wm.id = message_search.rowid WHERE message_search MATCH ",
+                     (SELECT message_search.rowid FROM message_search",
                 );
-                sql.bind(query.as_str())
-                    .push(" AND wm.workspace_id = ")
-                    .bind(workspace)
-                    .push(" ORDER BY message_search.rowid DESC LIMIT ")
+                if *scoped {
+                    sql.push(" JOIN messages wm ON wm.id = message_search.rowid");
+                }
+                sql.push(" WHERE message_search MATCH ")
+                    .bind(query.as_str());
+                if *scoped {
+                    sql.push(" AND wm.workspace_id = ").bind(workspace);
+                }
+                sql.push(" ORDER BY message_search.rowid DESC LIMIT ")
                     .bind(EXACT_CAP);
-                sql.push("))");
+                sql.push(") AND m.workspace_id = ")
+                    .bind(workspace)
+                    .push(")");
             }
         }
     }
+}
+
+/// Whether `workspace` is the only one with threads (two probes of an index).
+async fn alone(db: &Db, workspace: i64) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("SELECT CASE WHEN EXISTS (SELECT 1 FROM threads WHERE workspace_id < ");
+    sql.bind(workspace)
+        .push(") OR EXISTS (SELECT 1 FROM threads WHERE workspace_id > ")
+        .bind(workspace)
+        .push(") THEN 0 ELSE 1 END");
+    let (alone,): (i64,) = db
+        .fetch_optional(sql)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(alone == 1)
 }
 
 #[cfg(test)]

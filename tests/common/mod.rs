@@ -502,3 +502,60 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v.to_owned())
 }
+
+/// The `Set-Cookie` header a response sets for `name`, whole.
+pub fn cookie_header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+/// Fetches the sign-in form: the sign-in cookie and the form's CSRF token.
+pub async fn login_form(client: &reqwest::Client, s: &TestServer) -> (String, String) {
+    let r = client.get(s.url("/login")).send().await.unwrap();
+    let cookie = set_cookie(&r, "unibox_signin").unwrap();
+    let html = scraper::Html::parse_document(&r.text().await.unwrap());
+    let csrf = select(&html, "input[name=csrf_token]")[0]
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    (cookie, csrf)
+}
+
+pub async fn try_sign_in(
+    client: &reqwest::Client,
+    s: &TestServer,
+    email: &str,
+    password: &str,
+    extra_cookie: Option<&str>,
+) -> reqwest::Response {
+    let (cookie, csrf) = login_form(client, s).await;
+    let cookies = match extra_cookie {
+        Some(extra) => format!("unibox_signin={cookie}; {extra}"),
+        None => format!("unibox_signin={cookie}"),
+    };
+    client
+        .post(s.url("/login"))
+        .header("cookie", cookies)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &csrf),
+            ("next", "/account"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn form_error(html: &str) -> String {
+    let html = scraper::Html::parse_document(html);
+    select(&html, ".form-error")
+        .first()
+        .map(text_of)
+        .unwrap_or_default()
+}

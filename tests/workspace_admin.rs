@@ -1,232 +1,12 @@
-//! Signing in and out, sessions and their cookies, sign-in limits, passwords, members,
-//! API tokens, assignment and the audit log, through the real pages and API.
+//! Running a workspace through its pages and API: members, API tokens, assignment, the
+//! audit log, and creating and switching workspaces.
 
 mod common;
 
 use common::*;
 use serde_json::{Value, json};
 
-/// The `Set-Cookie` header a response sets for `name`, whole.
-fn cookie_header(r: &reqwest::Response, name: &str) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-}
-
-/// Fetches the sign-in form: the sign-in cookie and the form's CSRF token.
-async fn login_form(client: &reqwest::Client, s: &TestServer) -> (String, String) {
-    let r = client.get(s.url("/login")).send().await.unwrap();
-    let cookie = set_cookie(&r, "unibox_signin").unwrap();
-    let html = scraper::Html::parse_document(&r.text().await.unwrap());
-    let csrf = select(&html, "input[name=csrf_token]")[0]
-        .value()
-        .attr("value")
-        .unwrap()
-        .to_owned();
-    (cookie, csrf)
-}
-
-async fn try_sign_in(
-    client: &reqwest::Client,
-    s: &TestServer,
-    email: &str,
-    password: &str,
-    extra_cookie: Option<&str>,
-) -> reqwest::Response {
-    let (cookie, csrf) = login_form(client, s).await;
-    let cookies = match extra_cookie {
-        Some(extra) => format!("unibox_signin={cookie}; {extra}"),
-        None => format!("unibox_signin={cookie}"),
-    };
-    client
-        .post(s.url("/login"))
-        .header("cookie", cookies)
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("csrf_token", &csrf),
-            ("next", "/account"),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-fn form_error(html: &str) -> String {
-    let html = scraper::Html::parse_document(html);
-    select(&html, ".form-error")
-        .first()
-        .map(text_of)
-        .unwrap_or_default()
-}
-
 on_both_backends! {
-    /// The happy path, the cookie's flags, a new session id at every sign-in, and signing out.
-    async fn sign_in_and_out(s: &TestServer) {
-        let anonymous = s.anonymous();
-        let form = anonymous.get(s.url("/login")).send().await.unwrap();
-        let signin = cookie_header(&form, "unibox_signin");
-        assert!(signin.contains("HttpOnly") && signin.contains("SameSite=Lax") && signin.contains("Path=/login"), "{signin}");
-
-        let wrong = try_sign_in(&anonymous, s, OWNER, "not the password", None).await;
-        assert_eq!(wrong.status(), 401);
-        assert!(set_cookie(&wrong, "unibox_session").is_none());
-        let body = wrong.text().await.unwrap();
-        assert_eq!(form_error(&body), "The email or the password is wrong.");
-        assert!(!body.contains("not the password"), "the typed password is never echoed");
-        let unknown = try_sign_in(&anonymous, s, "nobody@example.test", PASSWORD, None).await;
-        assert_eq!(unknown.status(), 401, "same answer for unknown emails");
-
-        // A session id planted in the browser beforehand is replaced, and ended if it was real.
-        let earlier = s.sign_in(OWNER).await;
-        let ok = try_sign_in(&anonymous, s, " Owner@Example.TEST ", PASSWORD, Some(&earlier.cookie)).await;
-        assert_eq!(ok.status(), 303);
-        assert_eq!(ok.headers()["location"], "/account");
-        let session = cookie_header(&ok, "unibox_session");
-        assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/"), "{session}");
-        assert!(!session.contains("Secure"), "plain HTTP without a proxy: {session}");
-        let id = set_cookie(&ok, "unibox_session").unwrap();
-        assert_ne!(id, earlier.session);
-        assert_eq!(earlier.get("/").await.status(), 303, "the earlier session ended");
-        let browser = client_with(None, Some(&format!("unibox_session={id}")));
-        assert_eq!(browser.get(s.url("/")).send().await.unwrap().status(), 200);
-        // The session's id is stored only as a digest.
-        let stored: Vec<(String,)> = s.db.fetch_all(unibox::storage::Sql::new("SELECT id_hash FROM sessions")).await.unwrap();
-        assert!(stored.iter().all(|(h,)| h != &id));
-        // Signed in, /login moves on.
-        let r = browser.get(s.url("/login?next=/account")).send().await.unwrap();
-        assert_eq!(r.headers()["location"], "/account");
-
-        let csrf = unibox::auth::csrf::token_for(&id);
-        let out = browser.post(s.url("/logout")).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
-        assert_eq!(out.status(), 303);
-        assert!(cookie_header(&out, "unibox_session").contains("Max-Age=0"));
-        let r = browser.get(s.url("/")).send().await.unwrap();
-        assert_eq!(r.status(), 303, "the old cookie opens nothing after sign-out");
-        assert!(cookie_header(&r, "unibox_session").contains("Max-Age=0"), "a stale cookie is cleared");
-
-        // The sign-in form itself is CSRF-protected.
-        let (cookie, _) = login_form(&anonymous, s).await;
-        let forged = anonymous.post(s.url("/login"))
-            .header("cookie", format!("unibox_signin={cookie}"))
-            .form(&[("email", OWNER), ("password", PASSWORD), ("csrf_token", "forged")])
-            .send().await.unwrap();
-        assert_eq!(forged.status(), 403);
-        assert!(set_cookie(&forged, "unibox_session").is_none());
-        // Only our own paths are followed after sign-in.
-        let (cookie, csrf) = login_form(&anonymous, s).await;
-        let r = anonymous.post(s.url("/login"))
-            .header("cookie", format!("unibox_signin={cookie}"))
-            .form(&[("email", OWNER), ("password", PASSWORD), ("csrf_token", &csrf), ("next", "//evil.example/")])
-            .send().await.unwrap();
-        assert_eq!(r.headers()["location"], "/");
-        // Browsers drop tabs from addresses: `/\t/evil.example` would leave the site.
-        let (cookie, csrf) = login_form(&anonymous, s).await;
-        let r = anonymous.post(s.url("/login"))
-            .header("cookie", format!("unibox_signin={cookie}"))
-            .form(&[("email", OWNER), ("password", PASSWORD), ("csrf_token", &csrf), ("next", "/\t/evil.example")])
-            .send().await.unwrap();
-        assert_eq!(r.headers()["location"], "/");
-    }
-
-    /// Repeated failures pause the account (even for the right password), then the address.
-    async fn failed_sign_ins_are_limited(s: &TestServer) {
-        s.add_user("second@example.test", 1, Role::Agent).await;
-        let anonymous = s.anonymous();
-        for _ in 0..5 {
-            let r = try_sign_in(&anonymous, s, OWNER, "wrong password", None).await;
-            assert_eq!(r.status(), 401);
-        }
-        let paused = try_sign_in(&anonymous, s, OWNER, PASSWORD, None).await;
-        assert_eq!(paused.status(), 429);
-        assert!(set_cookie(&paused, "unibox_session").is_none());
-        let message = form_error(&paused.text().await.unwrap());
-        assert!(message.starts_with("Too many failed sign-ins for this account. Try again in 15 minutes"), "{message}");
-        // Another account from the same address is not paused by it.
-        assert_eq!(try_sign_in(&anonymous, s, "second@example.test", PASSWORD, None).await.status(), 303);
-        // Many accounts tried from one address pause the address (30 failures, counting the
-        // five above).
-        for n in 0..25 {
-            let r = try_sign_in(&anonymous, s, &format!("guess{n}@example.test"), "wrong password", None).await;
-            assert_eq!(r.status(), 401, "attempt {n}");
-        }
-        let r = try_sign_in(&anonymous, s, "second@example.test", PASSWORD, None).await;
-        assert_eq!(r.status(), 429);
-        assert!(form_error(&r.text().await.unwrap()).contains("your network address"));
-    }
-
-    /// Parallel guesses cannot outrun the limit: at most five passwords are ever checked.
-    async fn parallel_guesses_are_limited_too(s: &TestServer) {
-        let anonymous = s.anonymous();
-        let mut forms = Vec::new();
-        for _ in 0..20 {
-            forms.push(login_form(&anonymous, s).await);
-        }
-        let mut tasks = Vec::new();
-        for (cookie, csrf) in forms {
-            let (client, url) = (anonymous.clone(), s.url("/login"));
-            tasks.push(tokio::spawn(async move {
-                client.post(url)
-                    .header("cookie", format!("unibox_signin={cookie}"))
-                    .form(&[("email", OWNER), ("password", "a wrong guess"), ("csrf_token", &csrf)])
-                    .send().await.unwrap().status().as_u16()
-            }));
-        }
-        let mut statuses = Vec::new();
-        for task in tasks {
-            statuses.push(task.await.unwrap());
-        }
-        let checked = statuses.iter().filter(|&&st| st == 401).count();
-        assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
-        assert!(statuses.iter().all(|&st| st == 401 || st == 429), "{statuses:?}");
-        // Refused attempts are not counted; checked ones are, up to the pause.
-        let expected = if checked == 5 { 429 } else { 303 };
-        assert_eq!(try_sign_in(&anonymous, s, OWNER, PASSWORD, None).await.status(), expected, "{statuses:?}");
-    }
-
-    /// Changing the password needs the current one, a long enough new one typed twice, and
-    /// signs the user out everywhere else.
-    async fn password_change(s: &TestServer) {
-        let here = s.sign_in(OWNER).await;
-        let elsewhere = s.sign_in(OWNER).await;
-        let new = "a much better passphrase";
-        for (current, new_pw, confirm, error) in [
-            ("wrong one entirely", new, new, "The current password is wrong."),
-            (PASSWORD, "short", "short", "The new password must be at least 10 characters long."),
-            (PASSWORD, new, "something else again", "The new password and its confirmation differ."),
-        ] {
-            let r = here.post_form("/account/password", &[("current", current), ("new", new_pw), ("confirm", confirm)]).await;
-            assert_eq!(r.status(), 422);
-            assert_eq!(form_error(&r.text().await.unwrap()), error);
-        }
-        let r = here.post_form("/account/password", &[("current", PASSWORD), ("new", new), ("confirm", new)]).await;
-        assert_eq!(r.status(), 303);
-        assert_eq!(here.get("/").await.status(), 200, "this session stays");
-        assert_eq!(elsewhere.get("/").await.status(), 303, "other sessions end");
-        let anonymous = s.anonymous();
-        assert_eq!(try_sign_in(&anonymous, s, OWNER, PASSWORD, None).await.status(), 401);
-        assert_eq!(try_sign_in(&anonymous, s, OWNER, new, None).await.status(), 303);
-    }
-
-    /// `Secure` cookies behind an HTTPS proxy (trusted), or always when configured.
-    async fn secure_cookies_behind_https(s: &TestServer) {
-        // This server trusts no proxy: a client's claim of HTTPS changes nothing.
-        let r = s.anonymous().get(s.url("/login")).header("x-forwarded-proto", "https").send().await.unwrap();
-        assert!(!cookie_header(&r, "unibox_signin").contains("Secure"));
-        let proxied = TestServer::sqlite_with(|c| c.trust_proxy = true).await;
-        let r = proxied.anonymous().get(proxied.url("/login")).header("x-forwarded-proto", "https").send().await.unwrap();
-        assert!(cookie_header(&r, "unibox_signin").ends_with("; Secure"));
-        proxied.finish().await;
-        let always = TestServer::sqlite_with(|c| c.cookie_security = unibox::config::CookieSecurity::Always).await;
-        let r = always.anonymous().get(always.url("/login")).send().await.unwrap();
-        assert!(cookie_header(&r, "unibox_signin").ends_with("; Secure"));
-        always.finish().await;
-    }
-
-    /// Owners add members (a new account gets a one-time password), change roles and remove
     /// them; a workspace keeps at least one owner; every change is in the audit log.
     async fn owners_manage_members(s: &TestServer) {
         let r = s.post_form("/members", &[("email", "New.Person@Example.test"), ("role", "agent")]).await;
@@ -274,7 +54,6 @@ on_both_backends! {
         assert!(select(&audit, ".audit-entry .actor").iter().take(4).all(|a| text_of(a) == OWNER));
     }
 
-    /// Tokens: created on the page and shown once, stored as a digest, scoped to their
     /// workspace, revoked on the page; each step audited.
     async fn api_tokens_are_shown_once_and_revocable(s: &TestServer) {
         let r = s.post_form("/tokens", &[("name", "Zapier <import>"), ("scope", "read")]).await;
@@ -314,7 +93,6 @@ on_both_backends! {
         assert!(targets[0].contains("Zapier <import>"), "shown as text: {targets:?}");
     }
 
-    /// Threads are assigned to members; the inbox and the API filter by assignee; replies
     /// name who queued them in the audit log.
     async fn assignment_and_reply_audit(s: &TestServer) {
         s.ingest(json!([comment("c1", "first"), comment("c2", "second"), dm("d1", "lisa", "third")])).await;
