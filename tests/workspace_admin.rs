@@ -74,6 +74,17 @@ on_both_backends! {
         let r = api.post(s.url("/api/v1/events")).json(&json!([comment("c1", "x")])).send().await.unwrap();
         assert_eq!(r.status(), 403);
         assert_eq!(s.count("messages").await, 0);
+        // Its use is recorded (in the background, so the request never waits for it).
+        let mut last_used = String::new();
+        for _ in 0..50 {
+            let (_, page) = s.page("/tokens").await;
+            last_used = text_of(&select(&page, "tr.token td:nth-child(5)")[0]);
+            if last_used != "never" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_ne!(last_used, "never");
         // Bad names and scopes are refused.
         assert_eq!(s.post_form("/tokens", &[("name", " "), ("scope", "read")]).await.status(), 422);
         assert_eq!(s.post_form("/tokens", &[("name", "x"), ("scope", "admin")]).await.status(), 422);

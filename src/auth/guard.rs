@@ -79,11 +79,16 @@ async fn api_caller(state: &AppState, headers: &HeaderMap, need: Role) -> Result
         .await?
         .ok_or_else(|| AppError::Unauthorized("the API token is unknown or revoked".into()))?;
     let now = crate::clock::now();
-    // Recorded at most once a minute, so busy integrations do not write on every request.
-    if last_used.is_none_or(|t| now - t > Duration::minutes(1))
-        && let Err(e) = tokens::touch(&state.db, token.id, now).await
-    {
-        tracing::warn!(error = %e, token = token.id, "cannot record token use");
+    // Recorded at most once a minute, so busy integrations do not write on every request,
+    // and in the background: on SQLite the write waits for the one writer, which ingest
+    // batches keep busy, and the request must not wait with it.
+    if last_used.is_none_or(|t| now - t > Duration::minutes(1)) {
+        let (db, id) = (state.db.clone(), token.id);
+        tokio::spawn(async move {
+            if let Err(e) = tokens::touch(&db, id, now).await {
+                tracing::warn!(error = %e, token = id, "cannot record token use");
+            }
+        });
     }
     let role = token.scope.role();
     if role < need {
