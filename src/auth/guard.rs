@@ -72,7 +72,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn api_caller(state: &AppState, headers: &HeaderMap, need: Role) -> Result<Caller, AppError> {
     let secret = bearer(headers).ok_or_else(|| {
         AppError::Unauthorized(
-            "this API needs a token: send `Authorization: Bearer ubx_…` (create one on the Tokens page or with `unibox token add`)".into(),
+            "this API needs a token: send `Authorization: Bearer ubx_…` (create one on the API tokens page or with `unibox token add`)".into(),
         )
     })?;
     let (token, last_used) = tokens::find(&state.db, secret)
