@@ -22,7 +22,19 @@ fn changes_state(route: &Route) -> bool {
     !matches!(route.method, Method::GET | Method::HEAD)
 }
 
-/// A plausible body for the route, so a refusal cannot be blamed on a malformed request.
+/// A valid body for each API write, so that a refusal cannot be blamed on a malformed request
+/// and "nothing changed" means the guard stopped it.
+fn api_body(path: &str, id: &str) -> Value {
+    let id: i64 = id.parse().unwrap();
+    match path {
+        "/api/v1/events" => json!([comment("guarded", "must not be stored")]),
+        "/api/v1/threads" => json!({"ids": [id], "status": "done"}),
+        "/api/v1/threads/{id}" => json!({"status": "done", "add_labels": ["x"]}),
+        "/api/v1/threads/{id}/messages" => json!({"text": "must not be queued"}),
+        other => panic!("no body for {other}: add one"),
+    }
+}
+
 fn request(
     client: &reqwest::Client,
     s: &TestServer,
@@ -32,9 +44,7 @@ fn request(
     let url = s.url(&concrete(route.path, id));
     let builder = client.request(route.method.clone(), url);
     match (route.access, changes_state(route)) {
-        (Access::Api(_), true) => {
-            builder.json(&json!({"status": "done", "ids": [1], "text": "hi"}))
-        }
+        (Access::Api(_), true) => builder.json(&api_body(route.path, id)),
         (_, true) => builder.form(&[("status", "done"), ("label", "x"), ("text", "hi")]),
         _ => builder,
     }
@@ -118,6 +128,10 @@ on_both_backends! {
         let viewer = s.sign_in("viewer@example.test").await;
         s.add_user("agent@example.test", 1, Role::Agent).await;
         let agent = s.sign_in("agent@example.test").await;
+        s.add_user("admin@example.test", 1, Role::Admin).await;
+        let admin = s.sign_in("admin@example.test").await;
+        s.add_user("owner2@example.test", 1, Role::Owner).await;
+        let plain_owner = s.sign_in("owner2@example.test").await;
         let read = s.api_client(&s.token_for(1, Scope::Read).await);
         let tokens_before = s.count("api_tokens").await;
         let mut refused = 0;
@@ -138,18 +152,23 @@ on_both_backends! {
                     } else {
                         assert_eq!(r.status(), 200, "viewer: {label}");
                     }
-                    if role > Role::Agent {
-                        let r = request(&agent.client, s, &route, &id)
-                            .form(&[("csrf_token", agent.csrf.as_str())])
-                            .send()
-                            .await
-                            .unwrap();
-                        assert_eq!(r.status(), 403, "agent: {label}");
+                    for (who, browser, theirs) in [("agent", &agent, Role::Agent), ("admin", &admin, Role::Admin)] {
+                        if role > theirs {
+                            let r = request(&browser.client, s, &route, &id)
+                                .form(&[("csrf_token", browser.csrf.as_str())])
+                                .send()
+                                .await
+                                .unwrap();
+                            assert_eq!(r.status(), 403, "{who}: {label}");
+                        }
                     }
                 }
                 Access::Page(Need::ServerAdmin) => {
-                    let r = viewer.post_form(route.path, &[("name", "X"), ("slug", "x")]).await;
-                    assert_eq!(r.status(), 403, "viewer: {label}");
+                    // Owning a workspace does not make one a server administrator.
+                    for (who, browser) in [("viewer", &viewer), ("owner", &plain_owner)] {
+                        let r = browser.post_form(route.path, &[("name", "X"), ("slug", "x")]).await;
+                        assert_eq!(r.status(), 403, "{who}: {label}");
+                    }
                 }
                 Access::Api(role) => {
                     let r = request(&read, s, &route, &id).send().await.unwrap();
@@ -179,8 +198,8 @@ on_both_backends! {
         assert_eq!(s.count("messages").await, 1);
         assert_eq!(s.count("api_tokens").await, tokens_before);
         assert_eq!(s.count("workspaces").await, 1);
-        // Only the set-up's own changes: three members and two tokens.
-        assert_eq!(s.count("audit_log").await, 5);
+        // Only the set-up's own changes: five members and two tokens.
+        assert_eq!(s.count("audit_log").await, 7);
     }
 
     /// A link from another site opens a thread but does not mark it read.

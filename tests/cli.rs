@@ -41,6 +41,17 @@ on_both_backends! {
         assert!(out.stdout.is_empty());
         let browser = s.sign_in("cli@example.test").await;
         assert_eq!(browser.get("/").await.status(), 200);
+        assert_eq!(browser.get("/members").await.status(), 200, "an owner");
+        let r = browser.post_form("/workspaces", &[("name", "Made by the admin"), ("slug", "by-admin")]).await;
+        assert_eq!(r.status(), 303, "--admin may create workspaces");
+        // Without --admin: a member of the workspace named, with the role named.
+        let out = unibox(s, &["user", "add", "--email", "watcher@example.test", "--workspace", "default", "--role", "viewer"], &format!("{PASSWORD}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let watcher = s.sign_in("watcher@example.test").await;
+        assert_eq!(watcher.get("/").await.status(), 200);
+        assert_eq!(watcher.get("/tokens").await.status(), 403, "a viewer");
+        let r = watcher.post_form("/workspaces", &[("name", "No"), ("slug", "no")]).await;
+        assert_eq!(r.status(), 403, "not a server administrator");
 
         // Refusals: a short password, an existing email, an unknown workspace.
         let out = unibox(s, &["user", "add", "--email", "short@example.test"], "short\n");
@@ -57,7 +68,10 @@ on_both_backends! {
         let out = unibox(s, &["workspace", "add", "--slug", "client-a", "--name", "Client A", "--owner", "cli@example.test"], "");
         assert!(out.status.success(), "{}", text(&out.stderr));
         let out = unibox(s, &["workspace", "list"], "");
-        assert_eq!(text(&out.stdout), "1\tdefault\tDefault workspace\n2\tclient-a\tClient A\n");
+        assert_eq!(text(&out.stdout), "1\tdefault\tDefault workspace\n2\tby-admin\tMade by the admin\n3\tclient-a\tClient A\n");
+        let r = browser.post_form("/workspace", &[("workspace_id", "3")]).await;
+        assert_eq!(r.status(), 303, "the owner named can switch to it");
+        assert_eq!(browser.get("/members").await.status(), 200, "and owns it");
 
         // A token: printed once on stdout, works at once, lists without its secret, revokes.
         let out = unibox(s, &["token", "add", "--name", "ci import", "--scope", "read"], "");
@@ -83,6 +97,9 @@ on_both_backends! {
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stderr).contains("1 session(s) signed out"), "{}", text(&out.stderr));
         assert_eq!(browser.get("/").await.status(), 303);
+        let anonymous = s.anonymous();
+        assert_eq!(try_sign_in(&anonymous, s, "cli@example.test", PASSWORD, None).await.status(), 401);
+        assert_eq!(try_sign_in(&anonymous, s, "cli@example.test", "another long password", None).await.status(), 303);
 
         // The audit log names the command line.
         let (_, audit) = s.page("/audit").await;

@@ -137,7 +137,7 @@ impl TestServer {
         };
         // Every test acts as the owner of the default workspace: signed in (cookie) for
         // pages, with a read-write token for the API.
-        server.add_user(OWNER, 1, Role::Owner).await;
+        server.add_account(OWNER, 1, Role::Owner, true).await;
         let owner = server.sign_in(OWNER).await;
         server.token = server.token_for(1, Scope::Write).await;
         server.client = client_with(Some(&server.token), Some(&owner.cookie));
@@ -146,11 +146,16 @@ impl TestServer {
         server
     }
 
-    /// Creates a user with [`PASSWORD`] and makes them a member of `workspace`.
+    /// Creates a user with [`PASSWORD`] and makes them a member of `workspace` (not a server
+    /// administrator; the set-up's [`OWNER`] is one).
     pub async fn add_user(&self, email: &str, workspace: i64, role: Role) -> i64 {
+        self.add_account(email, workspace, role, false).await
+    }
+
+    async fn add_account(&self, email: &str, workspace: i64, role: Role, admin: bool) -> i64 {
         let now = unibox::clock::now();
         let hash = password::hash(&Secret::new(PASSWORD)).await.unwrap();
-        let id = users::add(&self.db, email, &hash, role == Role::Owner, now)
+        let id = users::add(&self.db, email, &hash, admin, now)
             .await
             .unwrap();
         members::add(
