@@ -347,3 +347,29 @@ on_both_backends! {
         assert_eq!(s.count("channels").await, 3, "acme_official in A and in B, acme.ig in B");
     }
 }
+
+/// The table itself follows the roles as the product defines them: owners manage members,
+/// admins tokens and the audit log, agents act on threads, viewers read; the API reads with
+/// any token and writes with a read-write one. A route that fits none of these fails here
+/// until its policy is written down.
+#[test]
+fn route_table_follows_the_role_policy() {
+    use Role::{Admin, Agent, Owner, Viewer};
+    for route in table() {
+        let (path, get) = (route.path, route.method == Method::GET);
+        let expected = match path {
+            "/login" | "/static/{file}" | "/healthz" | "/readyz" | "/metrics" => Access::Public,
+            "/logout" | "/account" | "/account/password" | "/workspace" => {
+                Access::Page(Need::SignedIn)
+            }
+            "/workspaces" => Access::Page(Need::ServerAdmin),
+            p if p.starts_with("/members") => Access::Page(Need::Role(Owner)),
+            p if p.starts_with("/tokens") || p == "/audit" => Access::Page(Need::Role(Admin)),
+            p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),
+            "/" | "/threads/{id}" if get => Access::Page(Need::Role(Viewer)),
+            p if p.starts_with("/threads/") && !get => Access::Page(Need::Role(Agent)),
+            other => panic!("no policy for {} {other}", route.method),
+        };
+        assert_eq!(route.access, expected, "{} {path}", route.method);
+    }
+}
