@@ -105,6 +105,19 @@ impl Scope {
     }
 }
 
+/// Why a name people give (a workspace's, a token's) is not acceptable, if it is not.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("must not be empty")
+    } else if name.chars().count() > 100 {
+        Some("must be at most 100 characters")
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else {
+        None
+    }
+}
+
 impl Platform {
     pub fn label(self) -> &'static str {
         match self {

@@ -138,15 +138,9 @@ pub async fn set_role(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    lock_workspace(&mut tx, workspace).await?;
-    let old = current_role(&mut tx, workspace, user_id)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
+    let old = role_to_change(&mut tx, workspace, user_id, role != Role::Owner).await?;
     if old == role {
         return Ok(());
-    }
-    if old == Role::Owner && owners(&mut tx, workspace).await? <= 1 {
-        return Err(last_owner());
     }
     let mut sql = Sql::new("UPDATE memberships SET role = ");
     sql.bind(role.as_str())
@@ -174,13 +168,7 @@ pub async fn remove(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    lock_workspace(&mut tx, workspace).await?;
-    let old = current_role(&mut tx, workspace, user_id)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
-    if old == Role::Owner && owners(&mut tx, workspace).await? <= 1 {
-        return Err(last_owner());
-    }
+    let old = role_to_change(&mut tx, workspace, user_id, true).await?;
     let mut sql = Sql::new("DELETE FROM memberships WHERE workspace_id = ");
     sql.bind(workspace).push(" AND user_id = ").bind(user_id);
     tx.execute(sql).await?;
@@ -198,6 +186,24 @@ pub async fn remove(
     audit::record(&mut tx, workspace, who, entry, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The member's role, with the workspace locked for the change; 404 if not a member, 422 if
+/// `stops_owning` would leave the workspace without an owner.
+async fn role_to_change(
+    tx: &mut Tx,
+    workspace: i64,
+    user_id: i64,
+    stops_owning: bool,
+) -> Result<Role, AppError> {
+    lock_workspace(tx, workspace).await?;
+    let old = current_role(tx, workspace, user_id)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    if stops_owning && old == Role::Owner && owners(tx, workspace).await? <= 1 {
+        return Err(last_owner());
+    }
+    Ok(old)
 }
 
 async fn member_email(tx: &mut Tx, user_id: i64) -> Result<String, sqlx::Error> {

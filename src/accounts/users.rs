@@ -63,10 +63,7 @@ pub async fn add_in(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let (id,): (i64,) = tx
-        .fetch_optional(sql)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let id = tx.insert_id(sql).await?;
     Ok(id)
 }
 

@@ -24,17 +24,7 @@ pub fn slug_problem(slug: &str) -> Option<&'static str> {
     (!ok).then_some("must be 1 to 40 lower-case letters, digits or dashes")
 }
 
-pub fn name_problem(name: &str) -> Option<&'static str> {
-    if name.trim().is_empty() {
-        Some("must not be empty")
-    } else if name.chars().count() > 100 {
-        Some("must be at most 100 characters")
-    } else if name.chars().any(char::is_control) {
-        Some("must not contain control characters")
-    } else {
-        None
-    }
-}
+pub use crate::domain::name_problem;
 
 pub async fn of_user(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Error> {
     let mut sql = Sql::new(
@@ -58,10 +48,7 @@ pub async fn create_in(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let (id,): (i64,) = tx
-        .fetch_optional(sql)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let id = tx.insert_id(sql).await?;
     Ok(id)
 }
 

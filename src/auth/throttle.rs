@@ -61,10 +61,7 @@ pub async fn begin(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let (id,): (i64,) = tx
-        .fetch_optional(insert)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let id = tx.insert_id(insert).await?;
     tx.commit().await?;
     let since = now - WINDOW;
     let checks = [

@@ -34,18 +34,7 @@ pub struct TokenRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// Why a token name is not acceptable, if it is not.
-pub fn name_problem(name: &str) -> Option<&'static str> {
-    if name.trim().is_empty() {
-        Some("must not be empty")
-    } else if name.chars().count() > 100 {
-        Some("must be at most 100 characters")
-    } else if name.chars().any(char::is_control) {
-        Some("must not contain control characters")
-    } else {
-        None
-    }
-}
+pub use crate::domain::name_problem;
 
 /// Creates a token and returns its id and the secret, which is never available again.
 pub async fn create(
@@ -75,10 +64,7 @@ pub async fn create(
         .bind(now)
         .push(") RETURNING id");
     let mut tx = db.begin().await?;
-    let (id,): (i64,) = tx
-        .fetch_optional(sql)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let id = tx.insert_id(sql).await?;
     let entry = Entry {
         action: "API token created",
         target: format!("“{}” (#{id})", name.trim()),

@@ -91,10 +91,7 @@ impl Db {
     /// Runs one `INSERT … RETURNING id` on the writer and returns the new id.
     pub async fn insert_id(&self, sql: Sql) -> Result<i64, sqlx::Error> {
         let mut tx = self.begin().await?;
-        let (id,): (i64,) = tx
-            .fetch_optional(sql)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
+        let id = tx.insert_id(sql).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -141,6 +138,15 @@ impl Tx {
 
     pub async fn fetch_optional<T: Row>(&mut self, sql: Sql) -> Result<Option<T>, sqlx::Error> {
         Ok(self.fetch_all(sql).await?.into_iter().next())
+    }
+
+    /// Runs one `INSERT … RETURNING id` and returns the new id.
+    pub async fn insert_id(&mut self, sql: Sql) -> Result<i64, sqlx::Error> {
+        let (id,): (i64,) = self
+            .fetch_optional(sql)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Ok(id)
     }
 
     pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Page, PageResult, see_other};
+use super::{Chrome, Page, PageResult, no_store, see_other};
 use crate::accounts::audit::Who;
 use crate::accounts::members::{self, Member};
 use crate::accounts::users;
@@ -102,15 +102,12 @@ pub async fn add(
             created = Some((email.clone(), first.expose().to_owned()));
         }
     }
-    let mut response = render(&state, &caller, &visitor, created)
-        .await?
-        .into_response();
-    // A first password may be on this page: no cache may keep a copy.
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    // A secret may be on this page, shown this once.
+    Ok(no_store(
+        render(&state, &caller, &visitor, created)
+            .await?
+            .into_response(),
+    ))
 }
 
 #[derive(Deserialize)]

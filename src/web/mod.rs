@@ -91,6 +91,15 @@ pub fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [("location", location.to_owned())]).into_response()
 }
 
+/// Marks a page that shows a secret once: no cache, of the browser or between, may keep it.
+pub fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 /// Only our own relative paths are followed after a form, never another site. Browsers drop
 /// tabs and newlines from addresses (`/\t/evil.example` becomes `//evil.example`), so any
 /// control character or space refuses the path too.

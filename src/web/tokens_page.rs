@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::view::full_time;
-use super::{Chrome, Page, PageResult, see_other};
+use super::{Chrome, Page, PageResult, no_store, see_other};
 use crate::accounts::audit::Who;
 use crate::auth::tokens::{self, TokenRow};
 use crate::auth::{Caller, Visitor};
@@ -96,15 +96,12 @@ pub async fn create(
     let (_, secret) =
         tokens::create(&state.db, caller.workspace, &form.name, scope, &who, now).await?;
     let created = Some((form.name.trim().to_owned(), secret));
-    let mut response = render(&state, &caller, &visitor, created)
-        .await?
-        .into_response();
-    // The secret is on this page only: no cache may keep a copy.
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    // A secret may be on this page, shown this once.
+    Ok(no_store(
+        render(&state, &caller, &visitor, created)
+            .await?
+            .into_response(),
+    ))
 }
 
 pub async fn revoke(
