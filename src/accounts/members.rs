@@ -25,19 +25,6 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
     db.fetch_all(sql).await
 }
 
-/// The member's email, if `user_id` is a member of the workspace.
-pub async fn email_of(
-    db: &Db,
-    workspace: i64,
-    user_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    let mut sql = Sql::new(
-        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ",
-    );
-    sql.bind(workspace).push(" AND m.user_id = ").bind(user_id);
-    Ok(db.fetch_optional::<(String,)>(sql).await?.map(|(e,)| e))
-}
-
 /// Serialises membership changes of one workspace (SQLite has one writer anyway), so two
 /// owners demoting each other at once cannot leave the workspace without an owner.
 async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {

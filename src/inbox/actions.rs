@@ -289,11 +289,6 @@ pub async fn assign(
     assignee: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    if let Some(user) = assignee {
-        crate::accounts::members::email_of(db, workspace, user)
-            .await?
-            .ok_or_else(|| AppError::field("assignee", "is not a member of this workspace"))?;
-    }
     let mut sql = Sql::new("UPDATE threads SET assignee_id = ");
     sql.bind(assignee)
         .push(", updated_at = ")
@@ -303,8 +298,8 @@ pub async fn assign(
         .push(" AND id = ")
         .bind(thread);
     if let Some(user) = assignee {
-        // Checked again in the statement itself, so a member removed meanwhile is not
-        // assigned after their removal unassigned everything of theirs.
+        // Checked in the statement itself, so a member removed meanwhile is not assigned
+        // after their removal unassigned everything of theirs.
         sql.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.workspace_id = ")
             .bind(workspace)
             .push(" AND m.user_id = ")
@@ -312,6 +307,7 @@ pub async fn assign(
             .push(")");
     }
     match db.execute(sql).await? {
+        // Nothing updated: either no such thread here (404) or no such member.
         0 => {
             require_thread(db, workspace, thread).await?;
             Err(AppError::field(

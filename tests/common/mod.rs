@@ -331,23 +331,11 @@ impl TestServer {
 
     /// Posts a form as the signed-in owner, with the CSRF token added.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut fields = form.to_vec();
-        fields.push(("csrf_token", &self.csrf));
-        self.client
-            .post(self.url(path))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
+        post_form_with(&self.client, &self.url(path), &self.csrf, form).await
     }
 
     pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
-        let r = self.get(path).await;
-        let status = r.status().as_u16();
-        (
-            status,
-            scraper::Html::parse_document(&r.text().await.unwrap()),
-        )
+        parse_page(self.get(path).await).await
     }
 
     /// Counts rows of a table straight from the database.
@@ -459,25 +447,35 @@ impl Browser {
     }
 
     pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
-        let r = self.get(path).await;
-        let status = r.status().as_u16();
-        (
-            status,
-            scraper::Html::parse_document(&r.text().await.unwrap()),
-        )
+        parse_page(self.get(path).await).await
     }
 
     /// Posts a form with this browser's CSRF token added.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut fields = form.to_vec();
-        fields.push(("csrf_token", &self.csrf));
-        self.client
-            .post(format!("{}{path}", self.base))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
+        let url = format!("{}{path}", self.base);
+        post_form_with(&self.client, &url, &self.csrf, form).await
     }
+}
+
+/// A response's status and its body parsed as HTML.
+async fn parse_page(r: reqwest::Response) -> (u16, scraper::Html) {
+    let status = r.status().as_u16();
+    (
+        status,
+        scraper::Html::parse_document(&r.text().await.unwrap()),
+    )
+}
+
+/// Posts `form` to `url` with `csrf` added as the form's CSRF token.
+async fn post_form_with(
+    client: &reqwest::Client,
+    url: &str,
+    csrf: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut fields = form.to_vec();
+    fields.push(("csrf_token", csrf));
+    client.post(url).form(&fields).send().await.unwrap()
 }
 
 /// A client that follows no redirects, with an optional bearer token and cookie.
