@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::storage::{Fault, fault};
+
 /// One thing wrong with a request, pointing at the event (in a batch) and the field.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
@@ -83,7 +85,13 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Database(e) if crate::storage::is_unique_violation(e) => StatusCode::CONFLICT,
-            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Database(e) if crate::storage::is_invalid_text(e) => StatusCode::BAD_REQUEST,
+            AppError::Database(e) => match fault(e) {
+                Some(Fault::Full) => StatusCode::INSUFFICIENT_STORAGE,
+                Some(Fault::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+                None => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -93,9 +101,20 @@ impl AppError {
             AppError::Database(e) if crate::storage::is_unique_violation(e) => {
                 "this item already exists".to_owned()
             }
-            AppError::Database(_) | AppError::Internal(_) => {
-                "internal error; the server log has the details".to_owned()
+            AppError::Database(e) if crate::storage::is_invalid_text(e) => {
+                "the request holds text that cannot be stored (a NUL character or invalid UTF-8)"
+                    .to_owned()
             }
+            AppError::Database(e) => match fault(e) {
+                Some(Fault::Full) => "the database disk is full: nothing was stored; free disk \
+                                      space on the database's server, then send it again"
+                    .to_owned(),
+                Some(Fault::Unavailable) => "the database is unavailable: the request was not \
+                                             completed; send it again shortly"
+                    .to_owned(),
+                None => "internal error; the server log has the details".to_owned(),
+            },
+            AppError::Internal(_) => "internal error; the server log has the details".to_owned(),
             other => other.to_string(),
         }
     }
@@ -110,7 +129,13 @@ impl AppError {
     /// Logs server-side failures once, inside the request's span.
     pub fn log(&self) {
         match self {
-            AppError::Database(e) if !crate::storage::is_unique_violation(e) => {
+            AppError::Database(e) if fault(e).is_some() => {
+                tracing::warn!(error = %e, "database unavailable or full");
+            }
+            AppError::Database(e)
+                if !crate::storage::is_unique_violation(e)
+                    && !crate::storage::is_invalid_text(e) =>
+            {
                 tracing::error!(error = %e, "database error");
             }
             AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
@@ -138,6 +163,12 @@ impl IntoResponse for AppError {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"unibox\""),
+            );
+        }
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
             );
         }
         response

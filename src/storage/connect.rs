@@ -1,11 +1,12 @@
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::Db;
+use super::{Db, Health, Pools, writer};
 
 /// Opens the database named by `url`: `postgres://…`/`postgresql://…` or `sqlite://…`
 /// (a SQLite file is created when missing).
@@ -17,7 +18,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             .connect(url)
             .await
             .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;
-        return Ok(Db::Postgres(pool));
+        return Ok(Db {
+            pools: Pools::Postgres(pool),
+            health: Arc::default(),
+        });
     }
     if !url.starts_with("sqlite:") {
         anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://");
@@ -39,6 +43,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     // connection would map the file again, and memory figures would count pages once per map.)
     let write = SqlitePoolOptions::new()
         .max_connections(1)
+        .after_release(|conn, _| Box::pin(writer::release_clean(conn)))
         .connect_with(
             options
                 .clone()
@@ -52,38 +57,52 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .connect_with(options.pragma("cache_size", "-8192"))
         .await
         .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
-    tokio::spawn(checkpoint_in_background(read.clone()));
-    Ok(Db::Sqlite { read, write })
+    let db = Db {
+        pools: Pools::Sqlite { read, write },
+        health: Arc::new(Health::default()),
+    };
+    tokio::spawn(checkpoint_in_background(db.clone()));
+    Ok(db)
 }
 
 /// Copies the write-ahead log back into the database file from a reader connection, so the
 /// single writer never pauses for it (the writer's own automatic checkpoints are off). A
-/// passive checkpoint never blocks the writer or readers; it stops when the pool closes.
-async fn checkpoint_in_background(pool: sqlx::SqlitePool) {
+/// passive checkpoint never blocks the writer or readers. When the disk was full and has room
+/// again, the log is cut back to nothing. It stops when the pools close.
+async fn checkpoint_in_background(db: Db) {
+    let Pools::Sqlite { read: pool, .. } = &db.pools else {
+        return;
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
     loop {
         tick.tick().await;
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
+        db.shrink_log_if_recovered().await;
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(pool)
             .await
         {
-            if pool.is_closed() {
-                return;
+            Ok(_) => failing = false,
+            Err(_) if pool.is_closed() => return,
+            // Said once per spell: a full disk fails every checkpoint until space is freed.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "background WAL checkpoint failed");
             }
-            tracing::warn!(error = %e, "background WAL checkpoint failed");
+            Err(_) => {}
         }
     }
 }
 
 /// Applies the backend's migrations from `migrations/<backend>/`.
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
-    match db {
-        Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
-        Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+    match &db.pools {
+        Pools::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+        Pools::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
     }
     Ok(())
 }

@@ -4,7 +4,11 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
-use super::{Arg, Backend, Db, Sql};
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+
+use super::{Arg, Backend, Db, Health, Pools, Sql, writer};
 
 /// Binds every argument of `$sql` onto the query `$q`.
 macro_rules! bind_args {
@@ -32,14 +36,14 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 
 impl Db {
     pub async fn fetch_all<T: Row>(&self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
-        match self {
-            Db::Sqlite { read, .. } => {
+        match &self.pools {
+            Pools::Sqlite { read, .. } => {
                 let text = sql.sqlite_text();
                 bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
                     .fetch_all(read)
                     .await
             }
-            Db::Postgres(pool) => {
+            Pools::Postgres(pool) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(pool)
                     .await
@@ -48,14 +52,14 @@ impl Db {
     }
 
     pub async fn fetch_optional<T: Row>(&self, sql: Sql) -> Result<Option<T>, sqlx::Error> {
-        match self {
-            Db::Sqlite { read, .. } => {
+        match &self.pools {
+            Pools::Sqlite { read, .. } => {
                 let text = sql.sqlite_text();
                 bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
                     .fetch_optional(read)
                     .await
             }
-            Db::Postgres(pool) => {
+            Pools::Postgres(pool) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_optional(pool)
                     .await
@@ -65,26 +69,31 @@ impl Db {
 
     /// Runs a single write statement on its own (autocommit).
     pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
-        match self {
-            Db::Sqlite { write, .. } => {
+        let result = match &self.pools {
+            Pools::Sqlite { write, .. } => {
                 let text = sql.sqlite_text();
-                Ok(bind_args!(sqlx::query(&text), sql.args)
+                bind_args!(sqlx::query(&text), sql.args)
                     .execute(write)
-                    .await?
-                    .rows_affected())
+                    .await
+                    .map(|done| done.rows_affected())
             }
-            Db::Postgres(pool) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
+            Pools::Postgres(pool) => bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(pool)
-                .await?
-                .rows_affected()),
-        }
+                .await
+                .map(|done| done.rows_affected()),
+        };
+        self.noted(result)
     }
 
     /// Starts a write transaction. On SQLite it waits for the single writer connection.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let inner = match &self.pools {
+            Pools::Sqlite { write, .. } => writer::begin(write).await.map(TxInner::Sqlite),
+            Pools::Postgres(pool) => pool.begin().await.map(TxInner::Postgres),
+        };
+        Ok(Tx {
+            inner: self.noted(inner)?,
+            health: self.health.clone(),
         })
     }
 
@@ -104,36 +113,86 @@ impl Db {
             .ok_or(sqlx::Error::RowNotFound)?;
         Ok(())
     }
+
+    /// Checks that the database answers and, after a write failed for want of space, that it
+    /// has room for a write again.
+    pub async fn check_writable(&self) -> Result<(), sqlx::Error> {
+        self.ping().await?;
+        if !self.health.is_full() {
+            return Ok(());
+        }
+        let probed = match &self.pools {
+            Pools::Sqlite { write, .. } => writer::probe(write).await,
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("INSERT INTO storage_probe (filler) VALUES (NULL)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM storage_probe")
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+        };
+        self.noted(probed)?;
+        self.health.committed();
+        Ok(())
+    }
+
+    /// After a full spell, gives the write-ahead log's space back (SQLite; a no-op elsewhere).
+    pub async fn shrink_log_if_recovered(&self) {
+        if let Pools::Sqlite { write, .. } = &self.pools {
+            if self.health.take_recovered() {
+                if let Err(e) = writer::truncate_log(write).await {
+                    tracing::warn!(error = %e, "cannot cut the write-ahead log back");
+                }
+            }
+        }
+    }
+
+    fn noted<T>(&self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        if let Err(e) = &result {
+            self.health.failed(e);
+        }
+        result
+    }
 }
 
 /// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
-pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+pub struct Tx {
+    inner: TxInner,
+    health: Arc<Health>,
+}
+
+enum TxInner {
+    /// SQLite's writer inside `BEGIN IMMEDIATE` (see [`writer`] for why not sqlx's own).
+    Sqlite(PoolConnection<Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn fetch_all<T: Row>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => {
+        let result = match &mut self.inner {
+            TxInner::Sqlite(conn) => {
                 let text = sql.sqlite_text();
                 bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
-                    .fetch_all(&mut **tx)
+                    .fetch_all(&mut **conn)
                     .await
             }
-            Tx::Postgres(tx) => {
+            TxInner::Postgres(tx) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(&mut **tx)
                     .await
             }
-        }
+        };
+        self.noted(result)
     }
 
     pub async fn fetch_optional<T: Row>(&mut self, sql: Sql) -> Result<Option<T>, sqlx::Error> {
@@ -150,19 +209,20 @@ impl Tx {
     }
 
     pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => {
+        let result = match &mut self.inner {
+            TxInner::Sqlite(conn) => {
                 let text = sql.sqlite_text();
-                Ok(bind_args!(sqlx::query(&text), sql.args)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected())
+                bind_args!(sqlx::query(&text), sql.args)
+                    .execute(&mut **conn)
+                    .await
+                    .map(|done| done.rows_affected())
             }
-            Tx::Postgres(tx) => Ok(bind_args!(sqlx::query(&sql.text), sql.args)
+            TxInner::Postgres(tx) => bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(&mut **tx)
-                .await?
-                .rows_affected()),
-        }
+                .await
+                .map(|done| done.rows_affected()),
+        };
+        self.noted(result)
     }
 
     /// SQLite only: runs a multi-row `INSERT … VALUES` of `rows` rows that cannot conflict
@@ -170,13 +230,14 @@ impl Tx {
     /// new ids in row order. SQLite numbers the rows of one insert consecutively after the
     /// largest id, so no `RETURNING` rows need to cross from its worker thread one by one.
     pub async fn insert_ids(&mut self, sql: Sql, rows: usize) -> Result<Vec<i64>, sqlx::Error> {
-        let Tx::Sqlite(tx) = self else {
+        let TxInner::Sqlite(conn) = &mut self.inner else {
             return Err(sqlx::Error::Protocol("insert_ids is for SQLite".into()));
         };
         let text = sql.sqlite_text();
         let done = bind_args!(sqlx::query(&text), sql.args)
-            .execute(&mut **tx)
-            .await?;
+            .execute(&mut **conn)
+            .await;
+        let done = self.noted(done)?;
         if done.rows_affected() != rows as u64 {
             return Err(sqlx::Error::Protocol(format!(
                 "inserted {} of {rows} rows",
@@ -187,10 +248,24 @@ impl Tx {
         Ok((last + 1 - rows as i64..=last).collect())
     }
 
+    /// Commits. An error means nothing of the transaction was stored (or, when the
+    /// connection broke during the commit itself, that it cannot be known).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await,
-            Tx::Postgres(tx) => tx.commit().await,
+        let result = match self.inner {
+            TxInner::Sqlite(conn) => writer::commit(conn).await,
+            TxInner::Postgres(tx) => tx.commit().await,
+        };
+        match &result {
+            Ok(()) => self.health.committed(),
+            Err(e) => self.health.failed(e),
         }
+        result
+    }
+
+    fn noted<T>(&self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        if let Err(e) = &result {
+            self.health.failed(e);
+        }
+        result
     }
 }

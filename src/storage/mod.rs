@@ -5,12 +5,17 @@
 mod chunks;
 mod connect;
 mod exec;
+mod health;
 mod sql;
+mod writer;
 
 pub use chunks::sized_chunks;
 pub use connect::{connect, migrate};
 pub use exec::{Row, Tx};
+pub use health::{Fault, Health, fault, is_invalid_text};
 pub use sql::{Arg, RowBinder, Sql};
+
+use std::sync::Arc;
 
 use sqlx::{PgPool, SqlitePool};
 
@@ -29,30 +34,48 @@ impl Backend {
     }
 }
 
-/// A connection pool on either backend. SQLite gets two pools: many readers and exactly one
-/// writer, because SQLite allows a single writer and queueing in our process is cheaper and
-/// fairer than spinning on `SQLITE_BUSY`.
+/// A connection pool on either backend, and what its last writes said about its health.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pools: Pools,
+    health: Arc<Health>,
+}
+
+/// SQLite gets two pools: many readers and exactly one writer, because SQLite allows a single
+/// writer and queueing in our process is cheaper and fairer than spinning on `SQLITE_BUSY`.
+#[derive(Clone, Debug)]
+enum Pools {
     Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
 impl Db {
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// SQLite's single writer pool, for tests that inject faults into it.
+    pub fn sqlite_writer(&self) -> Option<&SqlitePool> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => Some(write),
+            Pools::Postgres(_) => None,
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Db::Sqlite { read, write } => {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Pools::Postgres(pool) => pool.close().await,
         }
     }
 }

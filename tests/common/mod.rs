@@ -20,7 +20,7 @@ pub use unibox::storage::Backend;
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Where PostgreSQL tests connect to create their databases.
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     std::env::var("UNIBOX_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
@@ -40,6 +40,7 @@ fn unique_name() -> String {
 }
 
 enum Cleanup {
+    None,
     Sqlite(PathBuf),
     Postgres { admin: String, name: String },
 }
@@ -77,12 +78,26 @@ impl TestServer {
         Self::start(&url, Cleanup::Sqlite(dir), adjust).await
     }
 
+    /// A server on the SQLite file `path`, which the caller owns and removes.
+    pub async fn sqlite_file(path: &std::path::Path) -> TestServer {
+        let url = format!("sqlite://{}", path.display());
+        Self::start(&url, Cleanup::None, |_| {}).await
+    }
+
     /// `None` (after saying so) when PostgreSQL is unreachable outside CI.
     pub async fn postgres() -> Option<TestServer> {
         Self::postgres_with(|_| {}).await
     }
 
     pub async fn postgres_with(adjust: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        Self::postgres_through(|url| url.to_owned(), adjust).await
+    }
+
+    /// A PostgreSQL server whose database URL `route` may rewrite (to go through a proxy).
+    pub async fn postgres_through(
+        route: impl FnOnce(&str) -> String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestServer> {
         use sqlx::Connection;
         let admin = postgres_admin_url();
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
@@ -107,7 +122,7 @@ impl TestServer {
             Some((server, _)) => format!("{server}/{name}"),
             None => panic!("UNIBOX_TEST_POSTGRES must end in /<database>"),
         };
-        Some(Self::start(&url, Cleanup::Postgres { admin, name }, adjust).await)
+        Some(Self::start(&route(&url), Cleanup::Postgres { admin, name }, adjust).await)
     }
 
     async fn start(url: &str, cleanup: Cleanup, adjust: impl FnOnce(&mut Config)) -> TestServer {
@@ -266,6 +281,7 @@ impl TestServer {
         }
         self.db.close().await;
         match &self.cleanup {
+            Cleanup::None => {}
             Cleanup::Sqlite(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
