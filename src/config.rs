@@ -78,6 +78,11 @@ pub struct Config {
     #[arg(long, env = "UNIBOX_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
 
+    /// Seconds a client may take to send a request's headers, stay idle between requests on
+    /// a kept-alive connection, or pause inside a request body; then the connection is closed.
+    #[arg(long, env = "UNIBOX_CLIENT_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub client_timeout_seconds: u64,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "UNIBOX_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -93,6 +98,7 @@ impl Config {
             max_batch_events: 5000,
             db_max_connections: 10,
             shutdown_grace_seconds: 30,
+            client_timeout_seconds: 30,
             cookie_security: CookieSecurity::Auto,
             trust_proxy: false,
         }

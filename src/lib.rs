@@ -24,6 +24,7 @@ use axum::extract::MatchedPath;
 use axum::http::Request;
 use axum::middleware;
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
@@ -44,7 +45,15 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(web::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::hardening::refuse_invalid_text,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            state.config.client_timeout_seconds.max(1),
+        )))
+        .layer(middleware::from_fn(web::hardening::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             ops::metrics::track,
@@ -70,21 +79,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
-    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(true);
-    });
-    let mut stopping = stopping_rx;
-    tokio::select! {
-        result = server.into_future() => result,
-        () = async {
-            let _ = stopping.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!("grace period over; closing remaining connections");
-            Ok(())
-        }
-    }
+    let client_timeout = Duration::from_secs(state.config.client_timeout_seconds.max(1));
+    ops::server::run(listener, app(state), client_timeout, grace, shutdown).await
 }

@@ -33,6 +33,18 @@ where
 }
 
 const PUBLIC: Access = Access::Public;
+
+/// Violation reports are small; anyone may send one, so they get no more room than this.
+const CSP_REPORT_BYTES: usize = 16 * 1024;
+
+impl Route {
+    fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.handler = self
+            .handler
+            .layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+}
 const SIGNED_IN: Access = Access::Page(Need::SignedIn);
 const SERVER_ADMIN: Access = Access::Page(Need::ServerAdmin);
 const fn page(role: crate::domain::Role) -> Access {
@@ -141,6 +153,8 @@ pub fn table() -> Vec<Route> {
         ),
         route(M::GET, "/audit", page(Admin), web::audit_page::show),
         route(M::GET, "/static/{file}", PUBLIC, web::asset),
+        route(M::POST, "/csp-reports", PUBLIC, web::hardening::csp_report)
+            .with_body_limit(CSP_REPORT_BYTES),
         // The JSON API.
         route(M::POST, "/api/v1/events", Api(Agent), ingest::post_events),
         route(M::GET, "/api/v1/threads", Api(Viewer), inbox::api::list),

@@ -31,6 +31,14 @@
       document.querySelectorAll("#thread-list input[name=ids]").forEach(function (b) { b.checked = e.target.checked; });
     }
   });
+  // The live list does not refresh under someone who is selecting threads. (A listener, not
+  // an hx-trigger filter: filters need eval, which the content security policy forbids.)
+  document.addEventListener("htmx:confirm", function (e) {
+    var list = e.target;
+    if (list.hasAttribute && list.hasAttribute("data-pause-when-selected") && list.querySelector("input:checked")) {
+      e.preventDefault();
+    }
+  });
   document.addEventListener("input", function (e) {
     var area = e.target;
     if (!area.matches || !area.matches("textarea[data-max]")) return;

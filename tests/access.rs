@@ -70,7 +70,7 @@ on_both_backends! {
         assert_eq!(
             public,
             [("GET", "/login"), ("POST", "/login"), ("GET", "/static/{file}"),
-             ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
+             ("POST", "/csp-reports"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
             "a new public route must be added here on purpose"
         );
         let anonymous = s.anonymous();
@@ -358,7 +358,9 @@ fn route_table_follows_the_role_policy() {
     for route in table() {
         let (path, get) = (route.path, route.method == Method::GET);
         let expected = match path {
-            "/login" | "/static/{file}" | "/healthz" | "/readyz" | "/metrics" => Access::Public,
+            "/login" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz" | "/metrics" => {
+                Access::Public
+            }
             "/logout" | "/account" | "/account/password" | "/workspace" => {
                 Access::Page(Need::SignedIn)
             }

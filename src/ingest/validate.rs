@@ -14,7 +14,7 @@ pub fn parse_events(
     max_events: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, AppError> {
-    let value: Value = serde_json::from_slice(body)
+    let value: Value = crate::json::parse_keys_once(body)
         .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     let items = match value {
         Value::Array(items) => items,

@@ -31,6 +31,7 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     events_created: AtomicU64,
     events_duplicate: AtomicU64,
+    csp_violations: AtomicU64,
 }
 
 impl Metrics {
@@ -38,6 +39,10 @@ impl Metrics {
         self.events_created.fetch_add(created, Ordering::Relaxed);
         self.events_duplicate
             .fetch_add(duplicates, Ordering::Relaxed);
+    }
+
+    pub fn count_csp_violation(&self) {
+        self.csp_violations.fetch_add(1, Ordering::Relaxed);
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
@@ -125,6 +130,15 @@ impl Metrics {
             "unibox_events_duplicate_total {}",
             self.events_duplicate.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP unibox_csp_violations_total Content security policy violations browsers reported.\n",
+        );
+        out.push_str("# TYPE unibox_csp_violations_total counter\n");
+        let _ = writeln!(
+            out,
+            "unibox_csp_violations_total {}",
+            self.csp_violations.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -144,7 +158,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(
@@ -154,6 +168,23 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         started.elapsed(),
     );
     response
+}
+
+/// The standard methods by name; any other is `other`, so made-up methods cannot add series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::HEAD => "HEAD",
+        M::OPTIONS => "OPTIONS",
+        M::CONNECT => "CONNECT",
+        M::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -20,7 +20,11 @@ pub fn fault(err: &sqlx::Error) -> Option<Fault> {
     match err {
         sqlx::Error::Database(db) => {
             let code = db.code()?;
-            database_fault(code.as_ref())
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_fault(&code)
+            } else {
+                postgres_fault(&code)
+            }
         }
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -31,16 +35,18 @@ pub fn fault(err: &sqlx::Error) -> Option<Fault> {
     }
 }
 
-fn database_fault(code: &str) -> Option<Fault> {
-    // SQLite reports its primary result code, with extended bits above the low byte.
-    if let Ok(n) = code.parse::<i32>() {
-        return match n & 0xff {
-            13 => Some(Fault::Full),
-            // I/O error, busy past the timeout, cannot open, read-only.
-            10 | 5 | 14 | 8 => Some(Fault::Unavailable),
-            _ => None,
-        };
+/// SQLite's result code: the primary code in the low byte, extended bits above it.
+fn sqlite_fault(code: &str) -> Option<Fault> {
+    match code.parse::<i32>().ok()? & 0xff {
+        13 => Some(Fault::Full),
+        // I/O error, busy past the timeout, cannot open, read-only.
+        10 | 5 | 14 | 8 => Some(Fault::Unavailable),
+        _ => None,
     }
+}
+
+/// PostgreSQL's SQLSTATE.
+fn postgres_fault(code: &str) -> Option<Fault> {
     match code {
         // PostgreSQL: disk full, out of memory, too many connections.
         "53100" => Some(Fault::Full),
@@ -99,13 +105,13 @@ mod tests {
 
     #[test]
     fn codes_of_both_backends() {
-        assert_eq!(database_fault("13"), Some(Fault::Full));
-        assert_eq!(database_fault("3338"), Some(Fault::Unavailable)); // SQLITE_IOERR_WRITE
-        assert_eq!(database_fault("2067"), None); // SQLITE_CONSTRAINT_UNIQUE
-        assert_eq!(database_fault("53100"), Some(Fault::Full));
-        assert_eq!(database_fault("57P01"), Some(Fault::Unavailable));
-        assert_eq!(database_fault("08006"), Some(Fault::Unavailable));
-        assert_eq!(database_fault("23505"), None);
+        assert_eq!(sqlite_fault("13"), Some(Fault::Full));
+        assert_eq!(sqlite_fault("3338"), Some(Fault::Unavailable)); // SQLITE_IOERR_WRITE
+        assert_eq!(sqlite_fault("2067"), None); // SQLITE_CONSTRAINT_UNIQUE
+        assert_eq!(postgres_fault("53100"), Some(Fault::Full));
+        assert_eq!(postgres_fault("57P01"), Some(Fault::Unavailable));
+        assert_eq!(postgres_fault("08006"), Some(Fault::Unavailable));
+        assert_eq!(postgres_fault("23505"), None);
         assert_eq!(fault(&sqlx::Error::PoolTimedOut), Some(Fault::Unavailable));
         assert_eq!(fault(&sqlx::Error::RowNotFound), None);
     }

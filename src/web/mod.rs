@@ -4,6 +4,7 @@ pub mod account_page;
 mod assets;
 pub mod audit_page;
 pub mod chrome;
+pub mod hardening;
 pub mod inbox_page;
 pub mod login_page;
 pub mod members_page;
