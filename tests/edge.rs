@@ -41,7 +41,7 @@ on_both_backends! {
         let r = try_sign_in(&s.anonymous(), s, "owner\0@example.test", PASSWORD, None).await;
         assert_eq!(r.status().as_u16(), 400);
         // JSON: the API's bodies refuse NUL wherever it is.
-        let (status, body) = s.patch_json(&format!("/api/v1/threads/{id}"), &json!({"labels": {"add": ["a\u{0}b"]}})).await;
+        let (status, body) = s.patch_json(&format!("/api/v1/threads/{id}"), &json!({"add_labels": ["a\u{0}b"]})).await;
         assert_eq!(status, 400, "{body}");
         let (status, body) = s.post_json(&format!("/api/v1/threads/{id}/messages"), &json!({"text": "hi\u{0}"})).await;
         assert!(status == 400 || status == 422, "{status} {body}");

@@ -460,3 +460,59 @@ async fn postgres_restarted_under_load() {
     );
     s.finish().await;
 }
+
+/// The real binary serving `url` on a free port.
+fn spawn_unibox(url: &str) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_unibox"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("UNIBOX_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+async fn wait_ready(base: &str) {
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("unibox did not become ready");
+}
+
+on_both_backends! {
+    /// `kill -9` in the middle of ingest: what was acknowledged survives, nothing is half
+    /// stored, and the restarted server takes writes at once.
+    async fn killed_mid_ingest_loses_nothing_acknowledged(s: &TestServer) {
+        let (mut child, base) = spawn_unibox(&s.database_url);
+        wait_ready(&base).await;
+        let url = format!("{base}/api/v1/events");
+        let load = tokio::spawn(load(url, s.client.clone(), "kill", 200, 2, Duration::ZERO));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let sent = load.await.unwrap();
+        let acknowledged = no_loss_no_halves(&s.database_url, &sent).await;
+        assert!(acknowledged > 0, "nothing was acknowledged before the kill");
+        assert!(acknowledged < sent.len(), "the kill came after the load ended");
+        let (mut child, base) = spawn_unibox(&s.database_url);
+        wait_ready(&base).await;
+        let events = batch("after-kill", 20);
+        let (status, body) = send(&s.client, &format!("{base}/api/v1/events"), &events).await;
+        assert_eq!(status, 201, "{body}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

@@ -141,12 +141,11 @@ impl Db {
 
     /// After a full spell, gives the write-ahead log's space back (SQLite; a no-op elsewhere).
     pub async fn shrink_log_if_recovered(&self) {
-        if let Pools::Sqlite { write, .. } = &self.pools {
-            if self.health.take_recovered() {
-                if let Err(e) = writer::truncate_log(write).await {
-                    tracing::warn!(error = %e, "cannot cut the write-ahead log back");
-                }
-            }
+        if let Pools::Sqlite { write, .. } = &self.pools
+            && self.health.take_recovered()
+            && let Err(e) = writer::truncate_log(write).await
+        {
+            tracing::warn!(error = %e, "cannot cut the write-ahead log back");
         }
     }
 
