@@ -39,18 +39,23 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// Every setting, by the part of unibox it concerns. Each is one flag and one environment
+/// variable; the sections only group them in code.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
-    /// Database: sqlite://path (created when missing) or postgres://user@host/db.
-    /// It may hold a password, so it is never logged.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://unibox.db",
-        hide_env_values = true
-    )]
-    pub database_url: Secret,
+    #[command(flatten)]
+    pub server: ServerConfig,
+    #[command(flatten)]
+    pub storage: StorageConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub ingest: IngestConfig,
+}
 
+/// The HTTP server: where it listens and how much it takes from clients.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
     /// Address to serve on.
     #[arg(long, env = "UNIBOX_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -58,19 +63,6 @@ pub struct Config {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "UNIBOX_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
-
-    /// Most events accepted in one ingest request (more get 413).
-    #[arg(long, env = "UNIBOX_MAX_BATCH_EVENTS", default_value_t = 5000)]
-    pub max_batch_events: usize,
-
-    /// Most database connections this instance opens.
-    #[arg(long, env = "UNIBOX_DB_MAX_CONNECTIONS", default_value_t = 10)]
-    pub db_max_connections: u32,
-
-    /// When session cookies get the `Secure` flag: `always` (unibox is reached over HTTPS),
-    /// `never`, or `auto` (when a trusted proxy says `X-Forwarded-Proto: https`).
-    #[arg(long, env = "UNIBOX_SECURE_COOKIES", value_enum, default_value_t = CookieSecurity::Auto)]
-    pub cookie_security: CookieSecurity,
 
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` from a reverse proxy in front of unibox
     /// (for sign-in limits per address and for `Secure` cookies). Only set this behind a proxy
@@ -88,34 +80,62 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
 }
 
+/// The database.
+#[derive(Debug, Clone, Args)]
+pub struct StorageConfig {
+    /// Database: sqlite://path (created when missing) or postgres://user@host/db.
+    /// It may hold a password, so it is never logged.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://unibox.db",
+        hide_env_values = true
+    )]
+    pub database_url: Secret,
+
+    /// Most database connections this instance opens.
+    #[arg(long, env = "UNIBOX_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+}
+
+/// Signing in.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// When session cookies get the `Secure` flag: `always` (unibox is reached over HTTPS),
+    /// `never`, or `auto` (when a trusted proxy says `X-Forwarded-Proto: https`).
+    #[arg(long, env = "UNIBOX_SECURE_COOKIES", value_enum, default_value_t = CookieSecurity::Auto)]
+    pub cookie_security: CookieSecurity,
+}
+
+/// The ingest API.
+#[derive(Debug, Clone, Args)]
+pub struct IngestConfig {
+    /// Most events accepted in one ingest request (more get 413).
+    #[arg(long, env = "UNIBOX_MAX_BATCH_EVENTS", default_value_t = 5000)]
+    pub max_batch_events: usize,
+}
+
 impl Config {
     /// Defaults for a database URL, as tests and embedders use it.
     pub fn for_database(url: &str) -> Self {
         Config {
-            database_url: Secret::new(url),
-            listen: "127.0.0.1:0".parse().expect("valid address"),
-            max_body_bytes: 16 * 1024 * 1024,
-            max_batch_events: 5000,
-            db_max_connections: 10,
-            shutdown_grace_seconds: 30,
-            client_timeout_seconds: 30,
-            cookie_security: CookieSecurity::Auto,
-            trust_proxy: false,
-        }
-    }
-
-    /// Whether cookies set in answer to a request with these headers must be `Secure`.
-    pub fn secure_cookies(&self, headers: &axum::http::HeaderMap) -> bool {
-        match self.cookie_security {
-            CookieSecurity::Always => true,
-            CookieSecurity::Never => false,
-            CookieSecurity::Auto => {
-                self.trust_proxy
-                    && headers
-                        .get("x-forwarded-proto")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
-            }
+            server: ServerConfig {
+                listen: "127.0.0.1:0".parse().expect("valid address"),
+                max_body_bytes: 16 * 1024 * 1024,
+                trust_proxy: false,
+                client_timeout_seconds: 30,
+                shutdown_grace_seconds: 30,
+            },
+            storage: StorageConfig {
+                database_url: Secret::new(url),
+                db_max_connections: 10,
+            },
+            auth: AuthConfig {
+                cookie_security: CookieSecurity::Auto,
+            },
+            ingest: IngestConfig {
+                max_batch_events: 5000,
+            },
         }
     }
 }

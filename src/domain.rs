@@ -41,6 +41,35 @@ macro_rules! word_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// Stored as its word in a text column, on either backend.
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let word = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+                Ok(word.parse()?)
+            }
+        }
+
+        impl From<$name> for crate::storage::Arg {
+            fn from(word: $name) -> Self {
+                crate::storage::Arg::Text(word.as_str().to_owned())
+            }
+        }
     };
 }
 

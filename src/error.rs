@@ -6,34 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use crate::problem::Problem;
 use crate::storage::{Fault, fault};
-
-/// One thing wrong with a request, pointing at the event (in a batch) and the field.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Problem {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-    pub field: String,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            index: None,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    pub fn at(index: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            index: Some(index),
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -64,10 +38,7 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(problems: Vec<Problem>) -> Self {
-        let message = match problems.len() {
-            1 => "the request has 1 problem".to_owned(),
-            n => format!("the request has {n} problems"),
-        };
+        let message = crate::problem::summary(&problems);
         AppError::Invalid { message, problems }
     }
 
@@ -176,3 +147,36 @@ impl IntoResponse for AppError {
 }
 
 pub type ApiResult<T> = Result<T, AppError>;
+
+impl From<crate::inbox::InboxError> for AppError {
+    fn from(e: crate::inbox::InboxError) -> Self {
+        use crate::inbox::InboxError as E;
+        match e {
+            E::NotFound(what) => AppError::NotFound(what),
+            E::Invalid(problems) => AppError::invalid(problems),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
+impl From<crate::ingest::IngestError> for AppError {
+    fn from(e: crate::ingest::IngestError) -> Self {
+        use crate::ingest::IngestError as E;
+        match e {
+            E::Malformed(message) => AppError::BadRequest(message),
+            E::TooMany(message) => AppError::TooLarge(message),
+            E::Invalid(problems) => AppError::invalid(problems),
+        }
+    }
+}
+
+impl From<crate::accounts::AccountError> for AppError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError as E;
+        match e {
+            E::NotFound(what) => AppError::NotFound(what),
+            E::Refused(problems) => AppError::invalid(problems),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}

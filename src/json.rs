@@ -1,17 +1,10 @@
 //! Reading JSON strictly: a key given twice or a NUL character is refused wherever JSON is
-//! read (a silent "last one wins" hides client bugs, and PostgreSQL cannot store NUL), and a
-//! client that sends bad JSON learns what is wrong in the same shape as every other error.
+//! read (a silent "last one wins" hides client bugs, and PostgreSQL cannot store NUL).
 
 use std::fmt;
 
-use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
-
-use crate::error::{AppError, Problem};
 
 /// Reads any JSON value, refusing a key given twice in one object and, when `refuse_nul`,
 /// NUL characters in keys and strings.
@@ -121,50 +114,6 @@ pub fn parse(body: &[u8]) -> Result<Value, serde_json::Error> {
 /// name the field that holds a NUL).
 pub fn parse_keys_once(body: &[u8]) -> Result<Value, serde_json::Error> {
     parse_with(body, false)
-}
-
-/// A JSON body extractor: strict, then typed.
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                let v = v.trim();
-                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
-            });
-        if !is_json {
-            return Err(AppError::BadRequest(
-                "Expected request with `Content-Type: application/json`".into(),
-            ));
-        }
-        let body = match axum::body::Bytes::from_request(req, state).await {
-            Ok(body) => body,
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(AppError::TooLarge("the body is too large".into()));
-            }
-            Err(rejection) => return Err(AppError::BadRequest(rejection.body_text())),
-        };
-        let value = parse(&body)
-            .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-        T::deserialize(value).map(ApiJson).map_err(|e| {
-            let detail = e.to_string();
-            AppError::Invalid {
-                message: format!("the body does not match this endpoint: {detail}"),
-                problems: vec![Problem::new("body", detail)],
-            }
-        })
-    }
 }
 
 #[cfg(test)]

@@ -5,16 +5,20 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod conversations;
 pub mod domain;
 pub mod error;
+pub mod ids;
 pub mod inbox;
 pub mod ingest;
 pub mod json;
 pub mod ops;
+pub mod problem;
 pub mod routes;
 pub mod state;
 pub mod storage;
 pub mod web;
+pub mod workers;
 
 use std::time::Duration;
 
@@ -34,13 +38,13 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
     for route in routes::table() {
-        let guard = auth::guard::Guard {
+        let guard = web::guard::Guard {
             state: state.clone(),
             access: route.access,
         };
         let handler = route
             .handler
-            .route_layer(middleware::from_fn_with_state(guard, auth::guard::guard));
+            .route_layer(middleware::from_fn_with_state(guard, web::guard::guard));
         router = router.route(route.path, handler);
     }
     router
@@ -49,14 +53,14 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             web::hardening::refuse_invalid_text,
         ))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
-            state.config.client_timeout_seconds.max(1),
+            state.config.server.client_timeout_seconds.max(1),
         )))
         .layer(middleware::from_fn(web::hardening::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            ops::metrics::track,
+            web::ops::track,
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -78,7 +82,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
-    let client_timeout = Duration::from_secs(state.config.client_timeout_seconds.max(1));
-    ops::server::run(listener, app(state), client_timeout, grace, shutdown).await
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
+    let client_timeout = Duration::from_secs(state.config.server.client_timeout_seconds.max(1));
+    let workers = state.workers.clone();
+    let served = ops::server::run(listener, app(state), client_timeout, grace, shutdown).await;
+    workers.shutdown(grace).await;
+    served
 }

@@ -9,7 +9,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use crate::auth::{Access, Need};
 use crate::domain::Role::{Admin, Agent, Owner, Viewer};
 use crate::state::AppState;
-use crate::{inbox, ingest, ops, web};
+use crate::web;
 
 pub struct Route {
     pub method: Method,
@@ -56,137 +56,157 @@ pub fn table() -> Vec<Route> {
     use Method as M;
     vec![
         // Signing in and one's own account.
-        route(M::GET, "/login", PUBLIC, web::login_page::form),
-        route(M::POST, "/login", PUBLIC, web::login_page::sign_in),
-        route(M::POST, "/logout", SIGNED_IN, web::login_page::sign_out),
-        route(M::GET, "/account", SIGNED_IN, web::account_page::show),
+        route(M::GET, "/login", PUBLIC, web::pages::login::form),
+        route(M::POST, "/login", PUBLIC, web::pages::login::sign_in),
+        route(M::POST, "/logout", SIGNED_IN, web::pages::login::sign_out),
+        route(M::GET, "/account", SIGNED_IN, web::pages::account::show),
         route(
             M::POST,
             "/account/password",
             SIGNED_IN,
-            web::account_page::change_password,
+            web::pages::account::change_password,
         ),
         route(
             M::POST,
             "/workspace",
             SIGNED_IN,
-            web::account_page::switch_workspace,
+            web::pages::account::switch_workspace,
         ),
         route(
             M::POST,
             "/workspaces",
             SERVER_ADMIN,
-            web::account_page::create_workspace,
+            web::pages::account::create_workspace,
         ),
         // The inbox.
-        route(M::GET, "/", page(Viewer), web::inbox_page::inbox),
+        route(M::GET, "/", page(Viewer), web::pages::inbox::inbox),
         route(
             M::POST,
             "/threads/bulk",
             page(Agent),
-            web::inbox_page::bulk_status,
+            web::pages::inbox::bulk_status,
         ),
         route(
             M::GET,
             "/threads/{id}",
             page(Viewer),
-            web::thread_page::thread,
+            web::pages::thread::thread,
         ),
         route(
             M::POST,
             "/threads/{id}/status",
             page(Agent),
-            web::thread_page::set_status,
+            web::pages::thread::set_status,
         ),
         route(
             M::POST,
             "/threads/{id}/unread",
             page(Agent),
-            web::thread_page::mark_unread,
+            web::pages::thread::mark_unread,
         ),
         route(
             M::POST,
             "/threads/{id}/labels",
             page(Agent),
-            web::thread_page::add_label,
+            web::pages::thread::add_label,
         ),
         route(
             M::POST,
             "/threads/{id}/labels/remove",
             page(Agent),
-            web::thread_page::remove_label,
+            web::pages::thread::remove_label,
         ),
         route(
             M::POST,
             "/threads/{id}/assign",
             page(Agent),
-            web::thread_page::assign,
+            web::pages::thread::assign,
         ),
         route(
             M::POST,
             "/threads/{id}/reply",
             page(Agent),
-            web::thread_page::reply,
+            web::pages::thread::reply,
         ),
         // Running a workspace.
-        route(M::GET, "/members", page(Owner), web::members_page::show),
-        route(M::POST, "/members", page(Owner), web::members_page::add),
+        route(M::GET, "/members", page(Owner), web::pages::members::show),
+        route(M::POST, "/members", page(Owner), web::pages::members::add),
         route(
             M::POST,
             "/members/{user}/role",
             page(Owner),
-            web::members_page::set_role,
+            web::pages::members::set_role,
         ),
         route(
             M::POST,
             "/members/{user}/remove",
             page(Owner),
-            web::members_page::remove,
+            web::pages::members::remove,
         ),
-        route(M::GET, "/tokens", page(Admin), web::tokens_page::show),
-        route(M::POST, "/tokens", page(Admin), web::tokens_page::create),
+        route(M::GET, "/tokens", page(Admin), web::pages::tokens::show),
+        route(M::POST, "/tokens", page(Admin), web::pages::tokens::create),
         route(
             M::POST,
             "/tokens/{id}/revoke",
             page(Admin),
-            web::tokens_page::revoke,
+            web::pages::tokens::revoke,
         ),
-        route(M::GET, "/audit", page(Admin), web::audit_page::show),
+        route(M::GET, "/audit", page(Admin), web::pages::audit::show),
         route(M::GET, "/static/{file}", PUBLIC, web::asset),
         route(M::POST, "/csp-reports", PUBLIC, web::hardening::csp_report)
             .with_body_limit(CSP_REPORT_BYTES),
         // The JSON API.
-        route(M::POST, "/api/v1/events", Api(Agent), ingest::post_events),
-        route(M::GET, "/api/v1/threads", Api(Viewer), inbox::api::list),
+        route(
+            M::POST,
+            "/api/v1/events",
+            Api(Agent),
+            web::api::events::post_events,
+        ),
+        route(
+            M::GET,
+            "/api/v1/threads",
+            Api(Viewer),
+            web::api::threads::list,
+        ),
         route(
             M::PATCH,
             "/api/v1/threads",
             Api(Agent),
-            inbox::api::bulk_update,
+            web::api::threads::bulk_update,
         ),
         route(
             M::GET,
             "/api/v1/threads/{id}",
             Api(Viewer),
-            inbox::api::show,
+            web::api::threads::show,
         ),
         route(
             M::PATCH,
             "/api/v1/threads/{id}",
             Api(Agent),
-            inbox::api::update,
+            web::api::threads::update,
         ),
         route(
             M::POST,
             "/api/v1/threads/{id}/messages",
             Api(Agent),
-            inbox::api::reply,
+            web::api::threads::reply,
         ),
-        route(M::GET, "/api/v1/labels", Api(Viewer), inbox::api::labels),
-        route(M::GET, "/api/v1/members", Api(Viewer), inbox::api::members),
+        route(
+            M::GET,
+            "/api/v1/labels",
+            Api(Viewer),
+            web::api::threads::labels,
+        ),
+        route(
+            M::GET,
+            "/api/v1/members",
+            Api(Viewer),
+            web::api::threads::members,
+        ),
         // Operations.
-        route(M::GET, "/healthz", PUBLIC, ops::health::healthz),
-        route(M::GET, "/readyz", PUBLIC, ops::health::readyz),
-        route(M::GET, "/metrics", PUBLIC, ops::metrics::metrics),
+        route(M::GET, "/healthz", PUBLIC, web::ops::healthz),
+        route(M::GET, "/readyz", PUBLIC, web::ops::readyz),
+        route(M::GET, "/metrics", PUBLIC, web::ops::metrics),
     ]
 }

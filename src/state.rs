@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::ops::metrics::Metrics;
 use crate::storage::Db;
+use crate::workers::Workers;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -10,19 +11,19 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
-    /// Writes ingested batches, several at a time when they queue up.
-    pub ingest: crate::ingest::IngestQueue,
+    /// Background work, such as the queue that writes ingested batches.
+    pub workers: Arc<Workers>,
 }
 
 impl AppState {
-    /// Needs a Tokio runtime: it starts the ingest writer task.
+    /// Needs a Tokio runtime: it starts the background workers.
     pub fn new(db: Db, config: Config) -> Self {
-        let ingest = crate::ingest::IngestQueue::start(db.clone());
+        let workers = Arc::new(Workers::start(&db));
         AppState {
             db,
             config: Arc::new(config),
             metrics: Arc::default(),
-            ingest,
+            workers,
         }
     }
 }

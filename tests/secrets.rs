@@ -1,7 +1,10 @@
 //! Passwords, session ids and tokens appear in no log line and no error page. The logs of
 //! this whole test binary are captured at the most verbose level and searched for every
-//! secret the scenario used.
+//! secret the scenario used. (Its own binary, apart from `tests/api`: it installs the
+//! process's one log subscriber, at TRACE, which would slow every other test down.)
 
+#[macro_use]
+#[path = "api/common/mod.rs"]
 mod common;
 
 use std::io::Write;

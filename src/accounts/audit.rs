@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::auth::Caller;
 use crate::storage::{Db, Sql, Tx};
 
 /// What happened, in the words the log shows.
@@ -18,15 +17,6 @@ pub struct Entry<'a> {
 pub struct Who {
     pub user_id: Option<i64>,
     pub label: String,
-}
-
-impl From<&Caller> for Who {
-    fn from(caller: &Caller) -> Self {
-        Who {
-            user_id: caller.user_id(),
-            label: caller.label(),
-        }
-    }
 }
 
 impl Who {

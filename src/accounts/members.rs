@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::audit::{self, Entry, Who};
+use super::error::AccountError;
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::storage::{Backend, Db, Sql, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -54,8 +54,8 @@ async fn owners(tx: &mut Tx, workspace: i64) -> Result<i64, sqlx::Error> {
     Ok(tx.fetch_optional::<(i64,)>(sql).await?.map_or(0, |(n,)| n))
 }
 
-fn last_owner() -> AppError {
-    AppError::field(
+fn last_owner() -> AccountError {
+    AccountError::field(
         "role",
         "the workspace would have no owner left; make someone else owner first",
     )
@@ -70,7 +70,7 @@ pub async fn add(
     role: Role,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), AccountError> {
     let mut tx = db.begin().await?;
     add_in(&mut tx, workspace, user_id, email, role, who, now).await?;
     tx.commit().await?;
@@ -87,10 +87,10 @@ pub async fn add_in(
     role: Role,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), AccountError> {
     lock_workspace(tx, workspace).await?;
     if current_role(tx, workspace, user_id).await?.is_some() {
-        return Err(AppError::field(
+        return Err(AccountError::field(
             "email",
             format!("{email} is already a member"),
         ));
@@ -123,7 +123,7 @@ pub async fn set_role(
     role: Role,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), AccountError> {
     let mut tx = db.begin().await?;
     let old = role_to_change(&mut tx, workspace, user_id, role != Role::Owner).await?;
     if old == role {
@@ -153,7 +153,7 @@ pub async fn remove(
     user_id: i64,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), AccountError> {
     let mut tx = db.begin().await?;
     let old = role_to_change(&mut tx, workspace, user_id, true).await?;
     let mut sql = Sql::new("DELETE FROM memberships WHERE workspace_id = ");
@@ -182,11 +182,11 @@ async fn role_to_change(
     workspace: i64,
     user_id: i64,
     stops_owning: bool,
-) -> Result<Role, AppError> {
+) -> Result<Role, AccountError> {
     lock_workspace(tx, workspace).await?;
     let old = current_role(tx, workspace, user_id)
         .await?
-        .ok_or(AppError::NotFound("member"))?;
+        .ok_or(AccountError::NotFound("member"))?;
     if stops_owning && old == Role::Owner && owners(tx, workspace).await? <= 1 {
         return Err(last_owner());
     }

@@ -2,6 +2,9 @@
 //! of who changed what.
 
 pub mod audit;
+mod error;
 pub mod members;
 pub mod users;
 pub mod workspaces;
+
+pub use error::AccountError;

@@ -65,9 +65,9 @@ pub async fn create(
 }
 
 /// "This short name is taken" for a unique violation; other errors as they are.
-pub fn slug_taken(slug: &str, e: sqlx::Error) -> crate::error::AppError {
+pub fn slug_taken(slug: &str, e: sqlx::Error) -> super::AccountError {
     if crate::storage::is_unique_violation(&e) {
-        crate::error::AppError::field("slug", format!("“{slug}” is taken; choose another"))
+        super::AccountError::field("slug", format!("“{slug}” is taken; choose another"))
     } else {
         e.into()
     }

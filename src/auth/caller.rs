@@ -1,11 +1,8 @@
-//! What the guard learned about a request, for handlers to extract.
-
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
+//! Who is acting: what the guard learned about a request, and what handlers act as.
 
 use super::sessions::Session;
+use crate::accounts::audit::Who;
 use crate::domain::Role;
-use crate::error::AppError;
 
 /// Who acts, as the audit log names them.
 #[derive(Debug, Clone)]
@@ -51,26 +48,11 @@ pub struct Visitor {
     pub csrf: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| AppError::Unauthorized("sign in or send an API token".into()))
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Visitor {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Visitor>()
-            .cloned()
-            .ok_or_else(|| AppError::Unauthorized("sign in first".into()))
+impl From<&Caller> for Who {
+    fn from(caller: &Caller) -> Self {
+        Who {
+            user_id: caller.user_id(),
+            label: caller.label(),
+        }
     }
 }

@@ -1,15 +1,15 @@
 //! Who is asking, and may they: passwords, sessions, API tokens, CSRF tokens, login
-//! throttling, and the guard every route passes through.
+//! throttling, and the access vocabulary of the route table. (The guard that applies it to
+//! requests is HTTP, in `web::guard`.)
 
+mod access;
 mod caller;
-pub mod cookies;
 pub mod csrf;
-pub mod guard;
 pub mod password;
 pub mod secret;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 
+pub use access::{Access, Need};
 pub use caller::{Actor, Caller, Visitor};
-pub use guard::{Access, Need};

@@ -63,7 +63,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn open(config: &Config) -> anyhow::Result<storage::Db> {
-    let db = storage::connect(config.database_url.expose(), config.db_max_connections).await?;
+    let db = storage::connect(
+        config.storage.database_url.expose(),
+        config.storage.db_max_connections,
+    )
+    .await?;
     storage::migrate(&db)
         .await
         .context("cannot apply database migrations")?;
@@ -73,16 +77,18 @@ async fn open(config: &Config) -> anyhow::Result<storage::Db> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let db = open(&config).await?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (set UNIBOX_LISTEN or --listen)",
-            config.listen
-        )
-    })?;
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (set UNIBOX_LISTEN or --listen)",
+                config.server.listen
+            )
+        })?;
     tracing::info!(address = %listener.local_addr()?, "unibox is serving: open http://{}", listener.local_addr()?);
-    if config.cookie_security == crate::config::CookieSecurity::Auto
-        && !config.trust_proxy
-        && !config.listen.ip().is_loopback()
+    if config.auth.cookie_security == crate::config::CookieSecurity::Auto
+        && !config.server.trust_proxy
+        && !config.server.listen.ip().is_loopback()
     {
         tracing::warn!(
             "serving on a non-local address, but session cookies will not be marked Secure: \

@@ -78,7 +78,9 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                     now,
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", crate::error::AppError::from(e).public_message())
+                })?;
                 tx.commit().await?;
                 eprintln!(
                     "Created {email} as {role} of workspace “{slug}”{}.",

@@ -76,7 +76,9 @@ pub async fn workspace(command: WorkspaceCommand) -> anyhow::Result<()> {
                     now,
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", crate::error::AppError::from(e).public_message())
+                })?;
             }
             tx.commit().await?;
             eprintln!("Created workspace “{slug}”.");

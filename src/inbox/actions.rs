@@ -1,14 +1,17 @@
-//! Acting on threads: status, read state, labels, and replies (stored as queued outbound
-//! messages until the platform connectors send them).
+//! Acting on threads: status, read state, labels, assignment, and replies (stored as queued
+//! outbound messages until the platform connectors send them). Each change takes the caller's
+//! transaction, so that several changes (a `PATCH` with status, labels and assignee) commit
+//! together or not at all.
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::refresh::refresh_threads;
+use super::error::InboxError;
 use crate::accounts::audit::{self, Entry, Who};
-use crate::domain::{Kind, Platform, Status};
-use crate::error::AppError;
-use crate::storage::{Db, Sql};
+use crate::conversations::{Outbound, record_outbound};
+use crate::domain::{Kind, Platform, Source, State, Status};
+use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::storage::{Db, Sql, Tx};
 
 pub const MAX_REPLY_BYTES: usize = 8_000;
 pub const MAX_LABEL_CHARS: usize = 64;
@@ -17,9 +20,9 @@ pub const MAX_LABEL_CHARS: usize = 64;
 /// threads are also read: nothing in them waits for anyone.
 #[instrument(skip_all, fields(threads = ids.len(), status = %status))]
 pub async fn set_status(
-    db: &Db,
+    tx: &mut Tx,
     workspace: i64,
-    ids: &[i64],
+    ids: &[ThreadId],
     status: Status,
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
@@ -36,13 +39,13 @@ pub async fn set_status(
         .push(" WHERE workspace_id = ")
         .bind(workspace);
     sql.push(" AND id IN ").bind_list(ids.iter().copied());
-    db.execute(sql).await
+    tx.execute(sql).await
 }
 
 pub async fn set_unread(
-    db: &Db,
+    tx: &mut Tx,
     workspace: i64,
-    id: i64,
+    id: ThreadId,
     unread: bool,
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
@@ -52,27 +55,27 @@ pub async fn set_unread(
         .bind(workspace)
         .push(" AND id = ")
         .bind(id);
-    db.execute(sql).await
+    tx.execute(sql).await
 }
 
 /// `NotFound` unless thread `id` belongs to the workspace (cheaper than loading it).
-pub async fn require_thread(db: &Db, workspace: i64, id: i64) -> Result<(), AppError> {
+pub async fn require_thread(tx: &mut Tx, workspace: i64, id: ThreadId) -> Result<(), InboxError> {
     let mut sql = Sql::new("SELECT id FROM threads WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
-    match db.fetch_optional::<(i64,)>(sql).await? {
+    match tx.fetch_optional::<(i64,)>(sql).await? {
         Some(_) => Ok(()),
-        None => Err(AppError::NotFound("thread")),
+        None => Err(InboxError::NotFound("thread")),
     }
 }
 
 /// A label name as typed: trimmed, 1 to 64 characters, no control characters.
-pub fn label_name(raw: &str) -> Result<String, AppError> {
+pub fn label_name(raw: &str) -> Result<String, InboxError> {
     let name = raw.trim();
     if name.is_empty()
         || name.chars().count() > MAX_LABEL_CHARS
         || name.chars().any(char::is_control)
     {
-        return Err(AppError::field(
+        return Err(InboxError::field(
             "label",
             format!("must be 1 to {MAX_LABEL_CHARS} characters without control characters"),
         ));
@@ -81,13 +84,12 @@ pub fn label_name(raw: &str) -> Result<String, AppError> {
 }
 
 pub async fn add_label(
-    db: &Db,
+    tx: &mut Tx,
     workspace: i64,
-    thread: i64,
+    thread: ThreadId,
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
     let mut label = Sql::new("INSERT INTO labels (workspace_id, name, created_at) VALUES (");
     label
         .bind(workspace)
@@ -109,13 +111,13 @@ pub async fn add_label(
         .bind(name)
         .push(" ON CONFLICT DO NOTHING");
     tx.execute(link).await?;
-    tx.commit().await
+    Ok(())
 }
 
 pub async fn remove_label(
-    db: &Db,
+    tx: &mut Tx,
     workspace: i64,
-    thread: i64,
+    thread: ThreadId,
     name: &str,
 ) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("DELETE FROM thread_labels WHERE thread_id = ");
@@ -125,13 +127,13 @@ pub async fn remove_label(
         .push(" AND name = ")
         .bind(name)
         .push(")");
-    db.execute(sql).await.map(|_| ())
+    tx.execute(sql).await.map(|_| ())
 }
 
 /// What a reply is sent to, from the thread it belongs to.
 pub struct ReplyTarget {
-    pub thread: i64,
-    pub channel_id: i64,
+    pub thread: ThreadId,
+    pub channel_id: ChannelId,
     pub platform: Platform,
     pub kind: Kind,
     /// The comment answered (comment threads): the platform replies under it.
@@ -139,15 +141,15 @@ pub struct ReplyTarget {
 }
 
 /// Checks reply text: not blank, within our limit and the platform's.
-pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, AppError> {
+pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, InboxError> {
     if raw.trim().is_empty() {
-        return Err(AppError::field("text", "is empty; write a reply"));
+        return Err(InboxError::field("text", "is empty; write a reply"));
     }
     if raw.contains('\0') {
-        return Err(AppError::field("text", "must not contain NUL characters"));
+        return Err(InboxError::field("text", "must not contain NUL characters"));
     }
     if raw.len() > MAX_REPLY_BYTES {
-        return Err(AppError::field(
+        return Err(InboxError::field(
             "text",
             format!("is longer than {MAX_REPLY_BYTES} bytes"),
         ));
@@ -155,7 +157,7 @@ pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, A
     if let (Kind::Comment, Some(max)) = (kind, platform.max_reply_chars()) {
         let n = raw.chars().count();
         if n > max {
-            return Err(AppError::field(
+            return Err(InboxError::field(
                 "text",
                 format!(
                     "is {n} characters; {} accepts at most {max} in a comment reply",
@@ -167,43 +169,27 @@ pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, A
     Ok(raw.to_owned())
 }
 
-/// Stores a manual reply as a queued outbound message; returns its id.
-#[instrument(skip_all, fields(thread = target.thread))]
+/// Stores a manual reply as a queued outbound message, and its audit entry; returns its id.
+#[instrument(skip_all, fields(thread = %target.thread))]
 pub async fn queue_reply(
-    db: &Db,
+    tx: &mut Tx,
     workspace: i64,
     target: &ReplyTarget,
     text: &str,
     who: &Who,
-) -> Result<i64, sqlx::Error> {
-    let now = crate::clock::now();
-    let mut tx = db.begin().await?;
-    let mut insert = Sql::new(
-        "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
-         direction, source, state, text, created_at, received_at) VALUES ",
-    );
-    insert.bind_rows([target], |r, t| {
-        r.bind(workspace)
-            .bind(t.channel_id)
-            .bind(t.thread)
-            .bind(t.kind.as_str())
-            .raw("NULL");
-        r.bind(t.parent_external_id.clone())
-            .raw("'outbound'")
-            .raw("'manual'")
-            .raw("'queued'");
-        r.bind(text).bind(now).bind(now);
-    });
-    insert.push(" RETURNING id");
-    let (id,) = tx
-        .fetch_optional::<(i64,)>(insert)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    refresh_threads(&mut tx, &[target.thread], now).await?;
-    // Answering is reading.
-    let mut read = Sql::new("UPDATE threads SET unread = FALSE WHERE id = ");
-    read.bind(target.thread);
-    tx.execute(read).await?;
+    now: DateTime<Utc>,
+) -> Result<MessageId, sqlx::Error> {
+    let message = Outbound {
+        workspace,
+        channel: target.channel_id,
+        thread: target.thread,
+        kind: target.kind,
+        parent_external_id: target.parent_external_id.as_deref(),
+        text,
+        source: Source::Manual,
+        state: State::Queued,
+    };
+    let id = record_outbound(tx, &message, now).await?;
     let excerpt: String = text.chars().take(80).collect();
     let entry = Entry {
         action: "manual reply queued",
@@ -214,8 +200,7 @@ pub async fn queue_reply(
             excerpt
         },
     };
-    audit::record(&mut tx, workspace, who, entry, now).await?;
-    tx.commit().await?;
+    audit::record(tx, workspace, who, entry, now).await?;
     Ok(id)
 }
 
@@ -232,9 +217,9 @@ struct TargetRow {
 pub async fn reply_target(
     db: &Db,
     workspace: i64,
-    thread: i64,
-    in_reply_to: Option<i64>,
-) -> Result<ReplyTarget, AppError> {
+    thread: ThreadId,
+    in_reply_to: Option<MessageId>,
+) -> Result<ReplyTarget, InboxError> {
     let mut sql = Sql::new(
         "SELECT t.channel_id, c.platform, t.kind, t.thread_key FROM threads t \
          JOIN channels c ON c.id = t.channel_id WHERE t.workspace_id = ",
@@ -243,12 +228,9 @@ pub async fn reply_target(
     let row = db
         .fetch_optional::<TargetRow>(sql)
         .await?
-        .ok_or(AppError::NotFound("thread"))?;
-    let platform: Platform = row
-        .platform
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
-    let kind: Kind = row.kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        .ok_or(InboxError::NotFound("thread"))?;
+    let platform: Platform = row.platform.parse().map_err(stored_word)?;
+    let kind: Kind = row.kind.parse().map_err(stored_word)?;
     let parent_external_id = match (kind, in_reply_to) {
         (Kind::Dm, _) => None,
         (Kind::Comment, None) => Some(row.thread_key),
@@ -258,13 +240,13 @@ pub async fn reply_target(
             match db.fetch_optional::<(Option<String>,)>(sql).await? {
                 Some((Some(ext),)) => Some(ext),
                 Some((None,)) => {
-                    return Err(AppError::field(
+                    return Err(InboxError::field(
                         "in_reply_to",
                         "that message has not reached the platform yet",
                     ));
                 }
                 None => {
-                    return Err(AppError::field(
+                    return Err(InboxError::field(
                         "in_reply_to",
                         "is not a message of this thread",
                     ));
@@ -274,21 +256,27 @@ pub async fn reply_target(
     };
     Ok(ReplyTarget {
         thread,
-        channel_id: row.channel_id,
+        channel_id: ChannelId(row.channel_id),
         platform,
         kind,
         parent_external_id,
     })
 }
 
-/// Assigns a thread to a member of its workspace, or to nobody; 404 if either is not there.
+/// A word stored by us that we cannot read back is a broken database, not a bad request.
+fn stored_word(e: String) -> sqlx::Error {
+    sqlx::Error::Decode(e.into())
+}
+
+/// Assigns a thread to a member of its workspace, or to nobody; `NotFound` if the thread is
+/// not there, `Invalid` if the member is not.
 pub async fn assign(
-    db: &Db,
+    tx: &mut Tx,
     workspace: i64,
-    thread: i64,
+    thread: ThreadId,
     assignee: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), InboxError> {
     let mut sql = Sql::new("UPDATE threads SET assignee_id = ");
     sql.bind(assignee)
         .push(", updated_at = ")
@@ -306,11 +294,11 @@ pub async fn assign(
             .bind(user)
             .push(")");
     }
-    match db.execute(sql).await? {
+    match tx.execute(sql).await? {
         // Nothing updated: either no such thread here (404) or no such member.
         0 => {
-            require_thread(db, workspace, thread).await?;
-            Err(AppError::field(
+            require_thread(tx, workspace, thread).await?;
+            Err(InboxError::field(
                 "assignee",
                 "is not a member of this workspace",
             ))

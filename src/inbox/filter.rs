@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::error::InboxError;
 use crate::domain::{Kind, Platform};
-use crate::error::{AppError, Problem};
+use crate::problem::Problem;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -110,7 +111,7 @@ impl ThreadFilter {
         p: &FilterParams,
         default_status: StatusFilter,
         me: Option<i64>,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, InboxError> {
         let mut problems = Vec::new();
         let mut bad = |field: &str, message: String| problems.push(Problem::new(field, message));
         let status = match blank_to_none(&p.status) {
@@ -186,7 +187,7 @@ impl ThreadFilter {
             bad("q", "is longer than 500 bytes".into());
         }
         if !problems.is_empty() {
-            return Err(AppError::invalid(problems));
+            return Err(InboxError::Invalid(problems));
         }
         Ok(ThreadFilter {
             q,
@@ -225,8 +226,11 @@ mod tests {
             limit: Some("0".into()),
             ..Default::default()
         };
-        let err = ThreadFilter::parse(&p, StatusFilter::Open, None).unwrap_err();
-        let fields: Vec<_> = err.problems().iter().map(|p| p.field.as_str()).collect();
+        let Err(InboxError::Invalid(problems)) = ThreadFilter::parse(&p, StatusFilter::Open, None)
+        else {
+            panic!("refused with field problems");
+        };
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["status", "platform", "limit"]);
     }
 }

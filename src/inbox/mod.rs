@@ -1,10 +1,11 @@
 //! The unified inbox: threads of comments and DMs from every channel, their states, labels and
-//! replies. Pages live in `web`; this module owns the data and the JSON API.
+//! replies. Its pages and JSON API live in `web`; this module owns the data.
 
 pub mod actions;
-pub mod api;
+mod error;
 pub mod filter;
 pub mod model;
 pub mod read;
-pub mod refresh;
 pub mod search;
+
+pub use error::InboxError;

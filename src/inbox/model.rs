@@ -3,14 +3,16 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::{Direction, Kind, Platform, Source, State, Status};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ThreadRow {
     pub id: i64,
-    pub kind: String,
-    pub platform: String,
+    pub kind: Kind,
+    pub platform: Platform,
     pub channel_id: i64,
     pub channel: String,
-    pub status: String,
+    pub status: Status,
     pub unread: bool,
     pub subject: String,
     pub preview: String,
@@ -71,11 +73,11 @@ pub struct VideoView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ThreadView {
     pub id: i64,
-    pub kind: String,
-    pub platform: String,
+    pub kind: Kind,
+    pub platform: Platform,
     pub channel: String,
     pub channel_id: i64,
-    pub status: String,
+    pub status: Status,
     pub unread: bool,
     pub subject: String,
     pub preview: String,
@@ -144,11 +146,11 @@ pub struct MessageRow {
     pub id: i64,
     pub external_id: Option<String>,
     pub parent_external_id: Option<String>,
-    pub kind: String,
-    pub direction: String,
-    pub source: String,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub source: Source,
     pub rule_id: Option<i64>,
-    pub state: String,
+    pub state: State,
     pub error: Option<String>,
     pub text: String,
     pub created_at: DateTime<Utc>,
@@ -170,11 +172,11 @@ pub struct MessageView {
     pub id: i64,
     pub external_id: Option<String>,
     pub parent_external_id: Option<String>,
-    pub kind: String,
-    pub direction: String,
-    pub source: String,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub source: Source,
     pub rule_id: Option<i64>,
-    pub state: String,
+    pub state: State,
     pub error: Option<String>,
     pub text: String,
     pub author: Option<ContactView>,

@@ -9,6 +9,7 @@ use super::model::{
     MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView,
 };
 use super::search::SearchPlan;
+use crate::ids::{MessageId, ThreadId};
 use crate::storage::{Backend, Db, Sql};
 
 pub struct ThreadPage {
@@ -121,11 +122,11 @@ pub async fn list_threads(
     })
 }
 
-#[instrument(skip_all, fields(thread = id))]
+#[instrument(skip_all, fields(thread = %id))]
 pub async fn get_thread(
     db: &Db,
     workspace: i64,
-    id: i64,
+    id: ThreadId,
 ) -> Result<Option<ThreadView>, sqlx::Error> {
     let mut sql = Sql::new(format!(
         "SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.workspace_id = "
@@ -168,7 +169,7 @@ pub struct MessagePage {
 #[instrument(skip_all, fields(thread))]
 pub async fn list_messages(
     db: &Db,
-    thread: i64,
+    thread: ThreadId,
     after: Option<i64>,
     limit: i64,
 ) -> Result<MessagePage, sqlx::Error> {
@@ -228,8 +229,8 @@ pub async fn channels(db: &Db, workspace: i64) -> Result<Vec<ChannelRow>, sqlx::
 
 pub async fn get_message(
     db: &Db,
-    thread: i64,
-    id: i64,
+    thread: ThreadId,
+    id: MessageId,
 ) -> Result<Option<MessageView>, sqlx::Error> {
     let mut sql = Sql::new(MESSAGE_SELECT);
     sql.push(" WHERE m.thread_id = ")

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Map, Value};
 
-use crate::error::Problem;
+use crate::problem::Problem;
 
 pub const MAX_ID_CHARS: usize = 256;
 pub const MAX_NAME_CHARS: usize = 512;

@@ -10,9 +10,10 @@ use super::outcome::{Outcome, OutcomeStatus};
 use super::refs::{ChannelRef, Key, with_keys};
 use super::threading::thread_key;
 use super::threads::{ThreadKey, resolve_threads};
+use crate::conversations::{self, NewMessage, mark_new_inbound, merge_thread, refresh_threads};
 use crate::domain::{Direction, Kind, Source, State};
-use crate::inbox::refresh::{mark_new_inbound, merge_thread, refresh_threads};
-use crate::storage::{Backend, Sql, Tx, sized_chunks};
+use crate::ids::{ChannelId, ThreadId};
+use crate::storage::{Tx, sized_chunks};
 
 /// One message event with everything resolved that its row needs.
 pub struct Incoming<'a> {
@@ -49,12 +50,12 @@ struct StoredMessage {
     channel_id: i64,
     external_id: String,
     thread_id: i64,
-    thread_kind: String,
+    thread_kind: Kind,
     thread_key: String,
 }
 
 #[derive(sqlx::FromRow)]
-struct ThreadId {
+struct ProvisionalThread {
     id: i64,
     channel_id: i64,
     thread_key: String,
@@ -139,9 +140,10 @@ pub async fn write_messages(
     }
     touched.extend(merge_provisional(tx, &incoming, &pending, &created, &keys, thread_ids).await?);
 
-    let touched: Vec<i64> = touched.into_iter().collect();
+    let touched: Vec<ThreadId> = touched.into_iter().map(ThreadId).collect();
     refresh_threads(tx, &touched, now).await?;
-    mark_new_inbound(tx, &inbound_threads.into_iter().collect::<Vec<_>>(), now).await?;
+    let inbound: Vec<ThreadId> = inbound_threads.into_iter().map(ThreadId).collect();
+    mark_new_inbound(tx, &inbound, now).await?;
 
     if !raced.is_empty() {
         let again = lookup_stored(tx, &incoming, &raced).await?;
@@ -220,7 +222,7 @@ fn thread_keys(
         }
     }
     for ((channel, ext), s) in stored {
-        if s.thread_kind == Kind::Comment.as_str()
+        if s.thread_kind == Kind::Comment
             && let Some((_, known)) = per_channel.get_mut(channel)
         {
             known.insert(ext.as_str(), s.thread_key.as_str());
@@ -251,13 +253,10 @@ async fn insert_messages(
     thread_ids: &HashMap<ThreadKey, i64>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
-    let mut created = HashMap::with_capacity(pending.len());
-    for chunk in sized_chunks(pending) {
-        let mut sql = Sql::new(
-            "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
-             video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at) VALUES ",
-        );
-        sql.bind_rows(chunk, |r, &pos| {
+    // `lookup_stored` ran in this transaction, as `conversations::insert_messages` needs.
+    let rows: Vec<NewMessage<'_>> = pending
+        .iter()
+        .map(|&pos| {
             let m = &incoming[pos];
             let e = m.event;
             let thread = thread_ids[&(m.channel_id, e.kind.as_str(), keys[&pos].clone())];
@@ -265,36 +264,32 @@ async fn insert_messages(
                 Direction::Inbound => (State::Received, None),
                 Direction::Outbound => (State::Sent, Some(e.created_at)),
             };
-            r.bind(workspace)
-                .bind(m.channel_id)
-                .bind(thread)
-                .bind(e.kind.as_str());
-            r.bind(e.external_id.as_str())
-                .bind(e.parent_external_id.clone())
-                .bind(m.video_id);
-            r.bind(m.author_id)
-                .bind(e.author.search_name())
-                .bind(m.direction.as_str());
-            r.bind(Source::Platform.as_str())
-                .bind(state.as_str())
-                .bind(e.text.as_str());
-            r.bind(e.created_at).bind(now).bind(sent_at);
-        });
-        if tx.backend() == Backend::Sqlite {
-            // One writer, and `lookup_stored` ran in this transaction: nothing can conflict.
-            let ids = tx.insert_ids(sql, chunk.len()).await?;
-            for (&pos, id) in chunk.iter().zip(ids) {
-                created.insert(incoming[pos].key(), id);
+            NewMessage {
+                workspace,
+                channel: ChannelId(m.channel_id),
+                thread: ThreadId(thread),
+                kind: e.kind,
+                external_id: Some(&e.external_id),
+                parent_external_id: e.parent_external_id.as_deref(),
+                video: m.video_id,
+                author: Some(m.author_id),
+                author_name: e.author.search_name(),
+                direction: m.direction,
+                source: Source::Platform,
+                state,
+                text: &e.text,
+                created_at: e.created_at,
+                received_at: now,
+                sent_at,
             }
-            continue;
-        }
-        // Concurrent writers on PostgreSQL may have stored some of these since our lookup.
-        sql.push(" ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id, channel_id, external_id");
-        for row in tx.fetch_all::<(i64, i64, String)>(sql).await? {
-            created.insert((row.1, row.2), row.0);
-        }
-    }
-    Ok(created)
+        })
+        .collect();
+    let ids = conversations::insert_messages(tx, &rows).await?;
+    Ok(pending
+        .iter()
+        .zip(ids)
+        .filter_map(|(&pos, id)| id.map(|id| (incoming[pos].key(), id.0)))
+        .collect())
 }
 
 /// Replies that arrived before a newly stored comment wait in a thread keyed by its id. If that
@@ -331,10 +326,10 @@ async fn merge_provisional(
             "SELECT t.id, t.channel_id, t.kind, t.thread_key FROM k JOIN threads t \
              ON t.channel_id = k.channel_id AND t.kind = 'comment' AND t.thread_key = k.external_id",
         );
-        for provisional in tx.fetch_all::<ThreadId>(sql).await? {
+        for provisional in tx.fetch_all::<ProvisionalThread>(sql).await? {
             let into = targets[&(provisional.channel_id, provisional.thread_key)];
             if provisional.id != into {
-                merge_thread(tx, provisional.id, into).await?;
+                merge_thread(tx, ThreadId(provisional.id), ThreadId(into)).await?;
                 merged_into.insert(into);
             }
         }

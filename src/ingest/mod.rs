@@ -1,6 +1,8 @@
-//! The generic ingest API: `POST /api/v1/events` takes messages and statistics from any source.
+//! Ingest: messages and statistics from any source, validated and stored all or nothing
+//! (`POST /api/v1/events` is its HTTP face, in `web::api::events`).
 
 mod cache;
+mod error;
 mod event;
 mod fields;
 mod messages;
@@ -13,45 +15,8 @@ mod threading;
 mod threads;
 mod validate;
 
+pub use error::IngestError;
 pub use event::{AuthorRef, Event, MessageEvent, VideoRef};
 pub use outcome::{IngestReport, Outcome, OutcomeStatus};
 pub use queue::IngestQueue;
 pub use validate::{is_web_url, parse_events};
-
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
-use tracing::instrument;
-
-use crate::error::AppError;
-use crate::state::AppState;
-
-#[instrument(skip_all)]
-pub async fn post_events(
-    State(state): State<AppState>,
-    caller: crate::auth::Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<IngestReport>), AppError> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(format!(
-            "the body is larger than {} bytes; send smaller batches",
-            state.config.max_body_bytes
-        )),
-        _ => AppError::BadRequest(format!("cannot read the body: {rejection}")),
-    })?;
-    let now = crate::clock::now();
-    let events = parse_events(&body, state.config.max_batch_events, now)?;
-    let results = state.ingest.store(caller.workspace, events, now).await?;
-    let report = IngestReport::new(results);
-    state
-        .metrics
-        .count_ingested(report.created as u64, report.duplicates as u64);
-    let status = if report.created > 0 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(report)))
-}

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::cache::RefCache;
 use super::event::Event;
@@ -37,16 +37,20 @@ pub struct IngestQueue {
     jobs: Option<mpsc::Sender<Job>>,
 }
 
+/// The SQLite writer: runs until `stop` turns true, then writes what is still queued.
+pub type Writer = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 impl IngestQueue {
-    /// Starts the SQLite writer task; it ends when the last queue handle is dropped.
-    pub fn start(db: Db) -> Self {
+    /// The queue, and on SQLite the writer task to run (see `workers`).
+    pub fn new(db: Db, stop: watch::Receiver<bool>) -> (Self, Option<Writer>) {
         let cache = Arc::new(RefCache::default());
+        let mut writer = None;
         let jobs = (db.backend() == Backend::Sqlite).then(|| {
             let (jobs, rx) = mpsc::channel(64);
-            tokio::spawn(write_jobs(db.clone(), cache.clone(), rx));
+            writer = Some(Box::pin(write_jobs(db.clone(), cache.clone(), rx, stop)) as Writer);
             jobs
         });
-        IngestQueue { db, cache, jobs }
+        (IngestQueue { db, cache, jobs }, writer)
     }
 
     pub async fn store(
@@ -72,17 +76,32 @@ impl IngestQueue {
     }
 }
 
-async fn write_jobs(db: Db, cache: Arc<RefCache>, mut rx: mpsc::Receiver<Job>) {
+async fn write_jobs(
+    db: Db,
+    cache: Arc<RefCache>,
+    mut rx: mpsc::Receiver<Job>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut waiting: Option<Job> = None;
     loop {
         let (first, busy) = match waiting.take() {
             Some(job) => (job, true),
             None => match rx.try_recv() {
                 Ok(job) => (job, true),
-                Err(_) => match rx.recv().await {
-                    Some(job) => (job, false),
-                    None => return,
-                },
+                Err(_) => {
+                    let next = tokio::select! {
+                        job = rx.recv() => job,
+                        () = stopped(&mut stop) => {
+                            // Take no new batches; write those already queued, then end.
+                            rx.close();
+                            rx.recv().await
+                        }
+                    };
+                    match next {
+                        Some(job) => (job, false),
+                        None => return,
+                    }
+                }
             },
         };
         let mut group = vec![first];
@@ -158,4 +177,9 @@ async fn write_group(db: &Db, cache: &RefCache, group: Vec<Job>) {
             }
         }
     }
+}
+
+/// Resolves once the workers are asked to stop.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }

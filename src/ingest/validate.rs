@@ -3,35 +3,36 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::error::IngestError;
 use super::event::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
 use super::fields::{Fields, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS};
 use crate::domain::{Direction, Kind, Platform};
-use crate::error::{AppError, Problem};
+use crate::problem::Problem;
 
 /// Parses the body: one event object or an array of them. All or nothing.
 pub fn parse_events(
     body: &[u8],
     max_events: usize,
     now: DateTime<Utc>,
-) -> Result<Vec<Event>, AppError> {
+) -> Result<Vec<Event>, IngestError> {
     let value: Value = crate::json::parse_keys_once(body)
-        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        .map_err(|e| IngestError::Malformed(format!("the body is not valid JSON: {e}")))?;
     let items = match value {
         Value::Array(items) => items,
         Value::Object(_) => vec![value],
         _ => {
-            return Err(AppError::BadRequest(
+            return Err(IngestError::Malformed(
                 "the body must be one event object or an array of event objects".into(),
             ));
         }
     };
     if items.is_empty() {
-        return Err(AppError::BadRequest(
+        return Err(IngestError::Malformed(
             "the batch is empty; send at least one event".into(),
         ));
     }
     if items.len() > max_events {
-        return Err(AppError::TooLarge(format!(
+        return Err(IngestError::TooMany(format!(
             "the batch has {} events; the limit is {max_events} per request, split it",
             items.len()
         )));
@@ -51,7 +52,7 @@ pub fn parse_events(
     if problems.is_empty() {
         Ok(events)
     } else {
-        Err(AppError::invalid(problems))
+        Err(IngestError::Invalid(problems))
     }
 }
 

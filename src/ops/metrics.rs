@@ -7,12 +7,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::state::AppState;
-
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -45,7 +39,7 @@ impl Metrics {
         self.csp_violations.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         *requests
             .entry((method.to_owned(), route.to_owned(), status))
@@ -148,48 +142,4 @@ fn escape(label: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Middleware: counts and times every request under its route pattern (never the raw path,
-/// which would make one series per thread id).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = method_label(request.method()).to_owned();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    state.metrics.observe(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
-}
-
-/// The standard methods by name; any other is `other`, so made-up methods cannot add series.
-fn method_label(method: &axum::http::Method) -> &'static str {
-    use axum::http::Method as M;
-    match *method {
-        M::GET => "GET",
-        M::POST => "POST",
-        M::PUT => "PUT",
-        M::PATCH => "PATCH",
-        M::DELETE => "DELETE",
-        M::HEAD => "HEAD",
-        M::OPTIONS => "OPTIONS",
-        M::CONNECT => "CONNECT",
-        M::TRACE => "TRACE",
-        _ => "other",
-    }
-}
-
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
 }

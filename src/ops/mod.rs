@@ -1,6 +1,5 @@
-//! Operations: health, readiness, metrics, logging set-up and serving connections with timeouts, graceful shutdown.
+//! Operations: the metrics registry, logging set-up and serving connections with timeouts, graceful shutdown.
 
-pub mod health;
 pub mod metrics;
 pub mod server;
 pub mod shutdown;

@@ -69,12 +69,12 @@ pub async fn refuse_invalid_text(
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
+    let bytes = match to_bytes(body, state.config.server.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return AppError::TooLarge(format!(
                 "the form is larger than {} bytes",
-                state.config.max_body_bytes
+                state.config.server.max_body_bytes
             ))
             .into_response();
         }

@@ -1,15 +1,17 @@
-//! Server-rendered pages (askama), their forms, and the static files they use.
+//! The HTTP edge: the guard every route passes, the JSON API and the server-rendered pages
+//! (askama), their forms, the static files they use, and the defences all routes share.
+//! Features never see a request; this is where requests become feature calls.
 
-pub mod account_page;
+pub mod api;
 mod assets;
-pub mod audit_page;
 pub mod chrome;
+pub mod cookies;
+pub mod csrf;
+mod extract;
+pub mod guard;
 pub mod hardening;
-pub mod inbox_page;
-pub mod login_page;
-pub mod members_page;
-pub mod thread_page;
-pub mod tokens_page;
+pub mod ops;
+pub mod pages;
 pub mod view;
 
 use askama::Template;

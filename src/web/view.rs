@@ -29,8 +29,11 @@ pub fn platform_label(platform: &str) -> &'static str {
         .unwrap_or("Other")
 }
 
-pub fn kind_label(kind: &str) -> &'static str {
-    if kind == "dm" { "DM" } else { "Comment" }
+pub fn kind_label(kind: crate::domain::Kind) -> &'static str {
+    match kind {
+        crate::domain::Kind::Dm => "DM",
+        crate::domain::Kind::Comment => "Comment",
+    }
 }
 
 /// Query string for `params`, leaving out empty values.

@@ -1,0 +1,14 @@
+//! Conversations: the one place messages are written and thread summaries kept true.
+//!
+//! Every message — inbound from ingest and the connectors, manual replies, rule replies,
+//! echoes of our own sends — is stored through [`insert_messages`], and every thread it
+//! touches is brought up to date through [`summary`], inside the caller's transaction
+//! (`&mut Tx`), so that a message and whatever it sets off are committed together or not at all.
+
+mod new_message;
+mod outbound;
+pub mod summary;
+
+pub use new_message::{NewMessage, insert_messages};
+pub use outbound::{Outbound, record_outbound};
+pub use summary::{mark_new_inbound, merge_thread, refresh_threads};

@@ -1,0 +1,7 @@
+//! The JSON API's handlers: each parses its request, calls a feature, and answers JSON.
+
+pub mod events;
+mod json;
+pub mod threads;
+
+pub use json::ApiJson;

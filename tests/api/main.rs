@@ -1,0 +1,20 @@
+//! The integration tests, in one binary (each test binary links the whole crate, which costs
+//! minutes on two cores). Every test gets its own database and talks to the real server over
+//! real HTTP; most run on SQLite and on PostgreSQL (`on_both_backends!`).
+
+#[macro_use]
+mod common;
+
+mod access;
+mod browser;
+mod cli;
+mod edge;
+mod faults;
+mod inbox_api;
+mod ingest;
+mod layout;
+mod ops;
+mod pages;
+mod properties;
+mod sign_in;
+mod workspace_admin;

@@ -1,0 +1,68 @@
+//! Health, readiness, metrics and graceful shutdown.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+on_both_backends! {
+    async fn health_and_readiness(s: &TestServer) {
+        let (status, body) = s.get_json("/healthz").await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+        let (status, body) = s.get_json("/readyz").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["database"], s.backend.name());
+    }
+
+    async fn metrics_count_requests_and_events(s: &TestServer) {
+        s.ingest(json!([comment("a", "1"), comment("b", "2")])).await;
+        s.ingest(comment("a", "1")).await;
+        s.get("/api/v1/threads").await;
+        let text = s.get("/metrics").await.text().await.unwrap();
+        assert!(text.contains("unibox_events_ingested_total 2"), "{text}");
+        assert!(text.contains("unibox_events_duplicate_total 1"), "{text}");
+        assert!(text.contains(r#"unibox_http_requests_total{method="POST",route="/api/v1/events",status="201"} 1"#), "{text}");
+        assert!(text.contains(r#"unibox_http_requests_total{method="POST",route="/api/v1/events",status="200"} 1"#), "{text}");
+        assert!(text.contains(r#"unibox_http_request_duration_seconds_count{route="/api/v1/threads"} 1"#), "{text}");
+        // Routes are reported by pattern, never by raw path.
+        s.get("/api/v1/threads/12345").await;
+        let text = s.get("/metrics").await.text().await.unwrap();
+        assert!(text.contains(r#"route="/api/v1/threads/{id}""#), "{text}");
+        assert!(!text.contains("12345"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_the_request_in_flight() {
+    let mut s = TestServer::sqlite().await;
+    // Hold SQLite's single writer so the ingest request stays in flight inside the handler.
+    let writer = s.db.begin().await.unwrap();
+    let events: Vec<Value> = (0..50)
+        .map(|i| comment(&format!("c{i}"), "in flight"))
+        .collect();
+    let client = s.client.clone();
+    let url = s.url("/api/v1/events");
+    let request = tokio::spawn(async move { client.post(url).json(&events).send().await });
+    // Plenty of time for a small request to reach the handler, even on a loaded machine.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert!(!request.is_finished(), "the request waits for the writer");
+    let server = s.shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !server.is_finished(),
+        "the server waits for the request in flight"
+    );
+    drop(writer);
+    let response = request
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["created"], 50);
+    server.await.unwrap().unwrap();
+    assert_eq!(s.count("messages").await, 50);
+    assert!(
+        reqwest::get(s.url("/healthz")).await.is_err(),
+        "no new connections after shutdown"
+    );
+    s.finish().await;
+}
