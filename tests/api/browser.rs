@@ -95,6 +95,31 @@ async fn violations(s: &TestServer) -> u64 {
         .unwrap()
 }
 
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the field `field`, presses `button`, and waits for the next page to
+/// show `then`.
+async fn submit(c: &Client, field: &str, text: &str, button: &str, then: &str) {
+    let input = c.find(Locator::Css(field)).await.unwrap();
+    input.send_keys(text).await.unwrap();
+    click(c, button).await;
+    // The form posts and is redirected back: the old page's field goes stale.
+    for _ in 0..100 {
+        if input.is_displayed().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait().for_element(Locator::Css(then)).await.unwrap();
+}
+
 async fn text_of_css(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -131,22 +156,8 @@ async fn pages_work_in_a_browser_under_the_content_security_policy() {
         .send_keys(OWNER)
         .await
         .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("ul.threads"))
-        .await
-        .unwrap();
+    let login = "form[action='/login'] button";
+    submit(&c, "#password", PASSWORD, login, "ul.threads").await;
     assert_eq!(
         c.find_all(Locator::Css("li.thread")).await.unwrap().len(),
         2
@@ -177,12 +188,7 @@ async fn pages_work_in_a_browser_under_the_content_security_policy() {
     let paused = "var ev = new CustomEvent('htmx:confirm', {bubbles: true, cancelable: true}); \
                   document.getElementById('thread-list').dispatchEvent(ev); return ev.defaultPrevented;";
     assert_eq!(c.execute(paused, vec![]).await.unwrap(), json!(false));
-    c.find(Locator::Css("#thread-list input[name=ids]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#thread-list input[name=ids]").await;
     assert_eq!(
         c.execute(paused, vec![]).await.unwrap(),
         json!(true),
@@ -198,38 +204,23 @@ async fn pages_work_in_a_browser_under_the_content_security_policy() {
     );
     let alert = c.get_alert_text().await;
     assert!(alert.is_err(), "no script ran: {alert:?}");
-    c.find(Locator::Id("reply-text"))
-        .await
-        .unwrap()
-        .send_keys("Thanks, it is in the shop!")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.reply-box button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("form.reply-box"))
-        .await
-        .unwrap();
-    c.find(Locator::Id("new-label"))
-        .await
-        .unwrap()
-        .send_keys("price")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.add-label button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("form.add-label"))
-        .await
-        .unwrap();
+    let reply = "form.reply-box button[type=submit]";
+    submit(
+        &c,
+        "#reply-text",
+        "Thanks, it is in the shop!",
+        reply,
+        "form.reply-box",
+    )
+    .await;
+    submit(
+        &c,
+        "#new-label",
+        "price",
+        "form.add-label button",
+        "form.add-label",
+    )
+    .await;
     shoot(&c, "thread").await;
     let (_, detail) = s.get_json(&format!("/api/v1/threads/{thread}")).await;
     assert_eq!(detail["thread"]["labels"], json!(["price"]));
