@@ -15,6 +15,7 @@ pub mod json;
 pub mod ops;
 pub mod problem;
 pub mod routes;
+pub mod rules;
 pub mod state;
 pub mod storage;
 pub mod web;
