@@ -110,7 +110,7 @@ word_enum!(
 
 word_enum!(
     /// What an API token may do: read, or read and write.
-    Scope { Read => "read", Write => "write" }
+    Scope { Read => "read", Write => "write", Admin => "admin" }
 );
 
 impl Role {
@@ -130,6 +130,7 @@ impl Scope {
         match self {
             Scope::Read => Role::Viewer,
             Scope::Write => Role::Agent,
+            Scope::Admin => Role::Admin,
         }
     }
 }

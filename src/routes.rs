@@ -192,6 +192,37 @@ pub fn table() -> Vec<Route> {
             Api(Agent),
             web::api::threads::reply,
         ),
+        route(M::GET, "/api/v1/rules", Api(Viewer), web::api::rules::list),
+        route(
+            M::POST,
+            "/api/v1/rules",
+            Api(Admin),
+            web::api::rules::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/rules/{id}",
+            Api(Viewer),
+            web::api::rules::show,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/rules/{id}",
+            Api(Admin),
+            web::api::rules::replace,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/rules/{id}",
+            Api(Admin),
+            web::api::rules::adjust,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/rules/{id}",
+            Api(Admin),
+            web::api::rules::delete,
+        ),
         route(
             M::GET,
             "/api/v1/labels",

@@ -1,9 +1,14 @@
 //! Reply rules: when a comment or DM matches (keywords, expressions, language, shape, who and
-//! where), what to do. This part reads conditions and decides which rules fire for a message;
-//! storing rules, their actions and safeguards build on it.
+//! where), what to do: rules read and checked in full (`definition`, `condition`, `action`,
+//! `template`), stored with their audit trail (`store`), and one matcher that decides which fire
+//! for a message (`matcher`). Acting on a decision comes with the outbox.
 
+pub mod action;
 pub mod condition;
+pub mod definition;
 pub mod matcher;
+pub mod store;
+pub mod template;
 pub mod text;
 
 pub use condition::{Condition, Test, read_conditions};

@@ -69,8 +69,13 @@ async fn api_caller(state: &AppState, headers: &HeaderMap, need: Role) -> Result
     }
     let role = token.scope.role();
     if role < need {
+        let wanted = if need > Role::Agent {
+            "an admin token (scope admin)"
+        } else {
+            "a read-write token"
+        };
         return Err(AppError::Forbidden(format!(
-            "this token is {}-only; this request needs a read-write token",
+            "this token's scope is {}; this request needs {wanted}",
             token.scope
         )));
     }

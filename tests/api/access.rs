@@ -22,8 +22,19 @@ fn changes_state(route: &Route) -> bool {
 
 /// A valid body for each API write, so that a refusal cannot be blamed on a malformed request
 /// and "nothing changed" means the guard stopped it.
-fn api_body(path: &str, id: &str) -> Value {
+fn api_body(method: &Method, path: &str, id: &str) -> Value {
     let id: i64 = id.parse().unwrap();
+    let rule = json!({"name": "guarded", "conditions": [{"type": "keywords", "any": ["price"]}],
+                      "actions": [{"type": "label", "label": "price"}]});
+    match (path, method.as_str()) {
+        ("/api/v1/rules", _) | ("/api/v1/rules/{id}", "PUT") => rule,
+        ("/api/v1/rules/{id}", "PATCH") => json!({"enabled": false}),
+        ("/api/v1/rules/{id}", "DELETE") => json!({}),
+        _ => api_body_for(path, id),
+    }
+}
+
+fn api_body_for(path: &str, id: i64) -> Value {
     match path {
         "/api/v1/events" => json!([comment("guarded", "must not be stored")]),
         "/api/v1/threads" => json!({"ids": [id], "status": "done"}),
@@ -42,7 +53,7 @@ fn request(
     let url = s.url(&concrete(route.path, id));
     let builder = client.request(route.method.clone(), url);
     match (route.access, changes_state(route)) {
-        (Access::Api(_), true) => builder.json(&api_body(route.path, id)),
+        (Access::Api(_), true) => builder.json(&api_body(&route.method, route.path, id)),
         (_, true) => builder.form(&[("status", "done"), ("label", "x"), ("text", "hi")]),
         _ => builder,
     }
@@ -122,6 +133,11 @@ on_both_backends! {
     async fn viewers_and_read_tokens_cannot_write(s: &TestServer) {
         s.ingest(json!([comment("c1", "hello")])).await;
         let id = first_thread(s).await.to_string();
+        // A rule with the same id as the thread, so that every `{id}` route has something to read.
+        let admin_token = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let rule = admin_token.post(s.url("/api/v1/rules")).json(&api_body(&Method::POST, "/api/v1/rules", &id)).send().await.unwrap();
+        let rule: Value = rule.json().await.unwrap();
+        assert_eq!(rule["id"].to_string(), id, "{rule}");
         s.add_user("viewer@example.test", 1, Role::Viewer).await;
         let viewer = s.sign_in("viewer@example.test").await;
         s.add_user("agent@example.test", 1, Role::Agent).await;
@@ -173,8 +189,14 @@ on_both_backends! {
                     if role > Role::Viewer {
                         assert_eq!(r.status(), 403, "read token: {label}");
                         let body: Value = r.json().await.unwrap();
-                        assert!(body["error"].as_str().unwrap().contains("read-write"), "{body}");
+                        let needed = if role > Role::Agent { "admin" } else { "read-write" };
+                        assert!(body["error"].as_str().unwrap().contains(needed), "{body}");
                         refused += 1;
+                        if role > Role::Agent {
+                            // A read-write token is no admin token either.
+                            let r = request(&s.client, s, &route, &id).send().await.unwrap();
+                            assert_eq!(r.status(), 403, "write token: {label}");
+                        }
                     } else {
                         assert_eq!(r.status(), 200, "read token: {label}");
                     }
@@ -196,8 +218,10 @@ on_both_backends! {
         assert_eq!(s.count("messages").await, 1);
         assert_eq!(s.count("api_tokens").await, tokens_before);
         assert_eq!(s.count("workspaces").await, 1);
-        // Only the set-up's own changes: five members and two tokens.
-        assert_eq!(s.count("audit_log").await, 7);
+        let (_, rule) = s.get_json(&format!("/api/v1/rules/{id}")).await;
+        assert_eq!((rule["enabled"].as_bool(), rule["name"].as_str()), (Some(true), Some("guarded")));
+        // Only the set-up's own changes: five members, three tokens and one rule.
+        assert_eq!(s.count("audit_log").await, 9);
     }
 
     /// A link from another site opens a thread but does not mark it read.
@@ -365,6 +389,8 @@ fn route_table_follows_the_role_policy() {
             "/workspaces" => Access::Page(Need::ServerAdmin),
             p if p.starts_with("/members") => Access::Page(Need::Role(Owner)),
             p if p.starts_with("/tokens") || p == "/audit" => Access::Page(Need::Role(Admin)),
+            // Rules are workspace settings: admins change them.
+            p if p.starts_with("/api/v1/rules") => Access::Api(if get { Viewer } else { Admin }),
             p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),
             "/" | "/threads/{id}" if get => Access::Page(Need::Role(Viewer)),
             p if p.starts_with("/threads/") && !get => Access::Page(Need::Role(Agent)),

@@ -16,5 +16,6 @@ mod layout;
 mod ops;
 mod pages;
 mod properties;
+mod rules;
 mod sign_in;
 mod workspace_admin;

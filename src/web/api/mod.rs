@@ -2,6 +2,7 @@
 
 pub mod events;
 mod json;
+pub mod rules;
 pub mod threads;
 
 pub use json::ApiJson;

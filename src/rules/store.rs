@@ -1,0 +1,283 @@
+//! Rules in the database: each change in the caller's transaction, with its audit entry.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::action::Action;
+use super::definition::Draft;
+use crate::accounts::audit::{self, Entry, Who};
+use crate::storage::{Arg, Db, Sql, Tx};
+
+/// Rules are numbered in steps, so that one can be put between two without renumbering.
+pub const POSITION_STEP: i64 = 10;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredRule {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    pub position: i64,
+    pub definition: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredRule {
+    /// The rule as the API shows it.
+    pub fn to_json(&self) -> Value {
+        let mut rule =
+            serde_json::from_str::<Value>(&self.definition).unwrap_or_else(|_| json!({}));
+        let warnings = warnings(&rule);
+        if let Some(obj) = rule.as_object_mut() {
+            obj.insert("id".into(), json!(self.id));
+            obj.insert("name".into(), json!(self.name));
+            obj.insert("enabled".into(), json!(self.enabled));
+            obj.insert("position".into(), json!(self.position));
+            obj.insert("created_at".into(), json!(self.created_at));
+            obj.insert("updated_at".into(), json!(self.updated_at));
+            obj.insert("warnings".into(), json!(warnings));
+        }
+        rule
+    }
+}
+
+/// What the editor points out without refusing it.
+fn warnings(rule: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let actions = rule["actions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (i, action) in actions.iter().enumerate() {
+        if action["type"] == "reply" && action["variants"].as_array().is_some_and(|v| v.len() == 1)
+        {
+            out.push(format!(
+                "actions[{i}]: one reply text for every message; platforms flag identical automated replies as spam, so add variants"
+            ));
+        }
+    }
+    out
+}
+
+const COLUMNS: &str =
+    "SELECT id, name, enabled, position, definition, created_at, updated_at FROM rules";
+
+pub async fn list(db: &Db, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Error> {
+    let mut sql = Sql::new(COLUMNS);
+    sql.push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" ORDER BY position, id");
+    db.fetch_all(sql).await
+}
+
+pub async fn get(db: &Db, workspace: i64, id: i64) -> Result<Option<StoredRule>, sqlx::Error> {
+    let mut sql = Sql::new(COLUMNS);
+    sql.push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" AND id = ")
+        .bind(id);
+    db.fetch_optional(sql).await
+}
+
+pub async fn create(
+    tx: &mut Tx,
+    workspace: i64,
+    draft: &Draft,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let position = match draft.position {
+        Some(p) => p,
+        None => {
+            let mut last =
+                Sql::new("SELECT COALESCE(MAX(position), 0) FROM rules WHERE workspace_id = ");
+            last.bind(workspace);
+            let (max,): (i64,) = tx.fetch_optional(last).await?.unwrap_or((0,));
+            max + POSITION_STEP
+        }
+    };
+    let mut sql = Sql::new(
+        "INSERT INTO rules (workspace_id, name, enabled, position, definition, created_at, updated_at) VALUES ",
+    );
+    let values: [Arg; 7] = [
+        workspace.into(),
+        draft.name.as_str().into(),
+        draft.enabled.into(),
+        position.into(),
+        draft.definition.to_string().into(),
+        now.into(),
+        now.into(),
+    ];
+    sql.bind_list(values);
+    sql.push(" RETURNING id");
+    let id = tx.insert_id(sql).await?;
+    record(
+        tx,
+        workspace,
+        who,
+        "rule created",
+        id,
+        &draft.name,
+        summary(&draft.actions),
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Replaces rule `id` whole; false if there is no such rule here.
+pub async fn replace(
+    tx: &mut Tx,
+    workspace: i64,
+    id: i64,
+    draft: &Draft,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("UPDATE rules SET name = ");
+    sql.bind(draft.name.as_str())
+        .push(", enabled = ")
+        .bind(draft.enabled)
+        .push(", definition = ")
+        .bind(draft.definition.to_string())
+        .push(", updated_at = ")
+        .bind(now);
+    if let Some(position) = draft.position {
+        sql.push(", position = ").bind(position);
+    }
+    sql.push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" AND id = ")
+        .bind(id);
+    if tx.execute(sql).await? == 0 {
+        return Ok(false);
+    }
+    record(
+        tx,
+        workspace,
+        who,
+        "rule changed",
+        id,
+        &draft.name,
+        summary(&draft.actions),
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Switches a rule on or off and/or moves it; false if there is no such rule here.
+pub async fn adjust(
+    tx: &mut Tx,
+    workspace: i64,
+    id: i64,
+    enabled: Option<bool>,
+    position: Option<i64>,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("UPDATE rules SET updated_at = ");
+    sql.bind(now);
+    if let Some(enabled) = enabled {
+        sql.push(", enabled = ").bind(enabled);
+    }
+    if let Some(position) = position {
+        sql.push(", position = ").bind(position);
+    }
+    sql.push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" AND id = ")
+        .bind(id);
+    sql.push(" RETURNING name");
+    let Some((name,)) = tx.fetch_optional::<(String,)>(sql).await? else {
+        return Ok(false);
+    };
+    let action = match enabled {
+        Some(true) => "rule enabled",
+        Some(false) => "rule paused",
+        None => "rule moved",
+    };
+    let detail = position
+        .map(|p| format!("to position {p}"))
+        .unwrap_or_default();
+    record(tx, workspace, who, action, id, &name, detail, now).await?;
+    Ok(true)
+}
+
+pub async fn delete(
+    tx: &mut Tx,
+    workspace: i64,
+    id: i64,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("DELETE FROM rules WHERE workspace_id = ");
+    sql.bind(workspace)
+        .push(" AND id = ")
+        .bind(id)
+        .push(" RETURNING name");
+    let Some((name,)) = tx.fetch_optional::<(String,)>(sql).await? else {
+        return Ok(false);
+    };
+    record(
+        tx,
+        workspace,
+        who,
+        "rule deleted",
+        id,
+        &name,
+        String::new(),
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The user ids among `users` that are not members of the workspace.
+pub async fn not_members(
+    tx: &mut Tx,
+    workspace: i64,
+    users: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut missing = Vec::new();
+    for &user in users {
+        let mut sql = Sql::new("SELECT user_id FROM memberships WHERE workspace_id = ");
+        sql.bind(workspace).push(" AND user_id = ").bind(user);
+        if tx.fetch_optional::<(i64,)>(sql).await?.is_none() {
+            missing.push(user);
+        }
+    }
+    Ok(missing)
+}
+
+fn summary(actions: &[Action]) -> String {
+    let names: Vec<String> = actions
+        .iter()
+        .map(|a| {
+            serde_json::to_value(a)
+                .ok()
+                .and_then(|v| v["type"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("then {}", names.join(", "))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    tx: &mut Tx,
+    workspace: i64,
+    who: &Who,
+    action: &'static str,
+    id: i64,
+    name: &str,
+    detail: String,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let entry = Entry {
+        action,
+        target: format!("rule #{id} “{name}”"),
+        detail,
+    };
+    audit::record(tx, workspace, who, entry, now).await
+}

@@ -1,0 +1,186 @@
+//! `/api/v1/rules`: reply rules, read by anyone in the workspace, changed by admins.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::instrument;
+
+use super::ApiJson;
+use crate::accounts::audit::Who;
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError, Problem};
+use crate::rules::action::Action;
+use crate::rules::definition::{Draft, read_rule};
+use crate::rules::store;
+use crate::state::AppState;
+use crate::storage::Tx;
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let rules: Vec<Value> = store::list(&state.db, caller.workspace)
+        .await?
+        .iter()
+        .map(store::StoredRule::to_json)
+        .collect();
+    Ok(Json(json!({ "rules": rules })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    stored(&state, caller.workspace, id).await.map(Json)
+}
+
+#[instrument(skip_all)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let draft = read_rule(&body).map_err(AppError::invalid)?;
+    let mut tx = state.db.begin().await?;
+    members_only(&mut tx, caller.workspace, &draft).await?;
+    let now = crate::clock::now();
+    let id = store::create(&mut tx, caller.workspace, &draft, &Who::from(&caller), now).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(stored(&state, caller.workspace, id).await?),
+    ))
+}
+
+#[instrument(skip_all, fields(rule = id))]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let draft = read_rule(&body).map_err(AppError::invalid)?;
+    let mut tx = state.db.begin().await?;
+    members_only(&mut tx, caller.workspace, &draft).await?;
+    let now = crate::clock::now();
+    if !store::replace(
+        &mut tx,
+        caller.workspace,
+        id,
+        &draft,
+        &Who::from(&caller),
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::NotFound("rule"));
+    }
+    tx.commit().await?;
+    stored(&state, caller.workspace, id).await.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adjustment {
+    enabled: Option<bool>,
+    position: Option<i64>,
+}
+
+/// `PATCH`: switch a rule on or off, or move it.
+#[instrument(skip_all, fields(rule = id))]
+pub async fn adjust(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(change): ApiJson<Adjustment>,
+) -> ApiResult<Json<Value>> {
+    if change.enabled.is_none() && change.position.is_none() {
+        return Err(AppError::field(
+            "body",
+            "give \"enabled\", \"position\" or both",
+        ));
+    }
+    if change.position.is_some_and(|p| p < 0) {
+        return Err(AppError::field(
+            "position",
+            "must be a whole number, 0 or more",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    let who = Who::from(&caller);
+    if !store::adjust(
+        &mut tx,
+        caller.workspace,
+        id,
+        change.enabled,
+        change.position,
+        &who,
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::NotFound("rule"));
+    }
+    tx.commit().await?;
+    stored(&state, caller.workspace, id).await.map(Json)
+}
+
+#[instrument(skip_all, fields(rule = id))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    if !store::delete(
+        &mut tx,
+        caller.workspace,
+        id,
+        &Who::from(&caller),
+        crate::clock::now(),
+    )
+    .await?
+    {
+        return Err(AppError::NotFound("rule"));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppError> {
+    store::get(&state.db, workspace, id)
+        .await?
+        .map(|rule| rule.to_json())
+        .ok_or(AppError::NotFound("rule"))
+}
+
+/// An `assign` action must name a member of this workspace.
+async fn members_only(tx: &mut Tx, workspace: i64, draft: &Draft) -> Result<(), AppError> {
+    let assigned: Vec<(usize, i64)> = draft
+        .actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            Action::Assign { user_id } => Some((i, *user_id)),
+            _ => None,
+        })
+        .collect();
+    let users: Vec<i64> = assigned.iter().map(|(_, u)| *u).collect();
+    let missing = store::not_members(tx, workspace, &users).await?;
+    let problems: Vec<Problem> = assigned
+        .iter()
+        .filter(|(_, u)| missing.contains(u))
+        .map(|(i, _)| {
+            Problem::new(
+                format!("actions[{i}].user_id"),
+                "is not a member of this workspace",
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid(problems))
+    }
+}

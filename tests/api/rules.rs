@@ -1,0 +1,140 @@
+//! Reply rules through the API: saved whole and checked in full, changed by admins only,
+//! audited, and kept to their workspace.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+/// The rule of `interfaces.md`, as a user writes it.
+fn price_rule() -> Value {
+    json!({
+        "name": "Price question", "enabled": true, "position": 10,
+        "applies_to": ["comment", "dm"],
+        "scope": {"platforms": ["tiktok", "instagram"], "channels": [], "videos": []},
+        "conditions": [
+            {"type": "keywords", "any": ["prijs", "kost", "price"]},
+            {"type": "regex", "pattern": "hoeveel (?P<wat>\\w+)"},
+            {"type": "keywords", "any": ["retour"], "negate": true}],
+        "actions": [
+            {"type": "reply", "variants": ["Hoi {{ author.first_name | default('daar') }}! De {{ match.wat }} kost €19.",
+                                            "Dank je {{ author.username }}, €19 in de webshop."]},
+            {"type": "label", "label": "price"}],
+        "mode": "auto",
+        "delay_seconds": {"min": 20, "max": 90},
+        "continue": false,
+        "safeguards": {"cooldown_hours": 24, "max_per_hour": 60}
+    })
+}
+
+async fn admin(s: &TestServer) -> reqwest::Client {
+    s.api_client(&s.token_for(1, Scope::Admin).await)
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = client.request(method, url);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+on_both_backends! {
+    async fn rules_are_created_read_changed_and_deleted(s: &TestServer) {
+        let admin = admin(s).await;
+        let url = |path: &str| s.url(path);
+        let (status, first) = send(&admin, reqwest::Method::POST, url("/api/v1/rules"), Some(&price_rule())).await;
+        assert_eq!(status, 201, "{first}");
+        assert_eq!(first["name"], "Price question");
+        assert_eq!(first["position"], 10);
+        assert_eq!(first["mode"], "auto");
+        assert_eq!(first["conditions"][2]["negate"], true);
+        assert_eq!(first["actions"][0]["type"], "reply");
+        assert_eq!(first["actions"][0]["weights"], json!([1, 1]));
+        assert_eq!(first["delay_seconds"], json!({"min": 20, "max": 90}));
+        assert_eq!(first["warnings"], json!([]));
+        // Defaults: after the last rule, suggest mode, a human-like delay, safeguards on.
+        let second = json!({"name": "Thanks", "conditions": [{"type": "only_emoji"}],
+                            "actions": [{"type": "reply", "variants": ["❤️"]}]});
+        let (status, second) = send(&admin, reqwest::Method::POST, url("/api/v1/rules"), Some(&second)).await;
+        assert_eq!(status, 201, "{second}");
+        assert_eq!(second["position"], 20);
+        assert_eq!(second["mode"], "suggest");
+        assert_eq!(second["applies_to"], json!(["comment", "dm"]));
+        assert_eq!(second["safeguards"], json!({"cooldown_hours": 24, "max_per_hour": 60}));
+        assert!(second["warnings"][0].as_str().unwrap().contains("spam"), "{second}");
+
+        let (first_id, second_id) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+        let mut changed = price_rule();
+        changed["name"] = json!("Price (NL)");
+        let (status, body) = send(&admin, reqwest::Method::PUT, url(&format!("/api/v1/rules/{first_id}")), Some(&changed)).await;
+        assert_eq!((status, body["name"].as_str()), (200, Some("Price (NL)")), "{body}");
+        let (status, body) = send(&admin, reqwest::Method::PATCH, url(&format!("/api/v1/rules/{first_id}")), Some(&json!({"enabled": false, "position": 30}))).await;
+        assert_eq!((status, body["enabled"].as_bool()), (200, Some(false)), "{body}");
+        let (_, list) = s.get_json("/api/v1/rules").await;
+        let order: Vec<i64> = list["rules"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        assert_eq!(order, [second_id, first_id], "by position");
+
+        let (status, _) = send(&admin, reqwest::Method::DELETE, url(&format!("/api/v1/rules/{second_id}")), None).await;
+        assert_eq!(status, 204);
+        assert_eq!(s.get_json(&format!("/api/v1/rules/{second_id}")).await.0, 404);
+        let (status, _) = send(&admin, reqwest::Method::DELETE, url(&format!("/api/v1/rules/{second_id}")), None).await;
+        assert_eq!(status, 404);
+
+        let actions: Vec<(String,)> = s.db.fetch_all(unibox::storage::Sql::new(
+            "SELECT action FROM audit_log WHERE action LIKE 'rule %' ORDER BY id")).await.unwrap();
+        let actions: Vec<&str> = actions.iter().map(|(a,)| a.as_str()).collect();
+        assert_eq!(actions, ["rule created", "rule created", "rule changed", "rule paused", "rule deleted"]);
+
+        // Another workspace sees none of it; agents' tokens change nothing.
+        let other = s.add_workspace("other").await;
+        let theirs = s.api_client(&s.token_for(other, Scope::Admin).await);
+        let (status, _) = send(&theirs, reqwest::Method::GET, url(&format!("/api/v1/rules/{first_id}")), None).await;
+        assert_eq!(status, 404);
+        let (status, _) = send(&theirs, reqwest::Method::DELETE, url(&format!("/api/v1/rules/{first_id}")), None).await;
+        assert_eq!(status, 404);
+        let (status, body) = send(&s.client, reqwest::Method::POST, url("/api/v1/rules"), Some(&price_rule())).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(s.count("rules").await, 1);
+    }
+
+    async fn bad_rules_are_refused_with_paths_and_nothing_is_saved(s: &TestServer) {
+        let admin = admin(s).await;
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (json!({"conditions": [{"type": "regex", "pattern": "(unclosed"}]}), "conditions[0].pattern", "regular expression"),
+            (json!({"conditions": [{"type": "regex", "pattern": "\\w{1000}{1000}"}]}), "conditions[0].pattern", "too large"),
+            (json!({"actions": [{"type": "reply", "variants": ["Hoi {{ author.username "]}]}), "actions[0].variants[0]", "line 1"),
+            (json!({"actions": [{"type": "reply", "variants": ["Hoi {{ author.address }}", "b {{ platform }}"]}]}), "actions[0].variants[0]", "author.address"),
+            (json!({"scope": {"platforms": ["tiktok"]}, "actions": [{"type": "private_reply", "variants": ["a", "b"]}]}), "actions[0].type", "TikTok"),
+            (json!({"delay_seconds": {"min": 90, "max": 20}}), "delay_seconds.max", "upside down"),
+            (json!({"actions": [{"type": "reply", "variants": ["x".repeat(151), "y"]}]}), "actions[0].variants[0]", "150"),
+            (json!({"actions": [{"type": "assign", "user_id": 999}]}), "actions[0].user_id", "member"),
+            (json!({"colour": "red"}), "colour", "not a field"),
+            (json!({"mode": "yolo"}), "mode", "auto, suggest, dry_run"),
+        ];
+        for (change, field, says) in cases {
+            let mut rule = price_rule();
+            for (k, v) in change.as_object().unwrap() {
+                rule[k] = v.clone();
+            }
+            let (status, body) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules"), Some(&rule)).await;
+            assert_eq!(status, 422, "{field}: {body}");
+            let problem = body["problems"].as_array().unwrap().iter().find(|p| p["field"] == field)
+                .unwrap_or_else(|| panic!("no problem at {field}: {body}"));
+            assert!(problem["message"].as_str().unwrap().contains(says), "{field}: {problem}");
+        }
+        // Several at once are all listed.
+        let (status, body) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules"),
+            Some(&json!({"name": "", "conditions": [{"type": "colour"}], "actions": []}))).await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> = body["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["name", "conditions[0].type", "actions"], "{body}");
+        assert_eq!(s.count("rules").await, 0, "nothing half-saved");
+        assert_eq!(s.get_json("/api/v1/rules").await.1["rules"], json!([]));
+    }
+}
