@@ -200,6 +200,12 @@ pub fn table() -> Vec<Route> {
             web::api::rules::create,
         ),
         route(
+            M::POST,
+            "/api/v1/rules/test",
+            Api(Admin),
+            web::api::rules::test,
+        ),
+        route(
             M::GET,
             "/api/v1/rules/{id}",
             Api(Viewer),

@@ -10,6 +10,7 @@ pub mod matcher;
 pub mod store;
 pub mod template;
 pub mod text;
+pub mod trial;
 
 pub use condition::{Condition, Test, read_conditions};
 pub use matcher::{Matcher, Message, RuleSpec};

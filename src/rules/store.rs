@@ -233,6 +233,22 @@ pub async fn delete(
     Ok(true)
 }
 
+/// The id of the workspace's channel `handle` on `platform`, if it has one.
+pub async fn channel_id(
+    db: &Db,
+    workspace: i64,
+    platform: crate::domain::Platform,
+    handle: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT id FROM channels WHERE workspace_id = ");
+    sql.bind(workspace)
+        .push(" AND platform = ")
+        .bind(platform)
+        .push(" AND handle = ")
+        .bind(handle);
+    Ok(db.fetch_optional::<(i64,)>(sql).await?.map(|(id,)| id))
+}
+
 /// The user ids among `users` that are not members of the workspace.
 pub async fn not_members(
     tx: &mut Tx,

@@ -28,6 +28,9 @@ fn api_body(method: &Method, path: &str, id: &str) -> Value {
                       "actions": [{"type": "label", "label": "price"}]});
     match (path, method.as_str()) {
         ("/api/v1/rules", _) | ("/api/v1/rules/{id}", "PUT") => rule,
+        ("/api/v1/rules/test", _) => {
+            json!({"platform": "tiktok", "channel": "acme_official", "kind": "comment", "text": "price?"})
+        }
         ("/api/v1/rules/{id}", "PATCH") => json!({"enabled": false}),
         ("/api/v1/rules/{id}", "DELETE") => json!({}),
         _ => api_body_for(path, id),

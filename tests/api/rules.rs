@@ -137,4 +137,41 @@ on_both_backends! {
         assert_eq!(s.count("rules").await, 0, "nothing half-saved");
         assert_eq!(s.get_json("/api/v1/rules").await.1["rules"], json!([]));
     }
+
+    /// The test box: which rule fires for a pasted message, and what it would answer.
+    async fn trying_a_message_stores_nothing(s: &TestServer) {
+        let admin = admin(s).await;
+        let (status, rule) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules"), Some(&price_rule())).await;
+        assert_eq!(status, 201, "{rule}");
+        let mut thanks = json!({"name": "Hearts", "conditions": [{"type": "only_emoji"}], "mode": "dry_run",
+            "actions": [{"type": "reply", "variants": ["{{ greeting }} {{ author.username }} ❤️", "Thanks!"]}]});
+        thanks["position"] = json!(5);
+        send(&admin, reqwest::Method::POST, s.url("/api/v1/rules"), Some(&thanks)).await;
+        let trial = |text: &str, platform: &str| json!({"platform": platform, "channel": "acme_official", "kind": "comment",
+            "text": text, "author": {"username": "lisa", "display_name": "Lisa de Vries"}});
+        let (status, body) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules/test"), Some(&trial("Hoeveel kost deze tas? Wat is de prijs", "tiktok"))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["stored"], false);
+        let fired = &body["fired"][0];
+        assert_eq!(fired["rule_id"], rule["id"], "{body}");
+        assert_eq!(fired["mode"], "auto");
+        let rendered = &fired["actions"][0]["rendered"];
+        assert_eq!(rendered[0]["text"], "Hoi Lisa! De kost kost €19.", "{body}");
+        assert_eq!(rendered[1]["text"], "Dank je lisa, €19 in de webshop.");
+        assert_eq!(fired["actions"][1]["type"], "label");
+        assert_eq!(body["fired"].as_array().unwrap().len(), 1, "the first rule that fires wins");
+        // A negated keyword, another platform, or no keyword at all: nothing fires.
+        for (text, platform) in [("Hoeveel kost de retour?", "tiktok"), ("Hoeveel kost het?", "youtube"), ("Mooie video", "tiktok")] {
+            let (_, body) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules/test"), Some(&trial(text, platform))).await;
+            assert_eq!(body["fired"], json!([]), "{text} on {platform}: {body}");
+        }
+        let (_, body) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules/test"), Some(&trial("🔥🔥", "tiktok"))).await;
+        assert_eq!(body["fired"][0]["name"], "Hearts");
+        assert_eq!(body["fired"][0]["actions"][0]["rendered"][0]["text"], "Hi lisa ❤️");
+        // Bad samples are refused; nothing was stored by any of it.
+        let (status, body) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules/test"), Some(&trial("x", "myspace"))).await;
+        assert_eq!((status, body["problems"][0]["field"].as_str()), (422, Some("platform")), "{body}");
+        assert_eq!(s.count("messages").await, 0);
+        assert_eq!(s.count("channels").await, 0);
+    }
 }

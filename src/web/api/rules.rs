@@ -10,10 +10,12 @@ use tracing::instrument;
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
+use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
 use crate::rules::action::Action;
 use crate::rules::definition::{Draft, read_rule};
 use crate::rules::store;
+use crate::rules::trial::{Sample, try_rules};
 use crate::state::AppState;
 use crate::storage::Tx;
 
@@ -184,3 +186,77 @@ async fn members_only(tx: &mut Tx, workspace: i64, draft: &Draft) -> Result<(), 
         Err(AppError::invalid(problems))
     }
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trial {
+    platform: String,
+    channel: String,
+    kind: String,
+    text: String,
+    #[serde(default)]
+    author: TrialAuthor,
+    #[serde(default)]
+    is_reply: bool,
+    #[serde(default)]
+    first_message: bool,
+    #[serde(default)]
+    video: TrialVideo,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialAuthor {
+    username: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialVideo {
+    title: Option<String>,
+    url: Option<String>,
+}
+
+/// `POST /api/v1/rules/test`: which rule would fire for this message and what it would say.
+/// Nothing is stored.
+#[instrument(skip_all)]
+pub async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(trial): ApiJson<Trial>,
+) -> ApiResult<Json<Value>> {
+    let platform: Platform = trial
+        .platform
+        .parse()
+        .map_err(|e: String| AppError::field("platform", e))?;
+    let kind: Kind = trial
+        .kind
+        .parse()
+        .map_err(|e: String| AppError::field("kind", e))?;
+    if trial.text.trim().is_empty() || trial.text.len() > MAX_TRIAL_BYTES {
+        return Err(AppError::field(
+            "text",
+            format!("must be 1 to {MAX_TRIAL_BYTES} bytes of text"),
+        ));
+    }
+    let channel = store::channel_id(&state.db, caller.workspace, platform, &trial.channel).await?;
+    let rules = store::list(&state.db, caller.workspace).await?;
+    let sample = Sample {
+        platform,
+        channel,
+        channel_handle: &trial.channel,
+        kind,
+        text: &trial.text,
+        username: trial.author.username.as_deref(),
+        display_name: trial.author.display_name.as_deref(),
+        is_reply: trial.is_reply,
+        first_message: trial.first_message,
+        video_title: trial.video.title.as_deref(),
+        video_url: trial.video.url.as_deref(),
+    };
+    let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(Json(json!({ "fired": fired, "stored": false })))
+}
+
+const MAX_TRIAL_BYTES: usize = 8_000;

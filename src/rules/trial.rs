@@ -1,0 +1,184 @@
+//! Trying the stored rules on a message that is not stored: which rule fires, and what each
+//! of its replies would say. Nothing is written.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::condition::{Test, build_regex, read_conditions};
+use super::matcher::{Matcher, Message, RuleSpec};
+use super::store::StoredRule;
+use super::{template, text};
+use crate::domain::{Kind, Platform};
+
+/// The message to try, as a user pastes it.
+pub struct Sample<'a> {
+    pub platform: Platform,
+    pub channel: Option<i64>,
+    pub channel_handle: &'a str,
+    pub kind: Kind,
+    pub text: &'a str,
+    pub username: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub is_reply: bool,
+    pub first_message: bool,
+    pub video_title: Option<&'a str>,
+    pub video_url: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Fired {
+    pub rule_id: i64,
+    pub name: String,
+    pub mode: String,
+    pub actions: Vec<Value>,
+}
+
+/// The rule as stored, read back for matching (rules are checked before they are stored).
+fn spec(rule: &StoredRule, definition: &Value) -> RuleSpec {
+    let words = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ids = |v: &Value| {
+        v.as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    RuleSpec {
+        id: rule.id,
+        position: rule.position,
+        enabled: rule.enabled,
+        applies_to: words(&definition["applies_to"])
+            .iter()
+            .filter_map(|w| w.parse().ok())
+            .collect(),
+        platforms: words(&definition["scope"]["platforms"])
+            .iter()
+            .filter_map(|w| w.parse().ok())
+            .collect(),
+        channels: ids(&definition["scope"]["channels"]),
+        videos: ids(&definition["scope"]["videos"]),
+        conditions: read_conditions(&definition["conditions"], "conditions", &mut problems),
+        keep_going: definition["continue"].as_bool().unwrap_or(false),
+    }
+}
+
+/// Which of `rules` fire for `sample`, in order, with their actions and rendered replies.
+pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>, String> {
+    let definitions: Vec<Value> = rules
+        .iter()
+        .map(|r| serde_json::from_str(&r.definition).unwrap_or(Value::Null))
+        .collect();
+    let specs: Vec<RuleSpec> = rules
+        .iter()
+        .zip(&definitions)
+        .map(|(r, d)| spec(r, d))
+        .collect();
+    let matcher = Matcher::new(specs.clone())?;
+    let message = Message {
+        text: sample.text,
+        kind: sample.kind,
+        platform: sample.platform,
+        channel: sample.channel.unwrap_or(0),
+        video: None,
+        is_reply: sample.is_reply,
+        first_from_author: sample.first_message,
+        video_age_days: None,
+    };
+    let mut fired = Vec::new();
+    for id in matcher.decide(&message) {
+        let Some(i) = rules.iter().position(|r| r.id == id) else {
+            continue;
+        };
+        let context = context(sample, &specs[i]);
+        let shown = definitions[i]["actions"]
+            .as_array()
+            .map(|all| all.iter().map(|a| render_action(a, &context)).collect())
+            .unwrap_or_default();
+        fired.push(Fired {
+            rule_id: id,
+            name: rules[i].name.clone(),
+            mode: definitions[i]["mode"]
+                .as_str()
+                .unwrap_or("suggest")
+                .to_owned(),
+            actions: shown,
+        });
+    }
+    Ok(fired)
+}
+
+/// An action as stored, with each reply variant rendered (or the reason it cannot be).
+fn render_action(action: &Value, context: &Value) -> Value {
+    let mut shown = action.clone();
+    if let Some(variants) = action["variants"].as_array() {
+        let rendered: Vec<Value> = variants
+            .iter()
+            .map(
+                |v| match template::render(v.as_str().unwrap_or(""), context) {
+                    Ok(text) => json!({"text": text}),
+                    Err(e) => json!({"error": e}),
+                },
+            )
+            .collect();
+        shown["rendered"] = json!(rendered);
+    }
+    shown
+}
+
+/// The template variables for `sample`, with the captures of the rule's first expression.
+fn context(sample: &Sample<'_>, rule: &RuleSpec) -> Value {
+    let first_name = sample
+        .display_name
+        .and_then(|n| n.split_whitespace().next())
+        .map(str::to_owned);
+    let mut captures = Map::new();
+    for condition in rule.conditions.iter().filter(|c| !c.negate) {
+        if let Test::Regex {
+            pattern,
+            case_sensitive,
+        } = &condition.test
+            && let Ok(re) = build_regex(pattern, *case_sensitive)
+            && let Some(found) = re.captures(sample.text)
+        {
+            for (i, name) in re.capture_names().enumerate().skip(1) {
+                if let Some(m) = found.get(i) {
+                    captures.insert(i.to_string(), json!(m.as_str()));
+                    if let Some(name) = name {
+                        captures.insert(name.to_owned(), json!(m.as_str()));
+                    }
+                }
+            }
+            break;
+        }
+    }
+    json!({
+        "author": {"username": sample.username, "display_name": sample.display_name, "first_name": first_name},
+        "message": {"text": sample.text},
+        "video": {"title": sample.video_title, "url": sample.video_url},
+        "channel": {"handle": sample.channel_handle},
+        "platform": sample.platform.as_str(),
+        "greeting": greeting(sample.text),
+        "match": captures,
+    })
+}
+
+/// "Hello" in the message's language, when it is long enough to tell; else a neutral one.
+fn greeting(message: &str) -> &'static str {
+    if text::word_count(message) < super::condition::LANGUAGE_MIN_WORDS {
+        return "Hi";
+    }
+    match whatlang::detect(message).map(|i| i.lang()) {
+        Some(whatlang::Lang::Nld) => "Hoi",
+        Some(whatlang::Lang::Deu) => "Hallo",
+        Some(whatlang::Lang::Fra) => "Bonjour",
+        Some(whatlang::Lang::Spa) => "Hola",
+        _ => "Hi",
+    }
+}
