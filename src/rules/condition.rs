@@ -91,7 +91,17 @@ fn read_condition(value: &Value, path: &str, problems: &mut Vec<Problem>) -> Opt
     let kind = f.word("type")?;
     let test = match kind.as_str() {
         "keywords" => f.keywords()?,
-        "phrase" => Test::Phrase(f.text("text")?),
+        "phrase" => {
+            let phrase = f.text("text")?;
+            if super::text::fold(&phrase).trim().is_empty() {
+                f.problem(
+                    "text",
+                    "has nothing left to match once case and accents are set aside",
+                );
+                return None;
+            }
+            Test::Phrase(phrase)
+        }
         "regex" => f.regex()?,
         "language" => f.language()?,
         "question" => Test::Question,
@@ -184,7 +194,11 @@ impl Fields<'_> {
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             match item.as_str().map(str::trim) {
-                Some(s) if !s.is_empty() => out.push(s.to_owned()),
+                Some(s) if !super::text::fold(s).trim().is_empty() => out.push(s.to_owned()),
+                Some(s) if !s.is_empty() => self.problem(
+                    &format!("{field}[{i}]"),
+                    "has nothing left to match once case and accents are set aside",
+                ),
                 _ => self.problem(&format!("{field}[{i}]"), "must be text that is not blank"),
             }
         }

@@ -11,6 +11,8 @@ use crate::problem::Problem;
 pub const MAX_NAME_CHARS: usize = 100;
 /// The longest delay a rule may ask for before acting: a day.
 pub const MAX_DELAY_SECONDS: u64 = 86_400;
+/// Positions go up to this, so that "after the last" always has room.
+pub const MAX_POSITION: i64 = 1_000_000_000;
 
 /// A checked rule, ready to store: its name, place and switch, and the rest of its definition
 /// as the JSON the API shows.
@@ -46,7 +48,8 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
     };
     let mut problems = Vec::new();
     for key in obj.keys() {
-        if !FIELDS.contains(&key.as_str()) && key != "updated_at" {
+        // What the API answers with may be sent back as it is.
+        if !FIELDS.contains(&key.as_str()) && !["updated_at", "warnings"].contains(&key.as_str()) {
             problems.push(Problem::new(key, "is not a field of a rule"));
         }
     }
@@ -71,18 +74,29 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
     let position = match obj.get("position") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_i64() {
-            Some(p) if p >= 0 => Some(p),
+            Some(p) if (0..=MAX_POSITION).contains(&p) => Some(p),
             _ => {
                 problems.push(Problem::new(
                     "position",
-                    "must be a whole number, 0 or more",
+                    format!("must be a whole number from 0 to {MAX_POSITION}"),
                 ));
                 None
             }
         },
     };
     let applies_to: Vec<Kind> = words(obj.get("applies_to"), "applies_to", &mut problems);
-    let scope = obj.get("scope").cloned().unwrap_or_else(|| json!({}));
+    let scope = match obj.get("scope") {
+        None | Some(Value::Null) => json!({}),
+        Some(scope @ Value::Object(_)) => scope.clone(),
+        Some(_) => {
+            // Read as "everywhere", a misshapen scope would widen the rule: refuse it.
+            problems.push(Problem::new(
+                "scope",
+                "must be an object: {\"platforms\": […], \"channels\": […], \"videos\": […]}",
+            ));
+            json!({})
+        }
+    };
     let platforms: Vec<Platform> = words(scope.get("platforms"), "scope.platforms", &mut problems);
     let channels = ids(scope.get("channels"), "scope.channels", &mut problems);
     let videos = ids(scope.get("videos"), "scope.videos", &mut problems);

@@ -49,7 +49,7 @@ enum Check {
         all: Vec<usize>,
     },
     Phrase(usize),
-    Regex(usize),
+    Regex(usize, usize),
     Language {
         langs: Vec<whatlang::Lang>,
         min_confidence: f64,
@@ -84,7 +84,9 @@ pub struct Matcher {
     /// Folded keywords and phrases, each once.
     patterns: Vec<String>,
     keywords: Option<AhoCorasick>,
-    regexes: Option<RegexSet>,
+    /// Expressions that ignore case, and those that do not: each set compiled with its flag,
+    /// so no pattern is ever wrapped in text of ours (a `(?x)` comment would swallow it).
+    regexes: [Option<RegexSet>; 2],
 }
 
 /// What is computed about a message at most once, and only if some rule asks.
@@ -92,7 +94,7 @@ struct Seen<'m> {
     message: &'m Message<'m>,
     /// Per pattern whether it stands in the message, and the list of those that do.
     hits: OnceCell<(Vec<bool>, Vec<usize>)>,
-    regex_hits: OnceCell<Vec<bool>>,
+    regex_hits: OnceCell<[Vec<bool>; 2]>,
     language: OnceCell<Option<(whatlang::Lang, f64)>>,
 }
 
@@ -104,13 +106,18 @@ impl Matcher {
         let mut patterns: Vec<String> = Vec::new();
         let mut index = std::collections::HashMap::new();
         let mut intern = |word: &str| -> usize {
-            let folded = text::fold(word.trim());
+            // Conditions refuse words that fold to nothing; an empty pattern would match
+            // everywhere, so it is replaced by one that matches nowhere.
+            let folded = Some(text::fold(word.trim()))
+                .filter(|f| !f.trim().is_empty())
+                .unwrap_or_else(|| "\u{0}".to_owned());
             *index.entry(folded.clone()).or_insert_with(|| {
                 patterns.push(folded);
                 patterns.len() - 1
             })
         };
-        let mut regex_sources = Vec::new();
+        // Per set (0: ignore case, 1: case-sensitive), the patterns; a check names (set, index).
+        let mut regex_sources: [Vec<String>; 2] = [Vec::new(), Vec::new()];
         let mut compiled = Vec::with_capacity(rules.len());
         for spec in rules {
             let mut checks = Vec::with_capacity(spec.conditions.len());
@@ -125,9 +132,9 @@ impl Matcher {
                         pattern,
                         case_sensitive,
                     } => {
-                        let flags = if *case_sensitive { "" } else { "(?i)" };
-                        regex_sources.push(format!("{flags}(?:{pattern})"));
-                        Check::Regex(regex_sources.len() - 1)
+                        let set = usize::from(*case_sensitive);
+                        regex_sources[set].push(pattern.clone());
+                        Check::Regex(set, regex_sources[set].len() - 1)
                     }
                     Test::Language {
                         codes,
@@ -172,16 +179,22 @@ impl Matcher {
                     .map_err(|e| format!("cannot build the keyword matcher: {e}"))?,
             )
         };
-        let regexes = if regex_sources.is_empty() {
-            None
-        } else {
-            Some(
-                regex::RegexSetBuilder::new(&regex_sources)
-                    .size_limit(REGEX_SIZE_LIMIT * regex_sources.len().max(1))
+        let build =
+            |sources: &Vec<String>, ignore_case: bool| -> Result<Option<RegexSet>, String> {
+                if sources.is_empty() {
+                    return Ok(None);
+                }
+                regex::RegexSetBuilder::new(sources)
+                    .case_insensitive(ignore_case)
+                    .size_limit(REGEX_SIZE_LIMIT * sources.len())
                     .build()
-                    .map_err(|e| format!("cannot build the expression matcher: {e}"))?,
-            )
-        };
+                    .map(Some)
+                    .map_err(|e| format!("cannot build the expression matcher: {e}"))
+            };
+        let regexes = [
+            build(&regex_sources[0], true)?,
+            build(&regex_sources[1], false)?,
+        ];
         Ok(Matcher {
             rules: compiled,
             gated_by,
@@ -244,7 +257,7 @@ impl Matcher {
                 (any.is_empty() || any.iter().any(|&k| hits[k])) && all.iter().all(|&k| hits[k])
             }
             Check::Phrase(k) => self.keyword_hits(seen).0[*k],
-            Check::Regex(i) => self.regex_hits(seen)[*i],
+            Check::Regex(set, i) => self.regex_hits(seen)[*set][*i],
             Check::Language {
                 langs,
                 min_confidence,
@@ -286,16 +299,18 @@ impl Matcher {
         })
     }
 
-    fn regex_hits<'s>(&self, seen: &'s Seen<'_>) -> &'s Vec<bool> {
-        seen.regex_hits.get_or_init(|| match &self.regexes {
-            Some(set) => {
-                let mut hits = vec![false; set.len()];
-                for i in set.matches(seen.message.text).iter() {
-                    hits[i] = true;
+    fn regex_hits<'s>(&self, seen: &'s Seen<'_>) -> &'s [Vec<bool>; 2] {
+        seen.regex_hits.get_or_init(|| {
+            self.regexes.each_ref().map(|set| match set {
+                Some(set) => {
+                    let mut hits = vec![false; set.len()];
+                    for i in set.matches(seen.message.text).iter() {
+                        hits[i] = true;
+                    }
+                    hits
                 }
-                hits
-            }
-            None => Vec::new(),
+                None => Vec::new(),
+            })
         })
     }
 }

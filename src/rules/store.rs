@@ -93,7 +93,7 @@ pub async fn create(
                 Sql::new("SELECT COALESCE(MAX(position), 0) FROM rules WHERE workspace_id = ");
             last.bind(workspace);
             let (max,): (i64,) = tx.fetch_optional(last).await?.unwrap_or((0,));
-            max + POSITION_STEP
+            (max + POSITION_STEP).min(super::definition::MAX_POSITION)
         }
     };
     let mut sql = Sql::new(

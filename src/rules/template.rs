@@ -17,14 +17,57 @@ pub const VARIABLES: [&str; 9] = [
     "greeting",
 ];
 
+/// Instructions one rendering may run: far more than any reply needs, far less than a loop
+/// that would hold a worker thread.
+const FUEL: u64 = 20_000;
+
+/// Block tags a reply may use: choosing words, nothing that repeats.
+const TAGS: [&str; 4] = ["if", "elif", "else", "endif"];
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
     env
+}
+
+/// Replies are text with variables and `{% if %}`: no loops, no assignments, no arithmetic
+/// (`"x" * 100000000`), so rendering one costs about as much as its text.
+fn plain(source: &str) -> Result<(), String> {
+    let mut rest = source;
+    while let Some(start) = rest.find(['{']) {
+        let after = &rest[start + 1..];
+        let (close, is_tag) = match after.chars().next() {
+            Some('%') => ("%}", true),
+            Some('{') => ("}}", false),
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let inner = &after[1..];
+        let end = inner.find(close).unwrap_or(inner.len());
+        let code = &inner[..end];
+        if is_tag {
+            let word = code.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+            let word = word.split_whitespace().next().unwrap_or("");
+            if !TAGS.contains(&word) {
+                return Err(format!(
+                    "uses {{% {word} %}}; replies may use {{{{ variables }}}} and {{% if %}}…{{% endif %}} only"
+                ));
+            }
+        }
+        if code.contains('*') {
+            return Err("uses arithmetic (*); replies may use variables and filters only".into());
+        }
+        rest = &inner[(end + close.len()).min(inner.len())..];
+    }
+    Ok(())
 }
 
 /// Checks one reply variant; the message says what to fix.
 pub fn check(source: &str) -> Result<(), String> {
+    plain(source)?;
     let env = environment();
     let template = env.template_from_str(source).map_err(|e| describe(&e))?;
     let mut unknown: Vec<String> = template
@@ -94,6 +137,26 @@ mod tests {
         assert_eq!(
             shortest("Dank je {{ author.username }}!").unwrap(),
             "Dank je !".chars().count()
+        );
+    }
+
+    #[test]
+    fn nothing_that_repeats_or_multiplies() {
+        assert!(
+            check("{% if author.first_name %}Hoi {{ author.first_name }}{% else %}Hoi{% endif %}!")
+                .is_ok()
+        );
+        for hostile in [
+            "{% for a in \"x\"*100000000 %}{% endfor %}",
+            "{% set x = 1 %}",
+            "{{ \"y\" * 100000000 }}",
+            "{%- macro m() %}{% endmacro %}",
+        ] {
+            assert!(check(hostile).is_err(), "{hostile}");
+        }
+        assert!(
+            check("5 * 3 = 15, {{ author.username }}").is_ok(),
+            "a star in plain text is text"
         );
     }
 

@@ -234,3 +234,22 @@ fn shape_and_facts_of_a_message() {
         .is_empty()
     );
 }
+
+#[test]
+fn expressions_are_never_wrapped_in_text_of_ours() {
+    // In verbose mode `#` starts a comment to the end of the line: text appended after the
+    // pattern would be swallowed by it.
+    let rules = vec![
+        rule(
+            1,
+            json!([{"type": "regex", "pattern": "(?x) price  # a comment"}]),
+        ),
+        rule(
+            2,
+            json!([{"type": "regex", "pattern": "(?x) SALE # shouting", "case_sensitive": true}]),
+        ),
+    ];
+    let matcher = Matcher::new(rules).unwrap();
+    assert_eq!(matcher.decide(&comment("PRICE please")), [1]);
+    assert_eq!(matcher.decide(&comment("big SALE")), [2]);
+}

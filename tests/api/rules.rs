@@ -70,12 +70,15 @@ on_both_backends! {
         assert!(second["warnings"][0].as_str().unwrap().contains("spam"), "{second}");
 
         let (first_id, second_id) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
-        let mut changed = price_rule();
+        // What GET answers can be sent back with PUT as it is.
+        let (_, mut changed) = s.get_json(&format!("/api/v1/rules/{first_id}")).await;
         changed["name"] = json!("Price (NL)");
         let (status, body) = send(&admin, reqwest::Method::PUT, url(&format!("/api/v1/rules/{first_id}")), Some(&changed)).await;
         assert_eq!((status, body["name"].as_str()), (200, Some("Price (NL)")), "{body}");
         let (status, body) = send(&admin, reqwest::Method::PATCH, url(&format!("/api/v1/rules/{first_id}")), Some(&json!({"enabled": false, "position": 30}))).await;
         assert_eq!((status, body["enabled"].as_bool()), (200, Some(false)), "{body}");
+        let (status, _) = send(&admin, reqwest::Method::PATCH, url(&format!("/api/v1/rules/{first_id}")), Some(&json!({"position": i64::MAX}))).await;
+        assert_eq!(status, 422, "positions stay where \"after the last\" has room");
         let (_, list) = s.get_json("/api/v1/rules").await;
         let order: Vec<i64> = list["rules"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
         assert_eq!(order, [second_id, first_id], "by position");
@@ -116,6 +119,11 @@ on_both_backends! {
             (json!({"actions": [{"type": "assign", "user_id": 999}]}), "actions[0].user_id", "member"),
             (json!({"colour": "red"}), "colour", "not a field"),
             (json!({"mode": "yolo"}), "mode", "auto, suggest, dry_run"),
+            (json!({"scope": "instagram"}), "scope", "must be an object"),
+            (json!({"position": i64::MAX}), "position", "from 0 to"),
+            (json!({"conditions": [{"type": "keywords", "any": ["\u{301}"]}]}), "conditions[0].any[0]", "nothing left"),
+            (json!({"actions": [{"type": "reply", "variants": ["{% for a in \"x\"*100000000 %}{% endfor %}", "b"]}]}), "actions[0].variants[0]", "{% for %}"),
+            (json!({"actions": [{"type": "reply", "variants": ["{{ \"y\" * 100000000 }}", "b"]}]}), "actions[0].variants[0]", "arithmetic"),
         ];
         for (change, field, says) in cases {
             let mut rule = price_rule();

@@ -102,10 +102,11 @@ pub async fn adjust(
             "give \"enabled\", \"position\" or both",
         ));
     }
-    if change.position.is_some_and(|p| p < 0) {
+    let max = crate::rules::definition::MAX_POSITION;
+    if change.position.is_some_and(|p| !(0..=max).contains(&p)) {
         return Err(AppError::field(
             "position",
-            "must be a whole number, 0 or more",
+            format!("must be a whole number from 0 to {max}"),
         ));
     }
     let mut tx = state.db.begin().await?;
