@@ -81,8 +81,6 @@ pub struct Matcher {
     /// whose keywords it holds, plus the rules that need none.
     gated_by: Vec<Vec<usize>>,
     ungated: Vec<usize>,
-    /// Folded keywords and phrases, each once.
-    patterns: Vec<String>,
     keywords: Option<AhoCorasick>,
     /// Expressions that ignore case, and those that do not: each set compiled with its flag,
     /// so no pattern is ever wrapped in text of ours (a `(?x)` comment would swallow it).
@@ -92,8 +90,8 @@ pub struct Matcher {
 /// What is computed about a message at most once, and only if some rule asks.
 struct Seen<'m> {
     message: &'m Message<'m>,
-    /// Per pattern whether it stands in the message, and the list of those that do.
-    hits: OnceCell<(Vec<bool>, Vec<usize>)>,
+    /// The patterns that stand in the message, sorted (a message holds few of them).
+    hits: OnceCell<Vec<usize>>,
     regex_hits: OnceCell<[Vec<bool>; 2]>,
     language: OnceCell<Option<(whatlang::Lang, f64)>>,
 }
@@ -199,7 +197,6 @@ impl Matcher {
             rules: compiled,
             gated_by,
             ungated,
-            patterns,
             keywords,
             regexes,
         })
@@ -224,7 +221,7 @@ impl Matcher {
         };
         let mut candidates = self.ungated.clone();
         if self.ungated.len() < self.rules.len() {
-            for &pattern in &self.keyword_hits(&seen).1 {
+            for &pattern in self.keyword_hits(&seen) {
                 candidates.extend_from_slice(&self.gated_by[pattern]);
             }
             candidates.sort_unstable();
@@ -253,10 +250,11 @@ impl Matcher {
         let m = seen.message;
         match check {
             Check::Keywords { any, all } => {
-                let hits = &self.keyword_hits(seen).0;
-                (any.is_empty() || any.iter().any(|&k| hits[k])) && all.iter().all(|&k| hits[k])
+                let hits = self.keyword_hits(seen);
+                let hit = |k: &usize| hits.binary_search(k).is_ok();
+                (any.is_empty() || any.iter().any(hit)) && all.iter().all(hit)
             }
-            Check::Phrase(k) => self.keyword_hits(seen).0[*k],
+            Check::Phrase(k) => self.keyword_hits(seen).binary_search(k).is_ok(),
             Check::Regex(set, i) => self.regex_hits(seen)[*set][*i],
             Check::Language {
                 langs,
@@ -281,21 +279,20 @@ impl Matcher {
         }
     }
 
-    fn keyword_hits<'s>(&self, seen: &'s Seen<'_>) -> &'s (Vec<bool>, Vec<usize>) {
+    fn keyword_hits<'s>(&self, seen: &'s Seen<'_>) -> &'s Vec<usize> {
         seen.hits.get_or_init(|| {
-            let mut hits = vec![false; self.patterns.len()];
-            let mut found_list = Vec::new();
+            let mut found = Vec::new();
             if let Some(ac) = &self.keywords {
                 let folded = text::fold(seen.message.text);
-                for found in ac.find_overlapping_iter(&folded) {
-                    let pattern = found.pattern().as_usize();
-                    if !hits[pattern] && text::at_boundaries(&folded, found.start(), found.end()) {
-                        hits[pattern] = true;
-                        found_list.push(pattern);
+                for m in ac.find_overlapping_iter(&folded) {
+                    if text::at_boundaries(&folded, m.start(), m.end()) {
+                        found.push(m.pattern().as_usize());
                     }
                 }
             }
-            (hits, found_list)
+            found.sort_unstable();
+            found.dedup();
+            found
         })
     }
 

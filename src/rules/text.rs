@@ -1,19 +1,25 @@
 //! Text as rules read it: folded for matching ("Café" and "CAFE" both read "cafe"), with word
 //! boundaries that work for spaced scripts, CJK and emoji alike.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 /// Lower case without diacritics, compatibility forms spelled out (`ﬁ` reads `fi`).
+/// Character by character: the marks that canonical reordering would move are dropped anyway.
 pub fn fold(text: &str) -> String {
     if text.is_ascii() {
         return text.to_ascii_lowercase();
     }
     let mut out = String::with_capacity(text.len());
-    for c in text.nfkd() {
-        if !is_combining_mark(c) {
-            out.extend(c.to_lowercase());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
         }
+        decompose_compatible(c, |d| {
+            if !is_combining_mark(d) {
+                out.extend(d.to_lowercase());
+            }
+        });
     }
     out
 }
@@ -173,6 +179,18 @@ fn is_emoji(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folding_by_character_equals_folding_the_whole_text() {
+        use unicode_normalization::UnicodeNormalization;
+        let text = "Ǆemal CAFÉ cafe\u{301} ﬁne Ａｂｃ 가나다 İstanbul ẞ ῼ 👩🏽‍💻 Ωmega";
+        let whole: String = text
+            .nfkd()
+            .filter(|c| !is_combining_mark(*c))
+            .flat_map(char::to_lowercase)
+            .collect();
+        assert_eq!(fold(text), whole);
+    }
 
     #[test]
     fn folding_ignores_case_and_diacritics() {
