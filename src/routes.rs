@@ -143,6 +143,25 @@ pub fn table() -> Vec<Route> {
             page(Owner),
             web::pages::members::remove,
         ),
+        route(M::GET, "/rules", page(Viewer), web::pages::rules::show),
+        route(
+            M::POST,
+            "/rules/try",
+            page(Admin),
+            web::pages::rules::try_message,
+        ),
+        route(
+            M::POST,
+            "/rules/{id}/enabled",
+            page(Admin),
+            web::pages::rules::switch,
+        ),
+        route(
+            M::POST,
+            "/rules/{id}/delete",
+            page(Admin),
+            web::pages::rules::delete,
+        ),
         route(M::GET, "/tokens", page(Admin), web::pages::tokens::show),
         route(M::POST, "/tokens", page(Admin), web::pages::tokens::create),
         route(

@@ -158,10 +158,21 @@ fn context(sample: &Sample<'_>, rule: &RuleSpec) -> Value {
             break;
         }
     }
+    // A value we do not have is left out, not null: `default(…)` then applies, and without a
+    // default the reply cannot render (rather than saying "None").
+    let present = |pairs: &[(&str, Option<&str>)]| -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), json!(v))))
+                .collect(),
+        )
+    };
     json!({
-        "author": {"username": sample.username, "display_name": sample.display_name, "first_name": first_name},
+        "author": present(&[("username", sample.username), ("display_name", sample.display_name),
+                            ("first_name", first_name.as_deref())]),
         "message": {"text": sample.text},
-        "video": {"title": sample.video_title, "url": sample.video_url},
+        "video": present(&[("title", sample.video_title), ("url", sample.video_url)]),
         "channel": {"handle": sample.channel_handle},
         "platform": sample.platform.as_str(),
         "greeting": greeting(sample.text),

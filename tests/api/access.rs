@@ -392,6 +392,8 @@ fn route_table_follows_the_role_policy() {
             "/workspaces" => Access::Page(Need::ServerAdmin),
             p if p.starts_with("/members") => Access::Page(Need::Role(Owner)),
             p if p.starts_with("/tokens") || p == "/audit" => Access::Page(Need::Role(Admin)),
+            "/rules" if get => Access::Page(Need::Role(Viewer)),
+            p if p.starts_with("/rules/") && !get => Access::Page(Need::Role(Admin)),
             // Rules are workspace settings: admins change them.
             p if p.starts_with("/api/v1/rules") => Access::Api(if get { Viewer } else { Admin }),
             p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),

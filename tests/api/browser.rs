@@ -227,6 +227,39 @@ async fn pages_work_in_a_browser_under_the_content_security_policy() {
     let last: &Value = detail["messages"].as_array().unwrap().last().unwrap();
     assert_eq!(last["text"], "Thanks, it is in the shop!");
 
+    // A rule (written through the API), then tried in the rules page's test box.
+    let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+    let rule = json!({"name": "Price", "conditions": [{"type": "keywords", "any": ["price"]}],
+        "actions": [{"type": "reply", "variants": ["Hi {{ author.username }}, it is €19!", "€19, {{ author.username }}!"]}]});
+    let created = admin
+        .post(s.url("/api/v1/rules"))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    c.goto(&s.url("/rules")).await.unwrap();
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys("lisa")
+        .await
+        .unwrap();
+    submit(
+        &c,
+        "#try-text",
+        "What is the price?",
+        ".try-box button[type=submit]",
+        ".try-result",
+    )
+    .await;
+    let replies = text_of_css(&c, ".try-result .replies").await;
+    assert!(
+        replies.contains("Hi lisa, it is €19!") && replies.contains("€19, lisa!"),
+        "{replies}"
+    );
+    shoot(&c, "rules").await;
+
     for (path, name) in [
         ("/account", "account"),
         ("/members", "members"),

@@ -182,4 +182,40 @@ on_both_backends! {
         assert_eq!(s.count("messages").await, 0);
         assert_eq!(s.count("channels").await, 0);
     }
+
+    /// The rules page lists rules in order, switches them, deletes them, and tries a message.
+    async fn rules_page_lists_switches_and_tries(s: &TestServer) {
+        let admin = admin(s).await;
+        let mut hostile = price_rule();
+        hostile["name"] = json!("<script>alert(1)</script> Price");
+        let (_, rule) = send(&admin, reqwest::Method::POST, s.url("/api/v1/rules"), Some(&hostile)).await;
+        let id = rule["id"].as_i64().unwrap();
+        let (status, html) = s.page("/rules").await;
+        assert_eq!(status, 200);
+        let names: Vec<String> = select(&html, "li.rule .name").iter().map(text_of).collect();
+        assert_eq!(names, ["<script>alert(1)</script> Price"], "shown as text");
+        assert!(select(&html, "li.rule script").is_empty());
+        let when = text_of(&select(&html, "li.rule .when")[0]);
+        assert!(when.contains("keywords: prijs · kost · price") && when.contains("not keywords: retour"), "{when}");
+        // Try a message: which rule fires and what it would say; nothing is stored.
+        let r = s.post_form("/rules/try", &[("platform", "tiktok"), ("kind", "comment"), ("channel", "acme_official"),
+            ("username", "lisa"), ("text", "Hoeveel kost deze tas?")]).await;
+        assert_eq!(r.status(), 200);
+        let html = scraper::Html::parse_document(&r.text().await.unwrap());
+        let replies: Vec<String> = select(&html, ".try-result .replies li").iter().map(text_of).collect();
+        assert_eq!(replies, ["Hoi daar! De kost kost €19.", "Dank je lisa, €19 in de webshop."]);
+        assert!(text_of(&select(&html, ".try-result .fired")[0]).contains("would also: label"));
+        let r = s.post_form("/rules/try", &[("platform", "myspace"), ("kind", "comment"), ("text", "x")]).await;
+        assert_eq!(r.status(), 422);
+        assert_eq!(s.count("messages").await, 0);
+        // Pause, switch on, delete.
+        assert_eq!(s.post_form(&format!("/rules/{id}/enabled"), &[("enabled", "false")]).await.status(), 303);
+        let (_, html) = s.page("/rules").await;
+        assert_eq!(select(&html, "li.rule.paused").len(), 1);
+        assert_eq!(text_of(&select(&html, "li.rule button")[0]), "Switch on");
+        assert_eq!(s.post_form(&format!("/rules/{id}/delete"), &[]).await.status(), 303);
+        let (_, html) = s.page("/rules").await;
+        assert!(select(&html, "li.rule").is_empty());
+        assert_eq!(s.post_form(&format!("/rules/{id}/delete"), &[]).await.status(), 404);
+    }
 }

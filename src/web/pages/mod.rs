@@ -5,5 +5,6 @@ pub mod audit;
 pub mod inbox;
 pub mod login;
 pub mod members;
+pub mod rules;
 pub mod thread;
 pub mod tokens;
