@@ -204,6 +204,14 @@ pub async fn adjust(
     Ok(true)
 }
 
+/// Deletes rule `id` in a transaction of its own; false if there is no such rule here.
+pub async fn delete_rule(db: &Db, workspace: i64, id: i64, who: &Who) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let found = delete(&mut tx, workspace, id, who, crate::clock::now()).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
 pub async fn delete(
     tx: &mut Tx,
     workspace: i64,

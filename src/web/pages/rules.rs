@@ -252,18 +252,9 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult<Response> {
-    let mut tx = state.db.begin().await?;
-    if !store::delete(
-        &mut tx,
-        caller.workspace,
-        id,
-        &Who::from(&caller),
-        crate::clock::now(),
-    )
-    .await?
-    {
+    let who = Who::from(&caller);
+    if !store::delete_rule(&state.db, caller.workspace, id, &who).await? {
         return Err(AppError::NotFound("rule").into());
     }
-    tx.commit().await?;
     Ok(see_other("/rules"))
 }
