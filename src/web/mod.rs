@@ -15,6 +15,7 @@ pub mod pages;
 pub mod view;
 
 use askama::Template;
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -80,13 +81,26 @@ pub fn error_page(err: AppError, chrome: Chrome) -> Response {
 pub type PageResult<T> = Result<T, PageError>;
 
 /// Unknown paths: JSON under `/api/`, like the rest of the API; a page everywhere else.
-pub async fn not_found(uri: Uri) -> Response {
+/// A signed-in browser keeps its menu on the error page (this route has no guard to load it).
+pub async fn not_found(
+    State(state): State<crate::state::AppState>,
+    headers: axum::http::HeaderMap,
+    uri: Uri,
+) -> Response {
     tracing::debug!(path = %uri.path(), "no such route");
     if uri.path().starts_with("/api/") {
-        AppError::NotFound("API endpoint").into_response()
-    } else {
-        PageError(AppError::NotFound("page")).into_response()
+        return AppError::NotFound("API endpoint").into_response();
     }
+    let chrome = match cookies::get(&headers, cookies::SESSION) {
+        Some(secret) => {
+            match crate::auth::sessions::find(&state.db, secret, crate::clock::now()).await {
+                Ok(Some(session)) => Chrome::of_session(&session, csrf::token_for(secret)),
+                _ => Chrome::anonymous(),
+            }
+        }
+        None => Chrome::anonymous(),
+    };
+    error_page(AppError::NotFound("page"), chrome)
 }
 
 /// `303 See Other` back to a page after a form post (so reloading does not post again).

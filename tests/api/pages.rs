@@ -15,6 +15,18 @@ fn hostile_text() -> String {
 }
 
 on_both_backends! {
+    /// A page that does not exist keeps the signed-in menu; strangers get none.
+    async fn missing_pages_keep_the_menu(s: &TestServer) {
+        let (status, html) = s.page("/no/such/page").await;
+        assert_eq!(status, 404);
+        assert_eq!(select(&html, "nav a[href='/rules']").len(), 1);
+        assert_eq!(select(&html, "form[action='/logout']").len(), 1);
+        let r = s.anonymous().get(s.url("/no/such/page")).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        let html = scraper::Html::parse_document(&r.text().await.unwrap());
+        assert!(select(&html, "nav").is_empty());
+    }
+
     async fn inbox_lists_threads_with_their_details(s: &TestServer) {
         s.ingest(json!([comment("c1", "Where can I buy this?"), dm("d1", "lisa", "hello")])).await;
         let (status, html) = s.page("/").await;
