@@ -253,3 +253,26 @@ fn expressions_are_never_wrapped_in_text_of_ours() {
     assert_eq!(matcher.decide(&comment("PRICE please")), [1]);
     assert_eq!(matcher.decide(&comment("big SALE")), [2]);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::{Matcher, comment, rule};
+    use serde_json::json;
+
+    proptest! {
+        /// Any text, in any script, is decided without a panic, and a keyword written into
+        /// it (with its case changed) between spaces is found.
+        #[test]
+        fn any_text_is_decided(text in "\\PC{0,80}", keyword in "[a-zA-Zàéïõü]{2,8}") {
+            let matcher = Matcher::new(vec![
+                rule(1, json!([{"type": "keywords", "any": [keyword.clone()]}])),
+                rule(2, json!([{"type": "regex", "pattern": "(?x) [0-9]+ # digits"}])),
+                rule(3, json!([{"type": "language", "is": ["nld"]}, {"type": "only_emoji", "negate": true}])),
+            ]).unwrap();
+            let _ = matcher.decide(&comment(&text));
+            let with_keyword = format!("{text} {} !", keyword.to_uppercase());
+            prop_assert_eq!(matcher.decide(&comment(&with_keyword)).first().copied(), Some(1));
+        }
+    }
+}
