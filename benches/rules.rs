@@ -54,18 +54,7 @@ fn rules() -> Vec<(RuleSpec, Value)> {
             let mut problems = Vec::new();
             let conditions = read_conditions(&raw, "conditions", &mut problems);
             assert!(problems.is_empty());
-            let spec = RuleSpec {
-                id: i as i64,
-                position: i as i64,
-                enabled: true,
-                applies_to: Vec::new(),
-                platforms: Vec::new(),
-                channels: Vec::new(),
-                videos: Vec::new(),
-                conditions,
-                keep_going: false,
-            };
-            (spec, raw)
+            (RuleSpec::new(i as i64, conditions), raw)
         })
         .collect()
 }

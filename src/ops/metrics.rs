@@ -108,33 +108,33 @@ impl Metrics {
                 h.total
             );
         }
-        out.push_str("# HELP unibox_events_ingested_total Events stored through the ingest API.\n");
-        out.push_str("# TYPE unibox_events_ingested_total counter\n");
-        let _ = writeln!(
-            out,
-            "unibox_events_ingested_total {}",
-            self.events_created.load(Ordering::Relaxed)
+        counter(
+            &mut out,
+            "unibox_events_ingested_total",
+            "Events stored through the ingest API.",
+            &self.events_created,
         );
-        out.push_str(
-            "# HELP unibox_events_duplicate_total Events received again and not stored twice.\n",
+        counter(
+            &mut out,
+            "unibox_events_duplicate_total",
+            "Events received again and not stored twice.",
+            &self.events_duplicate,
         );
-        out.push_str("# TYPE unibox_events_duplicate_total counter\n");
-        let _ = writeln!(
-            out,
-            "unibox_events_duplicate_total {}",
-            self.events_duplicate.load(Ordering::Relaxed)
-        );
-        out.push_str(
-            "# HELP unibox_csp_violations_total Content security policy violations browsers reported.\n",
-        );
-        out.push_str("# TYPE unibox_csp_violations_total counter\n");
-        let _ = writeln!(
-            out,
-            "unibox_csp_violations_total {}",
-            self.csp_violations.load(Ordering::Relaxed)
+        counter(
+            &mut out,
+            "unibox_csp_violations_total",
+            "Content security policy violations browsers reported.",
+            &self.csp_violations,
         );
         out
     }
+}
+
+/// One counter without labels, with its help and type lines.
+fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
 }
 
 fn escape(label: &str) -> String {

@@ -29,6 +29,23 @@ pub struct RuleSpec {
     pub keep_going: bool,
 }
 
+impl RuleSpec {
+    /// An enabled rule at position `id`, for every kind, platform, channel and video.
+    pub fn new(id: i64, conditions: Vec<Condition>) -> RuleSpec {
+        RuleSpec {
+            id,
+            position: id,
+            enabled: true,
+            applies_to: Vec::new(),
+            platforms: Vec::new(),
+            channels: Vec::new(),
+            videos: Vec::new(),
+            conditions,
+            keep_going: false,
+        }
+    }
+}
+
 /// The message being decided, with the facts about it the conditions ask for.
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
@@ -43,6 +60,8 @@ pub struct Message<'a> {
     pub video_age_days: Option<i64>,
 }
 
+/// A condition as the matcher runs it: keywords, phrases and expressions point into the
+/// shared automaton and sets, languages are looked up once; the rest is the test itself.
 enum Check {
     Keywords {
         any: Vec<usize>,
@@ -54,19 +73,8 @@ enum Check {
         langs: Vec<whatlang::Lang>,
         min_confidence: f64,
     },
-    Question,
-    Link,
-    Email,
-    OnlyMentions,
-    OnlyEmoji,
-    WordCount {
-        min: Option<usize>,
-        max: Option<usize>,
-    },
-    FirstMessage,
-    Reply,
-    TopLevel,
-    VideoAge(i64),
+    /// A test read off the message and its facts alone.
+    Plain(Test),
 }
 
 struct Compiled {
@@ -141,19 +149,7 @@ impl Matcher {
                         langs: codes.iter().filter_map(whatlang::Lang::from_code).collect(),
                         min_confidence: *min_confidence,
                     },
-                    Test::Question => Check::Question,
-                    Test::Link => Check::Link,
-                    Test::Email => Check::Email,
-                    Test::OnlyMentions => Check::OnlyMentions,
-                    Test::OnlyEmoji => Check::OnlyEmoji,
-                    Test::WordCount { min, max } => Check::WordCount {
-                        min: *min,
-                        max: *max,
-                    },
-                    Test::FirstMessage => Check::FirstMessage,
-                    Test::Reply => Check::Reply,
-                    Test::TopLevel => Check::TopLevel,
-                    Test::VideoAge { max_days } => Check::VideoAge(*max_days),
+                    plain => Check::Plain(plain.clone()),
                 };
                 checks.push((check, c.negate));
             }
@@ -263,19 +259,7 @@ impl Matcher {
                 Some((lang, confidence)) => *confidence >= *min_confidence && langs.contains(lang),
                 None => false,
             },
-            Check::Question => text::is_question(m.text),
-            Check::Link => text::has_link(m.text),
-            Check::Email => text::has_email(m.text),
-            Check::OnlyMentions => text::only_mentions(m.text),
-            Check::OnlyEmoji => text::only_emoji(m.text),
-            Check::WordCount { min, max } => {
-                let n = text::word_count(m.text);
-                min.is_none_or(|lo| n >= lo) && max.is_none_or(|hi| n <= hi)
-            }
-            Check::FirstMessage => m.first_from_author,
-            Check::Reply => m.kind == Kind::Comment && m.is_reply,
-            Check::TopLevel => m.kind == Kind::Comment && !m.is_reply,
-            Check::VideoAge(max_days) => m.video_age_days.is_some_and(|d| d <= *max_days),
+            Check::Plain(test) => plain(test, m),
         }
     }
 
@@ -323,6 +307,29 @@ fn gate(checks: &[(Check, bool)]) -> Option<&[usize]> {
             (Check::Phrase(p), false) => Some(std::slice::from_ref(p)),
             _ => None,
         })
+}
+
+/// The tests that need nothing but the message and its facts.
+fn plain(test: &Test, m: &Message<'_>) -> bool {
+    match test {
+        Test::Question => text::is_question(m.text),
+        Test::Link => text::has_link(m.text),
+        Test::Email => text::has_email(m.text),
+        Test::OnlyMentions => text::only_mentions(m.text),
+        Test::OnlyEmoji => text::only_emoji(m.text),
+        Test::WordCount { min, max } => {
+            let n = text::word_count(m.text);
+            min.is_none_or(|lo| n >= lo) && max.is_none_or(|hi| n <= hi)
+        }
+        Test::FirstMessage => m.first_from_author,
+        Test::Reply => m.kind == Kind::Comment && m.is_reply,
+        Test::TopLevel => m.kind == Kind::Comment && !m.is_reply,
+        Test::VideoAge { max_days } => m.video_age_days.is_some_and(|d| d <= *max_days),
+        // Compiled into the shared matchers in `Matcher::new`.
+        Test::Keywords { .. } | Test::Phrase(_) | Test::Regex { .. } | Test::Language { .. } => {
+            false
+        }
+    }
 }
 
 fn in_scope(rule: &RuleSpec, m: &Message<'_>) -> bool {

@@ -263,15 +263,19 @@ pub async fn not_members(
     workspace: i64,
     users: &[i64],
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let mut missing = Vec::new();
-    for &user in users {
-        let mut sql = Sql::new("SELECT user_id FROM memberships WHERE workspace_id = ");
-        sql.bind(workspace).push(" AND user_id = ").bind(user);
-        if tx.fetch_optional::<(i64,)>(sql).await?.is_none() {
-            missing.push(user);
-        }
+    if users.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(missing)
+    let mut sql = Sql::new("SELECT user_id FROM memberships WHERE workspace_id = ");
+    sql.bind(workspace)
+        .push(" AND user_id IN ")
+        .bind_list(users.iter().copied());
+    let members: Vec<(i64,)> = tx.fetch_all(sql).await?;
+    Ok(users
+        .iter()
+        .copied()
+        .filter(|u| !members.iter().any(|(m,)| m == u))
+        .collect())
 }
 
 fn summary(actions: &[Action]) -> String {

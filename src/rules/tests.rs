@@ -9,17 +9,7 @@ fn rule(id: i64, conditions: Value) -> RuleSpec {
     let mut problems = Vec::new();
     let conditions = read_conditions(&conditions, "conditions", &mut problems);
     assert!(problems.is_empty(), "{problems:?}");
-    RuleSpec {
-        id,
-        position: id,
-        enabled: true,
-        applies_to: Vec::new(),
-        platforms: Vec::new(),
-        channels: Vec::new(),
-        videos: Vec::new(),
-        conditions,
-        keep_going: false,
-    }
+    RuleSpec::new(id, conditions)
 }
 
 fn comment(text: &str) -> Message<'_> {

@@ -35,37 +35,28 @@ pub struct Fired {
 
 /// The rule as stored, read back for matching (rules are checked before they are stored).
 fn spec(rule: &StoredRule, definition: &Value) -> RuleSpec {
-    let words = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|w| w.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    fn parsed<T: std::str::FromStr>(v: &Value) -> Vec<T> {
+        let words = v.as_array().map(Vec::as_slice).unwrap_or_default();
+        words
+            .iter()
+            .filter_map(|w| w.as_str()?.parse().ok())
+            .collect()
+    }
     let ids = |v: &Value| {
-        v.as_array()
-            .map(|a| a.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_default()
+        let ids = v.as_array().map(Vec::as_slice).unwrap_or_default();
+        ids.iter().filter_map(Value::as_i64).collect()
     };
     let mut problems = Vec::new();
+    let conditions = read_conditions(&definition["conditions"], "conditions", &mut problems);
     RuleSpec {
-        id: rule.id,
         position: rule.position,
         enabled: rule.enabled,
-        applies_to: words(&definition["applies_to"])
-            .iter()
-            .filter_map(|w| w.parse().ok())
-            .collect(),
-        platforms: words(&definition["scope"]["platforms"])
-            .iter()
-            .filter_map(|w| w.parse().ok())
-            .collect(),
+        applies_to: parsed(&definition["applies_to"]),
+        platforms: parsed(&definition["scope"]["platforms"]),
         channels: ids(&definition["scope"]["channels"]),
         videos: ids(&definition["scope"]["videos"]),
-        conditions: read_conditions(&definition["conditions"], "conditions", &mut problems),
         keep_going: definition["continue"].as_bool().unwrap_or(false),
+        ..RuleSpec::new(rule.id, conditions)
     }
 }
 

@@ -40,7 +40,15 @@ impl From<&StoredRule> for RuleItem {
         let when = list(&json["conditions"], &|c| {
             let kind = c["type"].as_str().unwrap_or("?").replace('_', " ");
             let detail = match c["type"].as_str() {
-                Some("keywords") => list(&c["any"], &|w| w.as_str().unwrap_or("").to_owned()),
+                Some("keywords") => {
+                    let word = |w: &Value| w.as_str().unwrap_or("").to_owned();
+                    let (any, all) = (list(&c["any"], &word), list(&c["all"], &word));
+                    match (any.is_empty(), all.is_empty()) {
+                        (_, true) => any,
+                        (true, false) => format!("all of {all}"),
+                        (false, false) => format!("{any}, and all of {all}"),
+                    }
+                }
                 Some("phrase") => c["text"].as_str().unwrap_or("").to_owned(),
                 Some("regex") => c["pattern"].as_str().unwrap_or("").to_owned(),
                 _ => String::new(),
