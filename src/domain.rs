@@ -10,7 +10,7 @@ macro_rules! word_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "lowercase")]
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -99,8 +99,17 @@ word_enum!(
 );
 
 word_enum!(
-    /// Delivery state. Inbound messages are `received`; outbound ones move from `queued` on.
-    State { Received => "received", Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed" }
+    /// Delivery state. Inbound messages are `received`; outbound ones move from `queued` on. A
+    /// rule's reply may instead wait for a person (`suggested`, then `queued` or `rejected`) or
+    /// be recorded only (`dry_run`).
+    State { Received => "received", Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed",
+            Suggested => "suggested", DryRun => "dry_run", Rejected => "rejected" }
+);
+
+word_enum!(
+    /// How a rule acts: on its own after its delay, by suggesting a reply for a person to
+    /// approve, or by recording what it would have done.
+    Mode { Auto => "auto", Suggest => "suggest", DryRun => "dry_run" }
 );
 
 word_enum!(

@@ -28,6 +28,9 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The thing is past the point where this can be done to it.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("database error")]
@@ -54,6 +57,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Database(e) if crate::storage::is_unique_violation(e) => StatusCode::CONFLICT,
             AppError::Database(e) if crate::storage::is_invalid_text(e) => StatusCode::BAD_REQUEST,
@@ -153,6 +157,18 @@ impl From<crate::inbox::InboxError> for AppError {
         use crate::inbox::InboxError as E;
         match e {
             E::NotFound(what) => AppError::NotFound(what),
+            E::Invalid(problems) => AppError::invalid(problems),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
+impl From<crate::automation::AutomationError> for AppError {
+    fn from(e: crate::automation::AutomationError) -> Self {
+        use crate::automation::AutomationError as E;
+        match e {
+            E::NotFound(what) => AppError::NotFound(what),
+            E::Conflict(why) => AppError::Conflict(why),
             E::Invalid(problems) => AppError::invalid(problems),
             E::Database(e) => AppError::Database(e),
         }

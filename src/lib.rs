@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod automation;
 pub mod cli;
 pub mod clock;
 pub mod config;

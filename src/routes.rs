@@ -249,6 +249,42 @@ pub fn table() -> Vec<Route> {
             web::api::rules::delete,
         ),
         route(
+            M::POST,
+            "/api/v1/rules/{id}/backtest",
+            Api(Admin),
+            web::api::automation::run_backtest,
+        ),
+        route(
+            M::GET,
+            "/api/v1/automation",
+            Api(Viewer),
+            web::api::automation::standing,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/automation",
+            Api(Admin),
+            web::api::automation::switch,
+        ),
+        route(
+            M::GET,
+            "/api/v1/suggestions",
+            Api(Viewer),
+            web::api::automation::waiting,
+        ),
+        route(
+            M::POST,
+            "/api/v1/messages/{id}/approve",
+            Api(Agent),
+            web::api::automation::approve,
+        ),
+        route(
+            M::POST,
+            "/api/v1/messages/{id}/reject",
+            Api(Agent),
+            web::api::automation::reject,
+        ),
+        route(
             M::GET,
             "/api/v1/labels",
             Api(Viewer),

@@ -1,6 +1,7 @@
 //! Background work has one home: everything that runs beside the requests is started here
-//! and stopped here, together, on shutdown. Today that is SQLite's ingest writer; the outbox
-//! dispatcher and the platform pollers join it.
+//! and stopped here, together, on shutdown. Today that is SQLite's ingest writer and the worker
+//! that acts on rule runs as they fall due; the outbox dispatcher and the platform pollers join
+//! them.
 
 use std::time::Duration;
 
@@ -21,10 +22,14 @@ impl Workers {
     pub fn start(db: &Db) -> Workers {
         let (stop, stopping) = watch::channel(false);
         let mut tasks = Vec::new();
-        let (ingest, writer) = IngestQueue::new(db.clone(), stopping);
+        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone());
         if let Some(writer) = writer {
             tasks.push(("ingest writer", tokio::spawn(writer)));
         }
+        tasks.push((
+            "rule actions",
+            tokio::spawn(crate::automation::due::work(db.clone(), stopping.clone())),
+        ));
         Workers {
             ingest,
             stop,

@@ -9,6 +9,6 @@ mod new_message;
 mod outbound;
 pub mod summary;
 
-pub use new_message::{NewMessage, insert_messages};
+pub use new_message::{Automated, NewMessage, insert_messages};
 pub use outbound::{Outbound, record_outbound};
 pub use summary::{mark_new_inbound, merge_thread, refresh_threads};

@@ -26,6 +26,16 @@ pub struct NewMessage<'a> {
     pub created_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Set for a rule's reply: which rule, decision and variant wrote it.
+    pub automated: Option<Automated>,
+}
+
+/// Where an automated message came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Automated {
+    pub rule: i64,
+    pub run: i64,
+    pub variant: i64,
 }
 
 /// Inserts `rows`; returns each row's new id, or `None` where a concurrent writer stored the
@@ -49,7 +59,8 @@ async fn insert_chunk(
 ) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
     let mut sql = Sql::new(
         "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
-         video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at) VALUES ",
+         video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at, \
+         rule_id, rule_run_id, rule_variant) VALUES ",
     );
     sql.bind_rows(chunk, |r, m| {
         r.bind(m.workspace)
@@ -66,6 +77,9 @@ async fn insert_chunk(
             .bind(m.state.as_str())
             .bind(m.text);
         r.bind(m.created_at).bind(m.received_at).bind(m.sent_at);
+        r.bind(m.automated.map(|a| a.rule))
+            .bind(m.automated.map(|a| a.run))
+            .bind(m.automated.map(|a| a.variant));
     });
     if tx.backend() == Backend::Sqlite {
         let ids = tx.insert_ids(sql, chunk.len()).await?;

@@ -1,8 +1,8 @@
-//! Messages the account itself sends: manual replies now, rule replies later.
+//! Messages the account itself sends: manual replies and rule replies.
 
 use chrono::{DateTime, Utc};
 
-use super::new_message::{NewMessage, insert_messages};
+use super::new_message::{Automated, NewMessage, insert_messages};
 use super::summary::refresh_threads;
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
@@ -19,10 +19,11 @@ pub struct Outbound<'a> {
     pub text: &'a str,
     pub source: Source,
     pub state: State,
+    pub automated: Option<Automated>,
 }
 
-/// Stores `message` in its thread and brings the thread up to date. Answering is reading:
-/// the thread is no longer unread.
+/// Stores `message` in its thread and brings the thread up to date. A person answering has
+/// read the thread: it is no longer unread (a rule's reply leaves it as it was).
 pub async fn record_outbound(
     tx: &mut Tx,
     message: &Outbound<'_>,
@@ -45,6 +46,7 @@ pub async fn record_outbound(
         created_at: now,
         received_at: now,
         sent_at: None,
+        automated: message.automated,
     };
     let id = insert_messages(tx, &[row])
         .await?
@@ -52,6 +54,9 @@ pub async fn record_outbound(
         .flatten()
         .ok_or(sqlx::Error::RowNotFound)?;
     refresh_threads(tx, &[message.thread], now).await?;
+    if message.source != Source::Manual {
+        return Ok(id);
+    }
     let mut read = Sql::new("UPDATE threads SET unread = FALSE WHERE id = ");
     read.bind(message.thread);
     tx.execute(read).await?;

@@ -10,23 +10,41 @@ use chrono::{DateTime, Utc};
 use crate::ids::ThreadId;
 use crate::storage::{Sql, Tx, sized_chunks};
 
-const REFRESH: &str = "UPDATE threads SET \
-    message_count = (SELECT COUNT(*) FROM messages m WHERE m.thread_id = threads.id), \
-    last_message_at = COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.thread_id = threads.id), threads.last_message_at), \
+/// Replies that were not sent and are not on their way (a suggestion waiting for a person, a
+/// dry run, a rejected suggestion) are shown in the thread but do not count in its summary.
+macro_rules! counted {
+    () => {
+        "m.thread_id = threads.id AND m.state NOT IN ('suggested', 'dry_run', 'rejected')"
+    };
+}
+
+const REFRESH: &str = concat!(
+    "UPDATE threads SET \
+    message_count = (SELECT COUNT(*) FROM messages m WHERE ",
+    counted!(),
+    "), \
+    last_message_at = COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE ",
+    counted!(),
+    "), threads.last_message_at), \
     last_inbound_at = (SELECT MAX(m.created_at) FROM messages m WHERE m.thread_id = threads.id AND m.direction = 'inbound'), \
-    preview = COALESCE((SELECT substr(m.text, 1, 240) FROM messages m WHERE m.thread_id = threads.id \
+    preview = COALESCE((SELECT substr(m.text, 1, 240) FROM messages m WHERE ",
+    counted!(),
+    " \
         ORDER BY m.created_at DESC, m.id DESC LIMIT 1), ''), \
     subject = COALESCE( \
         (SELECT substr(m.text, 1, 240) FROM messages m WHERE threads.kind = 'comment' \
             AND m.channel_id = threads.channel_id AND m.external_id = threads.thread_key), \
-        (SELECT substr(m.text, 1, 240) FROM messages m WHERE m.thread_id = threads.id ORDER BY m.created_at, m.id LIMIT 1), \
+        (SELECT substr(m.text, 1, 240) FROM messages m WHERE ",
+    counted!(),
+    " ORDER BY m.created_at, m.id LIMIT 1), \
         ''), \
     contact_id = CASE WHEN threads.kind = 'comment' THEN COALESCE( \
         (SELECT m.author_id FROM messages m WHERE m.channel_id = threads.channel_id AND m.external_id = threads.thread_key), \
         threads.contact_id) ELSE threads.contact_id END, \
     video_id = COALESCE(threads.video_id, \
         (SELECT m.video_id FROM messages m WHERE m.thread_id = threads.id AND m.video_id IS NOT NULL LIMIT 1)), \
-    updated_at = ";
+    updated_at = "
+);
 
 /// Recomputes the summaries of `threads`, then drops any that were left without messages.
 pub async fn refresh_threads(

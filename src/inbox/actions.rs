@@ -188,6 +188,7 @@ pub async fn queue_reply(
         text,
         source: Source::Manual,
         state: State::Queued,
+        automated: None,
     };
     let id = record_outbound(tx, &message, now).await?;
     let excerpt: String = text.chars().take(80).collect();

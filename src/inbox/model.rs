@@ -150,6 +150,8 @@ pub struct MessageRow {
     pub direction: Direction,
     pub source: Source,
     pub rule_id: Option<i64>,
+    /// Which of the rule's reply variants this is.
+    pub rule_variant: Option<i64>,
     pub state: State,
     pub error: Option<String>,
     pub text: String,
@@ -162,7 +164,7 @@ pub struct MessageRow {
 }
 
 pub const MESSAGE_SELECT: &str = "SELECT m.id, m.external_id, m.parent_external_id, m.kind, m.direction, m.source, \
-    m.rule_id, m.state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
+    m.rule_id, m.rule_variant, m.state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
     a.external_id AS author_external_id, a.username AS author_username, a.display_name AS author_display_name \
     FROM messages m LEFT JOIN contacts a ON a.id = m.author_id";
 
@@ -176,6 +178,8 @@ pub struct MessageView {
     pub direction: Direction,
     pub source: Source,
     pub rule_id: Option<i64>,
+    /// Which of the rule's reply variants this is.
+    pub rule_variant: Option<i64>,
     pub state: State,
     pub error: Option<String>,
     pub text: String,
@@ -203,6 +207,7 @@ impl From<MessageRow> for MessageView {
             direction: row.direction,
             source: row.source,
             rule_id: row.rule_id,
+            rule_variant: row.rule_variant,
             state: row.state,
             error: row.error,
             text: row.text,

@@ -17,6 +17,13 @@ const MAX_VIDEOS: usize = 100_000;
 const MAX_CONTACTS: usize = 200_000;
 const MAX_CHANNELS: usize = 10_000;
 
+/// What the ingest path keeps between batches: known ids, and each workspace's rules compiled.
+#[derive(Default)]
+pub struct Memory {
+    pub refs: RefCache,
+    pub rules: crate::automation::RuleBooks,
+}
+
 #[derive(Default)]
 pub struct RefCache {
     /// By workspace, platform and name: the same handle may be connected in two workspaces.

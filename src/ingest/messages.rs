@@ -64,7 +64,7 @@ struct ProvisionalThread {
 pub async fn write_messages(
     tx: &mut Tx,
     workspace: i64,
-    incoming: Vec<Incoming<'_>>,
+    incoming: &[Incoming<'_>],
     now: DateTime<Utc>,
     outcomes: &mut [Option<Outcome>],
 ) -> Result<(), sqlx::Error> {
@@ -82,7 +82,7 @@ pub async fn write_messages(
         }
     }
 
-    let stored = lookup_stored(tx, &incoming, &fresh).await?;
+    let stored = lookup_stored(tx, incoming, &fresh).await?;
     let mut pending = Vec::new();
     for pos in fresh {
         let m = &incoming[pos];
@@ -102,11 +102,11 @@ pub async fn write_messages(
     // Messages are inserted in arrival order, so ids (the tie-break for equal times) follow
     // it. Two concurrent batches carrying the same messages in another order can deadlock on
     // PostgreSQL; the batch is then retried (see `store::store_events`).
-    let keys = thread_keys(&incoming, &pending, &stored);
-    let threads = resolve_threads(tx, workspace, &incoming, &pending, &keys, now).await?;
+    let keys = thread_keys(incoming, &pending, &stored);
+    let threads = resolve_threads(tx, workspace, incoming, &pending, &keys, now).await?;
     let thread_ids = &threads.ids;
     let created =
-        insert_messages(tx, workspace, &incoming, &pending, &keys, thread_ids, now).await?;
+        insert_messages(tx, workspace, incoming, &pending, &keys, thread_ids, now).await?;
     let existed: HashSet<i64> = threads.existing.iter().copied().collect();
 
     let mut touched: BTreeSet<i64> = BTreeSet::new();
@@ -138,7 +138,7 @@ pub async fn write_messages(
             }
         }
     }
-    touched.extend(merge_provisional(tx, &incoming, &pending, &created, &keys, thread_ids).await?);
+    touched.extend(merge_provisional(tx, incoming, &pending, &created, &keys, thread_ids).await?);
 
     let touched: Vec<ThreadId> = touched.into_iter().map(ThreadId).collect();
     refresh_threads(tx, &touched, now).await?;
@@ -146,7 +146,7 @@ pub async fn write_messages(
     mark_new_inbound(tx, &inbound, now).await?;
 
     if !raced.is_empty() {
-        let again = lookup_stored(tx, &incoming, &raced).await?;
+        let again = lookup_stored(tx, incoming, &raced).await?;
         for pos in raced {
             let m = &incoming[pos];
             let s = again.get(&m.key()).ok_or(sqlx::Error::RowNotFound)?;
@@ -281,6 +281,7 @@ async fn insert_messages(
                 created_at: e.created_at,
                 received_at: now,
                 sent_at,
+                automated: None,
             }
         })
         .collect();

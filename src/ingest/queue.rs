@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::cache::RefCache;
+use super::cache::Memory;
 use super::event::Event;
 use super::outcome::Outcome;
 use super::store::store_events;
@@ -32,7 +32,7 @@ struct Job {
 #[derive(Clone)]
 pub struct IngestQueue {
     db: Db,
-    cache: Arc<RefCache>,
+    cache: Arc<Memory>,
     /// `None` on PostgreSQL: batches are written directly, concurrently.
     jobs: Option<mpsc::Sender<Job>>,
 }
@@ -43,7 +43,7 @@ pub type Writer = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 impl IngestQueue {
     /// The queue, and on SQLite the writer task to run (see `workers`).
     pub fn new(db: Db, stop: watch::Receiver<bool>) -> (Self, Option<Writer>) {
-        let cache = Arc::new(RefCache::default());
+        let cache = Arc::new(Memory::default());
         let mut writer = None;
         let jobs = (db.backend() == Backend::Sqlite).then(|| {
             let (jobs, rx) = mpsc::channel(64);
@@ -78,7 +78,7 @@ impl IngestQueue {
 
 async fn write_jobs(
     db: Db,
-    cache: Arc<RefCache>,
+    cache: Arc<Memory>,
     mut rx: mpsc::Receiver<Job>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -139,7 +139,7 @@ async fn write_jobs(
     }
 }
 
-async fn write_group(db: &Db, cache: &RefCache, group: Vec<Job>) {
+async fn write_group(db: &Db, cache: &Memory, group: Vec<Job>) {
     if group.len() == 1 {
         let job = group.into_iter().next().expect("one job");
         let result = store_events(db, cache, job.workspace, &job.events, job.now).await;

@@ -5,13 +5,18 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::cache::{Learned, RefCache, contact_print, learn_written, split_known, video_print};
+use super::cache::{
+    Learned, Memory, RefCache, contact_print, learn_written, split_known, video_print,
+};
 use super::event::{AuthorRef, Event, VideoRef};
 use super::messages::{Incoming, direction_of, write_messages};
-use super::outcome::Outcome;
+use super::outcome::{Outcome, OutcomeStatus};
 use super::refs::{Key, resolve_channels, upsert_contacts, upsert_videos};
 use super::stats::{write_channel_stats, write_video_stats};
+use crate::automation::{self, Arrival};
 use crate::domain::{Direction, Kind};
+use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::rules::trial::Sample;
 use crate::storage::{Db, Tx};
 
 /// How often a batch is tried when PostgreSQL aborts it for a deadlock or a serialization
@@ -21,14 +26,14 @@ const ATTEMPTS: u32 = 4;
 #[instrument(skip_all, fields(events = events.len()))]
 pub async fn store_events(
     db: &Db,
-    cache: &RefCache,
+    memory: &Memory,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match store_once(db, cache, workspace, events, now).await {
+        match store_once(db, memory, workspace, events, now).await {
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                 tracing::warn!(error = %e, attempt, "batch conflicted with a concurrent writer; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
@@ -51,11 +56,12 @@ fn is_transient(e: &sqlx::Error) -> bool {
 
 async fn store_once(
     db: &Db,
-    cache: &RefCache,
+    memory: &Memory,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
+    let cache = &memory.refs;
     let mut learned = Learned::default();
     let mut tx = db.begin().await?;
     let channels = resolve_channels(&mut tx, cache, &mut learned, workspace, events, now).await?;
@@ -138,13 +144,54 @@ async fn store_once(
         }
     }
     if !incoming.is_empty() {
-        write_messages(&mut tx, workspace, incoming, now, &mut outcomes).await?;
+        write_messages(&mut tx, workspace, &incoming, now, &mut outcomes).await?;
+        let arrivals = arrivals(&incoming, &outcomes);
+        automation::decide(&mut tx, &memory.rules, workspace, &arrivals, now).await?;
     }
     tx.commit().await?;
     cache.remember(learned);
     outcomes
         .into_iter()
         .map(|o| o.ok_or(sqlx::Error::RowNotFound))
+        .collect()
+}
+
+/// The messages this batch stored from someone else, as the rules see them.
+fn arrivals<'a>(incoming: &'a [Incoming<'a>], outcomes: &[Option<Outcome>]) -> Vec<Arrival<'a>> {
+    incoming
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .filter_map(|m| {
+            let outcome = outcomes[m.index].as_ref()?;
+            if outcome.status != OutcomeStatus::Created {
+                return None;
+            }
+            let e = m.event;
+            Some(Arrival {
+                message: MessageId(outcome.id),
+                thread: ThreadId(outcome.thread_id?),
+                channel: ChannelId(m.channel_id),
+                external_id: &e.external_id,
+                parent_external_id: e.parent_external_id.as_deref(),
+                video: m.video_id,
+                video_published_at: e.video.as_ref().and_then(|v| v.published_at),
+                author: m.author_id,
+                created_at: e.created_at,
+                sample: Sample {
+                    platform: e.platform,
+                    channel: Some(m.channel_id),
+                    channel_handle: &e.channel,
+                    kind: e.kind,
+                    text: &e.text,
+                    username: e.author.username.as_deref(),
+                    display_name: e.author.display_name.as_deref(),
+                    is_reply: e.parent_external_id.is_some(),
+                    first_message: false,
+                    video_title: e.video.as_ref().and_then(|v| v.title.as_deref()),
+                    video_url: e.video.as_ref().and_then(|v| v.url.as_deref()),
+                },
+            })
+        })
         .collect()
 }
 

@@ -49,7 +49,9 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
     let mut problems = Vec::new();
     for key in obj.keys() {
         // What the API answers with may be sent back as it is.
-        if !FIELDS.contains(&key.as_str()) && !["updated_at", "warnings"].contains(&key.as_str()) {
+        if !FIELDS.contains(&key.as_str())
+            && !["updated_at", "warnings", "paused_reason", "stats"].contains(&key.as_str())
+        {
             problems.push(Problem::new(key, "is not a field of a rule"));
         }
     }
@@ -127,6 +129,15 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
             "suggest"
         }
     };
+    let replies = actions
+        .iter()
+        .any(|a| matches!(a, Action::Reply { .. } | Action::PrivateReply { .. }));
+    if mode == "suggest" && !replies && !actions.is_empty() {
+        problems.push(Problem::new(
+            "mode",
+            "suggest waits for a person to approve a reply, and this rule has none; add a reply or use auto or dry_run",
+        ));
+    }
     let (min, max) = delay(obj.get("delay_seconds"), &mut problems);
     let safeguards = safeguards(obj.get("safeguards"), &mut problems);
     if !problems.is_empty() {
@@ -258,5 +269,25 @@ fn safeguards(value: Option<&Value>, problems: &mut Vec<Problem>) -> Value {
     };
     let cooldown_hours = number("cooldown_hours", 24, 24 * 365);
     let max_per_hour = number("max_per_hour", 60, 10_000);
-    json!({"cooldown_hours": cooldown_hours, "max_per_hour": max_per_hour})
+    let once_per_video = match obj.and_then(|o| o.get("once_per_video")) {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            problems.push(Problem::new(
+                "safeguards.once_per_video",
+                "must be true or false",
+            ));
+            true
+        }
+    };
+    if let Some(extra) = obj.and_then(|o| {
+        o.keys()
+            .find(|k| !["cooldown_hours", "max_per_hour", "once_per_video"].contains(&k.as_str()))
+    }) {
+        problems.push(Problem::new(
+            format!("safeguards.{extra}"),
+            "is not a safeguard (cooldown_hours, max_per_hour, once_per_video)",
+        ));
+    }
+    json!({"cooldown_hours": cooldown_hours, "max_per_hour": max_per_hour, "once_per_video": once_per_video})
 }

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::action::Action;
+use super::condition::read_conditions;
 use super::definition::Draft;
+use super::matcher::RuleSpec;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::storage::{Arg, Db, Sql, Tx};
 
@@ -18,6 +20,8 @@ pub struct StoredRule {
     pub enabled: bool,
     pub position: i64,
     pub definition: String,
+    /// Why unibox switched it off itself (a platform's warning), for the page.
+    pub paused_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -36,8 +40,36 @@ impl StoredRule {
             obj.insert("created_at".into(), json!(self.created_at));
             obj.insert("updated_at".into(), json!(self.updated_at));
             obj.insert("warnings".into(), json!(warnings));
+            obj.insert("paused_reason".into(), json!(self.paused_reason));
         }
         rule
+    }
+
+    /// The rule as stored, read back for matching (rules are checked before they are stored).
+    pub fn spec(&self, definition: &Value) -> RuleSpec {
+        fn parsed<T: std::str::FromStr>(v: &Value) -> Vec<T> {
+            let words = v.as_array().map(Vec::as_slice).unwrap_or_default();
+            words
+                .iter()
+                .filter_map(|w| w.as_str()?.parse().ok())
+                .collect()
+        }
+        let ids = |v: &Value| {
+            let ids = v.as_array().map(Vec::as_slice).unwrap_or_default();
+            ids.iter().filter_map(Value::as_i64).collect()
+        };
+        let mut problems = Vec::new();
+        let conditions = read_conditions(&definition["conditions"], "conditions", &mut problems);
+        RuleSpec {
+            position: self.position,
+            enabled: self.enabled,
+            applies_to: parsed(&definition["applies_to"]),
+            platforms: parsed(&definition["scope"]["platforms"]),
+            channels: ids(&definition["scope"]["channels"]),
+            videos: ids(&definition["scope"]["videos"]),
+            keep_going: definition["continue"].as_bool().unwrap_or(false),
+            ..RuleSpec::new(self.id, conditions)
+        }
     }
 }
 
@@ -59,8 +91,7 @@ fn warnings(rule: &Value) -> Vec<String> {
     out
 }
 
-const COLUMNS: &str =
-    "SELECT id, name, enabled, position, definition, created_at, updated_at FROM rules";
+const COLUMNS: &str = "SELECT id, name, enabled, position, definition, paused_reason, created_at, updated_at FROM rules";
 
 pub async fn list(db: &Db, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
@@ -68,6 +99,15 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Erro
         .bind(workspace)
         .push(" ORDER BY position, id");
     db.fetch_all(sql).await
+}
+
+/// The workspace's rules as the transaction sees them.
+pub async fn list_in(tx: &mut Tx, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Error> {
+    let mut sql = Sql::new(COLUMNS);
+    sql.push(" WHERE workspace_id = ")
+        .bind(workspace)
+        .push(" ORDER BY position, id");
+    tx.fetch_all(sql).await
 }
 
 pub async fn get(db: &Db, workspace: i64, id: i64) -> Result<Option<StoredRule>, sqlx::Error> {
@@ -180,6 +220,8 @@ pub async fn adjust(
     sql.bind(now);
     if let Some(enabled) = enabled {
         sql.push(", enabled = ").bind(enabled);
+        // Switched on by a person: whatever paused it has been seen to.
+        sql.push(", paused_reason = NULL");
     }
     if let Some(position) = position {
         sql.push(", position = ").bind(position);
@@ -307,5 +349,14 @@ async fn record(
         target: format!("rule #{id} “{name}”"),
         detail,
     };
-    audit::record(tx, workspace, who, entry, now).await
+    audit::record(tx, workspace, who, entry, now).await?;
+    changed(tx, workspace).await
+}
+
+/// Every change of a workspace's rules moves its version on, in the same transaction, so that
+/// each instance knows to compile them again before it decides the next message.
+async fn changed(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("UPDATE workspaces SET rules_version = rules_version + 1 WHERE id = ");
+    sql.bind(workspace);
+    tx.execute(sql).await.map(|_| ())
 }

@@ -4,13 +4,14 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::condition::{Test, build_regex, read_conditions};
+use super::condition::{Condition, Test, build_regex};
 use super::matcher::{Matcher, Message, RuleSpec};
 use super::store::StoredRule;
 use super::{template, text};
 use crate::domain::{Kind, Platform};
 
-/// The message to try, as a user pastes it.
+/// A message's facts as rules and replies see them: one pasted into the test box, or one
+/// just stored.
 pub struct Sample<'a> {
     pub platform: Platform,
     pub channel: Option<i64>,
@@ -33,33 +34,6 @@ pub struct Fired {
     pub actions: Vec<Value>,
 }
 
-/// The rule as stored, read back for matching (rules are checked before they are stored).
-fn spec(rule: &StoredRule, definition: &Value) -> RuleSpec {
-    fn parsed<T: std::str::FromStr>(v: &Value) -> Vec<T> {
-        let words = v.as_array().map(Vec::as_slice).unwrap_or_default();
-        words
-            .iter()
-            .filter_map(|w| w.as_str()?.parse().ok())
-            .collect()
-    }
-    let ids = |v: &Value| {
-        let ids = v.as_array().map(Vec::as_slice).unwrap_or_default();
-        ids.iter().filter_map(Value::as_i64).collect()
-    };
-    let mut problems = Vec::new();
-    let conditions = read_conditions(&definition["conditions"], "conditions", &mut problems);
-    RuleSpec {
-        position: rule.position,
-        enabled: rule.enabled,
-        applies_to: parsed(&definition["applies_to"]),
-        platforms: parsed(&definition["scope"]["platforms"]),
-        channels: ids(&definition["scope"]["channels"]),
-        videos: ids(&definition["scope"]["videos"]),
-        keep_going: definition["continue"].as_bool().unwrap_or(false),
-        ..RuleSpec::new(rule.id, conditions)
-    }
-}
-
 /// Which of `rules` fire for `sample`, in order, with their actions and rendered replies.
 pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>, String> {
     let definitions: Vec<Value> = rules
@@ -69,7 +43,7 @@ pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>
     let specs: Vec<RuleSpec> = rules
         .iter()
         .zip(&definitions)
-        .map(|(r, d)| spec(r, d))
+        .map(|(r, d)| r.spec(d))
         .collect();
     let matcher = Matcher::new(specs.clone())?;
     let message = Message {
@@ -87,7 +61,7 @@ pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>
         let Some(i) = rules.iter().position(|r| r.id == id) else {
             continue;
         };
-        let context = context(sample, &specs[i]);
+        let context = context(sample, &specs[i].conditions);
         let shown = definitions[i]["actions"]
             .as_array()
             .map(|all| all.iter().map(|a| render_action(a, &context)).collect())
@@ -124,13 +98,13 @@ fn render_action(action: &Value, context: &Value) -> Value {
 }
 
 /// The template variables for `sample`, with the captures of the rule's first expression.
-fn context(sample: &Sample<'_>, rule: &RuleSpec) -> Value {
+pub fn context(sample: &Sample<'_>, conditions: &[Condition]) -> Value {
     let first_name = sample
         .display_name
         .and_then(|n| n.split_whitespace().next())
         .map(str::to_owned);
     let mut captures = Map::new();
-    for condition in rule.conditions.iter().filter(|c| !c.negate) {
+    for condition in conditions.iter().filter(|c| !c.negate) {
         if let Test::Regex {
             pattern,
             case_sensitive,

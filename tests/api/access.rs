@@ -24,7 +24,7 @@ fn changes_state(route: &Route) -> bool {
 /// and "nothing changed" means the guard stopped it.
 fn api_body(method: &Method, path: &str, id: &str) -> Value {
     let id: i64 = id.parse().unwrap();
-    let rule = json!({"name": "guarded", "conditions": [{"type": "keywords", "any": ["price"]}],
+    let rule = json!({"name": "guarded", "mode": "auto", "conditions": [{"type": "keywords", "any": ["price"]}],
                       "actions": [{"type": "label", "label": "price"}]});
     match (path, method.as_str()) {
         ("/api/v1/rules", _) | ("/api/v1/rules/{id}", "PUT") => rule,
@@ -33,6 +33,9 @@ fn api_body(method: &Method, path: &str, id: &str) -> Value {
         }
         ("/api/v1/rules/{id}", "PATCH") => json!({"enabled": false}),
         ("/api/v1/rules/{id}", "DELETE") => json!({}),
+        ("/api/v1/rules/{id}/backtest", _) => json!({"days": 30}),
+        ("/api/v1/automation", _) => json!({"paused": true}),
+        ("/api/v1/messages/{id}/approve", _) | ("/api/v1/messages/{id}/reject", _) => json!({}),
         _ => api_body_for(path, id),
     }
 }
@@ -393,9 +396,15 @@ fn route_table_follows_the_role_policy() {
             p if p.starts_with("/members") => Access::Page(Need::Role(Owner)),
             p if p.starts_with("/tokens") || p == "/audit" => Access::Page(Need::Role(Admin)),
             "/rules" if get => Access::Page(Need::Role(Viewer)),
-            p if p.starts_with("/rules/") && !get => Access::Page(Need::Role(Admin)),
+            // The editor's pages and every change of rules: admins.
+            p if p.starts_with("/rules/") => Access::Page(Need::Role(Admin)),
+            // Suggestions are read by anyone and decided by agents, like replies.
+            "/approvals" if get => Access::Page(Need::Role(Viewer)),
+            p if p.starts_with("/approvals/") && !get => Access::Page(Need::Role(Agent)),
             // Rules are workspace settings: admins change them.
-            p if p.starts_with("/api/v1/rules") => Access::Api(if get { Viewer } else { Admin }),
+            p if p.starts_with("/api/v1/rules") || p == "/api/v1/automation" => {
+                Access::Api(if get { Viewer } else { Admin })
+            }
             p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),
             "/" | "/threads/{id}" if get => Access::Page(Need::Role(Viewer)),
             p if p.starts_with("/threads/") && !get => Access::Page(Need::Role(Agent)),

@@ -6,6 +6,7 @@
 mod common;
 
 mod access;
+mod automation;
 mod browser;
 mod cli;
 mod edge;

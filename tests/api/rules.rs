@@ -66,7 +66,7 @@ on_both_backends! {
         assert_eq!(second["position"], 20);
         assert_eq!(second["mode"], "suggest");
         assert_eq!(second["applies_to"], json!(["comment", "dm"]));
-        assert_eq!(second["safeguards"], json!({"cooldown_hours": 24, "max_per_hour": 60}));
+        assert_eq!(second["safeguards"], json!({"cooldown_hours": 24, "max_per_hour": 60, "once_per_video": true}));
         assert!(second["warnings"][0].as_str().unwrap().contains("spam"), "{second}");
 
         let (first_id, second_id) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());

@@ -51,3 +51,28 @@ where
         })
     }
 }
+
+/// An optional JSON body: a request without one (no content, no content type) gets `None`;
+/// one with a body is read as [`ApiJson`] reads it.
+impl<S, T> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+        let headers = req.headers();
+        let empty = headers.get(CONTENT_LENGTH).is_some_and(|v| v == "0")
+            || (headers.get(CONTENT_TYPE).is_none()
+                && headers.get(CONTENT_LENGTH).is_none()
+                && headers.get(TRANSFER_ENCODING).is_none());
+        if empty {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
+    }
+}

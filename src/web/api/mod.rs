@@ -1,5 +1,6 @@
 //! The JSON API's handlers: each parses its request, calls a feature, and answers JSON.
 
+pub mod automation;
 pub mod events;
 mod json;
 pub mod rules;

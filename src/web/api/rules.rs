@@ -10,6 +10,7 @@ use tracing::instrument;
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
+use crate::automation::stats;
 use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
 use crate::rules::action::Action;
@@ -20,12 +21,19 @@ use crate::state::AppState;
 use crate::storage::Tx;
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let mut stats = stats::by_rule(&state.db, caller.workspace).await?;
     let rules: Vec<Value> = store::list(&state.db, caller.workspace)
         .await?
         .iter()
-        .map(store::StoredRule::to_json)
+        .map(|rule| with_stats(rule.to_json(), stats.remove(&rule.id)))
         .collect();
     Ok(Json(json!({ "rules": rules })))
+}
+
+/// A rule as the API shows it, with what it did.
+fn with_stats(mut rule: Value, stats: Option<stats::RuleStats>) -> Value {
+    rule["stats"] = json!(stats.unwrap_or_default());
+    rule
 }
 
 pub async fn show(
@@ -143,10 +151,11 @@ pub async fn delete(
 }
 
 async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppError> {
-    store::get(&state.db, workspace, id)
+    let rule = store::get(&state.db, workspace, id)
         .await?
-        .map(|rule| rule.to_json())
-        .ok_or(AppError::NotFound("rule"))
+        .ok_or(AppError::NotFound("rule"))?;
+    let mut stats = stats::by_rule(&state.db, workspace).await?;
+    Ok(with_stats(rule.to_json(), stats.remove(&id)))
 }
 
 /// An `assign` action must name a member of this workspace.

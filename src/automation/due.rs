@@ -1,0 +1,201 @@
+//! Acting on runs that fall due: a worker claims them in a transaction (on PostgreSQL with
+//! `SKIP LOCKED`, so instances share the work), checks that acting still makes sense (not
+//! paused, the rule still on, the message still in its window, no person answered meanwhile),
+//! and does what the run says — replies become queued messages, labels and assignment happen
+//! here — in the same transaction that marks the run done. Exactly once, whatever crashes.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::decide::{Answering, reply_message};
+use super::runs::settle;
+use super::safeguards::in_window;
+use crate::conversations::{Automated, record_outbound};
+use crate::domain::{Kind, State, Status};
+use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::inbox::actions;
+use crate::storage::{Backend, Db, Sql, Tx};
+
+/// How often the worker looks for due runs.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+/// Most runs acted on in one transaction.
+const CLAIM: i64 = 100;
+
+/// Runs until `stop` turns true.
+pub async fn work(db: Db, mut stop: watch::Receiver<bool>) {
+    loop {
+        match act_due(&db, crate::clock::now()).await {
+            Ok(n) if n > 0 => tracing::debug!(runs = n, "acted on due rule runs"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "acting on due rule runs failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DueRun {
+    id: i64,
+    workspace_id: i64,
+    rule_id: i64,
+    message_id: i64,
+    thread_id: i64,
+    channel_id: i64,
+    actions: String,
+    kind: Kind,
+    external_id: Option<String>,
+    parent_external_id: Option<String>,
+    created_at: DateTime<Utc>,
+    paused: bool,
+    rule_enabled: Option<bool>,
+}
+
+/// Acts on the runs due by `now`; returns how many were settled.
+pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut sql = Sql::new(
+        "SELECT r.id, r.workspace_id, r.rule_id, r.message_id, r.thread_id, r.channel_id, r.actions, \
+         m.kind, m.external_id, m.parent_external_id, m.created_at, w.automation_paused AS paused, \
+         ru.enabled AS rule_enabled \
+         FROM rule_runs r JOIN messages m ON m.id = r.message_id \
+         JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN rules ru ON ru.id = r.rule_id \
+         WHERE r.outcome = 'due' AND r.due_at <= ",
+    );
+    sql.bind(now).push(" ORDER BY r.due_at, r.id LIMIT ");
+    sql.bind(CLAIM);
+    if tx.backend() == Backend::Postgres {
+        sql.push(" FOR UPDATE OF r SKIP LOCKED");
+    }
+    let due: Vec<DueRun> = tx.fetch_all(sql).await?;
+    for run in &due {
+        act(&mut tx, run, now).await?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}
+
+async fn act(tx: &mut Tx, run: &DueRun, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let skip = if run.paused {
+        Some("paused")
+    } else if run.rule_enabled != Some(true) {
+        Some("rule_off")
+    } else if !in_window(run.kind, run.created_at, now) {
+        Some("too_old")
+    } else if person_answered(tx, run).await? {
+        Some("answered_by_person")
+    } else {
+        None
+    };
+    if let Some(reason) = skip {
+        return settle(tx, run.id, "skipped", Some(reason.to_owned()), now).await;
+    }
+    let planned: Vec<Value> = serde_json::from_str(&run.actions).unwrap_or_default();
+    let thread = ThreadId(run.thread_id);
+    let workspace = run.workspace_id;
+    let to = Answering {
+        channel: ChannelId(run.channel_id),
+        thread,
+        kind: run.kind,
+        external_id: run.external_id.as_deref().unwrap_or_default(),
+        parent_external_id: run.parent_external_id.as_deref(),
+    };
+    let notes = apply(
+        tx,
+        workspace,
+        run.rule_id,
+        run.id,
+        &to,
+        &planned,
+        State::Queued,
+        now,
+    )
+    .await?;
+    let reason = (!notes.is_empty()).then(|| notes.join("; "));
+    settle(tx, run.id, "done", reason, now).await
+}
+
+/// Does every action of `planned` for the message `to`; replies become messages in `state`
+/// (skipped when `state` is `None`: they exist already, as an approved suggestion). Returns
+/// notes on what could not be done here.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply(
+    tx: &mut Tx,
+    workspace: i64,
+    rule: i64,
+    run: i64,
+    to: &Answering<'_>,
+    planned: &[Value],
+    replies: State,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut notes = Vec::new();
+    let mut platform = Vec::new();
+    for action in planned {
+        let kind = action["type"].as_str().unwrap_or_default();
+        match kind {
+            "reply" | "private_reply" if replies == State::Queued => {
+                let text = action["text"].as_str().unwrap_or_default();
+                let automated = Automated {
+                    rule,
+                    run,
+                    variant: action["variant"].as_i64().unwrap_or(0),
+                };
+                let message = reply_message(
+                    workspace,
+                    to,
+                    kind == "private_reply",
+                    text,
+                    replies,
+                    automated,
+                );
+                record_outbound(tx, &message, now).await?;
+            }
+            "reply" | "private_reply" => {}
+            "label" | "remove_label" => {
+                let label = action["label"].as_str().unwrap_or_default();
+                if kind == "label" {
+                    actions::add_label(tx, workspace, to.thread, label, now).await?;
+                } else {
+                    actions::remove_label(tx, workspace, to.thread, label).await?;
+                }
+            }
+            "assign" => {
+                let user = action["user_id"].as_i64();
+                if let Err(e) = actions::assign(tx, workspace, to.thread, user, now).await {
+                    match e {
+                        crate::inbox::InboxError::Database(e) => return Err(e),
+                        other => notes.push(format!("assign: {other}")),
+                    }
+                }
+            }
+            "close" => {
+                actions::set_status(tx, workspace, &[to.thread], Status::Done, now).await?;
+            }
+            other => platform.push(other.to_owned()),
+        }
+    }
+    if !platform.is_empty() {
+        notes.push(format!(
+            "{}: waiting for the platform connectors",
+            platform.join(", ")
+        ));
+    }
+    Ok(notes)
+}
+
+/// Whether a person replied in the thread after the message the run answers.
+async fn person_answered(tx: &mut Tx, run: &DueRun) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("SELECT 1 FROM messages WHERE thread_id = ");
+    sql.bind(run.thread_id)
+        .push(" AND source = 'manual' AND id > ")
+        .bind(MessageId(run.message_id))
+        .push(" LIMIT 1");
+    Ok(tx.fetch_optional::<(i32,)>(sql).await?.is_some())
+}

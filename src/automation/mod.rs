@@ -1,0 +1,22 @@
+//! Rules acting: deciding, in the transaction that stores a message, which rules fire and what
+//! each will do (`decide`, with its `safeguards` and `variants`), as durable rows (`runs`);
+//! acting on them when they fall due (`due`); suggestions a person approves or rejects
+//! (`suggestions`); trying a rule on stored messages (`backtest`); what each rule did
+//! (`stats`); and the workspace's switch that pauses it all (`pause`).
+
+pub mod backtest;
+mod book;
+mod decide;
+pub mod due;
+mod error;
+pub mod pause;
+mod random;
+mod runs;
+mod safeguards;
+pub mod stats;
+pub mod suggestions;
+mod variants;
+
+pub use book::RuleBooks;
+pub use decide::{Arrival, decide};
+pub use error::AutomationError;

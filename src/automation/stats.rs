@@ -1,0 +1,61 @@
+//! What each rule did: how often it matched, acted, waited, was rejected, and which safeguard
+//! stopped it how often, with the last time it fired.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::storage::{Db, Sql};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RuleStats {
+    pub matched: i64,
+    /// Done on its own, or approved by a person.
+    pub acted: i64,
+    /// Due later, or waiting for approval.
+    pub waiting: i64,
+    pub dry_run: i64,
+    pub rejected: i64,
+    /// Stopped by a safeguard, by its name.
+    pub suppressed: BTreeMap<String, i64>,
+    /// Due, but no longer sensible to do (paused, rule off, a person answered…).
+    pub skipped: BTreeMap<String, i64>,
+    pub last_fired: Option<DateTime<Utc>>,
+}
+
+/// Rule, outcome, reason, how many, the last time.
+type Tally = (i64, String, Option<String>, i64, DateTime<Utc>);
+
+/// Per rule of the workspace.
+pub async fn by_rule(db: &Db, workspace: i64) -> Result<HashMap<i64, RuleStats>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT rule_id, outcome, reason, COUNT(*), MAX(decided_at) FROM rule_runs WHERE workspace_id = ",
+    );
+    sql.bind(workspace)
+        .push(" GROUP BY rule_id, outcome, reason");
+    let rows: Vec<Tally> = db.fetch_all(sql).await?;
+    let mut stats: HashMap<i64, RuleStats> = HashMap::new();
+    for (rule, outcome, reason, count, last) in rows {
+        let s = stats.entry(rule).or_default();
+        s.matched += count;
+        s.last_fired = s.last_fired.max(Some(last));
+        // Reasons on acted runs are notes ("hide: waiting…"); only the first word names a
+        // safeguard or a skip.
+        let reason = reason
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        match outcome.as_str() {
+            "done" | "approved" => s.acted += count,
+            "due" | "suggested" => s.waiting += count,
+            "dry_run" => s.dry_run += count,
+            "rejected" => s.rejected += count,
+            "suppressed" => *s.suppressed.entry(reason).or_default() += count,
+            _ => *s.skipped.entry(reason).or_default() += count,
+        }
+    }
+    Ok(stats)
+}

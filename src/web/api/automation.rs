@@ -1,0 +1,157 @@
+//! Automation at work: suggestions waiting for a person (`/api/v1/suggestions`, approve and
+//! reject on `/api/v1/messages/{id}`), the workspace's pause switch (`/api/v1/automation`),
+//! and a rule's backtest over stored messages.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::instrument;
+
+use super::ApiJson;
+use crate::accounts::audit::Who;
+use crate::auth::Caller;
+use crate::automation::{backtest, pause, suggestions};
+use crate::error::{ApiResult, AppError};
+use crate::ids::MessageId;
+use crate::rules::store;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listing {
+    limit: Option<i64>,
+}
+
+pub async fn waiting(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Listing>,
+) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::field("limit", "must be from 1 to 200"));
+    }
+    let items = suggestions::waiting(&state.db, caller.workspace, limit).await?;
+    Ok(Json(json!({ "suggestions": items })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    text: Option<String>,
+}
+
+/// `POST /api/v1/messages/{id}/approve`, optionally with `{"text"}` to send an edited reply.
+#[instrument(skip_all, fields(message = id))]
+pub async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Option<ApiJson<Approval>>,
+) -> ApiResult<Json<Value>> {
+    let edit = body.map(|ApiJson(b)| b).unwrap_or_default();
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    let who = Who::from(&caller);
+    suggestions::approve(
+        &mut tx,
+        caller.workspace,
+        MessageId(id),
+        edit.text.as_deref(),
+        &who,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "id": id, "state": "queued" })))
+}
+
+#[instrument(skip_all, fields(message = id))]
+pub async fn reject(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    suggestions::reject(
+        &mut tx,
+        caller.workspace,
+        MessageId(id),
+        &Who::from(&caller),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "id": id, "state": "rejected" })))
+}
+
+pub async fn standing(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let paused = pause::is_paused(&state.db, caller.workspace).await?;
+    Ok(Json(json!({ "paused": paused })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    paused: bool,
+}
+
+/// `PUT /api/v1/automation` with `{"paused": true}`: stops every rule at once.
+#[instrument(skip_all)]
+pub async fn switch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(switch): ApiJson<Switch>,
+) -> ApiResult<Json<Value>> {
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    pause::set_paused(
+        &mut tx,
+        caller.workspace,
+        switch.paused,
+        &Who::from(&caller),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "paused": switch.paused })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    days: Option<i64>,
+}
+
+/// `POST /api/v1/rules/{id}/backtest` with `{"days": 30}`.
+#[instrument(skip_all, fields(rule = id))]
+pub async fn run_backtest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Option<ApiJson<Period>>,
+) -> ApiResult<Json<Value>> {
+    let days = body.and_then(|ApiJson(p)| p.days).unwrap_or(30);
+    if !(1..=backtest::MAX_DAYS).contains(&days) {
+        return Err(AppError::field(
+            "days",
+            format!("must be from 1 to {}", backtest::MAX_DAYS),
+        ));
+    }
+    let rule = store::get(&state.db, caller.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("rule"))?;
+    let result = backtest::backtest(
+        &state.db,
+        caller.workspace,
+        &rule,
+        days,
+        crate::clock::now(),
+    )
+    .await?;
+    Ok(Json(
+        serde_json::to_value(result).map_err(anyhow::Error::from)?,
+    ))
+}

@@ -1,0 +1,307 @@
+//! Rules acting through real HTTP: decided in the ingest transaction, acted on when due,
+//! suggested and approved or rejected, recorded in dry runs, and held back by every safeguard
+//! — a rule never answers our own messages or another rule's reply.
+
+use std::time::Duration;
+
+use crate::common::*;
+use serde_json::{Value, json};
+use unibox::storage::Sql;
+
+/// `event` written a minute ago (the platforms' windows count from the message's time).
+pub fn fresh(mut event: Value) -> Value {
+    let t = chrono::Utc::now() - chrono::Duration::minutes(1);
+    event["created_at"] = json!(t.to_rfc3339());
+    event
+}
+
+pub async fn create_rule(s: &TestServer, rule: Value) -> i64 {
+    let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+    let r = admin
+        .post(s.url("/api/v1/rules"))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+/// Runs `sql` (a single number) until it gives `want`, for up to ten seconds.
+pub async fn wait_for(s: &TestServer, sql: &str, want: i64) -> i64 {
+    let mut last = -1;
+    for _ in 0..100 {
+        let (n,): (i64,) = s.db.fetch_optional(Sql::new(sql)).await.unwrap().unwrap();
+        if n == want {
+            return n;
+        }
+        last = n;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{sql}: wanted {want}, still {last}");
+}
+
+pub async fn number(s: &TestServer, sql: &str) -> i64 {
+    let (n,): (i64,) = s.db.fetch_optional(Sql::new(sql)).await.unwrap().unwrap();
+    n
+}
+
+async fn messages_of(s: &TestServer, thread: i64) -> Vec<Value> {
+    let (status, body) = s.get_json(&format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["messages"].as_array().unwrap().clone()
+}
+
+fn price_rule(mode: &str) -> Value {
+    json!({
+        "name": "Price", "mode": mode, "delay_seconds": 0,
+        "conditions": [{"type": "keywords", "any": ["prijs", "price"]}],
+        "actions": [
+            {"type": "reply", "variants": ["Hoi {{ author.first_name | default('daar') }}, €19!",
+                                           "Dank je {{ author.username }}: €19 in de shop."]},
+            {"type": "label", "label": "price"}],
+    })
+}
+
+on_both_backends! {
+    async fn an_automatic_rule_answers_once_and_never_itself(s: &TestServer) {
+        let rule = create_rule(s, price_rule("auto")).await;
+        let body = s.ingest(json!([
+            fresh(comment("c1", "Wat is de prijs?")),
+            fresh(comment("c2", "Mooie video")),
+        ])).await;
+        let thread = body["results"][0]["thread_id"].as_i64().unwrap();
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'done'", 1).await;
+        let messages = messages_of(s, thread).await;
+        let ours: Vec<&Value> = messages.iter().filter(|m| m["source"] == "rule").collect();
+        assert_eq!(ours.len(), 1, "{messages:?}");
+        assert_eq!(ours[0]["state"], "queued");
+        assert_eq!(ours[0]["rule_id"], rule);
+        assert_eq!(ours[0]["parent_external_id"], "c1");
+        let text = ours[0]["text"].as_str().unwrap();
+        assert!(text == "Hoi User, €19!" || text == "Dank je user_c1: €19 in de shop.", "{text}");
+        let variant = ours[0]["rule_variant"].as_i64().unwrap();
+        assert_eq!(text.starts_with("Hoi"), variant == 0, "the variant is recorded: {text} {variant}");
+        let (_, t) = s.get_json(&format!("/api/v1/threads/{thread}")).await;
+        assert_eq!(t["thread"]["labels"], json!(["price"]), "{t}");
+
+        // Our own comment and the echo of a reply carry the keyword too: nothing answers them,
+        // and a redelivery of c1 decides nothing again.
+        let mut own = fresh(reply("own-1", "c1", "De prijs is €19"));
+        own["direction"] = json!("outbound");
+        s.ingest(json!([own, fresh(comment("c1", "Wat is de prijs?"))])).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 1);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 1);
+
+        // An edit counts from the next message, without a restart.
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let r = admin.patch(s.url(&format!("/api/v1/rules/{rule}"))).json(&json!({"enabled": false})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        s.ingest(json!([fresh(comment("c3", "price please"))])).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 1);
+
+        let (_, rules) = s.get_json("/api/v1/rules").await;
+        let stats = &rules["rules"][0]["stats"];
+        assert_eq!((stats["matched"].as_i64(), stats["acted"].as_i64()), (Some(1), Some(1)), "{stats}");
+        assert!(stats["last_fired"].is_string(), "{stats}");
+    }
+
+    async fn suggestions_wait_for_a_person(s: &TestServer) {
+        create_rule(s, price_rule("suggest")).await;
+        let body = s.ingest(json!([
+            fresh(comment("s1", "price?")),
+            fresh(comment("s2", "prijs?")),
+        ])).await;
+        let thread = body["results"][0]["thread_id"].as_i64().unwrap();
+        let (status, waiting) = s.get_json("/api/v1/suggestions").await;
+        assert_eq!(status, 200);
+        let waiting = waiting["suggestions"].as_array().unwrap().clone();
+        assert_eq!(waiting.len(), 2, "{waiting:?}");
+        assert_eq!(waiting[0]["answers"], "price?");
+        assert_eq!(waiting[0]["rule_name"], "Price");
+        // Waiting suggestions are not the thread's latest message, and label nothing yet.
+        let t = &s.threads("").await.into_iter().find(|t| t["id"] == thread).unwrap();
+        assert_eq!(t["preview"], "price?", "{t}");
+        assert_eq!(t["labels"], json!([]));
+
+        let (first, second) = (waiting[0]["id"].as_i64().unwrap(), waiting[1]["id"].as_i64().unwrap());
+        let reader = s.api_client(&s.token_for(1, Scope::Read).await);
+        let r = reader.post(s.url(&format!("/api/v1/messages/{first}/approve"))).send().await.unwrap();
+        assert_eq!(r.status(), 403, "readers do not approve");
+        let agent = s.api_client(&s.token_for(1, Scope::Write).await);
+        let r = agent.post(s.url(&format!("/api/v1/messages/{first}/approve")))
+            .json(&json!({"text": "x".repeat(151)})).send().await.unwrap();
+        assert_eq!(r.status(), 422, "an edit is checked like any TikTok reply");
+        let r = agent.post(s.url(&format!("/api/v1/messages/{first}/approve")))
+            .json(&json!({"text": "Hoi! Hij kost €19 <3"})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let r = agent.post(s.url(&format!("/api/v1/messages/{first}/approve"))).send().await.unwrap();
+        assert_eq!(r.status(), 409, "approved once only");
+        let r = agent.post(s.url(&format!("/api/v1/messages/{second}/reject"))).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+
+        let messages = messages_of(s, thread).await;
+        let ours = messages.iter().find(|m| m["source"] == "rule").unwrap();
+        assert_eq!((ours["state"].as_str(), ours["text"].as_str()), (Some("queued"), Some("Hoi! Hij kost €19 <3")));
+        let (_, t) = s.get_json(&format!("/api/v1/threads/{thread}")).await;
+        assert_eq!(t["thread"]["labels"], json!(["price"]), "approving does the rule's other actions");
+        let (_, waiting) = s.get_json("/api/v1/suggestions").await;
+        assert_eq!(waiting["suggestions"], json!([]));
+        let (_, rules) = s.get_json("/api/v1/rules").await;
+        let stats = &rules["rules"][0]["stats"];
+        assert_eq!((stats["acted"].as_i64(), stats["rejected"].as_i64()), (Some(1), Some(1)), "{stats}");
+        let actions: Vec<(String,)> = s.db.fetch_all(Sql::new(
+            "SELECT action FROM audit_log WHERE action LIKE 'suggestion %' ORDER BY id")).await.unwrap();
+        assert_eq!(actions, [("suggestion approved".to_owned(),), ("suggestion rejected".to_owned(),)]);
+    }
+
+    async fn a_dry_run_records_and_sends_nothing(s: &TestServer) {
+        create_rule(s, price_rule("dry_run")).await;
+        s.ingest(json!([fresh(comment("d1", "price?"))])).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'dry_run'").await, 1);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE state = 'dry_run'").await, 1);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE state IN ('queued', 'sending', 'sent')").await, 0);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM thread_labels").await, 0);
+    }
+
+    async fn pausing_all_automation_stops_every_rule(s: &TestServer) {
+        create_rule(s, price_rule("auto")).await;
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let agent = s.api_client(&s.token_for(1, Scope::Write).await);
+        let r = agent.put(s.url("/api/v1/automation")).json(&json!({"paused": true})).send().await.unwrap();
+        assert_eq!(r.status(), 403, "admins pause automation");
+        let r = admin.put(s.url("/api/v1/automation")).json(&json!({"paused": true})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(s.get_json("/api/v1/automation").await.1, json!({"paused": true}));
+        s.ingest(json!([fresh(comment("p1", "price?"))])).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'suppressed' AND reason = 'paused'").await, 1);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 0);
+        admin.put(s.url("/api/v1/automation")).json(&json!({"paused": false})).send().await.unwrap();
+        s.ingest(json!([fresh(comment("p2", "price?"))])).await;
+        wait_for(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'", 1).await;
+    }
+
+    async fn a_person_answering_first_keeps_the_rule_quiet(s: &TestServer) {
+        let mut rule = price_rule("auto");
+        rule["delay_seconds"] = json!({"min": 1, "max": 1});
+        create_rule(s, rule).await;
+        let body = s.ingest(json!([fresh(comment("h1", "price?"))])).await;
+        let thread = body["results"][0]["thread_id"].as_i64().unwrap();
+        let (status, _) = s.post_json(&format!("/api/v1/threads/{thread}/messages"), &json!({"text": "€19!"})).await;
+        assert_eq!(status, 201);
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'skipped' AND reason = 'answered_by_person'", 1).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 0);
+    }
+
+    async fn cooldown_and_hourly_cap_hold_under_a_burst(s: &TestServer) {
+        // Channel A: a 24-hour cool-down per author. Channel B: no cool-down, a cap of 60.
+        let mut a = price_rule("auto");
+        a["scope"] = json!({"platforms": ["tiktok"]});
+        a["safeguards"] = json!({"cooldown_hours": 24, "max_per_hour": 10000, "once_per_video": false});
+        a["actions"][0]["variants"] = json!(["A1 {{ author.username }}", "A2", "A3"]);
+        let mut b = price_rule("auto");
+        b["scope"] = json!({"platforms": ["instagram"]});
+        b["safeguards"] = json!({"cooldown_hours": 0, "max_per_hour": 60, "once_per_video": false});
+        b["actions"] = json!([{"type": "reply", "variants": ["B1", "B2", "B3"]}]);
+        create_rule(s, a).await;
+        create_rule(s, b).await;
+        let mut batches = Vec::new();
+        for batch in 0..10 {
+            let events: Vec<Value> = (0..100).map(|i| {
+                let n = batch * 100 + i;
+                let platform = if n % 2 == 0 { "tiktok" } else { "instagram" };
+                let mut e = fresh(comment(&format!("b{n}"), "price?"));
+                e["platform"] = json!(platform);
+                e["author"]["external_id"] = json!(format!("fan-{}", n % 10));
+                e["video"]["external_id"] = json!(format!("v{}", n % 7));
+                e
+            }).collect();
+            batches.push(events);
+        }
+        let sends = batches.into_iter().map(|events| s.client.post(s.url("/api/v1/events")).json(&events).send());
+        for r in futures_join(sends).await {
+            assert_eq!(r.unwrap().status(), 201);
+        }
+        let tiktok = "(SELECT id FROM channels WHERE platform = 'tiktok')";
+        let instagram = "(SELECT id FROM channels WHERE platform = 'instagram')";
+        // Five authors comment on each channel (even and odd): each gets one answer on A.
+        wait_for(s, &format!("SELECT COUNT(*) FROM messages WHERE source = 'rule' AND channel_id = {tiktok}"), 5).await;
+        wait_for(s, &format!("SELECT COUNT(*) FROM messages WHERE source = 'rule' AND channel_id = {instagram}"), 60).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(number(s, &format!("SELECT COUNT(*) FROM messages WHERE source = 'rule' AND channel_id = {tiktok}")).await, 5);
+        assert_eq!(number(s, &format!("SELECT COUNT(*) FROM messages WHERE source = 'rule' AND channel_id = {instagram}")).await, 60);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason = 'cooldown'").await, 495);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason = 'hourly_cap'").await, 440);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 1000, "one run per message and rule");
+        // No author got the same text twice in a row, and no video had it twice in a row.
+        let rows: Vec<(i64, Option<i64>, String)> = s.db.fetch_all(Sql::new(
+            "SELECT author_id, video_id, reply_text FROM rule_runs WHERE outcome = 'done' ORDER BY id")).await.unwrap();
+        let mut last_author = std::collections::HashMap::new();
+        let mut last_video = std::collections::HashMap::new();
+        for (author, video, text) in rows {
+            assert_ne!(last_author.insert(author, text.clone()), Some(text.clone()), "author {author}");
+            assert_ne!(last_video.insert(video, text.clone()), Some(text.clone()), "video {video:?}");
+        }
+    }
+
+    async fn a_backtest_counts_what_each_safeguard_would_stop(s: &TestServer) {
+        s.ingest(json!([
+            fresh(comment("t1", "price?")),
+            fresh(comment("t2", "price again?")),
+            fresh(comment("t3", "nice")),
+        ])).await;
+        // t2 by the same author as t1: the cool-down stops it.
+        let mut same = fresh(comment("t4", "what price"));
+        same["author"]["external_id"] = json!("author-t1");
+        s.ingest(json!([same])).await;
+        let mut rule = price_rule("auto");
+        rule["enabled"] = json!(false);
+        let id = create_rule(s, rule).await;
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let r = admin.post(s.url(&format!("/api/v1/rules/{id}/backtest"))).json(&json!({"days": 30})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let result: Value = r.json().await.unwrap();
+        assert_eq!(result["scanned"], 4, "{result}");
+        assert_eq!(result["matched"], 3, "{result}");
+        assert_eq!(result["would_act"], 2, "{result}");
+        assert_eq!(result["stopped"], json!({"cooldown": 1}), "{result}");
+        let replies: Vec<&str> = result["examples"].as_array().unwrap().iter().filter_map(|e| e["reply"].as_str()).collect();
+        assert_eq!(replies.len(), 2, "{result}");
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 0, "a backtest stores nothing");
+        let r = admin.post(s.url(&format!("/api/v1/rules/{id}/backtest"))).json(&json!({"days": 0})).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["problems"][0]["field"], "days");
+    }
+
+    async fn suggest_without_a_reply_is_refused(s: &TestServer) {
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let rule = json!({"name": "Hide spam", "mode": "suggest",
+            "conditions": [{"type": "link"}], "actions": [{"type": "hide"}],
+            "scope": {"platforms": ["tiktok"]}});
+        let r = admin.post(s.url("/api/v1/rules")).json(&rule).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["problems"][0]["field"], "mode", "{body}");
+        assert_eq!(s.count("rules").await, 0);
+    }
+}
+
+/// Sends every request at once and waits for all.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
