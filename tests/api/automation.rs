@@ -305,3 +305,56 @@ where
     }
     out
 }
+
+on_both_backends! {
+    /// `kill -9` while a burst is being decided and acted on: after a restart every stored
+    /// comment has exactly one run, and every run exactly one reply.
+    async fn a_crash_between_ingest_and_acting_loses_and_doubles_nothing(s: &TestServer) {
+        let mut rule = price_rule("auto");
+        rule["delay_seconds"] = json!({"min": 2, "max": 3});
+        rule["safeguards"] = json!({"cooldown_hours": 0, "max_per_hour": 10000, "once_per_video": false});
+        rule["actions"] = json!([{"type": "reply", "variants": ["R1", "R2", "R3"]}]);
+        create_rule(s, rule).await;
+        let (mut child, base) = crate::faults::spawn_unibox(&s.database_url);
+        crate::faults::wait_ready(&base).await;
+        let mut load = Vec::new();
+        for c in 0..2 {
+            let (client, url) = (s.client.clone(), format!("{base}/api/v1/events"));
+            load.push(tokio::spawn(async move {
+                for round in 0..200 {
+                    let events: Vec<Value> = (0..50)
+                        .map(|i| fresh(comment(&format!("k{c}-{round}-{i}"), "price?")))
+                        .collect();
+                    if client.post(&url).json(&events).send().await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for task in load {
+            task.await.unwrap();
+        }
+        let decided = number(s, "SELECT COUNT(*) FROM rule_runs").await;
+        assert!(decided > 0, "nothing was decided before the kill");
+        assert!(
+            number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'due'").await > 0,
+            "the kill came after every run was acted on"
+        );
+        let (mut child, base) = crate::faults::spawn_unibox(&s.database_url);
+        crate::faults::wait_ready(&base).await;
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'due'", 0).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let inbound = number(s, "SELECT COUNT(*) FROM messages WHERE direction = 'inbound'").await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, inbound, "one run per stored comment");
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages m WHERE m.direction = 'inbound' \
+            AND NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.message_id = m.id)").await, 0);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome <> 'done'").await, 0);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs r WHERE \
+            (SELECT COUNT(*) FROM messages x WHERE x.rule_run_id = r.id) <> 1").await, 0,
+            "every run has exactly one reply");
+    }
+}

@@ -460,7 +460,7 @@ async fn postgres_restarted_under_load() {
 }
 
 /// The real binary serving `url` on a free port.
-fn spawn_unibox(url: &str) -> (std::process::Child, String) {
+pub fn spawn_unibox(url: &str) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -478,7 +478,7 @@ fn spawn_unibox(url: &str) -> (std::process::Child, String) {
     (child, format!("http://127.0.0.1:{port}"))
 }
 
-async fn wait_ready(base: &str) {
+pub async fn wait_ready(base: &str) {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
             && r.status() == 200
