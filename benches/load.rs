@@ -4,8 +4,10 @@
 //! Run: `cargo bench --bench load` (both backends; PostgreSQL from UNIBOX_TEST_POSTGRES or
 //! postgres://postgres@127.0.0.1:5432/postgres). Knobs: UNIBOX_BENCH_MESSAGES (default
 //! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2),
-//! UNIBOX_BENCH_BATCH (events per request, default 1000),
-//! UNIBOX_BENCH_KEEP (keep the databases afterwards, to inspect them).
+//! UNIBOX_BENCH_BATCH (events per request, default 1000), UNIBOX_BENCH_RULES (active reply
+//! rules during the load, default 0; set 100 to compare), UNIBOX_BENCH_KEEP (keep the
+//! databases afterwards, to inspect them). Messages are dated over the three days before the
+//! run, so the rules' windows (comments 7 days, DMs 24 hours) hold for them as in real use.
 //!
 //! Prints, per backend: ingest throughput, p50/p95 of the first inbox page and of the JSON
 //! thread list, p50/p95 of full-text searches, and the server's peak RSS.
@@ -168,10 +170,8 @@ fn sentence(rng: &mut Rng) -> String {
 /// The messages as pre-serialised request bodies of `batch` events each.
 fn generate(total: usize, batch: usize) -> Vec<Vec<u8>> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
-        .unwrap()
-        .to_utc();
-    let step = Duration::from_secs(30 * 86_400).as_micros() as i64 / total as i64;
+    let start = chrono::Utc::now() - chrono::Duration::days(3);
+    let step = Duration::from_secs(3 * 86_400).as_micros() as i64 / total as i64;
     let mut recent: Vec<Vec<(String, usize)>> = vec![Vec::new(); CHANNELS];
     let mut batches = Vec::with_capacity(total / batch + 1);
     let mut events = Vec::with_capacity(batch);
@@ -395,6 +395,108 @@ async fn latencies(client: &reqwest::Client, urls: &[String], rounds: usize) -> 
     (percentile(&times, 0.5), percentile(&times, 0.95))
 }
 
+/// `n` reply rules as a busy account has them: most answer a topic's keywords (words that
+/// stand in a few percent of comments), some look for codes with an expression; most act on
+/// their own, some suggest, a few are dry runs.
+fn bench_rules(n: usize) -> Vec<Value> {
+    let topics = &WORDS[WORDS.len() - 24..];
+    (0..n)
+        .map(|i| {
+            let mode = match i % 10 {
+                0 => "suggest",
+                1 => "dry_run",
+                _ => "auto",
+            };
+            let conditions = if i % 10 == 9 {
+                let word = RARE[i % RARE.len()];
+                json!([{"type": "regex", "pattern": format!(r"\b{word}\s+(?P<what>\w+)")}])
+            } else {
+                let a = topics[i % topics.len()];
+                let b = topics[(i * 7 + 3) % topics.len()];
+                let mut c = vec![json!({"type": "keywords", "any": [a, b, format!("{a}s")]})];
+                if i % 3 == 0 {
+                    c.push(json!({"type": "word_count", "min": 5}));
+                }
+                if i % 4 == 0 {
+                    c.push(json!({"type": "keywords", "any": ["refund"], "negate": true}));
+                }
+                json!(c)
+            };
+            json!({
+                "name": format!("bench rule {i}"), "mode": mode, "conditions": conditions,
+                "scope": {"platforms": ["tiktok", "instagram", "facebook", "youtube"]},
+                "actions": [
+                    {"type": "reply", "variants": [
+                        "Hi {{ author.first_name | default('there') }}, thanks for asking!",
+                        "Thanks {{ author.username }}, we answered you in a DM.",
+                        "{{ greeting }}! Good question, see our bio."]},
+                    {"type": "label", "label": format!("topic-{}", i % 12)}],
+            })
+        })
+        .collect()
+}
+
+/// Creates the rules through the API; returns a client that may read their statistics.
+async fn create_rules(database_url: &str, base: &str, n: usize) -> reqwest::Client {
+    let token = unibox_command(
+        database_url,
+        &[
+            "token",
+            "add",
+            "--name",
+            "benchmark rules",
+            "--scope",
+            "admin",
+        ],
+        "",
+    );
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().unwrap(),
+    );
+    let admin = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    for rule in bench_rules(n) {
+        let r = admin
+            .post(format!("{base}/api/v1/rules"))
+            .json(&rule)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    admin
+}
+
+/// Totals of the rules' statistics: (matched, acted, waiting, held back).
+async fn rule_totals(admin: &reqwest::Client, base: &str) -> (i64, i64, i64, i64) {
+    let body: Value = admin
+        .get(format!("{base}/api/v1/rules"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut t = (0, 0, 0, 0);
+    for rule in body["rules"].as_array().into_iter().flatten() {
+        let s = &rule["stats"];
+        t.0 += s["matched"].as_i64().unwrap_or(0);
+        t.1 += s["acted"].as_i64().unwrap_or(0);
+        t.2 += s["waiting"].as_i64().unwrap_or(0);
+        for group in ["suppressed", "skipped"] {
+            t.3 += s[group]
+                .as_object()
+                .map(|m| m.values().filter_map(Value::as_i64).sum::<i64>())
+                .unwrap_or(0);
+        }
+    }
+    t
+}
+
 async fn run(
     backend: &str,
     database_url: &str,
@@ -410,6 +512,15 @@ async fn run(
     );
     let server = Server::start(database_url).await;
     let client = signed_in_client(database_url, &server.base).await;
+    let rules = std::env::var("UNIBOX_BENCH_RULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let admin = if rules > 0 {
+        Some(create_rules(database_url, &server.base, rules).await)
+    } else {
+        None
+    };
     let total: usize = batches.len();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -528,6 +639,13 @@ async fn run(
     println!(
         "server peak RSS:            {ingest_rss:.0} MiB after ingest, {rss:.0} MiB at the end"
     );
+    if let Some(admin) = admin {
+        let (matched, acted, waiting, held) = rule_totals(&admin, b).await;
+        println!(
+            "reply rules:                {rules} active; fired for {matched} messages ({:.1} %): {acted} acted, {waiting} waiting, {held} held back by safeguards",
+            100.0 * matched as f64 / messages as f64
+        );
+    }
     server.stop();
 }
 

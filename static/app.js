@@ -1,8 +1,9 @@
 // Keyboard shortcuts for people who live in the inbox: j/k move, Enter opens, x selects,
-// / searches. Plus "select all" and a live character count on the reply box.
+// / searches; on the suggestions to approve, j/k move, a approves, r rejects, e edits. Plus
+// "select all" and a live character count on the reply box.
 (function () {
   "use strict";
-  function rows() { return Array.prototype.slice.call(document.querySelectorAll(".thread-link")); }
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll(".thread-link, .suggestion")); }
   function typing(e) { var t = e.target; return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable); }
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
@@ -13,6 +14,12 @@
       var next = e.key === "j" ? Math.min(at + 1, list.length - 1) : Math.max(at - 1, 0);
       list[next].focus();
       e.preventDefault();
+    } else if ((e.key === "a" || e.key === "r") && at >= 0 && list[at].matches(".suggestion")) {
+      var button = list[at].querySelector("button[data-key=" + e.key + "]");
+      if (button) { button.click(); e.preventDefault(); }
+    } else if (e.key === "e" && at >= 0 && list[at].matches(".suggestion")) {
+      var text = list[at].querySelector("textarea");
+      if (text) { text.focus(); text.setSelectionRange(text.value.length, text.value.length); e.preventDefault(); }
     } else if (e.key === "x" && at >= 0) {
       var box = list[at].parentElement.querySelector("input[type=checkbox]");
       if (box) box.checked = !box.checked;

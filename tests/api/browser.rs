@@ -17,7 +17,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// chromedriver on a free port; killed when dropped.
-struct Driver {
+pub struct Driver {
     child: Child,
     port: u16,
 }
@@ -29,7 +29,7 @@ impl Drop for Driver {
     }
 }
 
-fn start_driver() -> Option<Driver> {
+pub fn start_driver() -> Option<Driver> {
     if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -52,7 +52,7 @@ fn start_driver() -> Option<Driver> {
     Some(Driver { child, port })
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub async fn browser(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -80,13 +80,13 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-async fn shoot(c: &Client, name: &str) {
+pub async fn shoot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
 /// Violations browsers reported so far.
-async fn violations(s: &TestServer) -> u64 {
+pub async fn violations(s: &TestServer) -> u64 {
     let text = s.get("/metrics").await.text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("unibox_csp_violations_total "))
@@ -95,7 +95,7 @@ async fn violations(s: &TestServer) -> u64 {
         .unwrap()
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap()
@@ -106,7 +106,7 @@ async fn click(c: &Client, css: &str) {
 
 /// Types `text` into the field `field`, presses `button`, and waits for the next page to
 /// show `then`.
-async fn submit(c: &Client, field: &str, text: &str, button: &str, then: &str) {
+pub async fn submit(c: &Client, field: &str, text: &str, button: &str, then: &str) {
     let input = c.find(Locator::Css(field)).await.unwrap();
     input.send_keys(text).await.unwrap();
     click(c, button).await;
@@ -120,7 +120,7 @@ async fn submit(c: &Client, field: &str, text: &str, button: &str, then: &str) {
     c.wait().for_element(Locator::Css(then)).await.unwrap();
 }
 
-async fn text_of_css(c: &Client, css: &str) -> String {
+pub async fn text_of_css(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
         .unwrap()

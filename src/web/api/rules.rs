@@ -159,7 +159,11 @@ async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppE
 }
 
 /// An `assign` action must name a member of this workspace.
-async fn members_only(tx: &mut Tx, workspace: i64, draft: &Draft) -> Result<(), AppError> {
+pub(crate) async fn members_only(
+    tx: &mut Tx,
+    workspace: i64,
+    draft: &Draft,
+) -> Result<(), AppError> {
     let assigned: Vec<(usize, i64)> = draft
         .actions
         .iter()

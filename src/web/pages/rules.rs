@@ -1,6 +1,7 @@
-//! `/rules`: the workspace's reply rules in the order they are tried, each with its switch,
-//! and a box to try them on a pasted message before trusting them. (Rules are written through
-//! the API for now; the form editor comes next.)
+//! `/rules`: the workspace's reply rules in the order they are tried, each with what it did,
+//! its switch, its place and a backtest; the workspace's pause switch; and a box to try the
+//! rules on a pasted message before trusting them. Rules are written in the editor
+//! (`rule_editor`).
 
 use askama::Template;
 use axum::Form;
@@ -11,6 +12,9 @@ use serde_json::Value;
 
 use crate::accounts::audit::Who;
 use crate::auth::{Caller, Visitor};
+use crate::automation::backtest::{self, Backtest};
+use crate::automation::pause;
+use crate::automation::stats::{self, RuleStats};
 use crate::domain::{Kind, Platform};
 use crate::error::AppError;
 use crate::rules::store::{self, StoredRule};
@@ -27,10 +31,46 @@ pub struct RuleItem {
     when: String,
     then: String,
     warnings: Vec<String>,
+    paused_reason: Option<String>,
+    /// What it did, in a line: "matched 12 · acted 9 · stopped: cooldown 3".
+    record: String,
 }
 
-impl From<&StoredRule> for RuleItem {
-    fn from(rule: &StoredRule) -> Self {
+/// What a rule did, in words.
+fn record(stats: Option<&RuleStats>) -> String {
+    let Some(s) = stats.filter(|s| s.matched > 0) else {
+        return "has not fired yet".into();
+    };
+    let mut parts = vec![
+        format!("matched {}", s.matched),
+        format!("acted {}", s.acted),
+    ];
+    for (n, what) in [
+        (s.waiting, "waiting"),
+        (s.dry_run, "dry run"),
+        (s.rejected, "rejected"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{what} {n}"));
+        }
+    }
+    let held: Vec<String> = s
+        .suppressed
+        .iter()
+        .chain(&s.skipped)
+        .map(|(why, n)| format!("{} {n}", why.replace('_', " ")))
+        .collect();
+    if !held.is_empty() {
+        parts.push(format!("held back: {}", held.join(", ")));
+    }
+    if let Some(last) = s.last_fired {
+        parts.push(format!("last {}", last.format("%Y-%m-%d %H:%M UTC")));
+    }
+    parts.join(" · ")
+}
+
+impl RuleItem {
+    fn new(rule: &StoredRule, stats: Option<&RuleStats>) -> Self {
         let json = rule.to_json();
         let list = |v: &Value, f: &dyn Fn(&Value) -> String| -> String {
             v.as_array()
@@ -83,6 +123,8 @@ impl From<&StoredRule> for RuleItem {
                         .collect()
                 })
                 .unwrap_or_default(),
+            paused_reason: rule.paused_reason.clone(),
+            record: record(stats),
         }
     }
 }
@@ -128,6 +170,47 @@ pub struct RulesTemplate {
     sample: TrialForm,
     tried: Option<Vec<TrialItem>>,
     trial_error: Option<String>,
+    paused: bool,
+    backtest: Option<BacktestView>,
+}
+
+/// A backtest's result as the page shows it.
+pub struct BacktestView {
+    rule: String,
+    result: Backtest,
+}
+
+impl BacktestView {
+    fn stopped(&self) -> String {
+        let parts: Vec<String> = self
+            .result
+            .stopped
+            .iter()
+            .map(|(why, n)| format!("{} {n}", why.replace('_', " ")))
+            .collect();
+        if parts.is_empty() {
+            "nothing".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// (message, verdict, reply) per example.
+    fn examples(&self) -> Vec<(String, String, String)> {
+        self.result
+            .examples
+            .iter()
+            .map(|e| {
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+                let reply = match &e["reply"] {
+                    Value::String(r) => r.clone(),
+                    Value::Object(o) => format!("(not sent: {})", text(&o["not_sent"].clone())),
+                    _ => String::new(),
+                };
+                (text(&e["text"]), text(&e["verdict"]), reply)
+            })
+            .collect()
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -152,14 +235,40 @@ async fn render(
     tried: Option<Vec<TrialItem>>,
     trial_error: Option<String>,
 ) -> PageResult<Page<RulesTemplate>> {
+    render_with(state, caller, visitor, sample, tried, trial_error, None).await
+}
+
+async fn render_with(
+    state: &AppState,
+    caller: &Caller,
+    visitor: &Visitor,
+    sample: TrialForm,
+    tried: Option<Vec<TrialItem>>,
+    trial_error: Option<String>,
+    backtest: Option<BacktestView>,
+) -> PageResult<Page<RulesTemplate>> {
     let rules = store::list(&state.db, caller.workspace).await?;
+    let stats = stats::by_rule(&state.db, caller.workspace).await?;
     Ok(Page(RulesTemplate {
         chrome: Chrome::load(&state.db, visitor).await?,
-        rules: rules.iter().map(RuleItem::from).collect(),
+        rules: rules
+            .iter()
+            .map(|r| RuleItem::new(r, stats.get(&r.id)))
+            .collect(),
         sample,
         tried,
         trial_error,
+        paused: pause::is_paused(&state.db, caller.workspace).await?,
+        backtest,
     }))
+}
+
+fn blank_sample() -> TrialForm {
+    TrialForm {
+        platform: "tiktok".into(),
+        kind: "comment".into(),
+        ..TrialForm::default()
+    }
 }
 
 pub async fn show(
@@ -167,12 +276,7 @@ pub async fn show(
     caller: Caller,
     visitor: Visitor,
 ) -> PageResult<Page<RulesTemplate>> {
-    let sample = TrialForm {
-        platform: "tiktok".into(),
-        kind: "comment".into(),
-        ..TrialForm::default()
-    };
-    render(&state, &caller, &visitor, sample, None, None).await
+    render(&state, &caller, &visitor, blank_sample(), None, None).await
 }
 
 /// The test box: which rule fires for the pasted message. Nothing is stored.
@@ -265,4 +369,146 @@ pub async fn delete(
         return Err(AppError::NotFound("rule").into());
     }
     Ok(see_other("/rules"))
+}
+
+#[derive(Deserialize)]
+pub struct PauseForm {
+    paused: String,
+}
+
+/// The workspace's switch: pause every rule at once, or resume.
+pub async fn automation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<PauseForm>,
+) -> PageResult<Response> {
+    let paused = match form.paused.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::field("paused", "must be true or false").into()),
+    };
+    let mut tx = state.db.begin().await?;
+    pause::set_paused(
+        &mut tx,
+        caller.workspace,
+        paused,
+        &Who::from(&caller),
+        crate::clock::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/rules"))
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    direction: String,
+}
+
+/// Swaps a rule with its neighbour above or below.
+pub async fn move_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<MoveForm>,
+) -> PageResult<Response> {
+    let up = match form.direction.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(AppError::field("direction", "must be up or down").into()),
+    };
+    let mut tx = state.db.begin().await?;
+    let rules = store::list_in(&mut tx, caller.workspace).await?;
+    let at = rules
+        .iter()
+        .position(|r| r.id == id)
+        .ok_or(AppError::NotFound("rule"))?;
+    let other = if up { at.checked_sub(1) } else { Some(at + 1) };
+    if let Some(other) = other.and_then(|o| rules.get(o)) {
+        let (mine, theirs) = (rules[at].position, other.position);
+        // Equal positions (rules saved with the same number) still swap: by one step.
+        let (mine, theirs) = if mine == theirs {
+            if up {
+                (theirs - 1, mine)
+            } else {
+                (theirs + 1, mine)
+            }
+        } else {
+            (theirs, mine)
+        };
+        let who = Who::from(&caller);
+        let now = crate::clock::now();
+        store::adjust(
+            &mut tx,
+            caller.workspace,
+            id,
+            None,
+            Some(mine.max(0)),
+            &who,
+            now,
+        )
+        .await?;
+        store::adjust(
+            &mut tx,
+            caller.workspace,
+            other.id,
+            None,
+            Some(theirs),
+            &who,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(see_other("/rules"))
+}
+
+#[derive(Deserialize)]
+pub struct BacktestForm {
+    days: String,
+}
+
+/// Tries one rule on the stored messages of the last N days and shows what it would do.
+pub async fn run_backtest(
+    State(state): State<AppState>,
+    caller: Caller,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<BacktestForm>,
+) -> PageResult<Response> {
+    let days = form
+        .days
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (1..=backtest::MAX_DAYS).contains(d))
+        .ok_or_else(|| {
+            AppError::field("days", format!("must be from 1 to {}", backtest::MAX_DAYS))
+        })?;
+    let rule = store::get(&state.db, caller.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("rule"))?;
+    let result = backtest::backtest(
+        &state.db,
+        caller.workspace,
+        &rule,
+        days,
+        crate::clock::now(),
+    )
+    .await?;
+    let view = BacktestView {
+        rule: rule.name.clone(),
+        result,
+    };
+    Ok(render_with(
+        &state,
+        &caller,
+        &visitor,
+        blank_sample(),
+        None,
+        None,
+        Some(view),
+    )
+    .await?
+    .into_response())
 }

@@ -107,6 +107,10 @@ pub struct MessageItem {
     state_label: String,
     source: Source,
     error: Option<String>,
+    /// A rule's reply waiting for a person: shown with approve and reject.
+    suggested: bool,
+    /// A rule's answer to a comment sent as a DM.
+    private: bool,
 }
 
 impl MessageItem {
@@ -127,8 +131,12 @@ impl MessageItem {
             when_full: full_time(m.created_at),
             state_label: match m.state {
                 Delivery::Queued => "Queued — waiting to be sent".to_owned(),
+                Delivery::Suggested => "Suggested — waiting for approval".to_owned(),
+                Delivery::DryRun => "Dry run — never sent".to_owned(),
                 other => other.to_string(),
             },
+            suggested: m.state == Delivery::Suggested,
+            private: m.kind == Kind::Dm && m.parent_external_id.is_some() && outbound,
             state: m.state,
             source: m.source,
             direction: m.direction,
