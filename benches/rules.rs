@@ -112,6 +112,7 @@ fn message(text: &str) -> Message<'_> {
         is_reply: false,
         first_from_author: false,
         video_age_days: Some(3),
+        at: chrono::Utc::now(),
     }
 }
 

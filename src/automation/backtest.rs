@@ -123,6 +123,7 @@ pub async fn backtest(
             first_message: first,
             video_title: r.title.as_deref(),
             video_url: r.url.as_deref(),
+            at: r.created_at,
         };
         let message = Message {
             text: &r.text,
@@ -133,6 +134,7 @@ pub async fn backtest(
             is_reply: sample.is_reply,
             first_from_author: first,
             video_age_days: r.published_at.map(|p| (r.created_at - p).num_days()),
+            at: r.created_at,
         };
         if matcher.decide(&message).is_empty() {
             continue;

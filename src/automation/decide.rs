@@ -14,10 +14,10 @@ use super::runs::{self, NewRun};
 use super::safeguards::{self, Stop, Subject};
 use super::variants::{self, Picked};
 use crate::conversations::{Automated, Outbound, record_outbound};
-use crate::domain::{Kind, Mode, Source, State};
+use crate::domain::{Kind, Mode, Platform, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::Message;
-use crate::rules::action::Action;
+use crate::rules::action::{Action, platform_can};
 use crate::rules::trial::{Sample, context};
 use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
@@ -67,6 +67,7 @@ pub async fn decide(
             is_reply: a.sample.is_reply,
             first_from_author: first.get(&(a.channel.0, a.author)) == Some(&a.message.0),
             video_age_days: a.video_published_at.map(|p| (a.created_at - p).num_days()),
+            at: a.created_at,
         };
         let rules = book.matcher.decide(&message);
         if !rules.is_empty() {
@@ -134,6 +135,21 @@ async fn decide_one(
             Err(s) => stop = Some(s),
         }
     }
+    // What this platform cannot do is left out, and said (a rule for every platform may hide;
+    // YouTube comments cannot be hidden).
+    let unable: Vec<&str> = plan
+        .actions
+        .iter()
+        .map(Action::name)
+        .filter(|name| !platform_can(name, arrival.sample.platform))
+        .collect();
+    let note = (!unable.is_empty()).then(|| {
+        format!(
+            "{}: {} cannot do this",
+            unable.join(", "),
+            arrival.sample.platform.label()
+        )
+    });
     let outcome = match (&stop, plan.mode) {
         (Some(_), _) => "suppressed",
         (None, Mode::Auto) => "due",
@@ -153,7 +169,7 @@ async fn decide_one(
             video: arrival.video,
             mode: plan.mode,
             outcome,
-            reason: stop.as_ref().map(Stop::reason),
+            reason: stop.as_ref().map(Stop::reason).or(note),
             actions: &actions,
             reply_text: picked.first().map(|(_, p)| p.text.as_str()),
             due_at: due,
@@ -207,7 +223,11 @@ async fn write_replies(
                     .then(|| arrival.sample.platform.max_reply_chars())
                     .flatten(),
             ),
-            Action::PrivateReply { variants, weights } => (variants, weights, None),
+            Action::PrivateReply { variants, weights }
+                if platform_can("private_reply", arrival.sample.platform) =>
+            {
+                (variants, weights, None)
+            }
             _ => continue,
         };
         match variants::pick(variants, weights, &context, limit, &avoid) {
@@ -220,6 +240,7 @@ async fn write_replies(
 
 /// The message a rule's reply answers.
 pub struct Answering<'a> {
+    pub platform: Platform,
     pub channel: ChannelId,
     pub thread: ThreadId,
     pub kind: Kind,
@@ -230,6 +251,7 @@ pub struct Answering<'a> {
 impl<'a> Arrival<'a> {
     fn answering(&'a self) -> Answering<'a> {
         Answering {
+            platform: self.sample.platform,
             channel: self.channel,
             thread: self.thread,
             kind: self.sample.kind,

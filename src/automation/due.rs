@@ -12,9 +12,10 @@ use super::decide::{Answering, reply_message};
 use super::runs::settle;
 use super::safeguards::in_window;
 use crate::conversations::{Automated, record_outbound};
-use crate::domain::{Kind, State, Status};
+use crate::domain::{Kind, Platform, State, Status};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions;
+use crate::rules::action::platform_can;
 use crate::storage::{Backend, Db, Sql, Tx};
 
 /// How often the worker looks for due runs.
@@ -50,6 +51,7 @@ struct DueRun {
     channel_id: i64,
     actions: String,
     kind: Kind,
+    platform: Platform,
     external_id: Option<String>,
     parent_external_id: Option<String>,
     created_at: DateTime<Utc>,
@@ -62,9 +64,10 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
     let mut tx = db.begin().await?;
     let mut sql = Sql::new(
         "SELECT r.id, r.workspace_id, r.rule_id, r.message_id, r.thread_id, r.channel_id, r.actions, \
-         m.kind, m.external_id, m.parent_external_id, m.created_at, w.automation_paused AS paused, \
-         ru.enabled AS rule_enabled \
+         m.kind, c.platform, m.external_id, m.parent_external_id, m.created_at, \
+         w.automation_paused AS paused, ru.enabled AS rule_enabled \
          FROM rule_runs r JOIN messages m ON m.id = r.message_id \
+         JOIN channels c ON c.id = r.channel_id \
          JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN rules ru ON ru.id = r.rule_id \
          WHERE r.outcome = 'due' AND r.due_at <= ",
     );
@@ -100,6 +103,7 @@ async fn act(tx: &mut Tx, run: &DueRun, now: DateTime<Utc>) -> Result<(), sqlx::
     let thread = ThreadId(run.thread_id);
     let workspace = run.workspace_id;
     let to = Answering {
+        platform: run.platform,
         channel: ChannelId(run.channel_id),
         thread,
         kind: run.kind,
@@ -140,6 +144,8 @@ pub async fn apply(
     for action in planned {
         let kind = action["type"].as_str().unwrap_or_default();
         match kind {
+            // Written when decided; one without a text was left out (see the run's reason).
+            "reply" | "private_reply" if action["text"].is_null() => {}
             "reply" | "private_reply" if replies == State::Queued => {
                 let text = action["text"].as_str().unwrap_or_default();
                 let automated = Automated {
@@ -178,7 +184,9 @@ pub async fn apply(
             "close" => {
                 actions::set_status(tx, workspace, &[to.thread], Status::Done, now).await?;
             }
-            other => platform.push(other.to_owned()),
+            other if platform_can(other, to.platform) => platform.push(other.to_owned()),
+            // Said when decided.
+            _ => {}
         }
     }
     if !platform.is_empty() {

@@ -75,7 +75,7 @@ pub fn planned(actions: &[Action], picked: &[(usize, Picked)]) -> Value {
     Value::Array(listed)
 }
 
-/// Marks run `id` with its outcome and reason.
+/// Marks run `id` with its outcome and, when given, a reason (else the one it had stays).
 pub async fn settle(
     tx: &mut Tx,
     id: i64,
@@ -85,9 +85,9 @@ pub async fn settle(
 ) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("UPDATE rule_runs SET outcome = ");
     sql.bind(outcome)
-        .push(", reason = ")
+        .push(", reason = COALESCE(")
         .bind(reason)
-        .push(", acted_at = ")
+        .push(", reason), acted_at = ")
         .bind(now);
     sql.push(" WHERE id = ").bind(id);
     tx.execute(sql).await.map(|_| ())

@@ -149,6 +149,7 @@ async fn settle_run(
     };
     let planned: Vec<Value> = serde_json::from_str(&actions).unwrap_or_default();
     let to = Answering {
+        platform: s.platform,
         channel: ChannelId(s.channel_id),
         thread: ThreadId(s.thread_id),
         kind,

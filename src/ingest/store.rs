@@ -189,6 +189,7 @@ fn arrivals<'a>(incoming: &'a [Incoming<'a>], outcomes: &[Option<Outcome>]) -> V
                     first_message: false,
                     video_title: e.video.as_ref().and_then(|v| v.title.as_deref()),
                     video_url: e.video.as_ref().and_then(|v| v.url.as_deref()),
+                    at: e.created_at,
                 },
             })
         })

@@ -40,7 +40,7 @@ pub enum Action {
 }
 
 impl Action {
-    fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Action::Reply { .. } => "reply",
             Action::PrivateReply { .. } => "private_reply",
@@ -54,20 +54,28 @@ impl Action {
         }
     }
 
-    /// The platforms that can do this to someone else's message (`None`: every platform, it
-    /// happens in unibox).
     fn platforms(&self) -> Option<&'static [Platform]> {
-        use Platform::*;
-        match self {
-            Action::Reply { .. } => None,
-            Action::PrivateReply { .. } => Some(&[Instagram, Facebook]),
-            Action::Like => Some(&[Tiktok, Facebook]),
-            Action::Hide => Some(&[Tiktok, Instagram, Facebook]),
-            // TikTok deletes only the account's own comments.
-            Action::Delete => Some(&[Instagram, Facebook]),
-            _ => None,
-        }
+        able(self.name())
     }
+}
+
+/// The platforms that can do the action named `name` to someone else's message (`None`:
+/// every platform; it happens in unibox, or it is a public reply).
+pub fn able(name: &str) -> Option<&'static [Platform]> {
+    use Platform::*;
+    match name {
+        "private_reply" => Some(&[Instagram, Facebook]),
+        "like" => Some(&[Tiktok, Facebook]),
+        "hide" => Some(&[Tiktok, Instagram, Facebook]),
+        // TikTok deletes only the account's own comments.
+        "delete" => Some(&[Instagram, Facebook]),
+        _ => None,
+    }
+}
+
+/// Whether `platform` can do the action named `name`.
+pub fn platform_can(name: &str, platform: Platform) -> bool {
+    able(name).is_none_or(|p| p.contains(&platform))
 }
 
 /// Where a rule applies, as far as its actions care.

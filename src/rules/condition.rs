@@ -56,6 +56,8 @@ pub enum Test {
     VideoAge {
         max_days: i64,
     },
+    /// The message came in during business hours (negate: outside them).
+    BusinessHours(super::schedule::Schedule),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,13 +118,14 @@ fn read_condition(value: &Value, path: &str, problems: &mut Vec<Problem>) -> Opt
         "video_age" => Test::VideoAge {
             max_days: f.count("max_days")?,
         },
+        "business_hours" => Test::BusinessHours(super::schedule::read(f.obj, path, f.problems)?),
         other => {
             f.problem(
                 "type",
                 format!(
                     "“{other}” is no condition; use one of keywords, phrase, regex, language, \
                      question, link, email, only_mentions, only_emoji, word_count, \
-                     first_message, reply, top_level, video_age"
+                     first_message, reply, top_level, video_age, business_hours"
                 ),
             );
             return None;

@@ -58,6 +58,8 @@ pub struct Message<'a> {
     pub first_from_author: bool,
     /// Days between the video's publication and the message, when known.
     pub video_age_days: Option<i64>,
+    /// When the message was written (business hours are about its time).
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A condition as the matcher runs it: keywords, phrases and expressions point into the
@@ -325,6 +327,7 @@ fn plain(test: &Test, m: &Message<'_>) -> bool {
         Test::Reply => m.kind == Kind::Comment && m.is_reply,
         Test::TopLevel => m.kind == Kind::Comment && !m.is_reply,
         Test::VideoAge { max_days } => m.video_age_days.is_some_and(|d| d <= *max_days),
+        Test::BusinessHours(schedule) => schedule.contains(m.at),
         // Compiled into the shared matchers in `Matcher::new`.
         Test::Keywords { .. } | Test::Phrase(_) | Test::Regex { .. } | Test::Language { .. } => {
             false

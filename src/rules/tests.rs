@@ -22,6 +22,7 @@ fn comment(text: &str) -> Message<'_> {
         is_reply: false,
         first_from_author: false,
         video_age_days: Some(2),
+        at: chrono::Utc::now(),
     }
 }
 

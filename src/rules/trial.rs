@@ -24,6 +24,8 @@ pub struct Sample<'a> {
     pub first_message: bool,
     pub video_title: Option<&'a str>,
     pub video_url: Option<&'a str>,
+    /// When it was written.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,6 +57,7 @@ pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>
         is_reply: sample.is_reply,
         first_from_author: sample.first_message,
         video_age_days: None,
+        at: sample.at,
     };
     let mut fired = Vec::new();
     for id in matcher.decide(&message) {

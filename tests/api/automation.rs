@@ -358,3 +358,114 @@ on_both_backends! {
             "every run has exactly one reply");
     }
 }
+
+on_both_backends! {
+    async fn every_action_and_the_remaining_safeguards(s: &TestServer) {
+        let member = s.add_user("agent@example.test", 1, Role::Agent).await;
+        // A sorting rule that lets the next one go on, then an answering one, then a third
+        // that would answer too: one automated reply per message.
+        create_rule(s, json!({"name": "Sort", "mode": "auto", "delay_seconds": 0, "continue": true,
+            "safeguards": {"cooldown_hours": 0},
+            "conditions": [{"type": "keywords", "any": ["price"]}],
+            "actions": [{"type": "label", "label": "sales"}, {"type": "label", "label": "new"},
+                        {"type": "remove_label", "label": "new"}, {"type": "assign", "user_id": member},
+                        {"type": "hide"}]})).await;
+        create_rule(s, json!({"name": "Answer", "mode": "auto", "delay_seconds": 0, "continue": true,
+            "conditions": [{"type": "keywords", "any": ["price"]}],
+            "actions": [{"type": "reply", "variants": ["€19!", "It is €19.", "Only €19"]},
+                        {"type": "close"}]})).await;
+        create_rule(s, json!({"name": "Answer again", "mode": "auto", "delay_seconds": 0,
+            "conditions": [{"type": "keywords", "any": ["price"]}],
+            "actions": [{"type": "reply", "variants": ["Twice?", "Again?"]}]})).await;
+
+        let body = s.ingest(json!([fresh(comment("e1", "price?"))])).await;
+        let thread = body["results"][0]["thread_id"].as_i64().unwrap();
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'done'", 2).await;
+        let (_, t) = s.get_json(&format!("/api/v1/threads/{thread}")).await;
+        assert_eq!(t["thread"]["labels"], json!(["sales"]), "{t}");
+        assert_eq!(t["thread"]["assignee"]["id"], member, "{t}");
+        assert_eq!(t["thread"]["status"], "done", "{t}");
+        let replies: Vec<&Value> = t["messages"].as_array().unwrap().iter().filter(|m| m["source"] == "rule").collect();
+        assert_eq!(replies.len(), 1, "one automated reply per message: {replies:?}");
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason = 'answered'").await, 1);
+        // Hiding waits for the TikTok connector, and says so.
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason LIKE 'hide: waiting%'").await, 1);
+
+        // The same person again under the same video: the answer rule holds back (its
+        // cool-down, then once per video); a comment from a week ago gets no answer at all.
+        let mut again = fresh(comment("e2", "and the price in euro?"));
+        again["author"]["external_id"] = json!("author-e1");
+        let old = at(comment("e3", "price?"), &(chrono::Utc::now() - chrono::Duration::days(8)).to_rfc3339());
+        s.ingest(json!([again, old])).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 1);
+        let reasons: Vec<(String, Option<String>)> = s.db.fetch_all(Sql::new(
+            "SELECT r.name, x.reason FROM rule_runs x JOIN rules r ON r.id = x.rule_id \
+             JOIN messages m ON m.id = x.message_id WHERE m.external_id IN ('e2', 'e3') ORDER BY m.external_id, x.id")).await.unwrap();
+        assert_eq!(reasons, [
+            ("Sort".to_owned(), Some("hide: waiting for the platform connectors".to_owned())),
+            ("Answer".to_owned(), Some("cooldown".to_owned())),
+            ("Answer again".to_owned(), Some("once_per_video".to_owned())),
+            ("Sort".to_owned(), Some("too_old".to_owned())),
+            ("Answer".to_owned(), Some("too_old".to_owned())),
+            ("Answer again".to_owned(), Some("too_old".to_owned())),
+        ], "{reasons:?}");
+    }
+
+    async fn what_a_platform_cannot_do_is_left_out_and_said(s: &TestServer) {
+        // No platform in the scope: a private reply and hiding are allowed, but YouTube does
+        // neither; the public reply still goes.
+        create_rule(s, json!({"name": "Everywhere", "mode": "auto", "delay_seconds": 0,
+            "applies_to": ["comment"],
+            "conditions": [{"type": "keywords", "any": ["link"]}],
+            "actions": [{"type": "reply", "variants": ["In our bio!", "See the bio"]},
+                        {"type": "private_reply", "variants": ["Here it is: https://example.com"]},
+                        {"type": "hide"}]})).await;
+        let mut yt = fresh(comment("y1", "link please"));
+        yt["platform"] = json!("youtube");
+        let mut ig = fresh(comment("i1", "link please"));
+        ig["platform"] = json!("instagram");
+        s.ingest(json!([yt, ig])).await;
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'done'", 2).await;
+        let rows: Vec<(String, String, Option<String>)> = s.db.fetch_all(Sql::new(
+            "SELECT c.platform, x.kind, x.parent_external_id FROM messages x JOIN channels c ON c.id = x.channel_id \
+             WHERE x.source = 'rule' ORDER BY c.platform, x.kind")).await.unwrap();
+        assert_eq!(rows, [
+            ("instagram".to_owned(), "comment".to_owned(), Some("i1".to_owned())),
+            ("instagram".to_owned(), "dm".to_owned(), Some("i1".to_owned())),
+            ("youtube".to_owned(), "comment".to_owned(), Some("y1".to_owned())),
+        ]);
+        let (reason,): (Option<String>,) = s.db.fetch_optional(Sql::new(
+            "SELECT x.reason FROM rule_runs x JOIN messages m ON m.id = x.message_id WHERE m.external_id = 'y1'")).await.unwrap().unwrap();
+        assert_eq!(reason.as_deref(), Some("private_reply, hide: YouTube cannot do this"));
+    }
+}
+
+on_both_backends! {
+    async fn business_hours_follow_the_local_clock(s: &TestServer) {
+        let always: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter().map(|d| (d.to_string(), json!(["00:00-24:00"]))).collect();
+        let hours = |negate: bool| json!({"type": "business_hours", "time_zone": "Europe/Amsterdam",
+            "hours": always, "negate": negate});
+        create_rule(s, json!({"name": "After hours", "mode": "dry_run", "continue": true,
+            "conditions": [{"type": "keywords", "any": ["price"]}, hours(true)],
+            "actions": [{"type": "label", "label": "after-hours"}]})).await;
+        create_rule(s, json!({"name": "Open", "mode": "dry_run",
+            "conditions": [{"type": "keywords", "any": ["price"]}, hours(false)],
+            "actions": [{"type": "label", "label": "open"}]})).await;
+        s.ingest(json!([fresh(comment("bh1", "price?"))])).await;
+        let fired: Vec<(String,)> = s.db.fetch_all(Sql::new(
+            "SELECT r.name FROM rule_runs x JOIN rules r ON r.id = x.rule_id")).await.unwrap();
+        assert_eq!(fired, [("Open".to_owned(),)]);
+
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let bad = json!({"name": "Bad", "mode": "dry_run",
+            "conditions": [{"type": "business_hours", "time_zone": "Europe/Amsterdm", "hours": {"mon": ["9-17"]}}],
+            "actions": [{"type": "label", "label": "x"}]});
+        let r = admin.post(s.url("/api/v1/rules")).json(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        let fields: Vec<&str> = body["problems"].as_array().unwrap().iter().filter_map(|p| p["field"].as_str()).collect();
+        assert_eq!(fields, ["conditions[0].time_zone", "conditions[0].hours.mon[0]"], "{body}");
+    }
+}

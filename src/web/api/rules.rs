@@ -259,6 +259,7 @@ pub async fn test(
         first_message: trial.first_message,
         video_title: trial.video.title.as_deref(),
         video_url: trial.video.url.as_deref(),
+        at: crate::clock::now(),
     };
     let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     Ok(Json(json!({ "fired": fired, "stored": false })))

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::problem::Problem;
+use crate::rules::schedule::DAYS;
 
 /// Blank rows offered below the filled ones.
 const SPARE_CONDITIONS: usize = 3;
@@ -13,7 +14,7 @@ const SPARE_ACTIONS: usize = 2;
 const MAX_ROWS: usize = 40;
 
 /// (value, what the editor calls it, whether it takes a value).
-pub const CONDITIONS: [(&str, &str, bool); 16] = [
+pub const CONDITIONS: [(&str, &str, bool); 17] = [
     ("keywords", "has any of these words", true),
     ("keywords_all", "has all of these words", true),
     ("phrase", "has this phrase", true),
@@ -30,6 +31,11 @@ pub const CONDITIONS: [(&str, &str, bool); 16] = [
     ("reply", "answers another comment", false),
     ("top_level", "is a comment under the video", false),
     ("video_age", "video is at most this many days old", true),
+    (
+        "business_hours",
+        "came in during business hours (Europe/Amsterdam; mon-fri 09:00-17:00; holidays 2026-12-25)",
+        true,
+    ),
 ];
 
 pub const ACTIONS: [(&str, &str); 9] = [
@@ -119,6 +125,67 @@ fn split(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// A business-hours condition in one line: `Europe/Amsterdam; mon-fri 09:00-17:00;
+/// sat 10:00-14:00; holidays 2026-12-25, 2026-12-26`.
+fn schedule_text(c: &Value) -> String {
+    let mut parts = vec![c["time_zone"].as_str().unwrap_or_default().to_owned()];
+    for day in DAYS {
+        let ranges = match &c["hours"][day] {
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => continue,
+        };
+        if !ranges.is_empty() {
+            parts.push(format!("{day} {ranges}"));
+        }
+    }
+    let holidays = words(&c["holidays"]);
+    if !holidays.is_empty() {
+        parts.push(format!("holidays {holidays}"));
+    }
+    parts.join("; ")
+}
+
+/// The line above as the condition's JSON; what it cannot read is left for the rule's own
+/// checks to name (an unknown day, a range that is no range).
+fn schedule_json(text: &str) -> Value {
+    let mut parts = text.split(';').map(str::trim).filter(|p| !p.is_empty());
+    let time_zone = parts.next().unwrap_or_default();
+    let mut hours = serde_json::Map::new();
+    let mut holidays = Vec::new();
+    for part in parts {
+        let (head, rest) = part.split_once(char::is_whitespace).unwrap_or((part, ""));
+        if head == "holidays" {
+            holidays.extend(split(&rest.replace(char::is_whitespace, ",")));
+            continue;
+        }
+        let ranges = split(&rest.replace(char::is_whitespace, ","));
+        let days: Vec<String> = match head.split_once('-') {
+            Some((from, to)) => {
+                let (a, b) = (
+                    DAYS.iter().position(|d| *d == from),
+                    DAYS.iter().position(|d| *d == to),
+                );
+                match (a, b) {
+                    (Some(a), Some(b)) if a <= b => {
+                        DAYS[a..=b].iter().map(|d| (*d).to_owned()).collect()
+                    }
+                    _ => vec![head.to_owned()],
+                }
+            }
+            None => split(head),
+        };
+        for day in days {
+            hours.insert(day, json!(ranges));
+        }
+    }
+    json!({"type": "business_hours", "time_zone": time_zone, "hours": hours, "holidays": holidays})
+}
+
 impl RuleForm {
     /// With blank rows to add conditions and actions.
     pub fn padded(mut self) -> Self {
@@ -166,6 +233,7 @@ impl RuleForm {
                     }
                 }
                 "video_age" => row("video_age", c["max_days"].to_string()),
+                "business_hours" => row("business_hours", schedule_text(c)),
                 other => row(other, String::new()),
             }
         }
@@ -296,6 +364,7 @@ impl RuleForm {
                     "video_age" => {
                         json!({"type": "video_age", "max_days": number(&format!("{path}.max_days"), v)})
                     }
+                    "business_hours" => schedule_json(v),
                     other => json!({"type": other}),
                 };
                 if c.negate {
@@ -368,14 +437,21 @@ mod tests {
             "conditions": [{"type": "keywords", "any": ["prijs", "kost"]},
                            {"type": "regex", "pattern": "hoeveel (?P<wat>\\w+)"},
                            {"type": "keywords", "any": ["retour"], "negate": true},
-                           {"type": "word_count", "min": 2}],
+                           {"type": "word_count", "min": 2},
+                           {"type": "business_hours", "time_zone": "Europe/Amsterdam",
+                            "hours": {"mon": ["09:00-12:00", "13:00-17:00"], "tue": ["09:00-17:00"]},
+                            "holidays": ["2026-12-25"], "negate": true}],
             "actions": [{"type": "reply", "variants": ["Hoi {{ author.username }}!", "Dank je!"]},
                         {"type": "label", "label": "price"}],
             "mode": "auto", "delay_seconds": {"min": 20, "max": 90}, "continue": false,
             "safeguards": {"cooldown_hours": 24, "max_per_hour": 60, "once_per_video": true},
         });
         let form = RuleForm::from_rule(&rule);
-        assert_eq!(form.conditions.len(), 4 + SPARE_CONDITIONS);
+        assert_eq!(form.conditions.len(), 5 + SPARE_CONDITIONS);
+        assert_eq!(
+            form.conditions[4].value,
+            "Europe/Amsterdam; mon 09:00-12:00, 13:00-17:00; tue 09:00-17:00; holidays 2026-12-25"
+        );
         let mut pairs: Vec<(String, String)> = vec![
             ("name".into(), form.name.clone()),
             ("enabled".into(), "on".into()),
@@ -423,5 +499,24 @@ mod tests {
         };
         let problems = form.to_rule().unwrap_err();
         assert_eq!(problems[0].field, "delay_seconds.min");
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+
+    #[test]
+    fn a_day_range_covers_its_days() {
+        let c = schedule_json(
+            "Europe/Amsterdam; mon-fri 09:00-17:00; sat 10:00-14:00 ; holidays 2026-12-25 2026-12-26",
+        );
+        assert_eq!(c["hours"]["wed"], json!(["09:00-17:00"]));
+        assert_eq!(c["hours"]["sat"], json!(["10:00-14:00"]));
+        assert!(c["hours"]["sun"].is_null());
+        assert_eq!(c["holidays"], json!(["2026-12-25", "2026-12-26"]));
+        let mut problems = Vec::new();
+        crate::rules::read_conditions(&json!([c]), "conditions", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
     }
 }

@@ -316,6 +316,7 @@ pub async fn try_message(
         first_message: false,
         video_title: None,
         video_url: None,
+        at: crate::clock::now(),
     };
     let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let tried = fired.into_iter().map(TrialItem::from).collect();
