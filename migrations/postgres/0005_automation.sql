@@ -29,7 +29,8 @@ CREATE TABLE rule_runs (
 );
 CREATE INDEX rule_runs_due ON rule_runs (due_at) WHERE outcome = 'due';
 CREATE INDEX rule_runs_by_rule_author ON rule_runs (rule_id, author_id, decided_at);
-CREATE INDEX rule_runs_by_channel ON rule_runs (channel_id, decided_at);
+-- The hourly cap counts automated actions that are due or done on a channel.
+CREATE INDEX rule_runs_hourly ON rule_runs (channel_id, decided_at) WHERE mode = 'auto' AND outcome IN ('due', 'done');
 CREATE INDEX rule_runs_by_author ON rule_runs (author_id, id);
 CREATE INDEX rule_runs_by_video ON rule_runs (video_id, id);
 

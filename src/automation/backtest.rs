@@ -244,9 +244,10 @@ fn example_reply(plan: &Plan, sample: &Sample<'_>, replay: &mut Replay, author: 
     }) else {
         return Value::Null;
     };
-    let context = context(sample, &plan.conditions);
+    let context = context(sample, &plan.captures, plan.greets);
     let avoid: Vec<String> = replay.last_text.get(&author).cloned().into_iter().collect();
-    match variants::pick(variants_, weights, &context, None, &avoid) {
+    let render = |i: usize| crate::rules::template::render(&variants_[i], &context);
+    match variants::pick(variants_.len(), weights, render, None, &avoid) {
         Ok(p) => {
             replay.last_text.insert(author, p.text.clone());
             json!(p.text)

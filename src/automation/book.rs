@@ -11,6 +11,8 @@ use crate::domain::{Kind, Mode, Platform};
 use crate::rules::action::{Action, Reach, read_actions};
 use crate::rules::condition::Condition;
 use crate::rules::store::{self, StoredRule};
+use crate::rules::template::Compiled;
+use crate::rules::trial::capture_regexes;
 use crate::rules::{Matcher, Test};
 use crate::storage::{Sql, Tx};
 
@@ -23,6 +25,10 @@ pub struct Plan {
     pub delay: (u64, u64),
     pub actions: Vec<Action>,
     pub conditions: Vec<Condition>,
+    /// The expressions whose captures replies may use, compiled once.
+    pub captures: Vec<regex::Regex>,
+    /// Some reply says `greeting` (worth telling the message's language).
+    pub greets: bool,
     pub cooldown_hours: u64,
     pub max_per_hour: u64,
     pub once_per_video: bool,
@@ -67,6 +73,7 @@ impl Plan {
                 "a stored rule no longer reads cleanly"
             );
         }
+        let conditions = rule.spec(definition).conditions;
         let delay = &definition["delay_seconds"];
         let guards = &definition["safeguards"];
         Plan {
@@ -80,8 +87,15 @@ impl Plan {
                 delay["min"].as_u64().unwrap_or(20),
                 delay["max"].as_u64().unwrap_or(90),
             ),
+            greets: actions.iter().any(|a| match a {
+                Action::Reply { variants, .. } | Action::PrivateReply { variants, .. } => {
+                    variants.iter().any(|v| v.contains("greeting"))
+                }
+                _ => false,
+            }),
             actions,
-            conditions: rule.spec(definition).conditions,
+            captures: capture_regexes(&conditions),
+            conditions,
             cooldown_hours: guards["cooldown_hours"].as_u64().unwrap_or(24),
             max_per_hour: guards["max_per_hour"].as_u64().unwrap_or(60),
             once_per_video: guards["once_per_video"].as_bool().unwrap_or(true),
@@ -94,6 +108,8 @@ pub struct RuleBook {
     pub version: i64,
     pub matcher: Matcher,
     pub plans: HashMap<i64, Plan>,
+    /// Every reply variant of every rule, compiled (named by [`variant_name`]).
+    pub templates: Compiled,
     /// Some rule asks whether a message is its author's first: worth a query per batch.
     pub needs_first: bool,
 }
@@ -102,11 +118,22 @@ impl RuleBook {
     pub fn compile(version: i64, rules: &[StoredRule]) -> Result<RuleBook, String> {
         let mut specs = Vec::new();
         let mut plans = HashMap::new();
+        let mut templates = Compiled::default();
         for rule in rules.iter().filter(|r| r.enabled) {
             let definition: Value = serde_json::from_str(&rule.definition)
                 .map_err(|e| format!("rule {} is stored unreadably: {e}", rule.id))?;
             specs.push(rule.spec(&definition));
-            plans.insert(rule.id, Plan::read(rule, &definition));
+            let plan = Plan::read(rule, &definition);
+            for (at, action) in plan.actions.iter().enumerate() {
+                if let Action::Reply { variants, .. } | Action::PrivateReply { variants, .. } =
+                    action
+                {
+                    for (i, source) in variants.iter().enumerate() {
+                        templates.add(variant_name(rule.id, at, i), source.clone())?;
+                    }
+                }
+            }
+            plans.insert(rule.id, plan);
         }
         let needs_first = specs
             .iter()
@@ -115,9 +142,15 @@ impl RuleBook {
             version,
             matcher: Matcher::new(specs)?,
             plans,
+            templates,
             needs_first,
         })
     }
+}
+
+/// The name of a compiled reply variant.
+pub fn variant_name(rule: i64, action: usize, variant: usize) -> String {
+    format!("{rule}/{action}/{variant}")
 }
 
 /// Where the workspace's automation stands, as one decision sees it.

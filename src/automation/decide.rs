@@ -8,12 +8,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::book::{Plan, RuleBooks};
+use super::book::{Plan, RuleBook, RuleBooks, variant_name};
+use super::ledger::{Involved, Ledger};
 use super::random;
 use super::runs::{self, NewRun};
-use super::safeguards::{self, Stop, Subject};
+use super::safeguards::{Stop, Subject};
 use super::variants::{self, Picked};
-use crate::conversations::{Automated, Outbound, record_outbound};
+use crate::conversations::{Automated, Outbound, record_outbound_many};
 use crate::domain::{Kind, Mode, Platform, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::Message;
@@ -33,6 +34,18 @@ pub struct Arrival<'a> {
     pub author: i64,
     pub created_at: DateTime<Utc>,
     pub sample: Sample<'a>,
+}
+
+/// One rule's decision for one arrival, before it is written.
+struct Decision {
+    arrival: usize,
+    rule: i64,
+    mode: Mode,
+    outcome: &'static str,
+    reason: Option<String>,
+    actions: serde_json::Value,
+    picked: Vec<(usize, Picked)>,
+    due: DateTime<Utc>,
 }
 
 /// Decides every arrival; returns how many runs were written.
@@ -77,41 +90,67 @@ pub async fn decide(
     if fired.is_empty() {
         return Ok(0);
     }
+    let involved = Involved {
+        rules: fired.iter().flat_map(|(_, r)| r.iter().copied()).collect(),
+        authors: fired.iter().map(|(i, _)| arrivals[*i].author).collect(),
+        videos: fired
+            .iter()
+            .filter_map(|(i, _)| arrivals[*i].video)
+            .collect(),
+        channels: fired.iter().map(|(i, _)| arrivals[*i].channel.0).collect(),
+        longest_cooldown: fired
+            .iter()
+            .flat_map(|(_, r)| r.iter().filter_map(|id| book.plans.get(id)))
+            .map(|p| p.cooldown_hours as i64)
+            .max()
+            .unwrap_or(0),
+    };
     if tx.backend() == Backend::Postgres {
         // Cool-downs and caps count earlier runs: concurrent batches on one channel take
-        // turns here, so two cannot both see room for the last reply of the hour.
-        let channels: BTreeSet<i64> = fired.iter().map(|(i, _)| arrivals[*i].channel.0).collect();
+        // turns from here to their commit, so two cannot both see room for the last reply of
+        // the hour.
         let mut lock = Sql::new("SELECT id FROM channels WHERE id IN ");
-        lock.bind_list(channels).push(" ORDER BY id FOR UPDATE");
+        lock.bind_list(involved.channels.iter().copied())
+            .push(" ORDER BY id FOR UPDATE");
         tx.fetch_all::<(i64,)>(lock).await?;
     }
-    let mut written = 0;
+    let mut ledger = Ledger::load(tx, &involved, now).await?;
+    let mut decisions = Vec::new();
     for (i, rules) in fired {
-        let arrival = &arrivals[i];
         let mut answered = false;
         for id in rules {
             let Some(plan) = book.plans.get(&id) else {
                 continue;
             };
-            let replied =
-                decide_one(tx, workspace, plan, arrival, standing.paused, answered, now).await?;
-            answered |= replied;
-            written += 1;
+            let d = decide_one(
+                &book,
+                &mut ledger,
+                plan,
+                i,
+                &arrivals[i],
+                standing.paused,
+                answered,
+                now,
+            );
+            answered |= d.outcome != "suppressed" && !d.picked.is_empty();
+            decisions.push(d);
         }
     }
-    Ok(written)
+    write(tx, workspace, arrivals, &book, &decisions, now).await?;
+    Ok(decisions.len())
 }
 
-/// Writes the run of `plan` for `arrival`; true if it answers the message.
-async fn decide_one(
-    tx: &mut Tx,
-    workspace: i64,
+#[allow(clippy::too_many_arguments)]
+fn decide_one(
+    book: &RuleBook,
+    ledger: &mut Ledger,
     plan: &Plan,
+    index: usize,
     arrival: &Arrival<'_>,
     paused: bool,
     answered: bool,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Decision {
     let due = match plan.mode {
         Mode::Auto => now + Duration::seconds(random::between(plan.delay.0, plan.delay.1) as i64),
         Mode::Suggest | Mode::DryRun => now,
@@ -126,11 +165,11 @@ async fn decide_one(
     let mut stop = if paused {
         Some(Stop::Paused)
     } else {
-        safeguards::check(tx, plan, &subject, answered, due, now).await?
+        ledger.check(plan, &subject, answered, due, now)
     };
     let mut picked: Vec<(usize, Picked)> = Vec::new();
     if stop.is_none() && plan.replies() {
-        match write_replies(tx, plan, arrival).await? {
+        match write_replies(book, ledger, plan, arrival) {
             Ok(p) => picked = p,
             Err(s) => stop = Some(s),
         }
@@ -156,63 +195,31 @@ async fn decide_one(
         (None, Mode::Suggest) => "suggested",
         (None, Mode::DryRun) => "dry_run",
     };
-    let actions = runs::planned(&plan.actions, &picked);
-    let run = runs::insert(
-        tx,
-        &NewRun {
-            workspace,
-            rule: plan.id,
-            message: arrival.message,
-            thread: arrival.thread,
-            channel: arrival.channel,
-            author: arrival.author,
-            video: arrival.video,
-            mode: plan.mode,
-            outcome,
-            reason: stop.as_ref().map(Stop::reason).or(note),
-            actions: &actions,
-            reply_text: picked.first().map(|(_, p)| p.text.as_str()),
-            due_at: due,
-            decided_at: now,
-        },
-    )
-    .await?;
-    let state = match (&stop, plan.mode) {
-        (None, Mode::Suggest) => State::Suggested,
-        (None, Mode::DryRun) => State::DryRun,
-        _ => return Ok(stop.is_none() && !picked.is_empty()),
-    };
-    for (at, p) in &picked {
-        let private = matches!(plan.actions[*at], Action::PrivateReply { .. });
-        record_outbound(
-            tx,
-            &reply_message(
-                workspace,
-                &arrival.answering(),
-                private,
-                &p.text,
-                state,
-                Automated {
-                    rule: plan.id,
-                    run,
-                    variant: p.variant as i64,
-                },
-            ),
-            now,
-        )
-        .await?;
+    if matches!(outcome, "due" | "suggested") {
+        let reply = picked.first().map(|(_, p)| p.text.as_str());
+        ledger.record(plan, &subject, reply, now);
     }
-    Ok(!picked.is_empty())
+    Decision {
+        arrival: index,
+        rule: plan.id,
+        mode: plan.mode,
+        outcome,
+        reason: stop.as_ref().map(Stop::reason).or(note),
+        actions: runs::planned(&plan.actions, &picked),
+        picked,
+        due,
+    }
 }
 
 /// Every reply of `plan` written for `arrival`, or the reason none can be.
-async fn write_replies(
-    tx: &mut Tx,
+fn write_replies(
+    book: &RuleBook,
+    ledger: &Ledger,
     plan: &Plan,
     arrival: &Arrival<'_>,
-) -> Result<Result<Vec<(usize, Picked)>, Stop>, sqlx::Error> {
-    let avoid = safeguards::last_texts(tx, arrival.author, arrival.video).await?;
-    let context = context(&arrival.sample, &plan.conditions);
+) -> Result<Vec<(usize, Picked)>, Stop> {
+    let avoid = ledger.avoid(arrival.author, arrival.video);
+    let context = context(&arrival.sample, &plan.captures, plan.greets);
     let mut picked = Vec::new();
     for (at, action) in plan.actions.iter().enumerate() {
         let (variants, weights, limit) = match action {
@@ -230,12 +237,79 @@ async fn write_replies(
             }
             _ => continue,
         };
-        match variants::pick(variants, weights, &context, limit, &avoid) {
-            Ok(p) => picked.push((at, p)),
-            Err(stop) => return Ok(Err(stop)),
+        let render = |i: usize| {
+            book.templates
+                .render(&variant_name(plan.id, at, i), &context)
+        };
+        picked.push((
+            at,
+            variants::pick(variants.len(), weights, render, limit, &avoid)?,
+        ));
+    }
+    Ok(picked)
+}
+
+/// Writes the runs, many per statement, and the suggested and dry-run replies as messages.
+async fn write(
+    tx: &mut Tx,
+    workspace: i64,
+    arrivals: &[Arrival<'_>],
+    book: &RuleBook,
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<NewRun<'_>> = decisions
+        .iter()
+        .map(|d| {
+            let a = &arrivals[d.arrival];
+            NewRun {
+                workspace,
+                rule: d.rule,
+                message: a.message,
+                thread: a.thread,
+                channel: a.channel,
+                author: a.author,
+                video: a.video,
+                mode: d.mode,
+                outcome: d.outcome,
+                reason: d.reason.clone(),
+                actions: &d.actions,
+                reply_text: d.picked.first().map(|(_, p)| p.text.as_str()),
+                due_at: d.due,
+                decided_at: now,
+            }
+        })
+        .collect();
+    let ids = runs::insert_many(tx, &rows).await?;
+    let mut replies = Vec::new();
+    for d in decisions {
+        let state = match d.outcome {
+            "suggested" => State::Suggested,
+            "dry_run" => State::DryRun,
+            _ => continue,
+        };
+        let a = &arrivals[d.arrival];
+        let run = ids[&(a.message.0, d.rule)];
+        let plan = &book.plans[&d.rule];
+        for (at, p) in &d.picked {
+            let private = matches!(plan.actions[*at], Action::PrivateReply { .. });
+            let automated = Automated {
+                rule: d.rule,
+                run,
+                variant: p.variant as i64,
+            };
+            replies.push(reply_message(
+                workspace,
+                &a.answering(),
+                private,
+                &p.text,
+                state,
+                automated,
+            ));
         }
     }
-    Ok(Ok(picked))
+    record_outbound_many(tx, &replies, now).await?;
+    Ok(())
 }
 
 /// The message a rule's reply answers.

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::decide::{Answering, reply_message};
 use super::runs::settle;
 use super::safeguards::in_window;
-use crate::conversations::{Automated, record_outbound};
+use crate::conversations::{Automated, Outbound, record_outbound_many};
 use crate::domain::{Kind, Platform, State, Status};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions;
@@ -77,14 +77,27 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
         sql.push(" FOR UPDATE OF r SKIP LOCKED");
     }
     let due: Vec<DueRun> = tx.fetch_all(sql).await?;
-    for run in &due {
-        act(&mut tx, run, now).await?;
+    let planned: Vec<Vec<Value>> = due
+        .iter()
+        .map(|r| serde_json::from_str(&r.actions).unwrap_or_default())
+        .collect();
+    // Replies are written together at the end: each thread's summary is brought up to date once.
+    let mut replies = Vec::new();
+    for (run, planned) in due.iter().zip(&planned) {
+        act(&mut tx, run, planned, &mut replies, now).await?;
     }
+    record_outbound_many(&mut tx, &replies, now).await?;
     tx.commit().await?;
     Ok(due.len())
 }
 
-async fn act(tx: &mut Tx, run: &DueRun, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+async fn act<'a>(
+    tx: &mut Tx,
+    run: &'a DueRun,
+    planned: &'a [Value],
+    replies: &mut Vec<Outbound<'a>>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let skip = if run.paused {
         Some("paused")
     } else if run.rule_enabled != Some(true) {
@@ -99,7 +112,6 @@ async fn act(tx: &mut Tx, run: &DueRun, now: DateTime<Utc>) -> Result<(), sqlx::
     if let Some(reason) = skip {
         return settle(tx, run.id, "skipped", Some(reason.to_owned()), now).await;
     }
-    let planned: Vec<Value> = serde_json::from_str(&run.actions).unwrap_or_default();
     let thread = ThreadId(run.thread_id);
     let workspace = run.workspace_id;
     let to = Answering {
@@ -116,8 +128,8 @@ async fn act(tx: &mut Tx, run: &DueRun, now: DateTime<Utc>) -> Result<(), sqlx::
         run.rule_id,
         run.id,
         &to,
-        &planned,
-        State::Queued,
+        planned,
+        Some(replies),
         now,
     )
     .await?;
@@ -125,18 +137,18 @@ async fn act(tx: &mut Tx, run: &DueRun, now: DateTime<Utc>) -> Result<(), sqlx::
     settle(tx, run.id, "done", reason, now).await
 }
 
-/// Does every action of `planned` for the message `to`; replies become messages in `state`
-/// (skipped when `state` is `None`: they exist already, as an approved suggestion). Returns
-/// notes on what could not be done here.
+/// Does every action of `planned` for the message `to`; replies go to `replies` as queued
+/// messages for the caller to write (`None`: they exist already, as an approved suggestion).
+/// Returns notes on what could not be done here.
 #[allow(clippy::too_many_arguments)]
-pub async fn apply(
+pub async fn apply<'a>(
     tx: &mut Tx,
     workspace: i64,
     rule: i64,
     run: i64,
-    to: &Answering<'_>,
-    planned: &[Value],
-    replies: State,
+    to: &Answering<'a>,
+    planned: &'a [Value],
+    mut replies: Option<&mut Vec<Outbound<'a>>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut notes = Vec::new();
@@ -146,22 +158,18 @@ pub async fn apply(
         match kind {
             // Written when decided; one without a text was left out (see the run's reason).
             "reply" | "private_reply" if action["text"].is_null() => {}
-            "reply" | "private_reply" if replies == State::Queued => {
+            "reply" | "private_reply" if replies.is_some() => {
                 let text = action["text"].as_str().unwrap_or_default();
                 let automated = Automated {
                     rule,
                     run,
                     variant: action["variant"].as_i64().unwrap_or(0),
                 };
-                let message = reply_message(
-                    workspace,
-                    to,
-                    kind == "private_reply",
-                    text,
-                    replies,
-                    automated,
-                );
-                record_outbound(tx, &message, now).await?;
+                let private = kind == "private_reply";
+                let message = reply_message(workspace, to, private, text, State::Queued, automated);
+                if let Some(out) = replies.as_deref_mut() {
+                    out.push(message);
+                }
             }
             "reply" | "private_reply" => {}
             "label" | "remove_label" => {

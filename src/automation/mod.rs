@@ -9,6 +9,7 @@ mod book;
 mod decide;
 pub mod due;
 mod error;
+mod ledger;
 pub mod pause;
 mod random;
 mod runs;

@@ -8,7 +8,9 @@ use super::variants::Picked;
 use crate::domain::Mode;
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::action::Action;
-use crate::storage::{Arg, Sql, Tx};
+use std::collections::HashMap;
+
+use crate::storage::{Sql, Tx, sized_chunks};
 
 pub struct NewRun<'a> {
     pub workspace: i64,
@@ -28,30 +30,31 @@ pub struct NewRun<'a> {
     pub decided_at: DateTime<Utc>,
 }
 
-pub async fn insert(tx: &mut Tx, run: &NewRun<'_>) -> Result<i64, sqlx::Error> {
-    let mut sql = Sql::new(
-        "INSERT INTO rule_runs (workspace_id, rule_id, message_id, thread_id, channel_id, author_id, \
-         video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at) VALUES ",
-    );
-    let values: [Arg; 14] = [
-        run.workspace.into(),
-        run.rule.into(),
-        run.message.into(),
-        run.thread.into(),
-        run.channel.into(),
-        run.author.into(),
-        run.video.into(),
-        run.mode.into(),
-        run.outcome.into(),
-        run.reason.clone().into(),
-        run.actions.to_string().into(),
-        run.reply_text.into(),
-        run.due_at.into(),
-        run.decided_at.into(),
-    ];
-    sql.bind_list(values);
-    sql.push(" RETURNING id");
-    tx.insert_id(sql).await
+/// Inserts `runs`, many per statement; returns each one's id by (message, rule).
+pub async fn insert_many(
+    tx: &mut Tx,
+    runs: &[NewRun<'_>],
+) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
+    let mut ids = HashMap::with_capacity(runs.len());
+    for chunk in sized_chunks(runs) {
+        let mut sql = Sql::new(
+            "INSERT INTO rule_runs (workspace_id, rule_id, message_id, thread_id, channel_id, author_id, \
+             video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at) VALUES ",
+        );
+        sql.bind_rows(chunk, |r, run| {
+            r.bind(run.workspace).bind(run.rule).bind(run.message);
+            r.bind(run.thread).bind(run.channel).bind(run.author);
+            r.bind(run.video).bind(run.mode).bind(run.outcome);
+            r.bind(run.reason.clone()).bind(run.actions.to_string());
+            r.bind(run.reply_text).bind(run.due_at).bind(run.decided_at);
+        });
+        // Rows come back in no promised order: matched by their key.
+        sql.push(" RETURNING id, message_id, rule_id");
+        for (id, message, rule) in tx.fetch_all::<(i64, i64, i64)>(sql).await? {
+            ids.insert((message, rule), id);
+        }
+    }
+    Ok(ids)
 }
 
 /// The actions as the run records them: replies with the variant picked and its text.

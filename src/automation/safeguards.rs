@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::book::Plan;
-use crate::domain::{Kind, Mode};
+use crate::domain::Kind;
 use crate::ids::ChannelId;
-use crate::storage::{Sql, Tx};
 
 /// A comment older than this gets no automated answer (a back-fill after downtime is not a
 /// conversation); private replies have the same window on Instagram and Facebook.
@@ -73,88 +71,4 @@ pub fn in_window(kind: Kind, created_at: DateTime<Utc>, at: DateTime<Utc>) -> bo
         Kind::Dm => Duration::hours(DM_WINDOW_HOURS),
     };
     at - created_at <= window
-}
-
-/// The first safeguard that stops `plan` from acting on `subject` at `due`, if any. Earlier
-/// decisions in the same transaction count: they are rows already.
-pub async fn check(
-    tx: &mut Tx,
-    plan: &Plan,
-    subject: &Subject,
-    answered: bool,
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<Option<Stop>, sqlx::Error> {
-    if !in_window(subject.kind, subject.created_at, due) {
-        return Ok(Some(Stop::TooOld));
-    }
-    let replies = plan.replies();
-    if replies && answered {
-        return Ok(Some(Stop::Answered));
-    }
-    if plan.cooldown_hours > 0 {
-        let since = now - Duration::hours(plan.cooldown_hours as i64);
-        let mut sql = Sql::new("SELECT 1 FROM rule_runs WHERE rule_id = ");
-        sql.bind(plan.id)
-            .push(" AND author_id = ")
-            .bind(subject.author);
-        sql.push(" AND decided_at > ")
-            .bind(since)
-            .push(" AND outcome IN ")
-            .push(LIVE)
-            .push(" LIMIT 1");
-        if tx.fetch_optional::<(i32,)>(sql).await?.is_some() {
-            return Ok(Some(Stop::Cooldown));
-        }
-    }
-    if let (true, true, Some(video)) = (replies, plan.once_per_video, subject.video) {
-        let mut sql = Sql::new("SELECT 1 FROM rule_runs WHERE video_id = ");
-        sql.bind(video)
-            .push(" AND author_id = ")
-            .bind(subject.author);
-        sql.push(" AND reply_text IS NOT NULL AND outcome IN ")
-            .push(LIVE)
-            .push(" LIMIT 1");
-        if tx.fetch_optional::<(i32,)>(sql).await?.is_some() {
-            return Ok(Some(Stop::OncePerVideo));
-        }
-    }
-    if plan.mode == Mode::Auto {
-        let mut sql = Sql::new("SELECT COUNT(*) FROM rule_runs WHERE channel_id = ");
-        sql.bind(subject.channel)
-            .push(" AND decided_at > ")
-            .bind(now - Duration::hours(1));
-        sql.push(" AND mode = 'auto' AND outcome IN ('due', 'done')");
-        let (count,): (i64,) = tx.fetch_optional(sql).await?.unwrap_or((0,));
-        if count >= plan.max_per_hour as i64 {
-            return Ok(Some(Stop::HourlyCap));
-        }
-    }
-    Ok(None)
-}
-
-/// The last automated text this author got, and the last posted under this video: the next
-/// one must differ from both.
-pub async fn last_texts(
-    tx: &mut Tx,
-    author: i64,
-    video: Option<i64>,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut texts = Vec::new();
-    let column = |name: &str, id: i64| {
-        let mut sql = Sql::new("SELECT reply_text FROM rule_runs WHERE ");
-        sql.push(name).push(" = ").bind(id);
-        sql.push(" AND reply_text IS NOT NULL AND outcome IN ")
-            .push(LIVE)
-            .push(" ORDER BY id DESC LIMIT 1");
-        sql
-    };
-    let by_author = column("author_id", author);
-    let by_video = video.map(|v| column("video_id", v));
-    for sql in std::iter::once(by_author).chain(by_video) {
-        if let Some((text,)) = tx.fetch_optional::<(String,)>(sql).await? {
-            texts.push(text);
-        }
-    }
-    Ok(texts)
 }

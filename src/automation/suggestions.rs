@@ -157,17 +157,7 @@ async fn settle_run(
         parent_external_id: parent.as_deref(),
     };
     let rule = s.rule_id.unwrap_or_default();
-    let notes = apply(
-        tx,
-        workspace,
-        rule,
-        run,
-        &to,
-        &planned,
-        State::Suggested,
-        now,
-    )
-    .await?;
+    let notes = apply(tx, workspace, rule, run, &to, &planned, None, now).await?;
     let reason = (!notes.is_empty()).then(|| notes.join("; "));
     settle(tx, run, "approved", reason, now).await
 }

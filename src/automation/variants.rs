@@ -2,11 +2,8 @@
 //! long, or a value missing) or that would repeat the last text are set aside, and one of the
 //! rest is picked by weight.
 
-use serde_json::Value;
-
 use super::random;
 use super::safeguards::Stop;
-use crate::rules::template;
 
 /// The variant picked and its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,17 +12,18 @@ pub struct Picked {
     pub text: String,
 }
 
+/// Picks among `count` variants, each written by `render(i)`.
 pub fn pick(
-    variants: &[String],
+    count: usize,
     weights: &[u32],
-    context: &Value,
+    render: impl Fn(usize) -> Result<String, String>,
     max_chars: Option<usize>,
     avoid: &[String],
 ) -> Result<Picked, Stop> {
     let mut stop = None;
-    let mut texts: Vec<Option<String>> = Vec::with_capacity(variants.len());
-    for source in variants {
-        let usable = match template::render(source, context) {
+    let mut texts: Vec<Option<String>> = Vec::with_capacity(count);
+    for i in 0..count {
+        let usable = match render(i) {
             Err(e) => {
                 stop.get_or_insert(Stop::Unrenderable(e));
                 None
@@ -63,7 +61,13 @@ pub fn pick(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::rules::template;
+    use serde_json::{Value, json};
+
+    fn sources(variants: &[String], ctx: &Value) -> impl Fn(usize) -> Result<String, String> {
+        let (variants, ctx) = (variants.to_vec(), ctx.clone());
+        move |i| template::render(&variants[i], &ctx)
+    }
 
     #[test]
     fn never_the_same_text_twice_in_a_row() {
@@ -73,13 +77,26 @@ mod tests {
         ];
         let ctx = json!({"author": {"username": "lisa"}});
         for _ in 0..200 {
-            let p = pick(&variants, &[1, 1], &ctx, None, &["Dank je!".into()]).unwrap();
+            let p = pick(
+                variants.len(),
+                &[1, 1],
+                sources(&variants, &ctx),
+                None,
+                &["Dank je!".into()],
+            )
+            .unwrap();
             assert_eq!(p.text, "Top, lisa!");
             assert_eq!(p.variant, 1);
         }
         let only = vec!["Dank je!".to_owned()];
         assert_eq!(
-            pick(&only, &[1], &ctx, None, &["Dank je!".into()]),
+            pick(
+                only.len(),
+                &[1],
+                sources(&only, &ctx),
+                None,
+                &["Dank je!".into()]
+            ),
             Err(Stop::WouldRepeat)
         );
     }
@@ -88,15 +105,20 @@ mod tests {
     fn too_long_and_missing_values_are_reasons() {
         let ctx = json!({"author": {}});
         let long = vec!["x".repeat(151)];
-        assert_eq!(pick(&long, &[1], &ctx, Some(150), &[]), Err(Stop::TooLong));
+        assert_eq!(
+            pick(long.len(), &[1], sources(&long, &ctx), Some(150), &[]),
+            Err(Stop::TooLong)
+        );
         let hole = vec!["Hoi {{ author.first_name }}".to_owned()];
         assert!(matches!(
-            pick(&hole, &[1], &ctx, None, &[]),
+            pick(hole.len(), &[1], sources(&hole, &ctx), None, &[]),
             Err(Stop::Unrenderable(_))
         ));
         let fallback = vec!["Hoi {{ author.first_name | default('daar') }}".to_owned()];
         assert_eq!(
-            pick(&fallback, &[1], &ctx, None, &[]).unwrap().text,
+            pick(fallback.len(), &[1], sources(&fallback, &ctx), None, &[])
+                .unwrap()
+                .text,
             "Hoi daar"
         );
     }

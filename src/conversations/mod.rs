@@ -10,5 +10,5 @@ mod outbound;
 pub mod summary;
 
 pub use new_message::{Automated, NewMessage, insert_messages};
-pub use outbound::{Outbound, record_outbound};
+pub use outbound::{Outbound, record_outbound, record_outbound_many};
 pub use summary::{mark_new_inbound, merge_thread, refresh_threads};

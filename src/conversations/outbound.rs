@@ -1,12 +1,14 @@
 //! Messages the account itself sends: manual replies and rule replies.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
 use super::new_message::{Automated, NewMessage, insert_messages};
 use super::summary::refresh_threads;
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::storage::{Sql, Tx};
+use crate::storage::{Sql, Tx, sized_chunks};
 
 /// A message to send from the account, waiting for the platform.
 pub struct Outbound<'a> {
@@ -29,36 +31,60 @@ pub async fn record_outbound(
     message: &Outbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<MessageId, sqlx::Error> {
-    let row = NewMessage {
-        workspace: message.workspace,
-        channel: message.channel,
-        thread: message.thread,
-        kind: message.kind,
-        external_id: None,
-        parent_external_id: message.parent_external_id,
-        video: None,
-        author: None,
-        author_name: String::new(),
-        direction: Direction::Outbound,
-        source: message.source,
-        state: message.state,
-        text: message.text,
-        created_at: now,
-        received_at: now,
-        sent_at: None,
-        automated: message.automated,
-    };
-    let id = insert_messages(tx, &[row])
+    record_outbound_many(tx, std::slice::from_ref(message), now)
         .await?
         .pop()
         .flatten()
-        .ok_or(sqlx::Error::RowNotFound)?;
-    refresh_threads(tx, &[message.thread], now).await?;
-    if message.source != Source::Manual {
-        return Ok(id);
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Stores `messages` (many per statement), then brings each thread they touch up to date once.
+/// Replies not sent and not on their way (suggested, dry run) leave the summaries alone.
+pub async fn record_outbound_many(
+    tx: &mut Tx,
+    messages: &[Outbound<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut read = Sql::new("UPDATE threads SET unread = FALSE WHERE id = ");
-    read.bind(message.thread);
-    tx.execute(read).await?;
-    Ok(id)
+    let rows: Vec<NewMessage<'_>> = messages
+        .iter()
+        .map(|m| NewMessage {
+            workspace: m.workspace,
+            channel: m.channel,
+            thread: m.thread,
+            kind: m.kind,
+            external_id: None,
+            parent_external_id: m.parent_external_id,
+            video: None,
+            author: None,
+            author_name: String::new(),
+            direction: Direction::Outbound,
+            source: m.source,
+            state: m.state,
+            text: m.text,
+            created_at: now,
+            received_at: now,
+            sent_at: None,
+            automated: m.automated,
+        })
+        .collect();
+    let ids = insert_messages(tx, &rows).await?;
+    let counted =
+        |m: &&Outbound<'_>| !matches!(m.state, State::Suggested | State::DryRun | State::Rejected);
+    let touched: BTreeSet<ThreadId> = messages.iter().filter(counted).map(|m| m.thread).collect();
+    let touched: Vec<ThreadId> = touched.into_iter().collect();
+    refresh_threads(tx, &touched, now).await?;
+    let read: BTreeSet<ThreadId> = messages
+        .iter()
+        .filter(|m| m.source == Source::Manual)
+        .map(|m| m.thread)
+        .collect();
+    for chunk in sized_chunks(&read.into_iter().collect::<Vec<_>>()) {
+        let mut sql = Sql::new("UPDATE threads SET unread = FALSE WHERE id IN ");
+        sql.bind_list(chunk.iter().copied());
+        tx.execute(sql).await?;
+    }
+    Ok(ids)
 }

@@ -110,6 +110,34 @@ pub fn render(source: &str, context: &Value) -> Result<String, String> {
         .map_err(|e| describe(&e))
 }
 
+/// Reply templates compiled once (each rule change), rendered many times.
+pub struct Compiled {
+    env: Environment<'static>,
+}
+
+impl Default for Compiled {
+    fn default() -> Self {
+        Compiled { env: environment() }
+    }
+}
+
+impl Compiled {
+    pub fn add(&mut self, name: String, source: String) -> Result<(), String> {
+        self.env
+            .add_template_owned(name, source)
+            .map_err(|e| describe(&e))
+    }
+
+    /// Renders template `name` as [`render`] does.
+    pub fn render(&self, name: &str, context: &Value) -> Result<String, String> {
+        let template = self.env.get_template(name).map_err(|e| describe(&e))?;
+        template
+            .render(context)
+            .map(|text| text.trim().to_owned())
+            .map_err(|e| describe(&e))
+    }
+}
+
 fn describe(e: &minijinja::Error) -> String {
     let what = e
         .detail()

@@ -64,7 +64,7 @@ pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>
         let Some(i) = rules.iter().position(|r| r.id == id) else {
             continue;
         };
-        let context = context(sample, &specs[i].conditions);
+        let context = context(sample, &capture_regexes(&specs[i].conditions), true);
         let shown = definitions[i]["actions"]
             .as_array()
             .map(|all| all.iter().map(|a| render_action(a, &context)).collect())
@@ -100,30 +100,41 @@ fn render_action(action: &Value, context: &Value) -> Value {
     shown
 }
 
-/// The template variables for `sample`, with the captures of the rule's first expression.
-pub fn context(sample: &Sample<'_>, conditions: &[Condition]) -> Value {
+/// The compiled expressions of a rule's conditions (those not negated), whose captures its
+/// replies may use as `match.N` and `match.NAME`.
+pub fn capture_regexes(conditions: &[Condition]) -> Vec<regex::Regex> {
+    conditions
+        .iter()
+        .filter(|c| !c.negate)
+        .filter_map(|c| match &c.test {
+            Test::Regex {
+                pattern,
+                case_sensitive,
+            } => build_regex(pattern, *case_sensitive).ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The template variables for `sample`, with the captures of the first of `captures` that
+/// matches; `greeting` only when asked for (telling a language costs a little).
+pub fn context(sample: &Sample<'_>, captures: &[regex::Regex], with_greeting: bool) -> Value {
     let first_name = sample
         .display_name
         .and_then(|n| n.split_whitespace().next())
         .map(str::to_owned);
-    let mut captures = Map::new();
-    for condition in conditions.iter().filter(|c| !c.negate) {
-        if let Test::Regex {
-            pattern,
-            case_sensitive,
-        } = &condition.test
-            && let Ok(re) = build_regex(pattern, *case_sensitive)
-            && let Some(found) = re.captures(sample.text)
-        {
-            for (i, name) in re.capture_names().enumerate().skip(1) {
-                if let Some(m) = found.get(i) {
-                    captures.insert(i.to_string(), json!(m.as_str()));
-                    if let Some(name) = name {
-                        captures.insert(name.to_owned(), json!(m.as_str()));
-                    }
+    let mut found_captures = Map::new();
+    if let Some((re, found)) = captures
+        .iter()
+        .find_map(|re| re.captures(sample.text).map(|f| (re, f)))
+    {
+        for (i, name) in re.capture_names().enumerate().skip(1) {
+            if let Some(m) = found.get(i) {
+                found_captures.insert(i.to_string(), json!(m.as_str()));
+                if let Some(name) = name {
+                    found_captures.insert(name.to_owned(), json!(m.as_str()));
                 }
             }
-            break;
         }
     }
     // A value we do not have is left out, not null: `default(…)` then applies, and without a
@@ -143,8 +154,8 @@ pub fn context(sample: &Sample<'_>, conditions: &[Condition]) -> Value {
         "video": present(&[("title", sample.video_title), ("url", sample.video_url)]),
         "channel": {"handle": sample.channel_handle},
         "platform": sample.platform.as_str(),
-        "greeting": greeting(sample.text),
-        "match": captures,
+        "greeting": if with_greeting { greeting(sample.text) } else { "Hi" },
+        "match": found_captures,
     })
 }
 
