@@ -108,10 +108,11 @@ pub async fn decide(
     if tx.backend() == Backend::Postgres {
         // Cool-downs and caps count earlier runs: concurrent batches on one channel take
         // turns from here to their commit, so two cannot both see room for the last reply of
-        // the hour.
+        // the hour. `NO KEY UPDATE`, in id order: deciders wait for each other, never for (or
+        // against) the key-share locks every insert referencing a channel takes.
         let mut lock = Sql::new("SELECT id FROM channels WHERE id IN ");
         lock.bind_list(involved.channels.iter().copied())
-            .push(" ORDER BY id FOR UPDATE");
+            .push(" ORDER BY id FOR NO KEY UPDATE");
         tx.fetch_all::<(i64,)>(lock).await?;
     }
     let mut ledger = Ledger::load(tx, &involved, now).await?;
