@@ -146,6 +146,62 @@ impl Ledger {
         None
     }
 
+    /// Every safeguard's verdict on its own (not only the first that stops), for the test box:
+    /// (name, what it says, whether it stops the rule).
+    pub fn verdicts(
+        &self,
+        plan: &Plan,
+        subject: &Subject,
+        now: DateTime<Utc>,
+    ) -> Vec<(&'static str, String, bool)> {
+        let mut out = Vec::new();
+        let cooling = plan.cooldown_hours > 0
+            && self
+                .answered_author
+                .get(&(plan.id, subject.author))
+                .is_some_and(|at| *at > now - Duration::hours(plan.cooldown_hours as i64));
+        out.push((
+            "cooldown",
+            match (plan.cooldown_hours, cooling) {
+                (0, _) => "off".to_owned(),
+                (h, true) => format!("this rule answered this person within {h} hours"),
+                (h, false) => format!("not answered by this rule in the last {h} hours"),
+            },
+            cooling,
+        ));
+        let replied = subject
+            .video
+            .is_some_and(|v| self.replied_on_video.contains(&(subject.author, v)));
+        out.push((
+            "once_per_video",
+            match (plan.replies() && plan.once_per_video, replied) {
+                (false, _) => "off, or the rule does not reply".to_owned(),
+                (true, true) => {
+                    "this person already got an automated reply under this video".to_owned()
+                }
+                (true, false) => {
+                    "no automated reply to this person under this video yet".to_owned()
+                }
+            },
+            plan.replies() && plan.once_per_video && replied,
+        ));
+        let used = self.hourly.get(&subject.channel.0).copied().unwrap_or(0);
+        let full = plan.mode == Mode::Auto && used >= plan.max_per_hour as i64;
+        out.push((
+            "hourly_cap",
+            if plan.mode == Mode::Auto {
+                format!(
+                    "{used} of {} automated actions used on this channel this hour",
+                    plan.max_per_hour
+                )
+            } else {
+                "counts auto rules only".to_owned()
+            },
+            full,
+        ));
+        out
+    }
+
     /// The texts the next automated reply to `author` (under `video`) must not repeat.
     pub fn avoid(&self, author: i64, video: Option<i64>) -> Vec<String> {
         let by_video = video.and_then(|v| self.last_on_video.get(&v));

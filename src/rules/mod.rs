@@ -1,7 +1,7 @@
 //! Reply rules: when a comment or DM matches (keywords, expressions, language, shape, who and
 //! where), what to do: rules read and checked in full (`definition`, `condition`, `action`,
 //! `template`), stored with their audit trail (`store`), and one matcher that decides which fire
-//! for a message (`matcher`). Acting on a decision comes with the outbox.
+//! for a message (`matcher`). Acting on the decisions is `automation`'s.
 
 pub mod action;
 pub mod condition;

@@ -469,3 +469,28 @@ on_both_backends! {
         assert_eq!(fields, ["conditions[0].time_zone", "conditions[0].hours.mon[0]"], "{body}");
     }
 }
+
+on_both_backends! {
+    async fn the_test_box_gives_each_safeguards_verdict(s: &TestServer) {
+        create_rule(s, price_rule("auto")).await;
+        s.ingest(json!([fresh(comment("v1", "price?"))])).await;
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'done'", 1).await;
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let test = |author: &str| json!({"platform": "tiktok", "channel": "acme_official", "kind": "comment",
+            "text": "and the price?", "author": {"external_id": author}});
+        let r = admin.post(s.url("/api/v1/rules/test")).json(&test("author-v1")).send().await.unwrap();
+        let body: Value = r.json().await.unwrap();
+        let fired = &body["fired"][0];
+        assert_eq!(fired["would_act"], false, "{body}");
+        let verdict = |name: &str| fired["safeguards"].as_array().unwrap().iter()
+            .find(|v| v["safeguard"] == name).cloned().unwrap();
+        assert_eq!(verdict("cooldown")["stops"], true, "{body}");
+        assert_eq!(verdict("paused")["stops"], false);
+        assert!(verdict("hourly_cap")["says"].as_str().unwrap().starts_with("1 of 60"), "{body}");
+        // Someone new passes every safeguard.
+        let body: Value = admin.post(s.url("/api/v1/rules/test")).json(&json!({"platform": "tiktok",
+            "channel": "acme_official", "kind": "comment", "text": "price?"})).send().await.unwrap().json().await.unwrap();
+        assert_eq!(body["fired"][0]["would_act"], true, "{body}");
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 1, "the test box stores nothing");
+    }
+}

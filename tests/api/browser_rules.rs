@@ -108,6 +108,8 @@ async fn rules_are_written_tried_and_approved_in_a_browser() {
     .await;
     let tried = text_of_css(&c, ".try-result").await;
     assert!(tried.contains("Hoi lisa, hij kost €19!"), "{tried}");
+    assert!(tried.contains("paused: automation is running"), "{tried}");
+    shoot(&c, "rules-try").await;
 
     // Three questions come in: the rule suggests a reply to each.
     s.ingest(json!([

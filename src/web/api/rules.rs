@@ -11,6 +11,7 @@ use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
 use crate::automation::stats;
+use crate::automation::verdicts::{Pasted, verdicts};
 use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
 use crate::rules::action::Action;
@@ -212,6 +213,8 @@ pub struct Trial {
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrialAuthor {
+    /// The author's platform id: with it, cool-downs and caps are checked too.
+    external_id: Option<String>,
     username: Option<String>,
     display_name: Option<String>,
 }
@@ -219,6 +222,7 @@ pub struct TrialAuthor {
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrialVideo {
+    external_id: Option<String>,
     title: Option<String>,
     url: Option<String>,
 }
@@ -262,6 +266,38 @@ pub async fn test(
         at: crate::clock::now(),
     };
     let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let stored: Vec<&store::StoredRule> = fired
+        .iter()
+        .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))
+        .collect();
+    let pasted = Pasted {
+        channel,
+        author: trial
+            .author
+            .external_id
+            .as_deref()
+            .or(trial.author.username.as_deref()),
+        video: trial.video.external_id.as_deref(),
+        kind,
+    };
+    let verdicts = verdicts(
+        &state.db,
+        caller.workspace,
+        &stored,
+        &pasted,
+        crate::clock::now(),
+    )
+    .await?;
+    let fired: Vec<Value> = fired
+        .into_iter()
+        .zip(verdicts)
+        .map(|(f, v)| {
+            let mut shown = json!(f);
+            shown["would_act"] = json!(!v.iter().any(|x| x.stops));
+            shown["safeguards"] = json!(v);
+            shown
+        })
+        .collect();
     Ok(Json(json!({ "fired": fired, "stored": false })))
 }
 

@@ -15,6 +15,7 @@ use crate::auth::{Caller, Visitor};
 use crate::automation::backtest::{self, Backtest};
 use crate::automation::pause;
 use crate::automation::stats::{self, RuleStats};
+use crate::automation::verdicts::{Pasted, verdicts};
 use crate::domain::{Kind, Platform};
 use crate::error::AppError;
 use crate::rules::store::{self, StoredRule};
@@ -135,6 +136,8 @@ pub struct TrialItem {
     mode: String,
     replies: Vec<String>,
     other_actions: String,
+    /// Each safeguard's verdict: (name, what it says, whether it stops the rule).
+    safeguards: Vec<(String, String, bool)>,
 }
 
 impl From<Fired> for TrialItem {
@@ -157,6 +160,7 @@ impl From<Fired> for TrialItem {
             mode: f.mode.replace('_', " "),
             replies,
             other_actions: others.join(", "),
+            safeguards: Vec::new(),
         }
     }
 }
@@ -319,7 +323,35 @@ pub async fn try_message(
         at: crate::clock::now(),
     };
     let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let tried = fired.into_iter().map(TrialItem::from).collect();
+    let stored: Vec<&StoredRule> = fired
+        .iter()
+        .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))
+        .collect();
+    let pasted = Pasted {
+        channel,
+        author: Some(form.username.trim()),
+        video: None,
+        kind,
+    };
+    let verdicts = verdicts(
+        &state.db,
+        caller.workspace,
+        &stored,
+        &pasted,
+        crate::clock::now(),
+    )
+    .await?;
+    let tried = fired
+        .into_iter()
+        .zip(verdicts)
+        .map(|(f, v)| TrialItem {
+            safeguards: v
+                .into_iter()
+                .map(|x| (x.safeguard.replace('_', " "), x.says, x.stops))
+                .collect(),
+            ..TrialItem::from(f)
+        })
+        .collect();
     Ok(render(&state, &caller, &visitor, form, Some(tried), None)
         .await?
         .into_response())
