@@ -9,10 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::AutomationError;
 use super::book::Plan;
 use super::safeguards::in_window;
 use super::variants;
 use crate::domain::{Direction, Kind, Mode, Platform};
+use crate::problem::Problem;
 use crate::rules::action::Action;
 use crate::rules::store::StoredRule;
 use crate::rules::trial::{Sample, context};
@@ -57,6 +59,27 @@ struct Row {
     published_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     received_at: DateTime<Utc>,
+}
+
+/// Backtests the workspace's rule `id` over the last `days` (1 to [`MAX_DAYS`]).
+pub async fn backtest_rule(
+    db: &Db,
+    workspace: i64,
+    id: i64,
+    days: i64,
+    now: DateTime<Utc>,
+) -> Result<(StoredRule, Backtest), AutomationError> {
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(AutomationError::Invalid(vec![Problem::new(
+            "days",
+            format!("must be a whole number from 1 to {MAX_DAYS}"),
+        )]));
+    }
+    let rule = crate::rules::store::get(db, workspace, id)
+        .await?
+        .ok_or(AutomationError::NotFound("rule"))?;
+    let result = backtest(db, workspace, &rule, days, now).await?;
+    Ok((rule, result))
 }
 
 pub async fn backtest(

@@ -13,6 +13,7 @@ use super::safeguards::{COMMENT_WINDOW_DAYS, DM_WINDOW_HOURS, Subject};
 use crate::domain::Kind;
 use crate::ids::ChannelId;
 use crate::rules::store::StoredRule;
+use crate::rules::trial::{Fired, Sample, try_rules};
 use crate::storage::{Db, Sql};
 
 #[derive(Debug, Serialize)]
@@ -166,4 +167,21 @@ async fn known(
         video = db.fetch_optional::<(i64,)>(sql).await?.map(|(id,)| id);
     }
     Ok((author, video))
+}
+
+/// Which of `rules` fire for `sample` (as the trial says), each with its safeguards' verdicts.
+pub async fn try_with_verdicts(
+    db: &Db,
+    workspace: i64,
+    rules: &[StoredRule],
+    sample: &Sample<'_>,
+    pasted: &Pasted<'_>,
+) -> Result<Vec<(Fired, Vec<Verdict>)>, sqlx::Error> {
+    let fired = try_rules(rules, sample).map_err(sqlx::Error::Protocol)?;
+    let stored: Vec<&StoredRule> = fired
+        .iter()
+        .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))
+        .collect();
+    let verdicts = verdicts(db, workspace, &stored, pasted, sample.at).await?;
+    Ok(fired.into_iter().zip(verdicts).collect())
 }

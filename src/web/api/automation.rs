@@ -14,7 +14,6 @@ use crate::auth::Caller;
 use crate::automation::{backtest, pause, suggestions};
 use crate::error::{ApiResult, AppError};
 use crate::ids::MessageId;
-use crate::rules::store;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -134,23 +133,8 @@ pub async fn run_backtest(
     body: Option<ApiJson<Period>>,
 ) -> ApiResult<Json<Value>> {
     let days = body.and_then(|ApiJson(p)| p.days).unwrap_or(30);
-    if !(1..=backtest::MAX_DAYS).contains(&days) {
-        return Err(AppError::field(
-            "days",
-            format!("must be from 1 to {}", backtest::MAX_DAYS),
-        ));
-    }
-    let rule = store::get(&state.db, caller.workspace, id)
-        .await?
-        .ok_or(AppError::NotFound("rule"))?;
-    let result = backtest::backtest(
-        &state.db,
-        caller.workspace,
-        &rule,
-        days,
-        crate::clock::now(),
-    )
-    .await?;
+    let now = crate::clock::now();
+    let (_, result) = backtest::backtest_rule(&state.db, caller.workspace, id, days, now).await?;
     Ok(Json(
         serde_json::to_value(result).map_err(anyhow::Error::from)?,
     ))

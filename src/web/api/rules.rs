@@ -11,13 +11,13 @@ use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
 use crate::automation::stats;
-use crate::automation::verdicts::{Pasted, verdicts};
+use crate::automation::verdicts::{Pasted, try_with_verdicts};
 use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
 use crate::rules::action::Action;
 use crate::rules::definition::{Draft, read_rule};
 use crate::rules::store;
-use crate::rules::trial::{Sample, try_rules};
+use crate::rules::trial::Sample;
 use crate::state::AppState;
 use crate::storage::Tx;
 
@@ -265,11 +265,6 @@ pub async fn test(
         video_url: trial.video.url.as_deref(),
         at: crate::clock::now(),
     };
-    let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let stored: Vec<&store::StoredRule> = fired
-        .iter()
-        .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))
-        .collect();
     let pasted = Pasted {
         channel,
         author: trial
@@ -280,17 +275,9 @@ pub async fn test(
         video: trial.video.external_id.as_deref(),
         kind,
     };
-    let verdicts = verdicts(
-        &state.db,
-        caller.workspace,
-        &stored,
-        &pasted,
-        crate::clock::now(),
-    )
-    .await?;
-    let fired: Vec<Value> = fired
+    let tried = try_with_verdicts(&state.db, caller.workspace, &rules, &sample, &pasted).await?;
+    let fired: Vec<Value> = tried
         .into_iter()
-        .zip(verdicts)
         .map(|(f, v)| {
             let mut shown = json!(f);
             shown["would_act"] = json!(!v.iter().any(|x| x.stops));

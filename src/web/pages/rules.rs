@@ -15,11 +15,11 @@ use crate::auth::{Caller, Visitor};
 use crate::automation::backtest::{self, Backtest};
 use crate::automation::pause;
 use crate::automation::stats::{self, RuleStats};
-use crate::automation::verdicts::{Pasted, verdicts};
+use crate::automation::verdicts::{Pasted, try_with_verdicts};
 use crate::domain::{Kind, Platform};
 use crate::error::AppError;
 use crate::rules::store::{self, StoredRule};
-use crate::rules::trial::{Fired, Sample, try_rules};
+use crate::rules::trial::{Fired, Sample};
 use crate::state::AppState;
 use crate::web::{Chrome, Page, PageResult, see_other};
 
@@ -322,28 +322,15 @@ pub async fn try_message(
         video_url: None,
         at: crate::clock::now(),
     };
-    let fired = try_rules(&rules, &sample).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let stored: Vec<&StoredRule> = fired
-        .iter()
-        .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))
-        .collect();
     let pasted = Pasted {
         channel,
         author: Some(form.username.trim()),
         video: None,
         kind,
     };
-    let verdicts = verdicts(
-        &state.db,
-        caller.workspace,
-        &stored,
-        &pasted,
-        crate::clock::now(),
-    )
-    .await?;
-    let tried = fired
+    let tried = try_with_verdicts(&state.db, caller.workspace, &rules, &sample, &pasted).await?;
+    let tried = tried
         .into_iter()
-        .zip(verdicts)
         .map(|(f, v)| TrialItem {
             safeguards: v
                 .into_iter()
@@ -357,6 +344,15 @@ pub async fn try_message(
         .into_response())
 }
 
+/// A form's "true" or "false".
+fn flag(field: &str, value: &str) -> Result<bool, AppError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(AppError::field(field, "must be true or false")),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct SwitchForm {
     enabled: String,
@@ -368,11 +364,7 @@ pub async fn switch(
     Path(id): Path<i64>,
     Form(form): Form<SwitchForm>,
 ) -> PageResult<Response> {
-    let enabled = match form.enabled.as_str() {
-        "true" => true,
-        "false" => false,
-        _ => return Err(AppError::field("enabled", "must be true or false").into()),
-    };
+    let enabled = flag("enabled", &form.enabled)?;
     let mut tx = state.db.begin().await?;
     let who = Who::from(&caller);
     if !store::adjust(
@@ -415,11 +407,7 @@ pub async fn automation(
     caller: Caller,
     Form(form): Form<PauseForm>,
 ) -> PageResult<Response> {
-    let paused = match form.paused.as_str() {
-        "true" => true,
-        "false" => false,
-        _ => return Err(AppError::field("paused", "must be true or false").into()),
-    };
+    let paused = flag("paused", &form.paused)?;
     let mut tx = state.db.begin().await?;
     pause::set_paused(
         &mut tx,
@@ -509,26 +497,11 @@ pub async fn run_backtest(
     Path(id): Path<i64>,
     Form(form): Form<BacktestForm>,
 ) -> PageResult<Response> {
-    let days = form
-        .days
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|d| (1..=backtest::MAX_DAYS).contains(d))
-        .ok_or_else(|| {
-            AppError::field("days", format!("must be from 1 to {}", backtest::MAX_DAYS))
-        })?;
-    let rule = store::get(&state.db, caller.workspace, id)
-        .await?
-        .ok_or(AppError::NotFound("rule"))?;
-    let result = backtest::backtest(
-        &state.db,
-        caller.workspace,
-        &rule,
-        days,
-        crate::clock::now(),
-    )
-    .await?;
+    // Not a number: refused as out of range, with the same words.
+    let days = form.days.trim().parse::<i64>().unwrap_or(0);
+    let now = crate::clock::now();
+    let (rule, result) =
+        backtest::backtest_rule(&state.db, caller.workspace, id, days, now).await?;
     let view = BacktestView {
         rule: rule.name.clone(),
         result,
