@@ -205,6 +205,12 @@ pub fn table() -> Vec<Route> {
             web::pages::rules::automation,
         ),
         route(
+            M::POST,
+            "/rules/time-zone",
+            page(Admin),
+            web::pages::rules::time_zone,
+        ),
+        route(
             M::GET,
             "/approvals",
             page(Viewer),

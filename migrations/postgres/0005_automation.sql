@@ -5,6 +5,8 @@
 ALTER TABLE workspaces ADD COLUMN automation_paused BOOLEAN NOT NULL DEFAULT FALSE;
 -- Bumped by every change of the workspace's rules: each instance recompiles on a change.
 ALTER TABLE workspaces ADD COLUMN rules_version BIGINT NOT NULL DEFAULT 0;
+-- The workspace's local time (greetings by time of day), an IANA name.
+ALTER TABLE workspaces ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
 -- Why a rule was switched off by unibox itself (a platform's spam warning), for the page.
 ALTER TABLE rules ADD COLUMN paused_reason TEXT;
 

@@ -119,7 +119,10 @@ pub async fn backtest(
     for r in rows.iter().filter(|r| r.direction == Direction::Outbound) {
         last_ours.insert(r.thread_id, r.created_at);
     }
-    let mut replay = Replay::default();
+    let mut replay = Replay {
+        time_zone: super::pause::settings(db, workspace).await?.zone(),
+        ..Replay::default()
+    };
     let mut result = Backtest {
         rule_id: rule.id,
         days,
@@ -206,6 +209,7 @@ pub async fn backtest(
 /// The safeguards' memory while replaying.
 #[derive(Default)]
 struct Replay {
+    time_zone: chrono_tz::Tz,
     seen_authors: HashSet<(i64, i64)>,
     last_by_author: HashMap<i64, DateTime<Utc>>,
     answered_on_video: HashSet<(i64, i64)>,
@@ -267,7 +271,11 @@ fn example_reply(plan: &Plan, sample: &Sample<'_>, replay: &mut Replay, author: 
     }) else {
         return Value::Null;
     };
-    let context = context(sample, &plan.captures, plan.greets);
+    let context = context(
+        sample,
+        &plan.captures,
+        plan.greets.then_some(replay.time_zone),
+    );
     let avoid: Vec<String> = replay.last_text.get(&author).cloned().into_iter().collect();
     let render = |i: usize| crate::rules::template::render(&variants_[i], &context);
     match variants::pick(variants_.len(), weights, render, None, &avoid) {

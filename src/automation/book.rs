@@ -157,6 +157,7 @@ pub fn variant_name(rule: i64, action: usize, variant: usize) -> String {
 pub struct Standing {
     pub book: Arc<RuleBook>,
     pub paused: bool,
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// The compiled rules of every workspace this instance has seen.
@@ -168,16 +169,22 @@ pub struct RuleBooks {
 impl RuleBooks {
     /// The workspace's rules as of this transaction, compiled anew only when they changed.
     pub async fn current(&self, tx: &mut Tx, workspace: i64) -> Result<Standing, sqlx::Error> {
-        let mut sql =
-            Sql::new("SELECT rules_version, automation_paused FROM workspaces WHERE id = ");
+        let mut sql = Sql::new(
+            "SELECT rules_version, automation_paused, time_zone FROM workspaces WHERE id = ",
+        );
         sql.bind(workspace);
-        let (version, paused): (i64, bool) = tx
+        let (version, paused, zone): (i64, bool, String) = tx
             .fetch_optional(sql)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
+        let time_zone = zone.parse().unwrap_or(chrono_tz::UTC);
         let cached = self.lock().get(&workspace).cloned();
         if let Some(book) = cached.filter(|b| b.version == version) {
-            return Ok(Standing { book, paused });
+            return Ok(Standing {
+                book,
+                paused,
+                time_zone,
+            });
         }
         let rules = store::list_in(tx, workspace).await?;
         let book = match RuleBook::compile(version, &rules) {
@@ -191,7 +198,11 @@ impl RuleBooks {
         };
         let book = Arc::new(book);
         self.lock().insert(workspace, book.clone());
-        Ok(Standing { book, paused })
+        Ok(Standing {
+            book,
+            paused,
+            time_zone,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<RuleBook>>> {

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::book::{Plan, RuleBook, RuleBooks, variant_name};
+use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
 use super::ledger::{Involved, Ledger};
 use super::random;
 use super::runs::{self, NewRun};
@@ -60,7 +60,7 @@ pub async fn decide(
         return Ok(0);
     }
     let standing = books.current(tx, workspace).await?;
-    let book = standing.book;
+    let book = standing.book.clone();
     if book.matcher.is_empty() {
         return Ok(0);
     }
@@ -129,7 +129,7 @@ pub async fn decide(
                 plan,
                 i,
                 &arrivals[i],
-                standing.paused,
+                &standing,
                 answered,
                 now,
             );
@@ -148,7 +148,7 @@ fn decide_one(
     plan: &Plan,
     index: usize,
     arrival: &Arrival<'_>,
-    paused: bool,
+    standing: &Standing,
     answered: bool,
     now: DateTime<Utc>,
 ) -> Decision {
@@ -163,14 +163,14 @@ fn decide_one(
         kind: arrival.sample.kind,
         created_at: arrival.created_at,
     };
-    let mut stop = if paused {
+    let mut stop = if standing.paused {
         Some(Stop::Paused)
     } else {
         ledger.check(plan, &subject, answered, due, now)
     };
     let mut picked: Vec<(usize, Picked)> = Vec::new();
     if stop.is_none() && plan.replies() {
-        match write_replies(book, ledger, plan, arrival) {
+        match write_replies(book, ledger, plan, arrival, standing.time_zone) {
             Ok(p) => picked = p,
             Err(s) => stop = Some(s),
         }
@@ -218,9 +218,14 @@ fn write_replies(
     ledger: &Ledger,
     plan: &Plan,
     arrival: &Arrival<'_>,
+    time_zone: chrono_tz::Tz,
 ) -> Result<Vec<(usize, Picked)>, Stop> {
     let avoid = ledger.avoid(arrival.author, arrival.video);
-    let context = context(&arrival.sample, &plan.captures, plan.greets);
+    let context = context(
+        &arrival.sample,
+        &plan.captures,
+        plan.greets.then_some(time_zone),
+    );
     let mut picked = Vec::new();
     for (at, action) in plan.actions.iter().enumerate() {
         let (variants, weights, limit) = match action {

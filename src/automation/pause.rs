@@ -7,13 +7,61 @@ use chrono::{DateTime, Utc};
 use crate::accounts::audit::{self, Entry, Who};
 use crate::storage::{Db, Sql, Tx};
 
-pub async fn is_paused(db: &Db, workspace: i64) -> Result<bool, sqlx::Error> {
-    let mut sql = Sql::new("SELECT automation_paused FROM workspaces WHERE id = ");
+/// The workspace's automation settings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Settings {
+    pub paused: bool,
+    /// Greetings follow the time of day here.
+    pub time_zone: String,
+}
+
+impl Settings {
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+pub async fn settings(db: &Db, workspace: i64) -> Result<Settings, sqlx::Error> {
+    let mut sql = Sql::new("SELECT automation_paused, time_zone FROM workspaces WHERE id = ");
     sql.bind(workspace);
-    Ok(db
-        .fetch_optional::<(bool,)>(sql)
+    let (paused, time_zone) = db
+        .fetch_optional::<(bool, String)>(sql)
         .await?
-        .is_some_and(|(p,)| p))
+        .unwrap_or((false, "UTC".into()));
+    Ok(Settings { paused, time_zone })
+}
+
+pub async fn is_paused(db: &Db, workspace: i64) -> Result<bool, sqlx::Error> {
+    Ok(settings(db, workspace).await?.paused)
+}
+
+/// Sets the workspace's time zone (an IANA name, checked by the caller).
+pub async fn set_time_zone(
+    tx: &mut Tx,
+    workspace: i64,
+    zone: chrono_tz::Tz,
+    who: &Who,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("UPDATE workspaces SET time_zone = ");
+    sql.bind(zone.name()).push(" WHERE id = ").bind(workspace);
+    tx.execute(sql).await?;
+    let entry = Entry {
+        action: "time zone set",
+        target: "automation".into(),
+        detail: zone.name().to_owned(),
+    };
+    audit::record(tx, workspace, who, entry, now).await
+}
+
+/// A time zone as typed, or what is wrong with it.
+pub fn read_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.trim().parse().map_err(|_| {
+        format!(
+            "“{}” is no time zone we know; use a name such as Europe/Amsterdam",
+            name.trim()
+        )
+    })
 }
 
 pub async fn set_paused(

@@ -177,7 +177,8 @@ pub async fn try_with_verdicts(
     sample: &Sample<'_>,
     pasted: &Pasted<'_>,
 ) -> Result<Vec<(Fired, Vec<Verdict>)>, sqlx::Error> {
-    let fired = try_rules(rules, sample).map_err(sqlx::Error::Protocol)?;
+    let zone = pause::settings(db, workspace).await?.zone();
+    let fired = try_rules(rules, sample, zone).map_err(sqlx::Error::Protocol)?;
     let stored: Vec<&StoredRule> = fired
         .iter()
         .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))

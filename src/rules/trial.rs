@@ -1,6 +1,7 @@
 //! Trying the stored rules on a message that is not stored: which rule fires, and what each
 //! of its replies would say. Nothing is written.
 
+use chrono::Timelike;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -37,7 +38,12 @@ pub struct Fired {
 }
 
 /// Which of `rules` fire for `sample`, in order, with their actions and rendered replies.
-pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>, String> {
+/// Greetings follow the time of day in `time_zone` (the workspace's).
+pub fn try_rules(
+    rules: &[StoredRule],
+    sample: &Sample<'_>,
+    time_zone: chrono_tz::Tz,
+) -> Result<Vec<Fired>, String> {
     let definitions: Vec<Value> = rules
         .iter()
         .map(|r| serde_json::from_str(&r.definition).unwrap_or(Value::Null))
@@ -64,7 +70,11 @@ pub fn try_rules(rules: &[StoredRule], sample: &Sample<'_>) -> Result<Vec<Fired>
         let Some(i) = rules.iter().position(|r| r.id == id) else {
             continue;
         };
-        let context = context(sample, &capture_regexes(&specs[i].conditions), true);
+        let context = context(
+            sample,
+            &capture_regexes(&specs[i].conditions),
+            Some(time_zone),
+        );
         let shown = definitions[i]["actions"]
             .as_array()
             .map(|all| all.iter().map(|a| render_action(a, &context)).collect())
@@ -117,8 +127,13 @@ pub fn capture_regexes(conditions: &[Condition]) -> Vec<regex::Regex> {
 }
 
 /// The template variables for `sample`, with the captures of the first of `captures` that
-/// matches; `greeting` only when asked for (telling a language costs a little).
-pub fn context(sample: &Sample<'_>, captures: &[regex::Regex], with_greeting: bool) -> Value {
+/// matches; `greeting` only when asked for (telling a language costs a little), by the
+/// message's language and the time of day in the workspace's `time_zone`.
+pub fn context(
+    sample: &Sample<'_>,
+    captures: &[regex::Regex],
+    greeting_in: Option<chrono_tz::Tz>,
+) -> Value {
     let first_name = sample
         .display_name
         .and_then(|n| n.split_whitespace().next())
@@ -154,21 +169,53 @@ pub fn context(sample: &Sample<'_>, captures: &[regex::Regex], with_greeting: bo
         "video": present(&[("title", sample.video_title), ("url", sample.video_url)]),
         "channel": {"handle": sample.channel_handle},
         "platform": sample.platform.as_str(),
-        "greeting": if with_greeting { greeting(sample.text) } else { "Hi" },
+        "greeting": greeting_in.map_or("Hi", |tz| greeting(sample.text, sample.at.with_timezone(&tz).hour())),
         "match": found_captures,
     })
 }
 
-/// "Hello" in the message's language, when it is long enough to tell; else a neutral one.
-fn greeting(message: &str) -> &'static str {
+/// "Good morning" in the message's language at `hour` (local), when the message is long
+/// enough to tell its language; else a neutral "Hi". At night, a plain hello.
+pub fn greeting(message: &str, hour: u32) -> &'static str {
+    use whatlang::Lang;
     if text::word_count(message) < super::condition::LANGUAGE_MIN_WORDS {
         return "Hi";
     }
-    match whatlang::detect(message).map(|i| i.lang()) {
-        Some(whatlang::Lang::Nld) => "Hoi",
-        Some(whatlang::Lang::Deu) => "Hallo",
-        Some(whatlang::Lang::Fra) => "Bonjour",
-        Some(whatlang::Lang::Spa) => "Hola",
-        _ => "Hi",
+    // Morning, afternoon, evening, night.
+    let part = match hour {
+        6..=11 => 0,
+        12..=17 => 1,
+        18..=23 => 2,
+        _ => 3,
+    };
+    let words: [&str; 4] = match whatlang::detect(message).map(|i| i.lang()) {
+        Some(Lang::Nld) => ["Goedemorgen", "Goedemiddag", "Goedenavond", "Hoi"],
+        Some(Lang::Eng) => ["Good morning", "Good afternoon", "Good evening", "Hi"],
+        Some(Lang::Deu) => ["Guten Morgen", "Guten Tag", "Guten Abend", "Hallo"],
+        Some(Lang::Fra) => ["Bonjour", "Bonjour", "Bonsoir", "Bonsoir"],
+        Some(Lang::Spa) => ["Buenos días", "Buenas tardes", "Buenas noches", "Hola"],
+        _ => ["Hi"; 4],
+    };
+    words[part]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::greeting;
+
+    #[test]
+    fn greetings_follow_the_language_and_the_local_hour() {
+        let dutch = "Wat kost deze mooie jas eigenlijk in de winkel?";
+        assert_eq!(greeting(dutch, 9), "Goedemorgen");
+        assert_eq!(greeting(dutch, 14), "Goedemiddag");
+        assert_eq!(greeting(dutch, 20), "Goedenavond");
+        assert_eq!(greeting(dutch, 3), "Hoi");
+        let english = "Where can I buy this lovely jacket in the shop?";
+        assert_eq!(greeting(english, 9), "Good morning");
+        assert_eq!(
+            greeting("prijs?", 9),
+            "Hi",
+            "too short to tell its language"
+        );
     }
 }

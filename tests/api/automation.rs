@@ -176,7 +176,14 @@ on_both_backends! {
         assert_eq!(r.status(), 403, "admins pause automation");
         let r = admin.put(s.url("/api/v1/automation")).json(&json!({"paused": true})).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        assert_eq!(s.get_json("/api/v1/automation").await.1, json!({"paused": true}));
+        assert_eq!(s.get_json("/api/v1/automation").await.1, json!({"paused": true, "time_zone": "UTC"}));
+        let r = admin.put(s.url("/api/v1/automation")).json(&json!({"time_zone": "Europe/Amsterdm"})).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["problems"][0]["field"], "time_zone");
+        let r = admin.put(s.url("/api/v1/automation")).json(&json!({"time_zone": "Europe/Amsterdam"})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(s.get_json("/api/v1/automation").await.1["time_zone"], "Europe/Amsterdam");
         s.ingest(json!([fresh(comment("p1", "price?"))])).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'suppressed' AND reason = 'paused'").await, 1);

@@ -87,35 +87,46 @@ pub async fn reject(
 }
 
 pub async fn standing(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let paused = pause::is_paused(&state.db, caller.workspace).await?;
-    Ok(Json(json!({ "paused": paused })))
+    let settings = pause::settings(&state.db, caller.workspace).await?;
+    Ok(Json(json!(settings)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Switch {
-    paused: bool,
+    paused: Option<bool>,
+    time_zone: Option<String>,
 }
 
-/// `PUT /api/v1/automation` with `{"paused": true}`: stops every rule at once.
+/// `PUT /api/v1/automation` with `{"paused": true}` (stops every rule at once) and/or
+/// `{"time_zone": "Europe/Amsterdam"}` (greetings follow its time of day).
 #[instrument(skip_all)]
 pub async fn switch(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(switch): ApiJson<Switch>,
 ) -> ApiResult<Json<Value>> {
+    if switch.paused.is_none() && switch.time_zone.is_none() {
+        return Err(AppError::field(
+            "body",
+            "give \"paused\", \"time_zone\" or both",
+        ));
+    }
+    let zone = match switch.time_zone.as_deref() {
+        Some(name) => Some(pause::read_zone(name).map_err(|e| AppError::field("time_zone", e))?),
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     let now = crate::clock::now();
-    pause::set_paused(
-        &mut tx,
-        caller.workspace,
-        switch.paused,
-        &Who::from(&caller),
-        now,
-    )
-    .await?;
+    let who = Who::from(&caller);
+    if let Some(paused) = switch.paused {
+        pause::set_paused(&mut tx, caller.workspace, paused, &who, now).await?;
+    }
+    if let Some(zone) = zone {
+        pause::set_time_zone(&mut tx, caller.workspace, zone, &who, now).await?;
+    }
     tx.commit().await?;
-    Ok(Json(json!({ "paused": switch.paused })))
+    standing(State(state), caller).await
 }
 
 #[derive(Deserialize)]

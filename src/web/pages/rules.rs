@@ -175,6 +175,7 @@ pub struct RulesTemplate {
     tried: Option<Vec<TrialItem>>,
     trial_error: Option<String>,
     paused: bool,
+    time_zone: String,
     backtest: Option<BacktestView>,
 }
 
@@ -253,6 +254,7 @@ async fn render_with(
 ) -> PageResult<Page<RulesTemplate>> {
     let rules = store::list(&state.db, caller.workspace).await?;
     let stats = stats::by_rule(&state.db, caller.workspace).await?;
+    let settings = pause::settings(&state.db, caller.workspace).await?;
     Ok(Page(RulesTemplate {
         chrome: Chrome::load(&state.db, visitor).await?,
         rules: rules
@@ -262,7 +264,8 @@ async fn render_with(
         sample,
         tried,
         trial_error,
-        paused: pause::is_paused(&state.db, caller.workspace).await?,
+        paused: settings.paused,
+        time_zone: settings.time_zone,
         backtest,
     }))
 }
@@ -517,4 +520,29 @@ pub async fn run_backtest(
     )
     .await?
     .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ZoneForm {
+    time_zone: String,
+}
+
+/// The workspace's time zone, which greetings follow.
+pub async fn time_zone(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<ZoneForm>,
+) -> PageResult<Response> {
+    let zone = pause::read_zone(&form.time_zone).map_err(|e| AppError::field("time_zone", e))?;
+    let mut tx = state.db.begin().await?;
+    pause::set_time_zone(
+        &mut tx,
+        caller.workspace,
+        zone,
+        &Who::from(&caller),
+        crate::clock::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/rules"))
 }
