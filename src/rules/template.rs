@@ -69,7 +69,9 @@ fn plain(source: &str) -> Result<(), String> {
 pub fn check(source: &str) -> Result<(), String> {
     plain(source)?;
     let env = environment();
-    let template = env.template_from_str(source).map_err(|e| describe(&e))?;
+    let template = env
+        .template_from_str(source)
+        .map_err(|e| describe_in(&e, source))?;
     let mut unknown: Vec<String> = template
         .undeclared_variables(true)
         .into_iter()
@@ -138,6 +140,20 @@ impl Compiled {
     }
 }
 
+/// Like [`describe`], with the column where the mistake starts when the error knows it.
+fn describe_in(e: &minijinja::Error, source: &str) -> String {
+    let (Some(line), Some(range)) = (e.line(), e.range()) else {
+        return describe(e);
+    };
+    let start = range.start.min(source.len());
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let column = source[line_start..start].chars().count() + 1;
+    let what = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), str::to_owned);
+    format!("line {line}, column {column}: {what}")
+}
+
 fn describe(e: &minijinja::Error) -> String {
     let what = e
         .detail()
@@ -159,7 +175,9 @@ mod tests {
                 .is_ok()
         );
         let err = check("Hoi {{ author.first_name ").unwrap_err();
-        assert!(err.starts_with("line 1:"), "{err}");
+        assert!(err.starts_with("line 1, column"), "{err}");
+        let err = check("Hoi!\nDank {{ author.username | }}").unwrap_err();
+        assert!(err.starts_with("line 2, column 27: "), "{err}");
         let err = check("Dank {{ author.adres }}").unwrap_err();
         assert!(err.contains("author.adres"), "{err}");
         assert_eq!(

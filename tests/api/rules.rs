@@ -111,7 +111,7 @@ on_both_backends! {
         let cases: Vec<(Value, &str, &str)> = vec![
             (json!({"conditions": [{"type": "regex", "pattern": "(unclosed"}]}), "conditions[0].pattern", "regular expression"),
             (json!({"conditions": [{"type": "regex", "pattern": "\\w{1000}{1000}"}]}), "conditions[0].pattern", "too large"),
-            (json!({"actions": [{"type": "reply", "variants": ["Hoi {{ author.username "]}]}), "actions[0].variants[0]", "line 1"),
+            (json!({"actions": [{"type": "reply", "variants": ["Hoi {{ author.username "]}]}), "actions[0].variants[0]", "line 1, column"),
             (json!({"actions": [{"type": "reply", "variants": ["Hoi {{ author.address }}", "b {{ platform }}"]}]}), "actions[0].variants[0]", "author.address"),
             (json!({"scope": {"platforms": ["tiktok"]}, "actions": [{"type": "private_reply", "variants": ["a", "b"]}]}), "actions[0].type", "TikTok"),
             (json!({"delay_seconds": {"min": 90, "max": 20}}), "delay_seconds.max", "upside down"),
