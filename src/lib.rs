@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod conversations;
 pub mod domain;
+pub mod engagement;
 pub mod error;
 pub mod ids;
 pub mod inbox;

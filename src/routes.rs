@@ -352,6 +352,24 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/engagement/videos/{id}",
+            Api(Viewer),
+            web::api::engagement::video,
+        ),
+        route(
+            M::GET,
+            "/api/v1/engagement/channels/{id}",
+            Api(Viewer),
+            web::api::engagement::channel,
+        ),
+        route(
+            M::GET,
+            "/api/v1/engagement/channels/{id}/videos.csv",
+            Api(Viewer),
+            web::api::engagement::videos_csv,
+        ),
+        route(
+            M::GET,
             "/api/v1/labels",
             Api(Viewer),
             web::api::threads::labels,

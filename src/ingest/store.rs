@@ -77,20 +77,26 @@ async fn store_once(
         match event {
             Event::Message(m) => {
                 if let Some(v) = &m.video {
-                    merge_ref(&mut videos, (channel, v.external_id.clone()), v, |v| {
-                        v.title.is_some()
-                    });
+                    merge_ref(
+                        &mut videos,
+                        (channel, v.external_id.clone()),
+                        v,
+                        video_details,
+                    );
                 }
                 merge_ref(
                     &mut contacts,
                     (channel, m.author.external_id.clone()),
                     &m.author,
-                    |a| a.username.is_some(),
+                    author_details,
                 );
                 if let Some(r) = &m.recipient {
-                    merge_ref(&mut contacts, (channel, r.external_id.clone()), r, |a| {
-                        a.username.is_some()
-                    });
+                    merge_ref(
+                        &mut contacts,
+                        (channel, r.external_id.clone()),
+                        r,
+                        author_details,
+                    );
                 }
             }
             Event::VideoStats(s) => {
@@ -98,7 +104,7 @@ async fn store_once(
                     &mut videos,
                     (channel, s.video.external_id.clone()),
                     &s.video,
-                    |v| v.title.is_some(),
+                    video_details,
                 );
             }
             Event::ChannelStats(_) => {}
@@ -233,15 +239,27 @@ async fn resolve_contacts(
     Ok(ids)
 }
 
-/// Keeps one reference per key, preferring one that carries details (a title, a username).
+/// How much a video reference says (title, address, publication time).
+fn video_details(v: &VideoRef) -> usize {
+    usize::from(v.title.is_some())
+        + usize::from(v.url.is_some())
+        + usize::from(v.published_at.is_some())
+}
+
+fn author_details(a: &AuthorRef) -> usize {
+    usize::from(a.username.is_some()) + usize::from(a.display_name.is_some())
+}
+
+/// Keeps one reference per key: the one that says the most (a later one when they say as
+/// much), so that a reply naming its video by id alone never hides what its comment said.
 fn merge_ref<'a, T>(
     map: &mut BTreeMap<Key, &'a T>,
     key: Key,
     value: &'a T,
-    detailed: impl Fn(&T) -> bool,
+    details: impl Fn(&T) -> usize,
 ) {
     match map.get(&key) {
-        Some(existing) if detailed(existing) && !detailed(value) => {}
+        Some(existing) if details(existing) > details(value) => {}
         _ => {
             map.insert(key, value);
         }

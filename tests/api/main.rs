@@ -11,6 +11,7 @@ mod browser;
 mod browser_rules;
 mod cli;
 mod edge;
+mod engagement;
 mod faults;
 mod inbox_api;
 mod ingest;

@@ -5,7 +5,7 @@
 mod fixtures;
 
 #[allow(unused_imports)] // `tests/secrets.rs` shares this harness and builds no events
-pub use fixtures::{FakeMessage, FakeVideoStats};
+pub use fixtures::{CHANNEL, FakeMessage, FakeVideoStats};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

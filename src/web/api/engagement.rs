@@ -1,0 +1,130 @@
+//! `/api/v1/engagement/…`: a video's ER over time with its replies, a channel's account figures
+//! and comparisons, and the channel's per-video table as CSV.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::engagement::read::{self, POSTS_MAX, POSTS_MIN, VideoLine};
+use crate::error::{ApiResult, AppError};
+use crate::state::AppState;
+
+pub async fn video(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let figures = read::video(&state.db, caller.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("video"))?;
+    Ok(Json(json!(figures)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Posts {
+    posts: Option<usize>,
+}
+
+fn posts(q: &Posts) -> Result<usize, AppError> {
+    match q.posts {
+        None => Ok(POSTS_MIN),
+        Some(n) if (POSTS_MIN..=POSTS_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::field(
+            "posts",
+            format!("must be from {POSTS_MIN} to {POSTS_MAX}"),
+        )),
+    }
+}
+
+pub async fn channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<Posts>,
+) -> ApiResult<Json<Value>> {
+    let posts = posts(&q)?;
+    let figures = read::channel(&state.db, caller.workspace, id, posts, crate::clock::now())
+        .await?
+        .ok_or(AppError::NotFound("channel"))?;
+    Ok(Json(json!(figures)))
+}
+
+pub async fn videos_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let figures = read::channel(
+        &state.db,
+        caller.workspace,
+        id,
+        POSTS_MIN,
+        crate::clock::now(),
+    )
+    .await?
+    .ok_or(AppError::NotFound("channel"))?;
+    let mut out = String::from(
+        "id,external_id,title,published_at,captured_at,views,saves,er,organic_er,coverage,first_response_p50_s,impact_per_day,replied\r\n",
+    );
+    for v in &figures.videos {
+        out.push_str(&line(v));
+    }
+    let name = format!("attachment; filename=\"videos-{id}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+fn line(v: &VideoLine) -> String {
+    let num = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+    let int = |x: Option<i64>| x.map(|x| x.to_string()).unwrap_or_default();
+    let time =
+        |x: Option<chrono::DateTime<chrono::Utc>>| x.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let cells = [
+        v.id.to_string(),
+        cell(&v.external_id),
+        cell(v.title.as_deref().unwrap_or_default()),
+        time(v.published_at),
+        time(v.captured_at),
+        int(v.views),
+        int(v.saves),
+        num(v.er),
+        num(v.organic_er),
+        num(v.coverage),
+        num(v.first_response_p50_s),
+        num(v.impact_per_day),
+        v.replied.to_string(),
+    ];
+    format!("{}\r\n", cells.join(","))
+}
+
+/// A text cell: quoted, and never read as a formula by a spreadsheet (titles are anyone's text).
+fn cell(text: &str) -> String {
+    let safe = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    format!("\"{}\"", safe.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_are_quoted_and_never_formulas() {
+        assert_eq!(cell("Unboxing \"2\""), "\"Unboxing \"\"2\"\"\"");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+}

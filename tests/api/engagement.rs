@@ -1,0 +1,161 @@
+//! Engagement figures through the API, from data built through the ingest API: ER per video
+//! with organic ER, the account against its band, the comparisons, and the CSV.
+
+use crate::common::*;
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+fn ago(days: f64) -> String {
+    (Utc::now() - Duration::seconds((days * 86_400.0) as i64)).to_rfc3339()
+}
+
+fn snapshot(video: &str, at: &str, views: i64, likes: i64, comments: i64, shares: i64) -> Value {
+    FakeVideoStats::new(views)
+        .video(video)
+        .engagement(likes, comments, shares, 7)
+        .at(at)
+        .build()
+}
+
+/// A comment on `video` from someone, and (optionally) our reply to it.
+fn talk(video: &str, id: &str, at: &str, answered_at: Option<&str>) -> Vec<Value> {
+    let mut events = vec![
+        FakeMessage::comment(id)
+            .video(video)
+            .text("love it")
+            .at(at)
+            .build(),
+    ];
+    if let Some(t) = answered_at {
+        let mut ours = FakeMessage::comment(&format!("{id}-re"))
+            .video(video)
+            .reply_to(id)
+            .text("thanks!")
+            .at(t)
+            .build();
+        ours["direction"] = json!("outbound");
+        events.push(ours);
+    }
+    events
+}
+
+async fn video_id(s: &TestServer, external: &str) -> i64 {
+    let (id,): (i64,) =
+        s.db.fetch_optional(unibox::storage::Sql::new(format!(
+            "SELECT id FROM videos WHERE external_id = '{external}'"
+        )))
+        .await
+        .unwrap()
+        .unwrap();
+    id
+}
+
+on_both_backends! {
+    async fn a_video_has_its_er_over_time_with_and_without_our_replies(s: &TestServer) {
+        let mut events = talk("v1", "c1", &ago(2.0), Some(&ago(1.9)));
+        events.extend(talk("v1", "c2", &ago(1.5), None));
+        events.push(snapshot("v1", &ago(1.95), 5_000, 500, 40, 10));
+        // The worked example: 10,000 views, 1,200 likes, 150 comments (one of them ours), 50 shares.
+        events.push(snapshot("v1", &ago(1.0), 10_000, 1_200, 150, 50));
+        events.push(snapshot("v0", &ago(1.0), 0, 0, 0, 0));
+        s.ingest(json!(events)).await;
+        let id = video_id(s, "v1").await;
+        let (status, body) = s.get_json(&format!("/api/v1/engagement/videos/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["latest"]["er"], 14.0, "{body}");
+        assert_eq!(body["latest"]["own_replies"], 1);
+        assert_eq!(body["latest"]["organic_er"], 13.99, "{body}");
+        assert_eq!(body["series"].as_array().unwrap().len(), 2);
+        assert_eq!(body["series"][0]["er"], 11.0);
+        assert_eq!(body["series"][0]["own_replies"], 0, "our reply came after the first snapshot");
+        assert_eq!(body["replies"]["incoming"], 2);
+        assert_eq!(body["replies"]["answered"], 1);
+        assert_eq!(body["replies"]["manual"], 1, "a reply from the platform counts as ours, not automated");
+        assert_eq!(body["replies"]["coverage"], 0.5);
+        let wait = body["replies"]["first_response_p50_s"].as_f64().unwrap();
+        assert!((wait - 8640.0).abs() < 2.0, "{wait}");
+        assert_eq!(body["impact"]["at_first_reply"]["er"], 11.0, "{body}");
+        assert_eq!(body["impact"]["kind"], "within this video: before and after its first reply");
+
+        let zero = video_id(s, "v0").await;
+        let (_, body) = s.get_json(&format!("/api/v1/engagement/videos/{zero}")).await;
+        assert!(body["latest"]["er"].is_null(), "undefined at zero views: {body}");
+        assert_eq!(s.get(&format!("/api/v1/engagement/videos/{}", zero + 1000)).await.status(), 404);
+    }
+
+    async fn a_channel_sits_in_its_band_and_compares_replied_videos(s: &TestServer) {
+        let mut events = vec![json!({"type": "channel_stats", "platform": "tiktok", "channel": CHANNEL,
+            "followers": 250_000, "captured_at": ago(0.5)})];
+        // Twelve videos published ten days ago; six replied to within a day. Each has a
+        // snapshot at day six and a half; the replied ones engage more.
+        for i in 0..12 {
+            let video = format!("w{i}");
+            let replied = i % 2 == 0;
+            let mut first = FakeMessage::comment(&format!("q{i}")).video(&video).at(&ago(9.5)).build();
+            first["video"]["published_at"] = json!(ago(10.0));
+            events.push(first);
+            if replied {
+                let mut ours = FakeMessage::comment(&format!("q{i}-re")).video(&video).reply_to(&format!("q{i}")).at(&ago(9.4)).build();
+                ours["direction"] = json!("outbound");
+                events.push(ours);
+            }
+            let likes = if replied { 300 + i * 5 } else { 100 + i * 5 };
+            events.push(snapshot(&video, &ago(3.5), 10_000, likes, 10, 0));
+        }
+        s.ingest(json!(events)).await;
+        let (id,): (i64,) = s.db.fetch_optional(unibox::storage::Sql::new("SELECT id FROM channels")).await.unwrap().unwrap();
+        let (status, body) = s.get_json(&format!("/api/v1/engagement/channels/{id}?posts=12")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["followers"], 250_000);
+        assert_eq!(body["band"]["label"], "100K–1M");
+        assert_eq!(body["posts_counted"], 12);
+        let account = body["account_er"].as_f64().unwrap();
+        // (likes + 10 comments) / 10,000 views: 1,950 + 780 + 120 over twelve videos.
+        assert!((account - 2.375).abs() < 1e-9, "{account}");
+        assert_eq!(body["rating"], "within the band");
+        assert!(body["fake_follower_warning"].is_null(), "2.375 % is above the band's 2.05 %");
+        let c = &body["comparison"];
+        assert_eq!((c["replied"]["videos"].as_u64(), c["unreplied"]["videos"].as_u64()), (Some(6), Some(6)), "{c}");
+        assert_eq!(c["enough_data"], true);
+        assert_eq!(c["kind"], "association");
+        let [low, high] = [c["interval"][0].as_f64().unwrap(), c["interval"][1].as_f64().unwrap()];
+        let difference = c["difference"].as_f64().unwrap();
+        assert!(low <= difference && difference <= high && low > 0.0, "{c}");
+        assert_eq!(body["videos"].as_array().unwrap().len(), 12);
+        let r = s.get(&format!("/api/v1/engagement/channels/{id}?posts=40")).await;
+        assert_eq!(r.status(), 422);
+
+        // With 10,000 followers the same ER is at the 5K–20K band's floor (2.43 %): the warning,
+        // with the numbers that triggered it.
+        s.ingest(json!([{"type": "channel_stats", "platform": "tiktok", "channel": CHANNEL,
+            "followers": 10_000, "captured_at": ago(0.1)}])).await;
+        let (_, body) = s.get_json(&format!("/api/v1/engagement/channels/{id}")).await;
+        let warning = &body["fake_follower_warning"];
+        assert_eq!((warning["followers"].as_i64(), warning["band_low"].as_f64()), (Some(10_000), Some(2.43)), "{body}");
+        assert_eq!(body["rating"], "below the band");
+
+        let r = s.get(&format!("/api/v1/engagement/channels/{id}/videos.csv")).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let csv = r.text().await.unwrap();
+        assert_eq!(csv.lines().count(), 13, "{csv}");
+        assert!(csv.starts_with("id,external_id,title,"), "{csv}");
+    }
+
+    async fn too_few_videos_say_not_enough_data(s: &TestServer) {
+        let mut events = Vec::new();
+        for i in 0..3 {
+            let mut c = FakeMessage::comment(&format!("f{i}")).video(&format!("few{i}")).at(&ago(9.5)).build();
+            c["video"]["published_at"] = json!(ago(10.0));
+            events.push(c);
+            events.push(snapshot(&format!("few{i}"), &ago(3.5), 1_000, 10, 1, 0));
+        }
+        s.ingest(json!(events)).await;
+        let (id,): (i64,) = s.db.fetch_optional(unibox::storage::Sql::new("SELECT id FROM channels")).await.unwrap().unwrap();
+        let (_, body) = s.get_json(&format!("/api/v1/engagement/channels/{id}")).await;
+        let c = &body["comparison"];
+        assert_eq!(c["enough_data"], false, "{c}");
+        assert!(c["interval"].is_null() && c["difference"].is_null(), "{c}");
+        assert!(body["followers"].is_null() && body["band"].is_null());
+    }
+}
