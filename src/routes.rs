@@ -164,6 +164,18 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/engagement",
+            page(Viewer),
+            web::pages::engagement::show,
+        ),
+        route(
+            M::GET,
+            "/videos/{id}",
+            page(Viewer),
+            web::pages::video::show,
+        ),
+        route(
+            M::GET,
             "/rules/new",
             page(Admin),
             web::pages::rule_editor::new,

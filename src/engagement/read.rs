@@ -84,6 +84,8 @@ pub struct VideoFigures {
     pub series: Vec<Point>,
     pub replies: Replies,
     pub impact: Impact,
+    /// When each of our replies went out (the chart marks them).
+    pub our_replies_at: Vec<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -255,6 +257,7 @@ pub async fn video(db: &Db, workspace: i64, id: i64) -> Result<Option<VideoFigur
         impact: impact(&series, ours.first().copied()),
         series,
         video,
+        our_replies_at: ours,
     }))
 }
 
@@ -419,4 +422,34 @@ pub async fn channel(
         coverage_comparison: compare(&high, &low, seed ^ 0x5eed),
         compared_at_days: COMPARE_AT_DAYS,
     }))
+}
+
+/// A comment as the video page lists it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CommentLine {
+    pub thread_id: i64,
+    pub direction: Direction,
+    pub author: Option<String>,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The video's latest comments, ours included.
+pub async fn recent_comments(
+    db: &Db,
+    workspace: i64,
+    video: i64,
+    limit: i64,
+) -> Result<Vec<CommentLine>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT m.thread_id, m.direction, COALESCE(a.display_name, a.username) AS author, m.text, m.created_at \
+         FROM messages m JOIN threads t ON t.id = m.thread_id LEFT JOIN contacts a ON a.id = m.author_id \
+         WHERE m.kind = 'comment' AND m.state NOT IN ('suggested', 'dry_run', 'rejected') AND t.workspace_id = ",
+    );
+    sql.bind(workspace)
+        .push(" AND t.video_id = ")
+        .bind(video)
+        .push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
+        .bind(limit);
+    db.fetch_all(sql).await
 }

@@ -406,7 +406,9 @@ fn route_table_follows_the_role_policy() {
                 Access::Api(if get { Viewer } else { Admin })
             }
             p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),
-            "/" | "/threads/{id}" if get => Access::Page(Need::Role(Viewer)),
+            "/" | "/threads/{id}" | "/engagement" | "/videos/{id}" if get => {
+                Access::Page(Need::Role(Viewer))
+            }
             p if p.starts_with("/threads/") && !get => Access::Page(Need::Role(Agent)),
             other => panic!("no policy for {} {other}", route.method),
         };

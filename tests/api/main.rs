@@ -8,6 +8,7 @@ mod common;
 mod access;
 mod automation;
 mod browser;
+mod browser_engagement;
 mod browser_rules;
 mod cli;
 mod edge;

@@ -3,6 +3,8 @@
 pub mod account;
 pub mod approvals;
 pub mod audit;
+pub mod chart;
+pub mod engagement;
 pub mod inbox;
 pub mod login;
 pub mod members;
@@ -11,3 +13,4 @@ pub mod rule_form;
 pub mod rules;
 pub mod thread;
 pub mod tokens;
+pub mod video;
