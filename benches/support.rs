@@ -1,0 +1,176 @@
+//! What the benchmarks share: the real `unibox` binary started on a database, the command
+//! line, a signed-in client, and latency percentiles.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    // `Server`'s `Drop` stops and waits for the process, which the lint cannot see.
+    #[allow(clippy::zombie_processes)]
+    pub async fn start(database_url: &str) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_unibox"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("UNIBOX_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "RUST_LOG",
+                std::env::var("UNIBOX_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start unibox");
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if reqwest::get(format!("{base}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Server { child, base };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("unibox did not become ready");
+    }
+
+    pub fn stop(self) {
+        // Drop stops it.
+    }
+}
+
+impl Drop for Server {
+    /// A graceful stop (SIGTERM), also when the benchmark panics, so no server is left behind.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub const BENCH_EMAIL: &str = "bench@example.test";
+pub const BENCH_PASSWORD: &str = "benchmark password";
+
+/// Runs the `unibox` command on the benchmark's database; its stdout.
+pub fn unibox_command(database_url: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unibox"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run unibox");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "unibox {args:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A client that acts as the benchmark's admin: a session cookie for pages, a read-write
+/// token for the API (both made the way a user makes them).
+pub async fn signed_in_client(database_url: &str, base: &str) -> reqwest::Client {
+    let token = unibox_command(
+        database_url,
+        &["token", "add", "--name", "benchmark", "--scope", "write"],
+        "",
+    );
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = plain.get(format!("{base}/login")).send().await.unwrap();
+    let cookie_of = |r: &reqwest::Response, name: &str| -> String {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .expect("a cookie")
+    };
+    let sign_in_cookie = cookie_of(&form, "unibox_signin");
+    let html = scraper::Html::parse_document(&form.text().await.unwrap());
+    let selector = scraper::Selector::parse("input[name=csrf_token]").unwrap();
+    let csrf = html
+        .select(&selector)
+        .next()
+        .unwrap()
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let done = plain
+        .post(format!("{base}/login"))
+        .header("cookie", sign_in_cookie)
+        .form(&[
+            ("email", BENCH_EMAIL),
+            ("password", BENCH_PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303, "benchmark sign-in");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "cookie",
+        cookie_of(&done, "unibox_session").parse().unwrap(),
+    );
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub async fn latencies(client: &reqwest::Client, urls: &[String], rounds: usize) -> (f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        for url in urls {
+            let started = Instant::now();
+            let r = client.get(url).send().await.unwrap();
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            r.bytes().await.unwrap();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    (percentile(&times, 0.5), percentile(&times, 0.95))
+}
