@@ -58,6 +58,8 @@ on_both_backends! {
         // The worked example: 10,000 views, 1,200 likes, 150 comments (one of them ours), 50 shares.
         events.push(snapshot("v1", &ago(1.0), 10_000, 1_200, 150, 50));
         events.push(snapshot("v0", &ago(1.0), 0, 0, 0, 0));
+        // A video with comments and no snapshot yet.
+        events.extend(talk("v9", "c9", &ago(0.5), None));
         s.ingest(json!(events)).await;
         let id = video_id(s, "v1").await;
         let (status, body) = s.get_json(&format!("/api/v1/engagement/videos/{id}")).await;
@@ -81,6 +83,17 @@ on_both_backends! {
         let (_, body) = s.get_json(&format!("/api/v1/engagement/videos/{zero}")).await;
         assert!(body["latest"]["er"].is_null(), "undefined at zero views: {body}");
         assert_eq!(s.get(&format!("/api/v1/engagement/videos/{}", zero + 1000)).await.status(), 404);
+        let bare = video_id(s, "v9").await;
+        let (_, body) = s.get_json(&format!("/api/v1/engagement/videos/{bare}")).await;
+        assert!(body["latest"].is_null() && body["series"] == json!([]), "no snapshot: {body}");
+        assert_eq!(body["replies"]["incoming"], 1);
+
+        // The page shows the same figures.
+        let (status, page) = s.page(&format!("/videos/{id}")).await;
+        assert_eq!(status, 200);
+        let shown = text_of(&select(&page, "main")[0]);
+        assert!(shown.contains("14.00 %") && shown.contains("13.99 %"), "{shown}");
+        assert_eq!(select(&page, "figure.chart polyline").len(), 2);
     }
 
     async fn a_channel_sits_in_its_band_and_compares_replied_videos(s: &TestServer) {
@@ -140,6 +153,13 @@ on_both_backends! {
         let csv = r.text().await.unwrap();
         assert_eq!(csv.lines().count(), 13, "{csv}");
         assert!(csv.starts_with("id,external_id,title,"), "{csv}");
+
+        let (status, page) = s.page(&format!("/engagement?channel={id}")).await;
+        assert_eq!(status, 200);
+        let shown = text_of(&select(&page, "main")[0]);
+        assert!(shown.contains("2.38 %") && shown.contains("Worth a look"), "{shown}");
+        assert!(shown.contains("association across videos"), "{shown}");
+        assert_eq!(select(&page, "table.videos tbody tr").len(), 12);
     }
 
     async fn too_few_videos_say_not_enough_data(s: &TestServer) {
