@@ -51,6 +51,20 @@ pub struct Config {
     pub auth: AuthConfig,
     #[command(flatten)]
     pub ingest: IngestConfig,
+    #[command(flatten)]
+    pub platforms: PlatformConfig,
+}
+
+/// The platforms' app credentials: one app serves every connected account.
+#[derive(Debug, Clone, Args)]
+pub struct PlatformConfig {
+    /// The Meta app's secret: webhooks from Instagram and Facebook are signed with it
+    /// (`X-Hub-Signature-256`). Without it, Meta webhooks are refused.
+    #[arg(long, env = "UNIBOX_META_APP_SECRET")]
+    pub meta_app_secret: Option<Secret>,
+    /// The token typed into Meta's webhook settings, checked in its verification handshake.
+    #[arg(long, env = "UNIBOX_META_VERIFY_TOKEN")]
+    pub meta_verify_token: Option<Secret>,
 }
 
 /// The HTTP server: where it listens and how much it takes from clients.
@@ -135,6 +149,10 @@ impl Config {
             },
             ingest: IngestConfig {
                 max_batch_events: 5000,
+            },
+            platforms: PlatformConfig {
+                meta_app_secret: None,
+                meta_verify_token: None,
             },
         }
     }

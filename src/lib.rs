@@ -6,6 +6,7 @@ pub mod automation;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod conversations;
 pub mod domain;
 pub mod engagement;

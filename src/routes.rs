@@ -392,6 +392,14 @@ pub fn table() -> Vec<Route> {
             Api(Viewer),
             web::api::threads::members,
         ),
+        // Platform webhooks: the signature is the authentication.
+        route(M::GET, "/webhooks/meta", PUBLIC, web::webhooks::meta_verify),
+        route(
+            M::POST,
+            "/webhooks/meta",
+            PUBLIC,
+            web::webhooks::meta_receive,
+        ),
         // Operations.
         route(M::GET, "/healthz", PUBLIC, web::ops::healthz),
         route(M::GET, "/readyz", PUBLIC, web::ops::readyz),

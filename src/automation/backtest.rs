@@ -119,6 +119,22 @@ pub async fn backtest(
     for r in rows.iter().filter(|r| r.direction == Direction::Outbound) {
         last_ours.insert(r.thread_id, r.created_at);
     }
+    // "First message" as the live decision sees it: the author's first ever, not the first
+    // of the period read.
+    let authors: std::collections::BTreeSet<i64> =
+        rows.iter().filter_map(|r| r.author_id).collect();
+    let authors: Vec<i64> = authors.into_iter().collect();
+    let mut first_ids: HashMap<(i64, i64), i64> = HashMap::new();
+    for chunk in crate::storage::sized_chunks(&authors) {
+        let mut sql = Sql::new(
+            "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
+        );
+        sql.bind_list(chunk.iter().copied())
+            .push(" GROUP BY channel_id, author_id");
+        for (channel, author, id) in db.fetch_all::<(i64, i64, i64)>(sql).await? {
+            first_ids.insert((channel, author), id);
+        }
+    }
     let mut replay = Replay {
         time_zone: super::pause::settings(db, workspace).await?.zone(),
         ..Replay::default()
@@ -136,7 +152,7 @@ pub async fn backtest(
     let mut shown_stopped = 0;
     for r in &rows {
         let author = r.author_id.unwrap_or(0);
-        let first = replay.seen_authors.insert((r.channel_id, author));
+        let first = first_ids.get(&(r.channel_id, author)) == Some(&r.id);
         let sample = Sample {
             platform: r.platform,
             channel: Some(r.channel_id),
@@ -210,7 +226,6 @@ pub async fn backtest(
 #[derive(Default)]
 struct Replay {
     time_zone: chrono_tz::Tz,
-    seen_authors: HashSet<(i64, i64)>,
     last_by_author: HashMap<i64, DateTime<Utc>>,
     answered_on_video: HashSet<(i64, i64)>,
     hour: HashMap<i64, VecDeque<DateTime<Utc>>>,

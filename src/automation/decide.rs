@@ -133,7 +133,8 @@ pub async fn decide(
                 answered,
                 now,
             );
-            answered |= d.outcome != "suppressed" && !d.picked.is_empty();
+            // A dry run sends nothing: it does not keep a later rule from answering.
+            answered |= matches!(d.outcome, "due" | "suggested") && !d.picked.is_empty();
             decisions.push(d);
         }
     }
@@ -190,6 +191,9 @@ fn decide_one(
             arrival.sample.platform.label()
         )
     });
+    if stop.is_none() && plan.mode == Mode::Suggest && picked.is_empty() {
+        stop = Some(Stop::NothingToSuggest);
+    }
     let outcome = match (&stop, plan.mode) {
         (Some(_), _) => "suppressed",
         (None, Mode::Auto) => "due",

@@ -206,11 +206,13 @@ pub async fn apply<'a>(
     Ok(notes)
 }
 
-/// Whether a person replied in the thread after the message the run answers.
+/// Whether a person replied in the thread after the message the run answers, here or on the
+/// platform.
 async fn person_answered(tx: &mut Tx, run: &DueRun) -> Result<bool, sqlx::Error> {
     let mut sql = Sql::new("SELECT 1 FROM messages WHERE thread_id = ");
     sql.bind(run.thread_id)
-        .push(" AND source = 'manual' AND id > ")
+        // Typed in unibox, or in the platform's own app (stored from the platform as ours).
+        .push(" AND direction = 'outbound' AND source IN ('manual', 'platform') AND id > ")
         .bind(MessageId(run.message_id))
         .push(" LIMIT 1");
     Ok(tx.fetch_optional::<(i32,)>(sql).await?.is_some())

@@ -37,6 +37,8 @@ pub enum Stop {
     TooLong,
     /// No variant could be written (a value it needs is missing).
     Unrenderable(String),
+    /// A suggest rule has no reply this platform can take (a private reply on TikTok).
+    NothingToSuggest,
 }
 
 impl Stop {
@@ -51,6 +53,7 @@ impl Stop {
             Stop::WouldRepeat => "would_repeat".into(),
             Stop::TooLong => "too_long".into(),
             Stop::Unrenderable(why) => format!("unrenderable: {why}"),
+            Stop::NothingToSuggest => "nothing_to_suggest".into(),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::AutomationError;
 use super::decide::Answering;
 use super::due::apply;
 use super::runs::settle;
+use super::safeguards::in_window;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::conversations::refresh_threads;
 use crate::domain::{Kind, Platform, State};
@@ -62,12 +63,17 @@ struct Pending {
     rule_run_id: Option<i64>,
     platform: Platform,
     text: String,
+    /// The message it answers: its kind and time (the platform's window counts from it).
+    answers_kind: Option<Kind>,
+    answers_at: Option<DateTime<Utc>>,
 }
 
 async fn pending(tx: &mut Tx, workspace: i64, id: MessageId) -> Result<Pending, AutomationError> {
     let mut sql = Sql::new(
         "SELECT m.thread_id, m.channel_id, m.kind, m.state, m.rule_id, m.rule_run_id, \
-         c.platform, m.text FROM messages m JOIN channels c ON c.id = m.channel_id \
+         c.platform, m.text, o.kind AS answers_kind, o.created_at AS answers_at \
+         FROM messages m JOIN channels c ON c.id = m.channel_id \
+         LEFT JOIN rule_runs r ON r.id = m.rule_run_id LEFT JOIN messages o ON o.id = r.message_id \
          WHERE m.workspace_id = ",
     );
     sql.bind(workspace).push(" AND m.id = ").bind(id);
@@ -93,6 +99,20 @@ pub async fn approve(
     now: DateTime<Utc>,
 ) -> Result<(), AutomationError> {
     let s = pending(tx, workspace, id).await?;
+    if let (Some(kind), Some(at)) = (s.answers_kind, s.answers_at)
+        && !in_window(kind, at, now)
+    {
+        return Err(AutomationError::Conflict(format!(
+            "too late: the platform no longer takes an answer to this {} ({})",
+            kind,
+            match kind {
+                Kind::Dm => "DMs within 24 hours",
+                Kind::Comment => "comments within 7 days",
+            }
+        )));
+    }
+    // The page always sends the text; unchanged is not an edit.
+    let edited = edited.filter(|t| t.replace("\r\n", "\n").trim() != s.text.trim());
     let text = match edited {
         Some(raw) => reply_text(raw, s.platform, s.kind).map_err(|e| match e {
             crate::inbox::InboxError::Invalid(p) => AutomationError::Invalid(p),
@@ -138,9 +158,15 @@ async fn settle_run(
 ) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT r.actions, m.external_id, m.parent_external_id, m.kind FROM rule_runs r \
-         JOIN messages m ON m.id = r.message_id WHERE r.outcome = 'suggested' AND r.id = ",
+         JOIN messages m ON m.id = r.message_id \
+         WHERE r.outcome IN ('suggested', 'rejected') AND r.id = ",
     );
     sql.bind(run);
+    // The first approval of a run does its other actions, once: concurrent approvals of its
+    // replies take turns here on PostgreSQL (SQLite has one writer).
+    if tx.backend() == crate::storage::Backend::Postgres {
+        sql.push(" FOR UPDATE OF r");
+    }
     let Some((actions, external, parent, kind)) = tx
         .fetch_optional::<(String, Option<String>, Option<String>, Kind)>(sql)
         .await?
@@ -179,11 +205,15 @@ pub async fn reject(
         )));
     }
     if let Some(run) = s.rule_run_id {
-        // A run stays approved if another of its replies was approved.
+        // A run is rejected only when none of its replies went out.
         let mut sql = Sql::new("UPDATE rule_runs SET outcome = 'rejected', acted_at = ");
         sql.bind(now)
             .push(" WHERE outcome = 'suggested' AND id = ")
             .bind(run);
+        sql.push(
+            " AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.rule_run_id = rule_runs.id \
+             AND x.state NOT IN ('suggested', 'rejected'))",
+        );
         tx.execute(sql).await?;
     }
     let entry = Entry {

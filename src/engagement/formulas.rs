@@ -5,13 +5,14 @@ use serde::Serialize;
 
 /// ER = (likes + comments + shares) / views × 100; undefined (not 0) without views.
 pub fn er(views: i64, likes: i64, comments: i64, shares: i64) -> Option<f64> {
-    // Multiplied first: the worked example comes out at exactly 14.0.
-    (views > 0).then(|| (likes + comments + shares) as f64 * 100.0 / views as f64)
+    // Added as floats (counts come from outside and may be huge); multiplied first, so the
+    // worked example comes out at exactly 14.0.
+    (views > 0).then(|| (likes as f64 + comments as f64 + shares as f64) * 100.0 / views as f64)
 }
 
 /// ER without our own replies in the comment count (platforms count them as comments).
 pub fn organic_er(views: i64, likes: i64, comments: i64, shares: i64, own: i64) -> Option<f64> {
-    er(views, likes, (comments - own).max(0), shares)
+    er(views, likes, comments.saturating_sub(own).max(0), shares)
 }
 
 /// An ER above this counts as very good.
@@ -130,6 +131,10 @@ mod tests {
             organic_er(100, 0, 2, 0, 5),
             Some(0.0),
             "never below zero comments"
+        );
+        assert!(
+            er(1, i64::MAX, i64::MAX, 1).unwrap() > 0.0,
+            "huge counts do not overflow"
         );
     }
 

@@ -111,8 +111,14 @@ struct Said {
 }
 
 impl Said {
-    /// One of our replies that is on the platform (or on its way).
+    /// One of our replies that is on the platform (sent by unibox, or seen there): what the
+    /// platform's comment count includes.
     fn ours(&self) -> bool {
+        self.direction == Direction::Outbound && self.state == State::Sent
+    }
+
+    /// One of our replies, sent or on its way: it answers the comment before it.
+    fn answers(&self) -> bool {
         self.direction == Direction::Outbound
             && !matches!(
                 self.state,
@@ -199,7 +205,7 @@ fn replies(said: &[&Said]) -> Replies {
                 continue;
             }
             r.incoming += 1;
-            if let Some(answer) = thread[i + 1..].iter().find(|x| x.ours()) {
+            if let Some(answer) = thread[i + 1..].iter().find(|x| x.answers()) {
                 r.answered += 1;
                 if answer.source == Source::Rule {
                     r.automated += 1;

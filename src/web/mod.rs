@@ -13,6 +13,7 @@ pub mod hardening;
 pub mod ops;
 pub mod pages;
 pub mod view;
+pub mod webhooks;
 
 use askama::Template;
 use axum::extract::State;

@@ -85,7 +85,8 @@ on_both_backends! {
         assert_eq!(
             public,
             [("GET", "/login"), ("POST", "/login"), ("GET", "/static/{file}"),
-             ("POST", "/csp-reports"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
+             ("POST", "/csp-reports"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
+             ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
             "a new public route must be added here on purpose"
         );
         let anonymous = s.anonymous();
@@ -386,9 +387,8 @@ fn route_table_follows_the_role_policy() {
     for route in table() {
         let (path, get) = (route.path, route.method == Method::GET);
         let expected = match path {
-            "/login" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz" | "/metrics" => {
-                Access::Public
-            }
+            "/login" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz" | "/metrics"
+            | "/webhooks/meta" => Access::Public,
             "/logout" | "/account" | "/account/password" | "/workspace" => {
                 Access::Page(Need::SignedIn)
             }

@@ -501,3 +501,38 @@ on_both_backends! {
         assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 1, "the test box stores nothing");
     }
 }
+
+on_both_backends! {
+    async fn dry_runs_do_not_answer_and_platform_replies_count_as_a_persons(s: &TestServer) {
+        // A dry run first, letting later rules go on: the real rule still answers.
+        let mut watch = price_rule("dry_run");
+        watch["continue"] = json!(true);
+        watch["name"] = json!("Watch");
+        create_rule(s, watch).await;
+        let mut answer = price_rule("auto");
+        answer["delay_seconds"] = json!({"min": 1, "max": 1});
+        create_rule(s, answer).await;
+        // A suggest rule whose only reply TikTok cannot take: nothing to suggest, said so.
+        create_rule(s, json!({"name": "DM them", "mode": "suggest", "applies_to": ["comment"],
+            "conditions": [{"type": "keywords", "any": ["dm"]}],
+            "actions": [{"type": "private_reply", "variants": ["Hier is de link"]}, {"type": "label", "label": "dm"}]})).await;
+
+        let body = s.ingest(json!([fresh(comment("d1", "price?")), fresh(comment("d2", "price!")),
+                                   fresh(comment("d3", "dm me"))])).await;
+        // The account answers d2 itself, in the platform's app: the rule keeps quiet there.
+        let mut own = fresh(reply("d2-own", "d2", "€19, see bio"));
+        own["direction"] = json!("outbound");
+        s.ingest(json!([own])).await;
+        wait_for(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome IN ('done', 'skipped')", 2).await;
+        let outcomes: Vec<(String, String, Option<String>)> = s.db.fetch_all(Sql::new(
+            "SELECT m.external_id, x.outcome, x.reason FROM rule_runs x JOIN messages m ON m.id = x.message_id \
+             ORDER BY m.external_id, x.id")).await.unwrap();
+        assert_eq!(outcomes, [
+            ("d1".to_owned(), "dry_run".to_owned(), None),
+            ("d1".to_owned(), "done".to_owned(), None),
+            ("d2".to_owned(), "dry_run".to_owned(), None),
+            ("d2".to_owned(), "skipped".to_owned(), Some("answered_by_person".to_owned())),
+            ("d3".to_owned(), "suppressed".to_owned(), Some("nothing_to_suggest".to_owned())),
+        ], "{body}");
+    }
+}

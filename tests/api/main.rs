@@ -22,4 +22,5 @@ mod pages;
 mod properties;
 mod rules;
 mod sign_in;
+mod webhooks;
 mod workspace_admin;

@@ -81,7 +81,14 @@ pub struct RuleForm {
     pub max_per_hour: String,
     pub once_per_video: bool,
     pub keep_going: bool,
+    /// Channel and video ids the rule is limited to (set through the API; kept as they are).
+    pub scope_channels: String,
+    pub scope_videos: String,
 }
+
+/// A condition or action the form cannot show as a row without changing it (a weighted
+/// reply, a case-sensitive expression…) is kept as written, as this kind of row.
+pub const RAW: &str = "raw";
 
 impl Default for RuleForm {
     fn default() -> Self {
@@ -100,8 +107,34 @@ impl Default for RuleForm {
             max_per_hour: "60".into(),
             once_per_video: true,
             keep_going: false,
+            scope_channels: "[]".into(),
+            scope_videos: "[]".into(),
         }
         .padded()
+    }
+}
+
+/// A row kept as written: its JSON, read back.
+fn kept(raw: &str, path: &str, problems: &mut Vec<Problem>) -> Value {
+    serde_json::from_str(raw).unwrap_or_else(|_| {
+        problems.push(Problem::new(
+            path,
+            "could not be read back; reload the rule",
+        ));
+        Value::Null
+    })
+}
+
+/// Whether the form's rows can show condition `c` exactly.
+fn fits_rows(c: &Value) -> bool {
+    let has = |f: &str| c[f].as_array().is_some_and(|a| !a.is_empty());
+    let negated = c["negate"] == true;
+    match c["type"].as_str().unwrap_or_default() {
+        "keywords" => !(negated && has("any") && has("all")),
+        "word_count" => !(negated && c["min"].is_number() && c["max"].is_number()),
+        "regex" => c["case_sensitive"] != true,
+        "language" => c.get("min_confidence").is_none_or(Value::is_null),
+        _ => true,
     }
 }
 
@@ -204,6 +237,14 @@ impl RuleForm {
     pub fn from_rule(rule: &Value) -> RuleForm {
         let mut conditions = Vec::new();
         for c in rule["conditions"].as_array().into_iter().flatten() {
+            if !fits_rows(c) {
+                conditions.push(ConditionRow {
+                    kind: RAW.into(),
+                    value: c.to_string(),
+                    negate: false,
+                });
+                continue;
+            }
             let negate = c["negate"] == true;
             let mut row = |kind: &str, value: String| {
                 conditions.push(ConditionRow {
@@ -242,6 +283,15 @@ impl RuleForm {
             .into_iter()
             .flatten()
             .map(|a| {
+                let weighted = a["weights"]
+                    .as_array()
+                    .is_some_and(|w| w.iter().any(|x| x != 1));
+                if weighted {
+                    return ActionRow {
+                        kind: RAW.into(),
+                        text: a.to_string(),
+                    };
+                }
                 let kind = a["type"].as_str().unwrap_or_default().to_owned();
                 let text = match kind.as_str() {
                     "reply" | "private_reply" => a["variants"]
@@ -277,6 +327,8 @@ impl RuleForm {
             max_per_hour: number(&rule["safeguards"]["max_per_hour"]),
             once_per_video: rule["safeguards"]["once_per_video"] != false,
             keep_going: rule["continue"] == true,
+            scope_channels: rule["scope"]["channels"].to_string(),
+            scope_videos: rule["scope"]["videos"].to_string(),
         }
         .padded()
     }
@@ -324,6 +376,8 @@ impl RuleForm {
             max_per_hour: get("max_per_hour"),
             once_per_video: has("once_per_video"),
             keep_going: has("continue"),
+            scope_channels: get("scope_channels"),
+            scope_videos: get("scope_videos"),
         }
         .padded()
     }
@@ -332,6 +386,8 @@ impl RuleForm {
     /// checks it). Paths in problems are those of the rule, so both are shown alike.
     pub fn to_rule(&self) -> Result<Value, Vec<Problem>> {
         let mut problems = Vec::new();
+        // Rows kept as written that no longer read (only a changed page could do that).
+        let unreadable = std::cell::RefCell::new(Vec::new());
         let mut number = |field: &str, raw: &str| -> Option<u64> {
             match raw.trim().parse::<u64>() {
                 Ok(n) => Some(n),
@@ -349,6 +405,9 @@ impl RuleForm {
             .map(|(i, c)| {
                 let path = format!("conditions[{i}]");
                 let v = c.value.trim();
+                if c.kind == RAW {
+                    return kept(&c.value, &path, &mut unreadable.borrow_mut());
+                }
                 let mut cond = match c.kind.as_str() {
                     "keywords" => json!({"type": "keywords", "any": split(v)}),
                     "keywords_all" => json!({"type": "keywords", "all": split(v)}),
@@ -380,6 +439,9 @@ impl RuleForm {
             .enumerate()
             .map(|(i, a)| {
                 let t = a.text.trim();
+                if a.kind == RAW {
+                    return kept(t, &format!("actions[{i}]"), &mut unreadable.borrow_mut());
+                }
                 match a.kind.as_str() {
                     kind @ ("reply" | "private_reply") => {
                         let variants: Vec<&str> = t
@@ -401,6 +463,7 @@ impl RuleForm {
         let max = number("delay_seconds.max", &self.delay_max);
         let cooldown = number("safeguards.cooldown_hours", &self.cooldown_hours);
         let cap = number("safeguards.max_per_hour", &self.max_per_hour);
+        problems.extend(unreadable.into_inner());
         let mut applies_to = Vec::new();
         if self.comments {
             applies_to.push("comment");
@@ -414,9 +477,26 @@ impl RuleForm {
         if !problems.is_empty() {
             return Err(problems);
         }
+        let ids = |raw: &str, field: &str, problems: &mut Vec<Problem>| -> Value {
+            match serde_json::from_str::<Value>(if raw.trim().is_empty() { "[]" } else { raw }) {
+                Ok(v @ Value::Array(_)) => v,
+                _ => {
+                    problems.push(Problem::new(
+                        field,
+                        "could not be read back; reload the rule",
+                    ));
+                    json!([])
+                }
+            }
+        };
+        let channels = ids(&self.scope_channels, "scope.channels", &mut problems);
+        let videos = ids(&self.scope_videos, "scope.videos", &mut problems);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         Ok(json!({
             "name": self.name, "enabled": self.enabled, "applies_to": applies_to,
-            "scope": {"platforms": self.platforms},
+            "scope": {"platforms": self.platforms, "channels": channels, "videos": videos},
             "conditions": conditions, "actions": actions, "mode": self.mode,
             "delay_seconds": {"min": min, "max": max}, "continue": self.keep_going,
             "safeguards": {"cooldown_hours": cooldown, "max_per_hour": cap,
@@ -428,6 +508,38 @@ impl RuleForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The form as a browser would send it back.
+    fn sent(form: &RuleForm) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("name".into(), form.name.clone()),
+            ("enabled".into(), "on".into()),
+            ("comments".into(), "on".into()),
+            ("mode".into(), form.mode.clone()),
+            ("delay_min".into(), form.delay_min.clone()),
+            ("delay_max".into(), form.delay_max.clone()),
+            ("cooldown_hours".into(), form.cooldown_hours.clone()),
+            ("max_per_hour".into(), form.max_per_hour.clone()),
+            ("once_per_video".into(), "on".into()),
+        ];
+        for (i, c) in form.conditions.iter().enumerate() {
+            pairs.push((format!("c{i}_type"), c.kind.clone()));
+            pairs.push((format!("c{i}_value"), c.value.clone()));
+            if c.negate {
+                pairs.push((format!("c{i}_not"), "on".into()));
+            }
+        }
+        for (i, a) in form.actions.iter().enumerate() {
+            pairs.push((format!("a{i}_type"), a.kind.clone()));
+            pairs.push((format!("a{i}_text"), a.text.clone()));
+        }
+        for p in &form.platforms {
+            pairs.push(("platform".into(), p.clone()));
+        }
+        pairs.push(("scope_channels".into(), form.scope_channels.clone()));
+        pairs.push(("scope_videos".into(), form.scope_videos.clone()));
+        pairs
+    }
 
     #[test]
     fn a_rule_survives_the_form_both_ways() {
@@ -452,30 +564,7 @@ mod tests {
             form.conditions[4].value,
             "Europe/Amsterdam; mon 09:00-12:00, 13:00-17:00; tue 09:00-17:00; holidays 2026-12-25"
         );
-        let mut pairs: Vec<(String, String)> = vec![
-            ("name".into(), form.name.clone()),
-            ("enabled".into(), "on".into()),
-            ("comments".into(), "on".into()),
-            ("platform".into(), "tiktok".into()),
-            ("platform".into(), "instagram".into()),
-            ("mode".into(), form.mode.clone()),
-            ("delay_min".into(), form.delay_min.clone()),
-            ("delay_max".into(), form.delay_max.clone()),
-            ("cooldown_hours".into(), form.cooldown_hours.clone()),
-            ("max_per_hour".into(), form.max_per_hour.clone()),
-            ("once_per_video".into(), "on".into()),
-        ];
-        for (i, c) in form.conditions.iter().enumerate() {
-            pairs.push((format!("c{i}_type"), c.kind.clone()));
-            pairs.push((format!("c{i}_value"), c.value.clone()));
-            if c.negate {
-                pairs.push((format!("c{i}_not"), "on".into()));
-            }
-        }
-        for (i, a) in form.actions.iter().enumerate() {
-            pairs.push((format!("a{i}_type"), a.kind.clone()));
-            pairs.push((format!("a{i}_text"), a.text.clone()));
-        }
+        let pairs = sent(&form);
         let back = RuleForm::from_pairs(&pairs).to_rule().unwrap();
         for field in [
             "name",
@@ -489,6 +578,27 @@ mod tests {
             assert_eq!(back[field], rule[field], "{field}");
         }
         assert_eq!(back["scope"]["platforms"], rule["scope"]["platforms"]);
+    }
+
+    #[test]
+    fn what_the_rows_cannot_show_is_kept_as_written() {
+        let rule = json!({
+            "name": "Exact", "enabled": true, "applies_to": ["comment"],
+            "scope": {"platforms": [], "channels": [5], "videos": [7, 8]},
+            "conditions": [{"type": "regex", "pattern": "SALE", "case_sensitive": true},
+                           {"type": "word_count", "min": 2, "max": 10, "negate": true},
+                           {"type": "keywords", "any": ["a"], "all": ["b"], "negate": true},
+                           {"type": "language", "is": ["nld"], "min_confidence": 0.5}],
+            "actions": [{"type": "reply", "variants": ["A", "B"], "weights": [3, 1]}],
+            "mode": "auto", "delay_seconds": {"min": 20, "max": 90}, "continue": false,
+            "safeguards": {"cooldown_hours": 24, "max_per_hour": 60, "once_per_video": true},
+        });
+        let form = RuleForm::from_rule(&rule);
+        assert!(form.conditions[..4].iter().all(|c| c.kind == RAW));
+        let back = RuleForm::from_pairs(&sent(&form)).to_rule().unwrap();
+        for field in ["conditions", "actions", "scope"] {
+            assert_eq!(back[field], rule[field], "{field}");
+        }
     }
 
     #[test]

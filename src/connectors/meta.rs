@@ -1,0 +1,325 @@
+//! Meta webhooks (Instagram and Facebook Pages) in their real format, turned into ingest
+//! events: comments (`changes` of field `comments`, `live_comments` or `feed`) and DMs
+//! (`messaging`). One POST may carry several entries with several changes or messages each;
+//! each becomes its own event. Our own comments and echoes of our own DMs are outbound.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::domain::Platform;
+use crate::problem::Problem;
+
+/// One event for the account (Instagram account or Page id) it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub platform: Platform,
+    pub account: String,
+    /// An event as `POST /api/v1/events` takes it (the account id is its channel).
+    pub event: Value,
+}
+
+/// What a webhook carried: the events, and how many items were not messages (reactions,
+/// edits, read receipts…), which are acknowledged and left alone.
+#[derive(Debug, Default)]
+pub struct Translated {
+    pub deliveries: Vec<Delivery>,
+    pub ignored: usize,
+}
+
+fn text_at<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Platform ids are strings; some payloads carry them as numbers.
+fn id_at(v: &Value, field: &str) -> Option<String> {
+    match v.get(field)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) if n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn time_from_seconds(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(v?.as_i64()?, 0)
+}
+
+fn time_from_millis(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(v?.as_i64()?)
+}
+
+pub fn translate(body: &Value) -> Result<Translated, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let platform = match body.get("object").and_then(Value::as_str) {
+        Some("instagram") => Platform::Instagram,
+        Some("page") => Platform::Facebook,
+        _ => {
+            return Err(vec![Problem::new(
+                "object",
+                "must be \"instagram\" or \"page\"",
+            )]);
+        }
+    };
+    let Some(entries) = body.get("entry").and_then(Value::as_array) else {
+        return Err(vec![Problem::new("entry", "must be a list of entries")]);
+    };
+    let mut out = Translated::default();
+    for (e, entry) in entries.iter().enumerate() {
+        let path = format!("entry[{e}]");
+        let Some(account) = id_at(entry, "id") else {
+            problems.push(Problem::new(
+                format!("{path}.id"),
+                "is required: the account's id",
+            ));
+            continue;
+        };
+        let entry_time = time_from_seconds(entry.get("time"));
+        for (c, change) in entry
+            .get("changes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let path = format!("{path}.changes[{c}]");
+            let field = change.get("field").and_then(Value::as_str).unwrap_or("");
+            let value = change.get("value").unwrap_or(&Value::Null);
+            let event = match (platform, field) {
+                (Platform::Instagram, "comments" | "live_comments") => {
+                    instagram_comment(&account, value, entry_time, &path, &mut problems)
+                }
+                (Platform::Facebook, "feed")
+                    if value.get("item").and_then(Value::as_str) == Some("comment")
+                        && value.get("verb").and_then(Value::as_str) == Some("add") =>
+                {
+                    page_comment(&account, value, &path, &mut problems)
+                }
+                _ => {
+                    out.ignored += 1;
+                    continue;
+                }
+            };
+            if let Some(event) = event {
+                out.deliveries.push(Delivery {
+                    platform,
+                    account: account.clone(),
+                    event,
+                });
+            }
+        }
+        for (m, item) in entry
+            .get("messaging")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let path = format!("{path}.messaging[{m}]");
+            if item.get("message").is_none() {
+                // Delivery and read receipts, postbacks, reactions.
+                out.ignored += 1;
+                continue;
+            }
+            if let Some(event) = direct_message(platform, &account, item, &path, &mut problems) {
+                out.deliveries.push(Delivery {
+                    platform,
+                    account: account.clone(),
+                    event,
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+fn require<T>(v: Option<T>, path: &str, field: &str, problems: &mut Vec<Problem>) -> Option<T> {
+    if v.is_none() {
+        problems.push(Problem::new(format!("{path}.{field}"), "is required"));
+    }
+    v
+}
+
+fn instagram_comment(
+    account: &str,
+    value: &Value,
+    entry_time: Option<DateTime<Utc>>,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Value> {
+    let path = format!("{path}.value");
+    let id = require(id_at(value, "id"), &path, "id", problems);
+    let text = require(text_at(value, "text"), &path, "text", problems);
+    let from = value.get("from").unwrap_or(&Value::Null);
+    let author = require(id_at(from, "id"), &path, "from.id", problems);
+    let media = value.get("media").unwrap_or(&Value::Null);
+    let media_id = require(id_at(media, "id"), &path, "media.id", problems);
+    let (id, text, author, media_id) = (id?, text?, author?, media_id?);
+    let mut event = json!({
+        "type": "message", "platform": "instagram", "channel": account, "kind": "comment",
+        "external_id": id, "text": text,
+        "author": {"external_id": author, "username": text_at(from, "username")},
+        "video": {"external_id": media_id},
+        // Our own comments come back too: written by the account itself.
+        "direction": if author == account { "outbound" } else { "inbound" },
+        "created_at": entry_time.unwrap_or_else(crate::clock::now).to_rfc3339(),
+    });
+    if let Some(parent) = id_at(value, "parent_id") {
+        event["parent_external_id"] = json!(parent);
+    }
+    Some(event)
+}
+
+fn page_comment(
+    account: &str,
+    value: &Value,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Value> {
+    let path = format!("{path}.value");
+    let id = require(id_at(value, "comment_id"), &path, "comment_id", problems);
+    let post = require(id_at(value, "post_id"), &path, "post_id", problems);
+    let text = require(text_at(value, "message"), &path, "message", problems);
+    let from = value.get("from").unwrap_or(&Value::Null);
+    let author = require(id_at(from, "id"), &path, "from.id", problems);
+    let (id, post, text, author) = (id?, post?, text?, author?);
+    let created = time_from_seconds(value.get("created_time")).unwrap_or_else(crate::clock::now);
+    let mut event = json!({
+        "type": "message", "platform": "facebook", "channel": account, "kind": "comment",
+        "external_id": id, "text": text,
+        "author": {"external_id": author, "display_name": text_at(from, "name")},
+        "video": {"external_id": post},
+        "direction": if author == account { "outbound" } else { "inbound" },
+        "created_at": created.to_rfc3339(),
+    });
+    // A top-level comment names the post as its parent.
+    if let Some(parent) = id_at(value, "parent_id").filter(|p| *p != post) {
+        event["parent_external_id"] = json!(parent);
+    }
+    Some(event)
+}
+
+fn direct_message(
+    platform: Platform,
+    account: &str,
+    item: &Value,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Value> {
+    let message = &item["message"];
+    let sender = require(id_at(&item["sender"], "id"), path, "sender.id", problems);
+    let recipient = require(
+        id_at(&item["recipient"], "id"),
+        path,
+        "recipient.id",
+        problems,
+    );
+    let id = require(id_at(message, "mid"), path, "message.mid", problems);
+    let (sender, recipient, id) = (sender?, recipient?, id?);
+    let text = match text_at(message, "text") {
+        Some(t) => t.to_owned(),
+        None => {
+            let kinds: Vec<&str> = message["attachments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.get("type").and_then(Value::as_str))
+                .collect();
+            if kinds.is_empty() {
+                format!("[{}]", "message without text")
+            } else {
+                format!("[{}]", kinds.join(", "))
+            }
+        }
+    };
+    let echo = message.get("is_echo").and_then(Value::as_bool) == Some(true) || sender == account;
+    let created = time_from_millis(item.get("timestamp")).unwrap_or_else(crate::clock::now);
+    let mut event = json!({
+        "type": "message", "platform": platform.as_str(), "channel": account, "kind": "dm",
+        "external_id": id, "text": text, "author": {"external_id": sender},
+        "direction": if echo { "outbound" } else { "inbound" },
+        "created_at": created.to_rfc3339(),
+    });
+    if echo {
+        event["recipient"] = json!({"external_id": recipient});
+    }
+    Some(event)
+}
+
+/// The workspaces that connected each account (a Page can be connected in several).
+pub async fn workspaces_for(
+    db: &crate::storage::Db,
+    platform: Platform,
+    accounts: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<i64>>, sqlx::Error> {
+    let mut found: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for chunk in crate::storage::sized_chunks(accounts) {
+        let mut sql = crate::storage::Sql::new(
+            "SELECT platform_id, workspace_id FROM channels WHERE platform = ",
+        );
+        sql.bind(platform)
+            .push(" AND platform_id IN ")
+            .bind_list(chunk.iter().copied());
+        for (account, workspace) in db.fetch_all::<(String, i64)>(sql).await? {
+            found.entry(account).or_default().push(workspace);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_entries_and_changes_each_become_an_event() {
+        let body = json!({"object": "instagram", "entry": [
+            {"id": "1784", "time": 1_764_000_000, "changes": [
+                {"field": "comments", "value": {"id": "c1", "text": "Prijs?", "from": {"id": "u1", "username": "lisa"},
+                 "media": {"id": "m1", "media_product_type": "REELS"}}},
+                {"field": "comments", "value": {"id": "c2", "text": "Staat in de bio", "parent_id": "c1",
+                 "from": {"id": "1784", "username": "acme"}, "media": {"id": "m1"}}},
+                {"field": "mentions", "value": {}}]},
+            {"id": "1784", "time": 1_764_000_100, "messaging": [
+                {"sender": {"id": "u2"}, "recipient": {"id": "1784"}, "timestamp": 1_764_000_100_123_i64,
+                 "message": {"mid": "mid.1", "text": "Hoi!"}},
+                {"sender": {"id": "1784"}, "recipient": {"id": "u2"}, "timestamp": 1_764_000_200_000_i64,
+                 "message": {"mid": "mid.2", "text": "Hallo", "is_echo": true}},
+                {"sender": {"id": "u2"}, "recipient": {"id": "1784"}, "timestamp": 1_764_000_300_000_i64,
+                 "read": {"mid": "mid.2"}}]}]});
+        let t = translate(&body).unwrap();
+        assert_eq!(t.deliveries.len(), 4);
+        assert_eq!(t.ignored, 2);
+        let e: Vec<&Value> = t.deliveries.iter().map(|d| &d.event).collect();
+        assert_eq!(e[0]["direction"], "inbound");
+        assert_eq!(e[1]["direction"], "outbound", "our own comment");
+        assert_eq!(e[1]["parent_external_id"], "c1");
+        assert_eq!(e[2]["kind"], "dm");
+        assert_eq!(e[3]["direction"], "outbound", "an echo");
+        assert_eq!(e[3]["recipient"]["external_id"], "u2");
+        assert_eq!(e[2]["created_at"], "2025-11-24T16:01:40.123+00:00");
+    }
+
+    #[test]
+    fn page_comments_and_missing_fields() {
+        let body = json!({"object": "page", "entry": [{"id": "p1", "time": 1, "changes": [
+            {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "p1_c1", "post_id": "p1_post",
+             "parent_id": "p1_post", "from": {"id": "u9", "name": "Sam"}, "message": "Nice", "created_time": 1_764_000_000}},
+            {"field": "feed", "value": {"item": "reaction", "verb": "add"}}]}]});
+        let t = translate(&body).unwrap();
+        assert_eq!(t.deliveries.len(), 1);
+        assert!(
+            t.deliveries[0].event.get("parent_external_id").is_none(),
+            "a top-level comment"
+        );
+        let broken = json!({"object": "instagram", "entry": [{"id": "1", "changes": [
+            {"field": "comments", "value": {"text": "x", "from": {"id": "u"}, "media": {"id": "m"}}}]}]});
+        let problems = translate(&broken).unwrap_err();
+        assert_eq!(problems[0].field, "entry[0].changes[0].value.id");
+        assert!(translate(&json!({"object": "whatsapp"})).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! Platform connectors: turning the platforms' own webhook formats into ingest events
+//! (`meta`: Instagram and Facebook Pages), with their signatures checked on the raw body.
+//! Sending (the outbox) and polling come next.
+
+pub mod meta;
+pub mod signature;

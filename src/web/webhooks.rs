@@ -1,0 +1,148 @@
+//! Platform webhooks: public routes whose signature is their authentication, checked on the
+//! raw body before anything is parsed or stored. A refused webhook stores nothing.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::instrument;
+
+use crate::connectors::meta::{translate, workspaces_for};
+use crate::connectors::signature::{SignatureError, same_secret, verify_meta};
+use crate::error::AppError;
+use crate::ingest::parse_events;
+use crate::state::AppState;
+
+/// The longest handshake challenge echoed back.
+const MAX_CHALLENGE: usize = 256;
+
+#[derive(Deserialize)]
+pub struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+fn not_configured(what: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "Meta webhooks are not set up on this server: set {what}"
+    ))
+}
+
+/// `GET /webhooks/meta`: Meta's verification handshake.
+pub async fn meta_verify(
+    State(state): State<AppState>,
+    Query(q): Query<Handshake>,
+) -> Result<Response, AppError> {
+    let expected = state
+        .config
+        .platforms
+        .meta_verify_token
+        .as_ref()
+        .ok_or_else(|| not_configured("UNIBOX_META_VERIFY_TOKEN"))?;
+    let token = q.token.unwrap_or_default();
+    if q.mode.as_deref() != Some("subscribe") || !same_secret(&token, expected.expose()) {
+        return Err(AppError::Forbidden(
+            "the verify token does not match this server's".into(),
+        ));
+    }
+    let challenge = q.challenge.unwrap_or_default();
+    if challenge.is_empty() || challenge.len() > MAX_CHALLENGE {
+        return Err(AppError::BadRequest(format!(
+            "hub.challenge must be 1 to {MAX_CHALLENGE} characters"
+        )));
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        challenge,
+    )
+        .into_response())
+}
+
+/// `POST /webhooks/meta`: comments and DMs from Instagram and Facebook Pages.
+#[instrument(skip_all)]
+pub async fn meta_receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let secret = state
+        .config
+        .platforms
+        .meta_app_secret
+        .as_ref()
+        .ok_or_else(|| not_configured("UNIBOX_META_APP_SECRET"))?;
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
+        _ => AppError::BadRequest(format!("cannot read the body: {r}")),
+    })?;
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    verify_meta(secret.expose(), signature, &body).map_err(|e| match e {
+        SignatureError::Missing => AppError::Unauthorized(
+            "X-Hub-Signature-256 is missing: webhooks must be signed with the app secret".into(),
+        ),
+        other => AppError::Forbidden(format!("X-Hub-Signature-256: {other}")),
+    })?;
+    let payload = crate::json::parse(&body)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let translated = translate(&payload).map_err(AppError::invalid)?;
+
+    // Per workspace that connected the account, its events; events of accounts no workspace
+    // connected are acknowledged and counted, not stored.
+    let mut per_workspace: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    let mut unconnected = 0;
+    let mut by_platform: BTreeMap<&str, Vec<&crate::connectors::meta::Delivery>> = BTreeMap::new();
+    for d in &translated.deliveries {
+        by_platform.entry(d.platform.as_str()).or_default().push(d);
+    }
+    for deliveries in by_platform.values() {
+        let accounts: Vec<&str> = deliveries.iter().map(|d| d.account.as_str()).collect();
+        let connected = workspaces_for(&state.db, deliveries[0].platform, &accounts).await?;
+        for d in deliveries {
+            match connected.get(&d.account) {
+                Some(workspaces) => {
+                    for w in workspaces {
+                        per_workspace.entry(*w).or_default().push(d.event.clone());
+                    }
+                }
+                None => unconnected += 1,
+            }
+        }
+    }
+    let now = crate::clock::now();
+    let (mut created, mut duplicates) = (0, 0);
+    for (workspace, events) in per_workspace {
+        let bytes = serde_json::to_vec(&events).map_err(anyhow::Error::from)?;
+        let events = parse_events(&bytes, usize::MAX, now)?;
+        let report = crate::ingest::IngestReport::new(
+            state.workers.ingest.store(workspace, events, now).await?,
+        );
+        state
+            .metrics
+            .count_ingested(report.created as u64, report.duplicates as u64);
+        created += report.created;
+        duplicates += report.duplicates;
+    }
+    if unconnected > 0 {
+        tracing::info!(
+            events = unconnected,
+            "Meta webhook for an account no workspace connected"
+        );
+    }
+    Ok((
+        StatusCode::OK,
+        Json(json!({"created": created, "duplicates": duplicates,
+                    "not_connected": unconnected, "ignored": translated.ignored})),
+    ))
+}

@@ -1,0 +1,210 @@
+//! Meta webhooks in their real format over real HTTP: the handshake, signatures checked on the
+//! raw body (a refused webhook stores nothing), several entries and changes per delivery, our
+//! own comments and echoes stored as ours, redeliveries as duplicates, and the rules acting on
+//! what arrives.
+
+use crate::automation::{create_rule, fresh};
+use crate::common::*;
+use serde_json::{Value, json};
+use unibox::connectors::signature::sign_hmac_sha256;
+
+const SECRET: &str = "meta-app-secret";
+const VERIFY: &str = "verify-me";
+const IG: &str = "17841400000000001";
+
+fn meta(config: &mut unibox::Config) {
+    config.platforms.meta_app_secret = Some(unibox::config::Secret::new(SECRET));
+    config.platforms.meta_verify_token = Some(unibox::config::Secret::new(VERIFY));
+}
+
+async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
+    let mut r = s
+        .anonymous()
+        .post(s.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(sig) = signature {
+        r = r.header("x-hub-signature-256", sig);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn signed(body: &[u8]) -> Option<String> {
+    Some(format!(
+        "sha256={}",
+        sign_hmac_sha256(SECRET.as_bytes(), body)
+    ))
+}
+
+fn delivery(account: &str) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp();
+    serde_json::to_vec(&json!({"object": "instagram", "entry": [
+        {"id": account, "time": now, "changes": [
+            {"field": "comments", "value": {"id": "18000000000000001", "text": "Wat is de prijs?",
+             "from": {"id": "5550001", "username": "lisa"}, "media": {"id": "18100000000000009", "media_product_type": "REELS"}}},
+            {"field": "comments", "value": {"id": "18000000000000002", "text": "Link in bio!", "parent_id": "18000000000000001",
+             "from": {"id": account, "username": "acme"}, "media": {"id": "18100000000000009"}}}]},
+        {"id": account, "time": now, "messaging": [
+            {"sender": {"id": "5550002"}, "recipient": {"id": account}, "timestamp": now * 1000,
+             "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx", "text": "Hoi, is dit nog te koop?"}},
+            {"sender": {"id": account}, "recipient": {"id": "5550002"}, "timestamp": now * 1000 + 5,
+             "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQy", "text": "Ja!", "is_echo": true}}]}]}))
+    .unwrap()
+}
+
+async fn scenario(s: &TestServer) {
+    // The handshake.
+    let url = |token: &str| {
+        s.url(&format!(
+            "/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"
+        ))
+    };
+    let r = s.anonymous().get(url(VERIFY)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    assert_eq!(
+        s.anonymous()
+            .get(url("guess"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    // The account is connected (here: first seen through the ingest API), and a rule listens.
+    s.ingest(json!([fresh(
+        json!({"type": "message", "platform": "instagram", "channel": IG, "kind": "dm",
+        "external_id": "setup-1", "author": {"external_id": "5559999"}, "text": "hello"})
+    )]))
+    .await;
+    create_rule(s, json!({"name": "Prijs", "mode": "suggest", "conditions": [{"type": "keywords", "any": ["prijs"]}],
+        "actions": [{"type": "reply", "variants": ["€19, {{ author.username }}!", "Hij kost €19."]}]})).await;
+    let before = s.count("messages").await;
+
+    // Refused: no signature, a wrong one, a body changed after signing. Nothing is stored.
+    let body = delivery(IG);
+    assert_eq!(post(s, &body, None).await.0, 401);
+    assert_eq!(
+        post(s, &body, Some("sha256=".to_owned() + &"0".repeat(64)))
+            .await
+            .0,
+        403
+    );
+    let mut changed = body.clone();
+    changed.push(b' ');
+    assert_eq!(post(s, &changed, signed(&body)).await.0, 403);
+    assert_eq!(s.count("messages").await, before);
+
+    // Accepted: four events from two entries; our own comment and the echo are ours.
+    let (status, answer) = post(s, &body, signed(&body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["created"], 4, "{answer}");
+    let rows: Vec<(String, String, String)> = s.db.fetch_all(unibox::storage::Sql::new(
+        "SELECT external_id, kind, direction FROM messages WHERE external_id <> 'setup-1' AND source = 'platform' ORDER BY external_id")).await.unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "18000000000000001".to_owned(),
+                "comment".to_owned(),
+                "inbound".to_owned()
+            ),
+            (
+                "18000000000000002".to_owned(),
+                "comment".to_owned(),
+                "outbound".to_owned()
+            ),
+            (
+                "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx".to_owned(),
+                "dm".to_owned(),
+                "inbound".to_owned()
+            ),
+            (
+                "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQy".to_owned(),
+                "dm".to_owned(),
+                "outbound".to_owned()
+            ),
+        ]
+    );
+    // The comment asked the price: the rule suggests an answer to it, and to nothing else.
+    let (_, waiting) = s.get_json("/api/v1/suggestions").await;
+    assert_eq!(
+        waiting["suggestions"].as_array().unwrap().len(),
+        1,
+        "{waiting}"
+    );
+    assert_eq!(waiting["suggestions"][0]["answers"], "Wat is de prijs?");
+
+    // Meta delivers at least once: the same delivery again stores nothing new.
+    let (status, answer) = post(s, &body, signed(&body)).await;
+    assert_eq!(
+        (
+            status,
+            answer["created"].as_i64(),
+            answer["duplicates"].as_i64()
+        ),
+        (200, Some(0), Some(4)),
+        "{answer}"
+    );
+
+    // An account nobody connected: acknowledged, not stored.
+    let other = delivery("17841499999999999");
+    let (status, answer) = post(s, &other, signed(&other)).await;
+    assert_eq!(
+        (status, answer["not_connected"].as_i64()),
+        (200, Some(4)),
+        "{answer}"
+    );
+
+    // A signed but malformed delivery: every problem by its path, nothing stored.
+    let broken = serde_json::to_vec(&json!({"object": "instagram", "entry": [{"id": IG, "changes": [
+        {"field": "comments", "value": {"text": "no id", "from": {"id": "5"}, "media": {"id": "6"}}}]}]})).unwrap();
+    let (status, answer) = post(s, &broken, signed(&broken)).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["problems"][0]["field"],
+        "entry[0].changes[0].value.id"
+    );
+    let bad_json = b"{\"object\": \"instagram\", ";
+    assert_eq!(post(s, bad_json, signed(bad_json)).await.0, 400);
+    assert_eq!(
+        s.count("messages").await,
+        before + 4 + 1,
+        "four events and one suggestion"
+    );
+}
+
+#[tokio::test]
+async fn meta_webhooks_on_sqlite() {
+    let s = TestServer::sqlite_with(meta).await;
+    scenario(&s).await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn meta_webhooks_on_postgres() {
+    let Some(s) = TestServer::postgres_with(meta).await else {
+        return;
+    };
+    scenario(&s).await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn without_the_app_secret_meta_webhooks_are_refused() {
+    let s = TestServer::sqlite().await;
+    let body = delivery(IG);
+    let (status, answer) = post(&s, &body, signed(&body)).await;
+    assert_eq!(status, 403);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("UNIBOX_META_APP_SECRET"),
+        "{answer}"
+    );
+    s.finish().await;
+}
