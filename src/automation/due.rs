@@ -61,6 +61,13 @@ struct DueRun {
 
 /// Acts on the runs due by `now`; returns how many were settled.
 pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    // Asked on the read side first: an idle server does not take the writer four times a
+    // second for nothing.
+    let mut any = Sql::new("SELECT id FROM rule_runs WHERE outcome = 'due' AND due_at <= ");
+    any.bind(now).push(" LIMIT 1");
+    if db.fetch_optional::<(i64,)>(any).await?.is_none() {
+        return Ok(0);
+    }
     let mut tx = db.begin().await?;
     let mut sql = Sql::new(
         "SELECT r.id, r.workspace_id, r.rule_id, r.message_id, r.thread_id, r.channel_id, r.actions, \
