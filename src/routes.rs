@@ -382,6 +382,36 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/channels",
+            Api(Admin),
+            web::api::channels::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/channels",
+            Api(Admin),
+            web::api::channels::connect,
+        ),
+        route(
+            M::GET,
+            "/api/v1/channels/{id}",
+            Api(Admin),
+            web::api::channels::show,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/channels/{id}",
+            Api(Admin),
+            web::api::channels::change,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/channels/{id}",
+            Api(Admin),
+            web::api::channels::remove,
+        ),
+        route(
+            M::GET,
             "/api/v1/labels",
             Api(Viewer),
             web::api::threads::labels,

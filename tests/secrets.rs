@@ -96,6 +96,17 @@ on_both_backends! {
         assert_eq!(api.get(s.url("/api/v1/threads")).send().await.unwrap().status(), 200);
         let id = select(&html, "tr.token")[0].value().attr("data-token").unwrap().to_owned();
         assert_eq!(browser.post_form(&format!("/tokens/{id}/revoke"), &[]).await.status(), 303);
+        // A channel's credentials, written through the API (and a refused one).
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let credential = "EAAGcredentialNeverLogged0123456789";
+        secrets.push(credential.to_owned());
+        let r = admin.post(s.url("/api/v1/channels")).json(&serde_json::json!({"platform": "instagram",
+            "handle": "acme.ig", "platform_id": "1784", "credentials": {"access_token": credential}})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let r = admin.post(s.url("/api/v1/channels")).json(&serde_json::json!({"platform": "instagram",
+            "handle": "", "platform_id": "1785", "credentials": {"access_token": credential}})).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(!body_of(r).await.contains(credential));
         // A member's first password, shown once to the owner.
         let r = browser.post_form("/members", &[("email", "new@example.test"), ("role", "agent")]).await;
         let html = scraper::Html::parse_document(&body_of(r).await);

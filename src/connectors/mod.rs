@@ -2,5 +2,6 @@
 //! (`meta`: Instagram and Facebook Pages), with their signatures checked on the raw body.
 //! Sending (the outbox) and polling come next.
 
+pub mod channels;
 pub mod meta;
 pub mod signature;

@@ -101,6 +101,11 @@ pub fn learn_written<T>(
 }
 
 impl RefCache {
+    /// Forgets every channel: one was changed (its own author id), and is read again.
+    pub fn forget_channels(&self) {
+        lock(&self.channels).clear();
+    }
+
     pub fn channel(&self, workspace: i64, platform: Platform, name: &str) -> Option<ChannelRef> {
         lock(&self.channels)
             .get(&(workspace, platform, name.to_owned()))

@@ -53,6 +53,11 @@ impl IngestQueue {
         (IngestQueue { db, cache, jobs }, writer)
     }
 
+    /// After a channel changed: what this instance remembers of channels is read again.
+    pub fn forget_channels(&self) {
+        self.cache.refs.forget_channels();
+    }
+
     pub async fn store(
         &self,
         workspace: i64,

@@ -35,6 +35,11 @@ fn api_body(method: &Method, path: &str, id: &str) -> Value {
         ("/api/v1/rules/{id}", "DELETE") => json!({}),
         ("/api/v1/rules/{id}/backtest", _) => json!({"days": 30}),
         ("/api/v1/automation", _) => json!({"paused": true}),
+        ("/api/v1/channels", _) => {
+            json!({"platform": "instagram", "handle": "guarded", "platform_id": "999", "credentials": {"access_token": "x"}})
+        }
+        ("/api/v1/channels/{id}", "PATCH") => json!({"display_name": "guarded"}),
+        ("/api/v1/channels/{id}", "DELETE") => json!({}),
         ("/api/v1/messages/{id}/approve", _) | ("/api/v1/messages/{id}/reject", _) => json!({}),
         _ => api_body_for(path, id),
     }
@@ -405,6 +410,8 @@ fn route_table_follows_the_role_policy() {
             p if p.starts_with("/api/v1/rules") || p == "/api/v1/automation" => {
                 Access::Api(if get { Viewer } else { Admin })
             }
+            // Channels carry credentials: admins only, reading included.
+            p if p.starts_with("/api/v1/channels") => Access::Api(Admin),
             p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),
             "/" | "/threads/{id}" | "/engagement" | "/videos/{id}" if get => {
                 Access::Page(Need::Role(Viewer))

@@ -10,6 +10,7 @@ mod automation;
 mod browser;
 mod browser_engagement;
 mod browser_rules;
+mod channels;
 mod cli;
 mod edge;
 mod engagement;

@@ -1,6 +1,7 @@
 //! The JSON API's handlers: each parses its request, calls a feature, and answers JSON.
 
 pub mod automation;
+pub mod channels;
 pub mod engagement;
 pub mod events;
 mod json;

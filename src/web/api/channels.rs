@@ -1,0 +1,99 @@
+//! `/api/v1/channels`: connecting accounts with their credentials (admins). Credentials are
+//! write-only: the answers say which are set, never what they are.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tracing::instrument;
+
+use super::ApiJson;
+use crate::accounts::audit::Who;
+use crate::auth::Caller;
+use crate::connectors::channels::{self, read_change};
+use crate::error::{ApiResult, AppError};
+use crate::state::AppState;
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let all = channels::list(&state.db, caller.workspace).await?;
+    Ok(Json(json!({ "channels": all })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let one = channels::get(&state.db, caller.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("channel"))?;
+    Ok(Json(json!(one)))
+}
+
+#[instrument(skip_all)]
+pub async fn connect(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let change = read_change(&body, true).map_err(AppError::invalid)?;
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    let id =
+        channels::connect(&mut tx, caller.workspace, &change, &Who::from(&caller), now).await?;
+    tx.commit().await?;
+    // The channel's own author id decides which messages are ours: read it again.
+    state.workers.ingest.forget_channels();
+    let one = channels::get(&state.db, caller.workspace, id)
+        .await?
+        .ok_or(AppError::NotFound("channel"))?;
+    Ok((StatusCode::CREATED, Json(json!(one))))
+}
+
+#[instrument(skip_all, fields(channel = id))]
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let change = read_change(&body, false).map_err(AppError::invalid)?;
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    if !channels::update(
+        &mut tx,
+        caller.workspace,
+        id,
+        &change,
+        &Who::from(&caller),
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::NotFound("channel"));
+    }
+    tx.commit().await?;
+    state.workers.ingest.forget_channels();
+    show(State(state), caller, Path(id)).await
+}
+
+#[instrument(skip_all, fields(channel = id))]
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let now = crate::clock::now();
+    match channels::remove(&mut tx, caller.workspace, id, &Who::from(&caller), now).await? {
+        None => Err(AppError::NotFound("channel")),
+        Some(Err(n)) => Err(AppError::Conflict(format!(
+            "the channel holds {n} messages; it is kept so that nothing is lost"
+        ))),
+        Some(Ok(())) => {
+            tx.commit().await?;
+            state.workers.ingest.forget_channels();
+            Ok(StatusCode::NO_CONTENT)
+        }
+    }
+}
