@@ -249,6 +249,13 @@ pub fn table() -> Vec<Route> {
             web::pages::tokens::revoke,
         ),
         route(M::GET, "/audit", page(Admin), web::pages::audit::show),
+        route(M::GET, "/channels", page(Admin), web::pages::channels::show),
+        route(
+            M::POST,
+            "/channels",
+            page(Admin),
+            web::pages::channels::connect,
+        ),
         route(M::GET, "/static/{file}", PUBLIC, web::asset),
         route(M::POST, "/csp-reports", PUBLIC, web::hardening::csp_report)
             .with_body_limit(CSP_REPORT_BYTES),

@@ -399,7 +399,9 @@ fn route_table_follows_the_role_policy() {
             }
             "/workspaces" => Access::Page(Need::ServerAdmin),
             p if p.starts_with("/members") => Access::Page(Need::Role(Owner)),
-            p if p.starts_with("/tokens") || p == "/audit" => Access::Page(Need::Role(Admin)),
+            p if p.starts_with("/tokens") || p == "/audit" || p == "/channels" => {
+                Access::Page(Need::Role(Admin))
+            }
             "/rules" if get => Access::Page(Need::Role(Viewer)),
             // The editor's pages and every change of rules: admins.
             p if p.starts_with("/rules/") => Access::Page(Need::Role(Admin)),

@@ -264,6 +264,7 @@ async fn pages_work_in_a_browser_under_the_content_security_policy() {
         ("/account", "account"),
         ("/members", "members"),
         ("/tokens", "tokens"),
+        ("/channels", "channels"),
         ("/audit", "audit"),
         ("/nowhere", "not-found"),
     ] {

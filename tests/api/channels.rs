@@ -85,3 +85,22 @@ on_both_backends! {
         assert_eq!(s.count("channels").await, 1);
     }
 }
+
+on_both_backends! {
+    async fn the_channels_page_connects_an_account(s: &TestServer) {
+        let r = s.post_form("/channels", &[("platform", "instagram"), ("handle", "acme.ig"),
+            ("platform_id", "17841400000000001"), ("own_author_id", "17841400000000001"), ("access_token", TOKEN)]).await;
+        assert_eq!(r.status(), 303);
+        let r = s.get("/channels").await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(!html.contains(TOKEN), "the token is never shown back");
+        let page = scraper::Html::parse_document(&html);
+        assert_eq!(select(&page, "tr.channel").len(), 1);
+        assert!(text_of(&select(&page, "tr.channel")[0]).contains("access_token (set, ending in …WXYZ)"));
+        assert!(text_of(&select(&page, "dl.webhook")[0]).contains("/webhooks/meta"));
+        let r = s.post_form("/channels", &[("platform", "instagram"), ("handle", ""), ("platform_id", "1")]).await;
+        assert_eq!(r.status(), 422);
+        assert_eq!(s.count("channels").await, 1);
+    }
+}

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod approvals;
 pub mod audit;
+pub mod channels;
 pub mod chart;
 pub mod engagement;
 pub mod inbox;
