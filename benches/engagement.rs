@@ -12,7 +12,9 @@ mod support;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use support::{BENCH_EMAIL, BENCH_PASSWORD, Server, latencies, signed_in_client, unibox_command};
+use support::{
+    BENCH_EMAIL, BENCH_PASSWORD, Scratch, Server, latencies, signed_in_client, unibox_command,
+};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -188,41 +190,10 @@ async fn main() {
     let backends =
         std::env::var("UNIBOX_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     for backend in backends.split(',').map(str::trim) {
-        match backend {
-            "sqlite" => {
-                let dir =
-                    std::env::temp_dir().join(format!("unibox-engagement-{}", std::process::id()));
-                std::fs::create_dir_all(&dir).unwrap();
-                run(
-                    "SQLite",
-                    &format!("sqlite://{}", dir.join("bench.db").display()),
-                    videos,
-                    snapshots,
-                )
-                .await;
-                let _ = std::fs::remove_dir_all(&dir);
-            }
-            "postgres" => {
-                use sqlx::Connection;
-                let admin = std::env::var("UNIBOX_TEST_POSTGRES")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                let name = format!("unibox_engagement_{}", std::process::id());
-                let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
-                    println!("\n== PostgreSQL: SKIPPED, cannot connect to {admin}");
-                    continue;
-                };
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-                run("PostgreSQL", &url, videos, snapshots).await;
-                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-            other => panic!("unknown backend {other}; use sqlite and/or postgres"),
-        }
+        let Some(db) = Scratch::new(backend, "engagement").await else {
+            continue;
+        };
+        run(db.label, &db.url, videos, snapshots).await;
+        db.remove().await;
     }
 }

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    BENCH_EMAIL, BENCH_PASSWORD, Server, latencies, peak_rss_mib, signed_in_client, unibox_command,
+    BENCH_EMAIL, BENCH_PASSWORD, Scratch, Server, latencies, peak_rss_mib, signed_in_client,
+    unibox_command,
 };
 
 const CHANNELS: usize = 50;
@@ -504,52 +505,10 @@ async fn main() {
     eprintln!("generating {total} messages…");
     let batches = generate(total, batch);
     for backend in backends.split(',').map(str::trim) {
-        match backend {
-            "sqlite" => {
-                let dir = std::env::temp_dir().join(format!("unibox-bench-{}", std::process::id()));
-                std::fs::create_dir_all(&dir).unwrap();
-                run(
-                    "SQLite",
-                    &format!("sqlite://{}", dir.join("bench.db").display()),
-                    &batches,
-                    clients,
-                    total,
-                )
-                .await;
-                if std::env::var_os("UNIBOX_BENCH_KEEP").is_some() {
-                    println!("kept {}", dir.display());
-                } else {
-                    let _ = std::fs::remove_dir_all(&dir);
-                }
-            }
-            "postgres" => {
-                use sqlx::Connection;
-                let admin = std::env::var("UNIBOX_TEST_POSTGRES")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                let name = format!("unibox_bench_{}", std::process::id());
-                let mut conn = match sqlx::PgConnection::connect(&admin).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        println!("\n== PostgreSQL: SKIPPED, cannot connect to {admin}: {e}");
-                        continue;
-                    }
-                };
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-                run("PostgreSQL", &url, &batches, clients, total).await;
-                if std::env::var_os("UNIBOX_BENCH_KEEP").is_some() {
-                    println!("kept database {name}");
-                } else {
-                    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await
-                        .unwrap();
-                }
-            }
-            other => panic!("unknown backend {other}; use sqlite and/or postgres"),
-        }
+        let Some(db) = Scratch::new(backend, "bench").await else {
+            continue;
+        };
+        run(db.label, &db.url, &batches, clients, total).await;
+        db.remove().await;
     }
 }

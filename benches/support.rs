@@ -174,3 +174,76 @@ pub async fn latencies(client: &reqwest::Client, urls: &[String], rounds: usize)
     times.sort_by(f64::total_cmp);
     (percentile(&times, 0.5), percentile(&times, 0.95))
 }
+
+/// A database made for one benchmark run: an SQLite file in a temporary folder, or a fresh
+/// PostgreSQL database (from UNIBOX_TEST_POSTGRES, or the local server). Removed afterwards
+/// unless UNIBOX_BENCH_KEEP is set.
+pub struct Scratch {
+    pub label: &'static str,
+    pub url: String,
+    place: Place,
+}
+
+enum Place {
+    Folder(std::path::PathBuf),
+    Database { admin: String, name: String },
+}
+
+impl Scratch {
+    /// `None` (after saying so) when PostgreSQL cannot be reached.
+    pub async fn new(backend: &str, tag: &str) -> Option<Scratch> {
+        let name = format!("unibox_{tag}_{}", std::process::id());
+        match backend {
+            "sqlite" => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).unwrap();
+                Some(Scratch {
+                    label: "SQLite",
+                    url: format!("sqlite://{}", dir.join("bench.db").display()),
+                    place: Place::Folder(dir),
+                })
+            }
+            "postgres" => {
+                use sqlx::Connection;
+                let admin = std::env::var("UNIBOX_TEST_POSTGRES")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+                let mut conn = match sqlx::PgConnection::connect(&admin).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        println!("\n== PostgreSQL: SKIPPED, cannot connect to {admin}: {e}");
+                        return None;
+                    }
+                };
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                Some(Scratch {
+                    label: "PostgreSQL",
+                    url: format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
+                    place: Place::Database { admin, name },
+                })
+            }
+            other => panic!("unknown backend {other}; use sqlite and/or postgres"),
+        }
+    }
+
+    pub async fn remove(self) {
+        use sqlx::Connection;
+        let keep = std::env::var_os("UNIBOX_BENCH_KEEP").is_some();
+        match self.place {
+            Place::Folder(dir) if keep => println!("kept {}", dir.display()),
+            Place::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Place::Database { name, .. } if keep => println!("kept database {name}"),
+            Place::Database { admin, name } => {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}

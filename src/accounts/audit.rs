@@ -13,6 +13,17 @@ pub struct Entry<'a> {
     pub detail: String,
 }
 
+impl<'a> Entry<'a> {
+    /// An entry about a named thing: `rule #7 “Price question”`.
+    pub fn about(action: &'a str, kind: &str, id: i64, name: &str, detail: String) -> Self {
+        Entry {
+            action,
+            target: format!("{kind} #{id} “{name}”"),
+            detail,
+        }
+    }
+}
+
 /// The actor as the log keeps them: an optional user id and a label.
 pub struct Who {
     pub user_id: Option<i64>,

@@ -31,10 +31,6 @@ pub async fn settings(db: &Db, workspace: i64) -> Result<Settings, sqlx::Error> 
     Ok(Settings { paused, time_zone })
 }
 
-pub async fn is_paused(db: &Db, workspace: i64) -> Result<bool, sqlx::Error> {
-    Ok(settings(db, workspace).await?.paused)
-}
-
 /// Sets the workspace's time zone (an IANA name, checked by the caller).
 pub async fn set_time_zone(
     tx: &mut Tx,

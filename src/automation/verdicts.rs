@@ -33,15 +33,14 @@ pub struct Pasted<'a> {
     pub kind: Kind,
 }
 
-/// Per rule (in `fired`'s order), each safeguard's verdict.
-pub async fn verdicts(
+/// Per rule (in `rules`' order), each safeguard's verdict.
+async fn verdicts(
     db: &Db,
-    workspace: i64,
     rules: &[&StoredRule],
     pasted: &Pasted<'_>,
+    paused: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Vec<Verdict>>, sqlx::Error> {
-    let paused = pause::is_paused(db, workspace).await?;
     let mut always = vec![
         Verdict {
             safeguard: "paused",
@@ -177,12 +176,12 @@ pub async fn try_with_verdicts(
     sample: &Sample<'_>,
     pasted: &Pasted<'_>,
 ) -> Result<Vec<(Fired, Vec<Verdict>)>, sqlx::Error> {
-    let zone = pause::settings(db, workspace).await?.zone();
-    let fired = try_rules(rules, sample, zone).map_err(sqlx::Error::Protocol)?;
+    let settings = pause::settings(db, workspace).await?;
+    let fired = try_rules(rules, sample, settings.zone()).map_err(sqlx::Error::Protocol)?;
     let stored: Vec<&StoredRule> = fired
         .iter()
         .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))
         .collect();
-    let verdicts = verdicts(db, workspace, &stored, pasted, sample.at).await?;
+    let verdicts = verdicts(db, &stored, pasted, settings.paused, sample.at).await?;
     Ok(fired.into_iter().zip(verdicts).collect())
 }

@@ -295,20 +295,7 @@ pub async fn connect(
     let existing: Option<(i64, String)> = tx.fetch_optional(find).await?;
     let id = match existing {
         Some((id, stored)) => {
-            let mut sql = Sql::new("UPDATE channels SET handle = ");
-            sql.bind(handle)
-                .push(", credentials = ")
-                .bind(merged(&stored, &change.credentials))
-                .push(", updated_at = ")
-                .bind(now);
-            if let Some(name) = &change.display_name {
-                sql.push(", display_name = ").bind(name.clone());
-            }
-            if let Some(own) = &change.own_author_id {
-                sql.push(", own_author_id = ").bind(own.clone());
-            }
-            sql.push(" WHERE id = ").bind(id);
-            tx.execute(sql).await?;
+            write_change(tx, id, &stored, change, now).await?;
             id
         }
         None => {
@@ -334,18 +321,40 @@ pub async fn connect(
             tx.insert_id(sql).await?
         }
     };
-    record(
+    audit::record(
         tx,
         workspace,
         who,
-        "channel connected",
-        id,
-        handle,
-        keys(change),
+        Entry::about("channel connected", "channel", id, handle, keys(change)),
         now,
     )
     .await?;
     Ok(id)
+}
+
+/// Writes the fields `change` gives to channel `id`, merging its credentials into `stored`.
+async fn write_change(
+    tx: &mut Tx,
+    id: i64,
+    stored: &str,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("UPDATE channels SET credentials = ");
+    sql.bind(merged(stored, &change.credentials))
+        .push(", updated_at = ")
+        .bind(now);
+    if let Some(h) = &change.handle {
+        sql.push(", handle = ").bind(h.as_str());
+    }
+    if let Some(name) = &change.display_name {
+        sql.push(", display_name = ").bind(name.clone());
+    }
+    if let Some(own) = &change.own_author_id {
+        sql.push(", own_author_id = ").bind(own.clone());
+    }
+    sql.push(" WHERE id = ").bind(id);
+    tx.execute(sql).await.map(|_| ())
 }
 
 /// Changes a channel; false if there is no such channel here.
@@ -362,30 +371,13 @@ pub async fn update(
     let Some((handle, stored)) = tx.fetch_optional::<(String, String)>(find).await? else {
         return Ok(false);
     };
-    let mut sql = Sql::new("UPDATE channels SET credentials = ");
-    sql.bind(merged(&stored, &change.credentials))
-        .push(", updated_at = ")
-        .bind(now);
-    if let Some(h) = &change.handle {
-        sql.push(", handle = ").bind(h.as_str());
-    }
-    if let Some(name) = &change.display_name {
-        sql.push(", display_name = ").bind(name.clone());
-    }
-    if let Some(own) = &change.own_author_id {
-        sql.push(", own_author_id = ").bind(own.clone());
-    }
-    sql.push(" WHERE id = ").bind(id);
-    tx.execute(sql).await?;
+    write_change(tx, id, &stored, change, now).await?;
     let name = change.handle.clone().unwrap_or(handle);
-    record(
+    audit::record(
         tx,
         workspace,
         who,
-        "channel changed",
-        id,
-        &name,
-        keys(change),
+        Entry::about("channel changed", "channel", id, &name, keys(change)),
         now,
     )
     .await?;
@@ -428,35 +420,13 @@ pub async fn remove(
     let mut sql = Sql::new("DELETE FROM channels WHERE id = ");
     sql.bind(id);
     tx.execute(sql).await?;
-    record(
+    audit::record(
         tx,
         workspace,
         who,
-        "channel removed",
-        id,
-        &handle,
-        String::new(),
+        Entry::about("channel removed", "channel", id, &handle, String::new()),
         now,
     )
     .await?;
     Ok(Some(Ok(())))
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    tx: &mut Tx,
-    workspace: i64,
-    who: &Who,
-    action: &'static str,
-    id: i64,
-    name: &str,
-    detail: String,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let entry = Entry {
-        action,
-        target: format!("channel #{id} “{name}”"),
-        detail,
-    };
-    audit::record(tx, workspace, who, entry, now).await
 }

@@ -155,10 +155,13 @@ pub async fn create(
         tx,
         workspace,
         who,
-        "rule created",
-        id,
-        &draft.name,
-        summary(&draft.actions),
+        Entry::about(
+            "rule created",
+            "rule",
+            id,
+            &draft.name,
+            summary(&draft.actions),
+        ),
         now,
     )
     .await?;
@@ -196,10 +199,13 @@ pub async fn replace(
         tx,
         workspace,
         who,
-        "rule changed",
-        id,
-        &draft.name,
-        summary(&draft.actions),
+        Entry::about(
+            "rule changed",
+            "rule",
+            id,
+            &draft.name,
+            summary(&draft.actions),
+        ),
         now,
     )
     .await?;
@@ -242,7 +248,14 @@ pub async fn adjust(
     let detail = position
         .map(|p| format!("to position {p}"))
         .unwrap_or_default();
-    record(tx, workspace, who, action, id, &name, detail, now).await?;
+    record(
+        tx,
+        workspace,
+        who,
+        Entry::about(action, "rule", id, &name, detail),
+        now,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -273,10 +286,7 @@ pub async fn delete(
         tx,
         workspace,
         who,
-        "rule deleted",
-        id,
-        &name,
-        String::new(),
+        Entry::about("rule deleted", "rule", id, &name, String::new()),
         now,
     )
     .await?;
@@ -333,22 +343,14 @@ fn summary(actions: &[Action]) -> String {
     format!("then {}", names.join(", "))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The audit entry of a rule's change, with the version move every change needs.
 async fn record(
     tx: &mut Tx,
     workspace: i64,
     who: &Who,
-    action: &'static str,
-    id: i64,
-    name: &str,
-    detail: String,
+    entry: Entry<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let entry = Entry {
-        action,
-        target: format!("rule #{id} “{name}”"),
-        detail,
-    };
     audit::record(tx, workspace, who, entry, now).await?;
     changed(tx, workspace).await
 }

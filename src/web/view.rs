@@ -45,6 +45,39 @@ pub fn query_string(params: &[(&str, &str)]) -> String {
     format!("?{}", serde_urlencoded::to_string(kept).unwrap_or_default())
 }
 
+/// A percentage as the engagement pages show it: "14.00 %", or "—" when undefined.
+pub fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} %"))
+}
+
+/// A share from 0 to 1 as a whole percentage: "50 %".
+pub fn share(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))
+}
+
+/// A wait in seconds, in the unit that reads best: "45 s", "12 min", "3.5 h".
+pub fn wait(seconds: Option<f64>) -> String {
+    match seconds {
+        None => "—".into(),
+        Some(s) if s < 120.0 => format!("{s:.0} s"),
+        Some(s) if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        Some(s) => format!("{:.1} h", s / 3600.0),
+    }
+}
+
+/// 48,000 rather than 48000.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,6 +120,25 @@ pub async fn submit(c: &Client, field: &str, text: &str, button: &str, then: &st
     c.wait().for_element(Locator::Css(then)).await.unwrap();
 }
 
+/// Signs the owner in through the form and waits for `then` on the next page.
+pub async fn sign_in_as_owner(c: &Client, s: &TestServer, then: &str) {
+    c.goto(&s.url("/login")).await.unwrap();
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(OWNER)
+        .await
+        .unwrap();
+    submit(
+        c,
+        "#password",
+        PASSWORD,
+        "form[action='/login'] button",
+        then,
+    )
+    .await;
+}
+
 pub async fn text_of_css(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await

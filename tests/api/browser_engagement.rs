@@ -3,7 +3,9 @@
 
 use std::time::Duration as Wait;
 
-use crate::browser::{browser, click, shoot, start_driver, submit, text_of_css, violations};
+use crate::browser::{
+    browser, click, shoot, sign_in_as_owner, start_driver, text_of_css, violations,
+};
 use crate::common::*;
 use chrono::{Duration, Utc};
 use fantoccini::Locator;
@@ -58,21 +60,7 @@ async fn engagement_pages_work_in_a_browser() {
     }
     s.ingest(json!(events)).await;
     let c = browser(&driver).await;
-    c.goto(&s.url("/login")).await.unwrap();
-    c.find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(OWNER)
-        .await
-        .unwrap();
-    submit(
-        &c,
-        "#password",
-        PASSWORD,
-        "form[action='/login'] button",
-        "main",
-    )
-    .await;
+    sign_in_as_owner(&c, &s, "main").await;
 
     c.goto(&s.url("/engagement")).await.unwrap();
     let page = text_of_css(&c, "main").await;

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::automation::fresh;
-use crate::browser::{browser, click, shoot, start_driver, submit, text_of_css, violations};
+use crate::browser::{
+    browser, click, shoot, sign_in_as_owner, start_driver, submit, text_of_css, violations,
+};
 use crate::common::*;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
@@ -39,16 +41,7 @@ async fn rules_are_written_tried_and_approved_in_a_browser() {
     let Some(driver) = start_driver() else { return };
     let s = TestServer::sqlite().await;
     let c = browser(&driver).await;
-    c.goto(&s.url("/login")).await.unwrap();
-    fill(&c, "#email", OWNER).await;
-    submit(
-        &c,
-        "#password",
-        PASSWORD,
-        "form[action='/login'] button",
-        "main",
-    )
-    .await;
+    sign_in_as_owner(&c, &s, "main").await;
 
     // The editor: a mistake first (an expression that does not compile).
     c.goto(&s.url("/rules/new")).await.unwrap();

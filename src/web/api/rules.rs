@@ -22,9 +22,10 @@ use crate::state::AppState;
 use crate::storage::Tx;
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let mut stats = stats::by_rule(&state.db, caller.workspace).await?;
-    let rules: Vec<Value> = store::list(&state.db, caller.workspace)
-        .await?
+    let rules = store::list(&state.db, caller.workspace).await?;
+    let ids: Vec<i64> = rules.iter().map(|r| r.id).collect();
+    let mut stats = stats::by_rule(&state.db, caller.workspace, &ids).await?;
+    let rules: Vec<Value> = rules
         .iter()
         .map(|rule| with_stats(rule.to_json(), stats.remove(&rule.id)))
         .collect();
@@ -155,7 +156,7 @@ async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppE
     let rule = store::get(&state.db, workspace, id)
         .await?
         .ok_or(AppError::NotFound("rule"))?;
-    let mut stats = stats::by_rule(&state.db, workspace).await?;
+    let mut stats = stats::by_rule(&state.db, workspace, &[id]).await?;
     Ok(with_stats(rule.to_json(), stats.remove(&id)))
 }
 

@@ -12,7 +12,7 @@ use crate::engagement::compare::Comparison;
 use crate::engagement::read::{self, ChannelFigures, POSTS_MAX, POSTS_MIN, VideoLine};
 use crate::inbox::read::{ChannelRow, channels};
 use crate::state::AppState;
-use crate::web::{Chrome, Page, PageResult};
+use crate::web::{Chrome, Page, PageResult, view};
 
 /// The band scale runs from 0 to this many percent.
 const SCALE_MAX: f64 = 25.0;
@@ -36,10 +36,6 @@ pub struct EngagementTemplate {
     figures: Option<ChannelFigures>,
 }
 
-fn pct(v: &Option<f64>) -> String {
-    v.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} %"))
-}
-
 impl EngagementTemplate {
     fn post_choices(&self) -> Vec<usize> {
         (POSTS_MIN..=POSTS_MAX)
@@ -50,36 +46,22 @@ impl EngagementTemplate {
             .collect()
     }
     fn pct(&self, v: &Option<f64>) -> String {
-        pct(v)
+        view::percent(*v)
     }
-    /// 48,000 rather than 48000.
     fn thousands(&self, n: &i64) -> String {
-        let digits = n.unsigned_abs().to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        if *n < 0 { format!("-{out}") } else { out }
+        view::thousands(*n)
     }
     fn pct_of(&self, v: &f64) -> String {
-        pct(&Some(*v))
+        view::percent(Some(*v))
     }
     fn is_current(&self, id: &i64) -> bool {
         self.current == Some(*id)
     }
     fn share(&self, v: &Option<f64>) -> String {
-        v.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))
+        view::share(*v)
     }
     fn wait(&self, v: &Option<f64>) -> String {
-        match v {
-            None => "—".into(),
-            Some(s) if *s < 120.0 => format!("{s:.0} s"),
-            Some(s) if *s < 7200.0 => format!("{:.0} min", s / 60.0),
-            Some(s) => format!("{:.1} h", s / 3600.0),
-        }
+        view::wait(*v)
     }
     fn signed(&self, v: &Option<f64>) -> String {
         v.map_or_else(|| "—".to_owned(), |v| format!("{v:+.2} pt/day"))

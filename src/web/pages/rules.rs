@@ -253,7 +253,8 @@ async fn render_with(
     backtest: Option<BacktestView>,
 ) -> PageResult<Page<RulesTemplate>> {
     let rules = store::list(&state.db, caller.workspace).await?;
-    let stats = stats::by_rule(&state.db, caller.workspace).await?;
+    let ids: Vec<i64> = rules.iter().map(|r| r.id).collect();
+    let stats = stats::by_rule(&state.db, caller.workspace, &ids).await?;
     let settings = pause::settings(&state.db, caller.workspace).await?;
     Ok(Page(RulesTemplate {
         chrome: Chrome::load(&state.db, visitor).await?,

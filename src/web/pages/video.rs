@@ -10,7 +10,7 @@ use crate::domain::Direction;
 use crate::engagement::read::{self, CommentLine, VideoFigures};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{Chrome, Page, PageResult};
+use crate::web::{Chrome, Page, PageResult, view};
 
 const COMMENTS: i64 = 30;
 
@@ -27,21 +27,16 @@ pub struct VideoTemplate {
 
 impl VideoTemplate {
     fn pct(&self, v: &Option<f64>) -> String {
-        v.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} %"))
+        view::percent(*v)
     }
     fn signed(&self, v: &Option<f64>) -> String {
         v.map_or_else(|| "—".to_owned(), |v| format!("{v:+.2} points a day"))
     }
     fn share(&self, v: &Option<f64>) -> String {
-        v.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))
+        view::share(*v)
     }
     fn wait(&self, v: &Option<f64>) -> String {
-        match v {
-            None => "—".into(),
-            Some(s) if *s < 120.0 => format!("{s:.0} s"),
-            Some(s) if *s < 7200.0 => format!("{:.0} min", s / 60.0),
-            Some(s) => format!("{:.1} h", s / 3600.0),
-        }
+        view::wait(*v)
     }
     fn ours(&self, d: &Direction) -> bool {
         *d == Direction::Outbound
