@@ -53,6 +53,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     #[command(flatten)]
     pub platforms: PlatformConfig,
+    #[command(flatten)]
+    pub outbox: OutboxConfig,
 }
 
 /// The platforms' app credentials: one app serves every connected account.
@@ -65,6 +67,54 @@ pub struct PlatformConfig {
     /// The token typed into Meta's webhook settings, checked in its verification handshake.
     #[arg(long, env = "UNIBOX_META_VERIFY_TOKEN")]
     pub meta_verify_token: Option<Secret>,
+    /// The TikTok app's client secret: `comment.update` webhooks are signed with it
+    /// (`TikTok-Signature`). Without it, TikTok webhooks are refused.
+    #[arg(long, env = "UNIBOX_TIKTOK_CLIENT_SECRET")]
+    pub tiktok_client_secret: Option<Secret>,
+    /// Meta's Graph API (Instagram and Facebook), with its version.
+    #[arg(
+        long,
+        env = "UNIBOX_META_GRAPH_URL",
+        default_value = "https://graph.facebook.com/v21.0"
+    )]
+    pub meta_graph_url: String,
+    /// TikTok's API for Business.
+    #[arg(
+        long,
+        env = "UNIBOX_TIKTOK_API_URL",
+        default_value = "https://business-api.tiktok.com/open_api/v1.3"
+    )]
+    pub tiktok_api_url: String,
+    /// YouTube's Data API.
+    #[arg(
+        long,
+        env = "UNIBOX_YOUTUBE_API_URL",
+        default_value = "https://www.googleapis.com/youtube/v3"
+    )]
+    pub youtube_api_url: String,
+}
+
+/// Sending to the platforms: the outbox and its dispatcher.
+#[derive(Debug, Clone, Args)]
+pub struct OutboxConfig {
+    /// Milliseconds a platform call may take before its outcome counts as unknown (the row is
+    /// then reconciled against the platform before any retry).
+    #[arg(long, env = "UNIBOX_PLATFORM_TIMEOUT_MS", default_value_t = 10_000)]
+    pub platform_timeout_ms: u64,
+    /// Seconds a dispatcher holds a row it is sending; a row still `sending` after that (its
+    /// instance died) is taken over and reconciled.
+    #[arg(long, env = "UNIBOX_OUTBOX_LEASE_SECONDS", default_value_t = 60)]
+    pub outbox_lease_seconds: u64,
+    /// The first retry's wait in milliseconds; each further retry waits twice as long (with
+    /// jitter, at most an hour), or longer when the platform's `Retry-After` says so.
+    #[arg(long, env = "UNIBOX_OUTBOX_RETRY_BASE_MS", default_value_t = 2_000)]
+    pub outbox_retry_base_ms: u64,
+    /// Attempts before a row is given up (`dead`) and shown for a person.
+    #[arg(long, env = "UNIBOX_OUTBOX_MAX_ATTEMPTS", default_value_t = 8)]
+    pub outbox_max_attempts: u32,
+    /// Platform calls this instance makes at once.
+    #[arg(long, env = "UNIBOX_OUTBOX_CONCURRENCY", default_value_t = 32)]
+    pub outbox_concurrency: usize,
 }
 
 /// The HTTP server: where it listens and how much it takes from clients.
@@ -153,6 +203,17 @@ impl Config {
             platforms: PlatformConfig {
                 meta_app_secret: None,
                 meta_verify_token: None,
+                tiktok_client_secret: None,
+                meta_graph_url: "https://graph.facebook.com/v21.0".into(),
+                tiktok_api_url: "https://business-api.tiktok.com/open_api/v1.3".into(),
+                youtube_api_url: "https://www.googleapis.com/youtube/v3".into(),
+            },
+            outbox: OutboxConfig {
+                platform_timeout_ms: 10_000,
+                outbox_lease_seconds: 60,
+                outbox_retry_base_ms: 2_000,
+                outbox_max_attempts: 8,
+                outbox_concurrency: 32,
             },
         }
     }

@@ -107,6 +107,20 @@ word_enum!(
 );
 
 word_enum!(
+    /// What the outbox asks a platform to do.
+    Deed { Reply => "reply", PrivateReply => "private_reply", Dm => "dm", Like => "like", Hide => "hide",
+           Unhide => "unhide", Delete => "delete" }
+);
+
+word_enum!(
+    /// Where an outbox row stands: waiting (`queued`, or `failed` and retrying), leased by a
+    /// dispatcher (`sending`), or finished (`sent`; `dead` after giving up or a refusal;
+    /// `cancelled` by a person; `expired` when the platform's window closed first).
+    Delivery { Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed", Dead => "dead",
+               Cancelled => "cancelled", Expired => "expired" }
+);
+
+word_enum!(
     /// How a rule acts: on its own after its delay, by suggesting a reply for a person to
     /// approve, or by recording what it would have done.
     Mode { Auto => "auto", Suggest => "suggest", DryRun => "dry_run" }

@@ -175,6 +175,17 @@ impl From<crate::automation::AutomationError> for AppError {
     }
 }
 
+impl From<crate::outbox::OutboxError> for AppError {
+    fn from(e: crate::outbox::OutboxError) -> Self {
+        use crate::outbox::OutboxError as E;
+        match e {
+            E::NotFound => AppError::NotFound("outbox row"),
+            E::Conflict(why) => AppError::Conflict(why),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
 impl From<crate::ingest::IngestError> for AppError {
     fn from(e: crate::ingest::IngestError) -> Self {
         use crate::ingest::IngestError as E;

@@ -250,6 +250,19 @@ pub fn table() -> Vec<Route> {
         ),
         route(M::GET, "/audit", page(Admin), web::pages::audit::show),
         route(M::GET, "/channels", page(Admin), web::pages::channels::show),
+        route(M::GET, "/outbox", page(Viewer), web::pages::outbox::show),
+        route(
+            M::POST,
+            "/outbox/{id}/retry",
+            page(Agent),
+            web::pages::outbox::retry,
+        ),
+        route(
+            M::POST,
+            "/outbox/{id}/cancel",
+            page(Agent),
+            web::pages::outbox::cancel,
+        ),
         route(
             M::POST,
             "/channels",
@@ -386,6 +399,24 @@ pub fn table() -> Vec<Route> {
             "/api/v1/engagement/channels/{id}/videos.csv",
             Api(Viewer),
             web::api::engagement::videos_csv,
+        ),
+        route(
+            M::GET,
+            "/api/v1/outbox",
+            Api(Viewer),
+            web::api::outbox::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/outbox/{id}/retry",
+            Api(Agent),
+            web::api::outbox::retry,
+        ),
+        route(
+            M::POST,
+            "/api/v1/outbox/{id}/cancel",
+            Api(Agent),
+            web::api::outbox::cancel,
         ),
         route(
             M::GET,

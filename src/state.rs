@@ -18,7 +18,7 @@ pub struct AppState {
 impl AppState {
     /// Needs a Tokio runtime: it starts the background workers.
     pub fn new(db: Db, config: Config) -> Self {
-        let workers = Arc::new(Workers::start(&db));
+        let workers = Arc::new(Workers::start(&db, &config));
         AppState {
             db,
             config: Arc::new(config),

@@ -1,40 +1,68 @@
 //! Background work has one home: everything that runs beside the requests is started here
-//! and stopped here, together, on shutdown. Today that is SQLite's ingest writer and the worker
-//! that acts on rule runs as they fall due; the outbox dispatcher and the platform pollers join
-//! them.
+//! and stopped here, together, on shutdown: SQLite's ingest writer, the worker that acts on
+//! rule runs as they fall due, and the outbox dispatcher. Each stored batch wakes the rules
+//! worker, each reply it queues wakes the dispatcher, so a rule with no delay answers within
+//! milliseconds instead of at the next tick.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::config::Config;
+use crate::connectors::calls::Platforms;
 use crate::ingest::IngestQueue;
+use crate::outbox::{Dispatcher, Limits};
 use crate::storage::Db;
 
 pub struct Workers {
     pub ingest: IngestQueue,
+    /// Each account's sending budgets as this instance counts them (for the channels page).
+    pub limits: Arc<Limits>,
+    outbox: Arc<Notify>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<(&'static str, JoinHandle<()>)>>,
 }
 
 impl Workers {
     /// Starts every worker (needs a Tokio runtime).
-    pub fn start(db: &Db) -> Workers {
+    pub fn start(db: &Db, config: &Config) -> Workers {
         let (stop, stopping) = watch::channel(false);
         let mut tasks = Vec::new();
-        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone());
+        let stored = Arc::new(Notify::new());
+        let outbox = Arc::new(Notify::new());
+        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), stored.clone());
         if let Some(writer) = writer {
             tasks.push(("ingest writer", tokio::spawn(writer)));
         }
-        tasks.push((
-            "rule actions",
-            tokio::spawn(crate::automation::due::work(db.clone(), stopping.clone())),
-        ));
+        let due =
+            crate::automation::due::work(db.clone(), stored, outbox.clone(), stopping.clone());
+        tasks.push(("rule actions", tokio::spawn(due)));
+        let timeout = Duration::from_millis(config.outbox.platform_timeout_ms.max(1));
+        let platforms = Platforms::new(&config.platforms, timeout);
+        let limits = Arc::new(Limits::default());
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            platforms,
+            &config.outbox,
+            limits.clone(),
+            outbox.clone(),
+        );
+        let dispatch = crate::outbox::dispatch::work(Arc::new(dispatcher), stopping);
+        tasks.push(("outbox dispatcher", tokio::spawn(dispatch)));
         Workers {
             ingest,
+            limits,
+            outbox,
             stop,
             tasks: std::sync::Mutex::new(tasks),
         }
+    }
+
+    /// Something was queued for a platform: the dispatcher looks now.
+    pub fn wake_outbox(&self) {
+        self.outbox.notify_one();
     }
 
     /// Asks every worker to stop and waits for each to finish what it holds, up to `grace`.

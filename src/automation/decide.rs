@@ -10,13 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
 use super::ledger::{Involved, Ledger};
-use super::random;
 use super::runs::{self, NewRun};
 use super::safeguards::{Stop, Subject};
 use super::variants::{self, Picked};
 use crate::conversations::{Automated, Outbound, record_outbound_many};
 use crate::domain::{Kind, Mode, Platform, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::random;
 use crate::rules::Message;
 use crate::rules::action::{Action, platform_can};
 use crate::rules::trial::{Sample, context};
@@ -324,6 +324,8 @@ async fn write(
 
 /// The message a rule's reply answers.
 pub struct Answering<'a> {
+    /// The message answered (and liked, hidden or deleted).
+    pub message: MessageId,
     pub platform: Platform,
     pub channel: ChannelId,
     pub thread: ThreadId,
@@ -335,6 +337,7 @@ pub struct Answering<'a> {
 impl<'a> Arrival<'a> {
     fn answering(&'a self) -> Answering<'a> {
         Answering {
+            message: self.message,
             platform: self.sample.platform,
             channel: self.channel,
             thread: self.thread,

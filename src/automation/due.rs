@@ -6,13 +6,15 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::sync::watch;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, watch};
 
 use super::decide::{Answering, reply_message};
 use super::runs::settle;
 use super::safeguards::in_window;
-use crate::conversations::{Automated, Outbound, record_outbound_many};
-use crate::domain::{Kind, Platform, State, Status};
+use crate::conversations::{Automated, Outbound, enqueue_moderation, record_outbound_many};
+use crate::domain::{Deed, Kind, Platform, State, Status};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions;
 use crate::rules::action::platform_can;
@@ -23,16 +25,30 @@ pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 /// Most runs acted on in one transaction.
 const CLAIM: i64 = 100;
 
-/// Runs until `stop` turns true.
-pub async fn work(db: Db, mut stop: watch::Receiver<bool>) {
+/// Runs until `stop` turns true: at each tick, and whenever `stored` rings (a batch was
+/// stored; a rule without delay may be due now). Rings `queued` after queuing replies.
+pub async fn work(
+    db: Db,
+    stored: Arc<Notify>,
+    queued: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         match act_due(&db, crate::clock::now()).await {
-            Ok(n) if n > 0 => tracing::debug!(runs = n, "acted on due rule runs"),
+            Ok(n) if n > 0 => {
+                tracing::debug!(runs = n, "acted on due rule runs");
+                queued.notify_one();
+                // There may be more than one claim's worth.
+                if n as i64 == CLAIM {
+                    continue;
+                }
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "acting on due rule runs failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
+            _ = stored.notified() => {}
             _ = stop.changed() => return,
         }
         if *stop.borrow() {
@@ -122,6 +138,7 @@ async fn act<'a>(
     let thread = ThreadId(run.thread_id);
     let workspace = run.workspace_id;
     let to = Answering {
+        message: MessageId(run.message_id),
         platform: run.platform,
         channel: ChannelId(run.channel_id),
         thread,
@@ -159,7 +176,6 @@ pub async fn apply<'a>(
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut notes = Vec::new();
-    let mut platform = Vec::new();
     for action in planned {
         let kind = action["type"].as_str().unwrap_or_default();
         match kind {
@@ -199,16 +215,17 @@ pub async fn apply<'a>(
             "close" => {
                 actions::set_status(tx, workspace, &[to.thread], Status::Done, now).await?;
             }
-            other if platform_can(other, to.platform) => platform.push(other.to_owned()),
+            other if platform_can(other, to.platform) => match other.parse::<Deed>() {
+                Ok(deed) => {
+                    if !enqueue_moderation(tx, workspace, to.message, deed, now).await? {
+                        notes.push(format!("{other}: the message has no platform id"));
+                    }
+                }
+                Err(_) => notes.push(format!("{other}: not something a platform does")),
+            },
             // Said when decided.
             _ => {}
         }
-    }
-    if !platform.is_empty() {
-        notes.push(format!(
-            "{}: waiting for the platform connectors",
-            platform.join(", ")
-        ));
     }
     Ok(notes)
 }

@@ -12,7 +12,6 @@ pub mod due;
 mod error;
 mod ledger;
 pub mod pause;
-mod random;
 mod runs;
 mod safeguards;
 pub mod stats;

@@ -12,7 +12,7 @@ use super::due::apply;
 use super::runs::settle;
 use super::safeguards::in_window;
 use crate::accounts::audit::{self, Entry, Who};
-use crate::conversations::refresh_threads;
+use crate::conversations::{enqueue_replies, refresh_threads};
 use crate::domain::{Kind, Platform, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions::reply_text;
@@ -131,6 +131,7 @@ pub async fn approve(
             "message {id} was decided meanwhile"
         )));
     }
+    enqueue_replies(tx, &[id], now).await?;
     refresh_threads(tx, &[ThreadId(s.thread_id)], now).await?;
     if let Some(run) = s.rule_run_id {
         settle_run(tx, workspace, &s, run, now).await?;
@@ -157,7 +158,7 @@ async fn settle_run(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new(
-        "SELECT r.actions, m.external_id, m.parent_external_id, m.kind FROM rule_runs r \
+        "SELECT r.actions, r.message_id, m.external_id, m.parent_external_id, m.kind FROM rule_runs r \
          JOIN messages m ON m.id = r.message_id \
          WHERE r.outcome IN ('suggested', 'rejected') AND r.id = ",
     );
@@ -167,14 +168,15 @@ async fn settle_run(
     if tx.backend() == crate::storage::Backend::Postgres {
         sql.push(" FOR UPDATE OF r");
     }
-    let Some((actions, external, parent, kind)) = tx
-        .fetch_optional::<(String, Option<String>, Option<String>, Kind)>(sql)
+    let Some((actions, message, external, parent, kind)) = tx
+        .fetch_optional::<(String, i64, Option<String>, Option<String>, Kind)>(sql)
         .await?
     else {
         return Ok(());
     };
     let planned: Vec<Value> = serde_json::from_str(&actions).unwrap_or_default();
     let to = Answering {
+        message: MessageId(message),
         platform: s.platform,
         channel: ChannelId(s.channel_id),
         thread: ThreadId(s.thread_id),

@@ -2,8 +2,8 @@
 //! long, or a value missing) or that would repeat the last text are set aside, and one of the
 //! rest is picked by weight.
 
-use super::random;
 use super::safeguards::Stop;
+use crate::random;
 
 /// The variant picked and its text.
 #[derive(Debug, Clone, PartialEq)]

@@ -44,6 +44,17 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Run a local stand-in for the platforms' APIs (Meta, TikTok, YouTube) for staging,
+    /// tests and the demo; point the `UNIBOX_*_URL` settings at the addresses it prints.
+    Simulate {
+        /// Address to serve on.
+        #[arg(
+            long,
+            env = "UNIBOX_SIMULATOR_LISTEN",
+            default_value = "127.0.0.1:9090"
+        )]
+        listen: std::net::SocketAddr,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -59,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::User(command)) => users::user(command).await,
         Some(Command::Workspace(command)) => workspaces::workspace(command).await,
         Some(Command::Token(command)) => tokens::token(command).await,
+        Some(Command::Simulate { listen }) => crate::simulate::serve(listen).await,
     }
 }
 

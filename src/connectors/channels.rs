@@ -354,7 +354,15 @@ async fn write_change(
         sql.push(", own_author_id = ").bind(own.clone());
     }
     sql.push(" WHERE id = ").bind(id);
-    tx.execute(sql).await.map(|_| ())
+    tx.execute(sql).await?;
+    if !change.credentials.is_empty() {
+        // New credentials: a token the platform refused may work now; its replies go again.
+        let mut clear =
+            Sql::new("UPDATE channel_health SET token_problem = NULL WHERE channel_id = ");
+        clear.bind(id);
+        tx.execute(clear).await?;
+    }
+    Ok(())
 }
 
 /// Changes a channel; false if there is no such channel here.

@@ -1,7 +1,12 @@
-//! Platform connectors: turning the platforms' own webhook formats into ingest events
-//! (`meta`: Instagram and Facebook Pages), with their signatures checked on the raw body.
-//! Sending (the outbox) and polling come next.
+//! Platform connectors: the platforms' own webhook formats turned into ingest events (`meta`:
+//! Instagram and Facebook Pages), with their signatures checked on the raw body; and the
+//! platforms' APIs called for the outbox (`calls`, `send`, one sender per platform).
 
+pub mod calls;
 pub mod channels;
 pub mod meta;
+pub mod meta_send;
+pub mod send;
 pub mod signature;
+pub mod tiktok_send;
+pub mod youtube_send;

@@ -5,10 +5,12 @@
 //! touches is brought up to date through [`summary`], inside the caller's transaction
 //! (`&mut Tx`), so that a message and whatever it sets off are committed together or not at all.
 
+pub mod delivery;
 mod new_message;
 mod outbound;
 pub mod summary;
 
+pub use delivery::{enqueue_moderation, enqueue_replies};
 pub use new_message::{Automated, NewMessage, insert_messages};
 pub use outbound::{Outbound, record_outbound, record_outbound_many};
 pub use summary::{mark_new_inbound, merge_thread, refresh_threads};

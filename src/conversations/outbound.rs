@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use super::delivery::enqueue_replies;
 use super::new_message::{Automated, NewMessage, insert_messages};
 use super::summary::refresh_threads;
 use crate::domain::{Direction, Kind, Source, State};
@@ -71,6 +72,13 @@ pub async fn record_outbound_many(
         })
         .collect();
     let ids = insert_messages(tx, &rows).await?;
+    let queued: Vec<MessageId> = messages
+        .iter()
+        .zip(&ids)
+        .filter(|(m, _)| m.state == State::Queued)
+        .filter_map(|(_, id)| *id)
+        .collect();
+    enqueue_replies(tx, &queued, now).await?;
     let counted =
         |m: &&Outbound<'_>| !matches!(m.state, State::Suggested | State::DryRun | State::Rejected);
     let touched: BTreeSet<ThreadId> = messages.iter().filter(counted).map(|m| m.thread).collect();

@@ -35,6 +35,8 @@ pub struct IngestQueue {
     cache: Arc<Memory>,
     /// `None` on PostgreSQL: batches are written directly, concurrently.
     jobs: Option<mpsc::Sender<Job>>,
+    /// Rung after each stored batch: rules may have made runs due now.
+    stored: Arc<tokio::sync::Notify>,
 }
 
 /// The SQLite writer: runs until `stop` turns true, then writes what is still queued.
@@ -42,7 +44,11 @@ pub type Writer = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 
 impl IngestQueue {
     /// The queue, and on SQLite the writer task to run (see `workers`).
-    pub fn new(db: Db, stop: watch::Receiver<bool>) -> (Self, Option<Writer>) {
+    pub fn new(
+        db: Db,
+        stop: watch::Receiver<bool>,
+        stored: Arc<tokio::sync::Notify>,
+    ) -> (Self, Option<Writer>) {
         let cache = Arc::new(Memory::default());
         let mut writer = None;
         let jobs = (db.backend() == Backend::Sqlite).then(|| {
@@ -50,7 +56,13 @@ impl IngestQueue {
             writer = Some(Box::pin(write_jobs(db.clone(), cache.clone(), rx, stop)) as Writer);
             jobs
         });
-        (IngestQueue { db, cache, jobs }, writer)
+        let queue = IngestQueue {
+            db,
+            cache,
+            jobs,
+            stored,
+        };
+        (queue, writer)
     }
 
     /// After a channel changed: what this instance remembers of channels is read again.
@@ -64,20 +76,24 @@ impl IngestQueue {
         events: Vec<Event>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, sqlx::Error> {
-        let Some(jobs) = &self.jobs else {
-            return store_events(&self.db, &self.cache, workspace, &events, now).await;
+        let outcomes = match &self.jobs {
+            None => store_events(&self.db, &self.cache, workspace, &events, now).await?,
+            Some(jobs) => {
+                let (reply, answer) = oneshot::channel();
+                let closed = || sqlx::Error::PoolClosed;
+                jobs.send(Job {
+                    workspace,
+                    events,
+                    now,
+                    reply,
+                })
+                .await
+                .map_err(|_| closed())?;
+                answer.await.map_err(|_| closed())??
+            }
         };
-        let (reply, answer) = oneshot::channel();
-        let closed = || sqlx::Error::PoolClosed;
-        jobs.send(Job {
-            workspace,
-            events,
-            now,
-            reply,
-        })
-        .await
-        .map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        self.stored.notify_one();
+        Ok(outcomes)
     }
 }
 

@@ -362,3 +362,36 @@ async fn changed(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
     sql.bind(workspace);
     tx.execute(sql).await.map(|_| ())
 }
+
+/// Switches rule `id` off because a platform warned about what it sent (spam or abuse), with
+/// the platform's words for the rules page. A person switching it on again clears them.
+pub async fn pause_for_platform(
+    tx: &mut Tx,
+    workspace: i64,
+    id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("UPDATE rules SET enabled = FALSE, paused_reason = ");
+    sql.bind(reason)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE enabled AND workspace_id = ")
+        .bind(workspace)
+        .push(" AND id = ")
+        .bind(id);
+    if tx.execute(sql).await? == 0 {
+        return Ok(false);
+    }
+    let who = Who {
+        user_id: None,
+        label: "platform warning".into(),
+    };
+    let entry = Entry {
+        action: "rule paused",
+        target: format!("rule #{id}"),
+        detail: reason.chars().take(200).collect(),
+    };
+    record(tx, workspace, &who, entry, now).await?;
+    Ok(true)
+}

@@ -395,8 +395,9 @@ on_both_backends! {
         let replies: Vec<&Value> = t["messages"].as_array().unwrap().iter().filter(|m| m["source"] == "rule").collect();
         assert_eq!(replies.len(), 1, "one automated reply per message: {replies:?}");
         assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason = 'answered'").await, 1);
-        // Hiding waits for the TikTok connector, and says so.
-        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason LIKE 'hide: waiting%'").await, 1);
+        // Hiding goes to the outbox, for the TikTok connector, on the message itself.
+        assert_eq!(number(s, "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id \
+            WHERE o.action = 'hide' AND o.target = m.external_id AND m.direction = 'inbound'").await, 1);
 
         // The same person again under the same video: the answer rule holds back (its
         // cool-down, then once per video); a comment from a week ago gets no answer at all.
@@ -410,7 +411,7 @@ on_both_backends! {
             "SELECT r.name, x.reason FROM rule_runs x JOIN rules r ON r.id = x.rule_id \
              JOIN messages m ON m.id = x.message_id WHERE m.external_id IN ('e2', 'e3') ORDER BY m.external_id, x.id")).await.unwrap();
         assert_eq!(reasons, [
-            ("Sort".to_owned(), Some("hide: waiting for the platform connectors".to_owned())),
+            ("Sort".to_owned(), None),
             ("Answer".to_owned(), Some("cooldown".to_owned())),
             ("Answer again".to_owned(), Some("once_per_video".to_owned())),
             ("Sort".to_owned(), Some("too_old".to_owned())),

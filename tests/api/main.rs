@@ -19,6 +19,7 @@ mod inbox_api;
 mod ingest;
 mod layout;
 mod ops;
+mod outbox;
 mod pages;
 mod properties;
 mod rules;

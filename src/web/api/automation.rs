@@ -63,6 +63,7 @@ pub async fn approve(
     )
     .await?;
     tx.commit().await?;
+    state.workers.wake_outbox();
     Ok(Json(json!({ "id": id, "state": "queued" })))
 }
 

@@ -5,6 +5,7 @@ pub mod channels;
 pub mod engagement;
 pub mod events;
 mod json;
+pub mod outbox;
 pub mod rules;
 pub mod threads;
 

@@ -203,6 +203,7 @@ pub async fn reply(
     )
     .await?;
     tx.commit().await?;
+    state.workers.wake_outbox();
     let stored = get_message(&state.db, id, message)
         .await?
         .ok_or(AppError::NotFound("message"))?;

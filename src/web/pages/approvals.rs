@@ -71,6 +71,7 @@ pub async fn approve(
     )
     .await?;
     tx.commit().await?;
+    state.workers.wake_outbox();
     Ok(see_other(&back_to(&decision)))
 }
 

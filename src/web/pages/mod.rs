@@ -9,6 +9,7 @@ pub mod engagement;
 pub mod inbox;
 pub mod login;
 pub mod members;
+pub mod outbox;
 pub mod rule_editor;
 pub mod rule_form;
 pub mod rules;

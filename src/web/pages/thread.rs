@@ -323,6 +323,7 @@ pub async fn reply(
             let now = crate::clock::now();
             let message = queue_reply(&mut tx, caller.workspace, &target, &text, &who, now).await?;
             tx.commit().await?;
+            state.workers.wake_outbox();
             Ok(see_other(&format!("/threads/{id}#m{message}")))
         }
         Err(err) => {

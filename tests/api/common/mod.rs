@@ -132,6 +132,10 @@ impl TestServer {
 
     async fn start(url: &str, cleanup: Cleanup, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::for_database(url);
+        // Nothing leaves this machine: a test that sends points these at its simulator.
+        config.platforms.meta_graph_url = "http://127.0.0.1:9/meta".into();
+        config.platforms.tiktok_api_url = "http://127.0.0.1:9/tiktok".into();
+        config.platforms.youtube_api_url = "http://127.0.0.1:9/youtube".into();
         adjust(&mut config);
         let db = storage::connect(url, 5).await.unwrap();
         storage::migrate(&db).await.unwrap();

@@ -1,0 +1,29 @@
+//! Sending a job to whichever platform it is for.
+
+use super::calls::{Job, Outcome, Platforms, Refusal};
+use super::{meta_send, tiktok_send, youtube_send};
+use crate::domain::Platform;
+
+/// Does `job` on its platform.
+pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
+    match job.platform {
+        Platform::Instagram | Platform::Facebook => meta_send::send(p, job).await,
+        Platform::Tiktok => tiktok_send::send(p, job).await,
+        Platform::Youtube => youtube_send::send(p, job).await,
+        Platform::Custom => Outcome::refused(
+            Refusal::Invalid,
+            "a custom channel has no platform to send to; its replies are read through the API",
+        ),
+    }
+}
+
+/// Whether an earlier attempt at `job` already took effect: `Some(id)` when what it makes is
+/// there, `None` when it is not (or when doing it again is harmless).
+pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcome> {
+    match job.platform {
+        Platform::Instagram | Platform::Facebook => meta_send::find(p, job).await,
+        Platform::Tiktok => tiktok_send::find(p, job).await,
+        Platform::Youtube => youtube_send::find(p, job).await,
+        Platform::Custom => Ok(None),
+    }
+}

@@ -1,0 +1,157 @@
+//! Leasing due rows: a short transaction marks them `sending` with a lease and commits, so
+//! no database lock is held while the platform is called. On PostgreSQL `SKIP LOCKED` lets
+//! several instances share the rows; SQLite has one writer, which serialises the claims.
+//! A row still `sending` when its lease ran out belonged to an instance that died mid-call.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Deed, Platform};
+use crate::storage::{Backend, Db, Sql};
+
+/// A row this instance is sending, with what the call needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Lease {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub channel_id: i64,
+    pub message_id: i64,
+    pub action: Deed,
+    pub target: String,
+    pub video: Option<String>,
+    pub text: Option<String>,
+    /// Attempts with this one.
+    pub attempts: i64,
+    /// Whether an earlier attempt may have taken effect: reconcile before sending again.
+    pub in_doubt: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub platform: Platform,
+    pub account: String,
+    pub own_author_id: Option<String>,
+    pub credentials: String,
+}
+
+/// A pair the caller must not claim for now: a channel (`deed` None: all of it) whose
+/// breaker is open, or whose budget for one kind of call is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Held {
+    pub channel: i64,
+    pub deed: Option<Deed>,
+}
+
+const COLUMNS: &str = "SELECT o.id, o.workspace_id, o.channel_id, o.message_id, o.action, o.target, \
+     o.video, o.text, o.attempts, o.in_doubt, o.expires_at, c.platform, c.platform_id AS account, \
+     c.own_author_id, c.credentials FROM outbox o JOIN channels c ON c.id = o.channel_id \
+     LEFT JOIN channel_health h ON h.channel_id = o.channel_id WHERE ";
+
+/// Leases up to `limit` rows due by `now` until `until`, leaving out `held`. Rows of channels
+/// not connected yet, or whose token the platform refused, wait for credentials; custom
+/// channels have no platform to send to.
+pub async fn claim(
+    db: &Db,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+    held: &[Held],
+) -> Result<Vec<Lease>, sqlx::Error> {
+    if limit == 0 || !anything_due(db, now).await? {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.begin().await?;
+    let mut rows = Vec::new();
+    // Abandoned leases first (rare, by their own index), then due rows by their time.
+    for abandoned in [true, false] {
+        let mut sql = Sql::new(COLUMNS);
+        if abandoned {
+            sql.push("o.state = 'sending' AND o.lease_until <= ")
+                .bind(now);
+        } else {
+            sql.push("o.state IN ('queued', 'failed') AND o.next_attempt_at <= ")
+                .bind(now);
+        }
+        // Unconnected channels (no access token yet) keep their rows queued until connected.
+        sql.push(
+            " AND h.token_problem IS NULL AND c.platform <> 'custom' \
+             AND c.credentials LIKE '%\"access_token\"%'",
+        );
+        for h in held {
+            sql.push(" AND NOT (o.channel_id = ").bind(h.channel);
+            if let Some(deed) = h.deed {
+                sql.push(" AND o.action = ").bind(deed);
+            }
+            sql.push(")");
+        }
+        sql.push(if abandoned {
+            " ORDER BY o.lease_until LIMIT "
+        } else {
+            " ORDER BY o.next_attempt_at, o.id LIMIT "
+        });
+        sql.bind((limit - rows.len()) as i64);
+        if tx.backend() == Backend::Postgres {
+            sql.push(" FOR UPDATE OF o SKIP LOCKED");
+        }
+        let found: Vec<Lease> = tx.fetch_all(sql).await?;
+        rows.extend(found);
+        if rows.len() >= limit {
+            break;
+        }
+    }
+    if rows.is_empty() {
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    let mut mark = Sql::new(
+        "UPDATE outbox SET state = 'sending', in_doubt = TRUE, attempts = attempts + 1, lease_until = ",
+    );
+    mark.bind(until)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id IN ");
+    mark.bind_list(rows.iter().map(|r| r.id));
+    tx.execute(mark).await?;
+    let made: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.action.makes_message())
+        .map(|r| r.message_id)
+        .collect();
+    if !made.is_empty() {
+        let mut messages = Sql::new(
+            "UPDATE messages SET state = 'sending' WHERE state IN ('queued', 'failed') AND id IN ",
+        );
+        messages.bind_list(made);
+        tx.execute(messages).await?;
+    }
+    tx.commit().await?;
+    for row in &mut rows {
+        row.attempts += 1;
+    }
+    Ok(rows)
+}
+
+/// Asked on the read side first: an idle server does not take the writer for nothing.
+async fn anything_due(db: &Db, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT 1 FROM outbox WHERE state IN ('queued', 'failed') AND next_attempt_at <= ",
+    );
+    sql.bind(now)
+        .push(" UNION ALL SELECT 1 FROM outbox WHERE state = 'sending' AND lease_until <= ")
+        .bind(now)
+        .push(" LIMIT 1");
+    Ok(db.fetch_optional::<(i32,)>(sql).await?.is_some())
+}
+
+/// When the next row falls due, if any waits (for the dispatcher's sleep).
+pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let sql =
+        Sql::new("SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('queued', 'failed')");
+    Ok(db
+        .fetch_optional::<(Option<DateTime<Utc>>,)>(sql)
+        .await?
+        .and_then(|(t,)| t))
+}
+
+impl Deed {
+    /// Whether doing this makes a message of ours (a reply or a DM) rather than acting on one.
+    pub fn makes_message(self) -> bool {
+        matches!(self, Deed::Reply | Deed::PrivateReply | Deed::Dm)
+    }
+}

@@ -1,0 +1,271 @@
+//! The dispatcher: leases due rows, calls the platforms (at most `concurrency` calls at once,
+//! within each account's budgets), and records each outcome. A row whose earlier attempt may
+//! have taken effect is first looked up on the platform, so it is never done twice.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Map, Value};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::claim::{Lease, claim, next_due};
+use super::limits::Limits;
+use super::quota;
+use super::settle::{Policy, Settled, settle};
+use crate::config::OutboxConfig;
+use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
+use crate::connectors::{send, youtube_send};
+use crate::domain::{Delivery, Platform};
+use crate::storage::Db;
+
+/// How long the dispatcher sleeps when nothing wakes it.
+const IDLE: Duration = Duration::from_millis(500);
+
+/// Everything the dispatcher and its calls share.
+pub struct Dispatcher {
+    pub db: Db,
+    pub platforms: Platforms,
+    pub limits: Arc<Limits>,
+    pub policy: Policy,
+    pub lease: Duration,
+    pub concurrency: usize,
+    /// Rung when a row may have become due (a reply queued, a row retried).
+    pub wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        db: Db,
+        platforms: Platforms,
+        config: &OutboxConfig,
+        limits: Arc<Limits>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Dispatcher {
+            db,
+            platforms,
+            limits,
+            policy: Policy {
+                retry_base: Duration::from_millis(config.outbox_retry_base_ms),
+                max_attempts: config.outbox_max_attempts.max(1),
+            },
+            lease: Duration::from_secs(config.outbox_lease_seconds.max(1)),
+            concurrency: config.outbox_concurrency.max(1),
+            wake,
+        }
+    }
+}
+
+/// Runs until `stop` turns true, then lets the calls in flight finish.
+pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(d.concurrency));
+    let mut running = JoinSet::new();
+    loop {
+        let free = slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            let now = crate::clock::now();
+            let until = now + chrono::Duration::from_std(d.lease).unwrap_or_default();
+            let held = d.limits.held(Instant::now());
+            match claim(&d.db, now, until, free, &held).await {
+                Ok(rows) => {
+                    claimed = rows.len();
+                    for lease in rows {
+                        let permit = slots.clone().acquire_owned().await.expect("never closed");
+                        let d = d.clone();
+                        running.spawn(async move {
+                            deliver(&d, lease).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming outbox rows failed; will retry"),
+            }
+        }
+        while running.try_join_next().is_some() {}
+        if claimed > 0 && claimed == free {
+            // There may be more due: claim again as soon as a call finishes.
+            tokio::select! {
+                _ = running.join_next() => {}
+                _ = stop.changed() => break,
+            }
+            continue;
+        }
+        let mut sleep = match next_due(&d.db).await {
+            Ok(Some(at)) => (at - Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .clamp(Duration::from_millis(5), IDLE),
+            _ => IDLE,
+        };
+        if claimed == 0 && free > 0 {
+            // What is due may be held back (a budget, a breaker): wait for the first release.
+            if let Some(release) = d.limits.next_release(Instant::now()) {
+                sleep = sleep.max(release.min(IDLE));
+            }
+        }
+        tokio::select! {
+            _ = d.wake.notified() => {}
+            _ = tokio::time::sleep(sleep) => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// Calls the platform for `lease` and records the outcome. A failure to record leaves the row
+/// `sending` until its lease runs out; it is then reconciled, so nothing is done twice.
+async fn deliver(d: &Dispatcher, mut lease: Lease) {
+    let now = crate::clock::now();
+    let outcome = if lease.expires_at.is_some_and(|t| t <= now) && !lease.in_doubt {
+        Outcome::refused(
+            Refusal::Window,
+            "the platform's window closed before it could be sent",
+        )
+    } else {
+        attempt(d, &mut lease).await
+    };
+    d.limits.observe(
+        lease.channel_id,
+        lease.platform,
+        lease.action,
+        &outcome,
+        Instant::now(),
+    );
+    let mut wait = Duration::from_millis(50);
+    for _ in 0..5 {
+        match settle(&d.db, &lease, &outcome, &d.policy, crate::clock::now()).await {
+            Ok(settled) => {
+                log(&lease, &outcome, settled);
+                if matches!(settled, Settled::Retry(_)) {
+                    d.wake.notify_one();
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(row = lease.id, error = %e, "recording a platform call failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 4;
+            }
+        }
+    }
+    tracing::error!(
+        row = lease.id,
+        "could not record a platform call; the row will be reconciled when its lease runs out"
+    );
+}
+
+/// Makes the call; clears `lease.in_doubt` once the platform showed an earlier attempt did
+/// not go through.
+async fn attempt(d: &Dispatcher, lease: &mut Lease) -> Outcome {
+    let credentials: Map<String, Value> =
+        serde_json::from_str(&lease.credentials).unwrap_or_default();
+    let job = Job {
+        platform: lease.platform,
+        deed: lease.action,
+        target: &lease.target,
+        video: lease.video.as_deref(),
+        text: lease.text.as_deref(),
+        account: &lease.account,
+        own_author_id: lease.own_author_id.as_deref(),
+        credentials: &credentials,
+    };
+    if let Err(wait) = d.limits.take(
+        lease.channel_id,
+        lease.platform,
+        lease.action,
+        Instant::now(),
+    ) {
+        // Not a call: the budget is spent for now. Counted like the platform's own 429.
+        return Outcome::limited(
+            Some(wait),
+            "this account's budget for this is spent for now",
+        );
+    }
+    if lease.in_doubt {
+        if let Some(o) = pay(d, lease, youtube_send::cost(lease.action, true)).await {
+            return o;
+        }
+        match send::find(&d.platforms, &job).await {
+            Ok(Some(id)) => {
+                return Outcome::Done {
+                    platform_id: Some(id),
+                };
+            }
+            Ok(None) => lease.in_doubt = false,
+            // What would refuse the send refuses the look too: the token, a deleted comment.
+            Err(
+                o @ Outcome::Refused {
+                    why: Refusal::Token | Refusal::Gone,
+                    ..
+                },
+            ) => return o,
+            // Not looked at (a 429, a refused connection): still in doubt, tried later.
+            Err(o @ Outcome::Retry { .. }) => return o,
+            Err(o) => {
+                let reason = match o {
+                    Outcome::Retry { reason, .. }
+                    | Outcome::Unknown { reason }
+                    | Outcome::Refused { reason, .. } => reason,
+                    Outcome::Done { .. } => String::new(),
+                };
+                return Outcome::Unknown {
+                    reason: format!(
+                        "could not check whether an earlier attempt went through: {reason}"
+                    ),
+                };
+            }
+        }
+    }
+    if let Some(o) = pay(d, lease, youtube_send::cost(lease.action, false)).await {
+        return o;
+    }
+    send::send(&d.platforms, &job).await
+}
+
+/// Pays YouTube's units for a call before it is made; an outcome when it cannot be made.
+async fn pay(d: &Dispatcher, lease: &Lease, units: i64) -> Option<Outcome> {
+    if lease.platform != Platform::Youtube {
+        return None;
+    }
+    let now = crate::clock::now();
+    match quota::spend(&d.db, lease.channel_id, units, now).await {
+        Ok(true) => None,
+        Ok(false) => Some(Outcome::limited(
+            Some(youtube_send::until_quota_reset(now)),
+            format!(
+                "YouTube's daily quota of {} units is spent; it resets at midnight Pacific time",
+                quota::DAILY_UNITS
+            ),
+        )),
+        Err(e) => Some(Outcome::retry(format!(
+            "could not count YouTube's quota units: {e}"
+        ))),
+    }
+}
+
+fn log(lease: &Lease, outcome: &Outcome, settled: Settled) {
+    match settled {
+        Settled::Sent => tracing::debug!(row = lease.id, action = %lease.action, "sent"),
+        Settled::Retry(at) => {
+            tracing::info!(row = lease.id, action = %lease.action, %at, outcome = ?outcome, "will retry")
+        }
+        Settled::Ended(Delivery::Expired) => {
+            tracing::info!(row = lease.id, outcome = ?outcome, "expired")
+        }
+        Settled::Ended(_) => {
+            tracing::warn!(row = lease.id, action = %lease.action, outcome = ?outcome, "gave up")
+        }
+        Settled::Waiting => tracing::warn!(
+            row = lease.id,
+            channel = lease.channel_id,
+            "the platform refused the channel's token"
+        ),
+    }
+}

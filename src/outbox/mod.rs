@@ -1,0 +1,18 @@
+//! The outbox: every action that must reach a platform is a durable row (written with the
+//! message it delivers, by `conversations::delivery`), and a dispatcher sends each exactly
+//! once — leased briefly (`claim`), within each account's budgets (`limits`, YouTube's units
+//! in `quota`), looked up on the platform first when an earlier attempt may have gone through,
+//! and its outcome recorded with retries, backoff and `Retry-After` (`settle`). People see the
+//! rows and retry or cancel them (`read`, `manage`).
+
+pub mod claim;
+pub mod dispatch;
+pub mod limits;
+pub mod manage;
+pub mod quota;
+pub mod read;
+pub mod settle;
+
+pub use dispatch::Dispatcher;
+pub use limits::Limits;
+pub use manage::OutboxError;

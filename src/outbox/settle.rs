@@ -1,0 +1,330 @@
+//! Recording what came of a call, in one short transaction: the row, the message it
+//! delivers, the channel's health, and — when a platform flags spam — the rule that sent it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::claim::Lease;
+use crate::connectors::calls::{Outcome, Refusal};
+use crate::domain::Delivery;
+use crate::storage::{Db, Sql, Tx};
+
+/// How the dispatcher retries.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub retry_base: Duration,
+    pub max_attempts: u32,
+}
+
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
+
+impl Policy {
+    /// The wait before attempt `attempts + 1`: doubling from the base, with jitter (between
+    /// three quarters and five quarters of it), never less than the platform asked for.
+    pub fn wait(&self, attempts: i64, asked: Option<Duration>) -> Duration {
+        let doubling = 1u32 << attempts.clamp(1, 20).saturating_sub(1);
+        let plain = self.retry_base.saturating_mul(doubling).min(LONGEST_WAIT);
+        let jitter = 0.75 + crate::random::between(0, 1000) as f64 / 2000.0;
+        plain.mul_f64(jitter).max(asked.unwrap_or_default())
+    }
+}
+
+/// What became of the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Sent,
+    /// Tried again at the time given.
+    Retry(DateTime<Utc>),
+    /// Given up, expired or refused for good.
+    Ended(Delivery),
+    /// Waiting for the channel's credentials to be replaced.
+    Waiting,
+}
+
+/// Records `outcome` for `lease`.
+pub async fn settle(
+    db: &Db,
+    lease: &Lease,
+    outcome: &Outcome,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Settled, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let settled = match outcome {
+        Outcome::Done { platform_id } => {
+            sent(&mut tx, lease, platform_id.as_deref(), now).await?;
+            Settled::Sent
+        }
+        Outcome::Retry {
+            after,
+            reason,
+            limited,
+        } => {
+            // A "too many requests" is the platform's budget, not this row's failure.
+            // It did nothing; an earlier attempt not looked up yet is still in doubt.
+            let attempts = lease.attempts - i64::from(*limited);
+            again(
+                &mut tx,
+                lease,
+                attempts,
+                *after,
+                lease.in_doubt,
+                reason,
+                policy,
+                now,
+            )
+            .await?
+        }
+        Outcome::Unknown { reason } => {
+            again(
+                &mut tx,
+                lease,
+                lease.attempts,
+                None,
+                true,
+                reason,
+                policy,
+                now,
+            )
+            .await?
+        }
+        Outcome::Refused {
+            why: Refusal::Token,
+            reason,
+        } => {
+            wait_for_token(&mut tx, lease, reason, now).await?;
+            Settled::Waiting
+        }
+        Outcome::Refused { why, reason } => {
+            let state = if *why == Refusal::Window {
+                Delivery::Expired
+            } else {
+                Delivery::Dead
+            };
+            end(&mut tx, lease, state, reason, now).await?;
+            if *why == Refusal::Spam {
+                pause_rule(&mut tx, lease, reason, now).await?;
+            }
+            Settled::Ended(state)
+        }
+    };
+    if !matches!(outcome, Outcome::Done { .. }) {
+        let reason = match outcome {
+            Outcome::Retry { reason, .. }
+            | Outcome::Unknown { reason }
+            | Outcome::Refused { reason, .. } => reason.as_str(),
+            Outcome::Done { .. } => "",
+        };
+        health_error(&mut tx, lease.channel_id, reason, now).await?;
+    }
+    tx.commit().await?;
+    Ok(settled)
+}
+
+async fn sent(
+    tx: &mut Tx,
+    lease: &Lease,
+    id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new(
+        "UPDATE outbox SET state = 'sent', in_doubt = FALSE, lease_until = NULL, last_error = NULL, platform_reply_id = ",
+    );
+    sql.bind(id)
+        .push(", sent_at = ")
+        .bind(now)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(lease.id);
+    tx.execute(sql).await?;
+    if lease.action.makes_message() {
+        let mut sql = Sql::new("UPDATE messages SET state = 'sent', error = NULL, sent_at = ");
+        sql.bind(now).push(", external_id = ");
+        // The platform's id, unless an echo of this very reply was stored under it already.
+        match id {
+            Some(id) => {
+                sql.push("CASE WHEN external_id IS NULL AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.channel_id = ")
+                    .bind(lease.channel_id)
+                    .push(" AND e.external_id = ")
+                    .bind(id)
+                    .push(") THEN ")
+                    .bind(id)
+                    .push(" ELSE external_id END");
+            }
+            None => {
+                sql.push("external_id");
+            }
+        }
+        sql.push(" WHERE id = ").bind(lease.message_id);
+        tx.execute(sql).await?;
+    }
+    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, last_sent_at) VALUES (");
+    sql.bind(lease.channel_id)
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (channel_id) DO UPDATE SET last_sent_at = excluded.last_sent_at");
+    tx.execute(sql).await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn again(
+    tx: &mut Tx,
+    lease: &Lease,
+    attempts: i64,
+    asked: Option<Duration>,
+    in_doubt: bool,
+    reason: &str,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Settled, sqlx::Error> {
+    if attempts >= i64::from(policy.max_attempts) {
+        let why = if in_doubt {
+            format!(
+                "gave up after {attempts} attempts; the last one's outcome is unknown, so check the platform before sending it again: {reason}"
+            )
+        } else {
+            format!("gave up after {attempts} attempts: {reason}")
+        };
+        end(tx, lease, Delivery::Dead, &why, now).await?;
+        return Ok(Settled::Ended(Delivery::Dead));
+    }
+    let wait = policy.wait(attempts, asked);
+    let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+    if lease.expires_at.is_some_and(|closes| closes <= at) {
+        let why = format!("the platform's window closes before the next attempt: {reason}");
+        end(tx, lease, Delivery::Expired, &why, now).await?;
+        return Ok(Settled::Ended(Delivery::Expired));
+    }
+    let mut sql = Sql::new("UPDATE outbox SET state = 'failed', lease_until = NULL, attempts = ");
+    sql.bind(attempts)
+        .push(", in_doubt = ")
+        .bind(in_doubt)
+        .push(", next_attempt_at = ")
+        .bind(at)
+        .push(", last_error = ")
+        .bind(reason)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(lease.id);
+    tx.execute(sql).await?;
+    message_state(tx, lease, "failed", Some(&format!("will retry: {reason}"))).await?;
+    Ok(Settled::Retry(at))
+}
+
+async fn wait_for_token(
+    tx: &mut Tx,
+    lease: &Lease,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    // The call was refused before anything happened: this attempt does not count.
+    let mut sql = Sql::new(
+        "UPDATE outbox SET state = 'queued', lease_until = NULL, attempts = attempts - 1, in_doubt = ",
+    );
+    sql.bind(lease.in_doubt)
+        .push(", last_error = ")
+        .bind(format!("waiting for the channel's credentials: {reason}"))
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(lease.id);
+    tx.execute(sql).await?;
+    message_state(
+        tx,
+        lease,
+        "queued",
+        Some("waiting for the channel's credentials"),
+    )
+    .await?;
+    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, token_problem) VALUES (");
+    sql.bind(lease.channel_id)
+        .push(", ")
+        .bind(reason)
+        .push(") ON CONFLICT (channel_id) DO UPDATE SET token_problem = excluded.token_problem");
+    tx.execute(sql).await?;
+    Ok(())
+}
+
+/// Ends row `lease` in `state` (dead, expired) with `reason`.
+pub async fn end(
+    tx: &mut Tx,
+    lease: &Lease,
+    state: Delivery,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("UPDATE outbox SET state = ");
+    sql.bind(state)
+        .push(", lease_until = NULL, last_error = ")
+        .bind(reason)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(lease.id);
+    tx.execute(sql).await?;
+    message_state(tx, lease, "failed", Some(reason)).await
+}
+
+async fn message_state(
+    tx: &mut Tx,
+    lease: &Lease,
+    state: &str,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    if !lease.action.makes_message() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("UPDATE messages SET state = ");
+    sql.bind(state)
+        .push(", error = ")
+        .bind(error)
+        .push(" WHERE state IN ('queued', 'sending', 'failed') AND id = ")
+        .bind(lease.message_id);
+    tx.execute(sql).await.map(|_| ())
+}
+
+async fn health_error(
+    tx: &mut Tx,
+    channel: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql =
+        Sql::new("INSERT INTO channel_health (channel_id, last_error, last_error_at) VALUES (");
+    sql.bind(channel)
+        .push(", ")
+        .bind(reason)
+        .push(", ")
+        .bind(now)
+        .push(
+            ") ON CONFLICT (channel_id) DO UPDATE SET last_error = excluded.last_error, \
+             last_error_at = excluded.last_error_at",
+        );
+    tx.execute(sql).await.map(|_| ())
+}
+
+/// A platform's spam or abuse warning pauses the rule whose message drew it.
+async fn pause_rule(
+    tx: &mut Tx,
+    lease: &Lease,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("SELECT rule_id FROM messages WHERE source = 'rule' AND id = ");
+    sql.bind(lease.message_id);
+    if let Some((Some(rule),)) = tx.fetch_optional::<(Option<i64>,)>(sql).await? {
+        let why = format!("the platform warned about a reply it sent: {reason}");
+        if crate::rules::store::pause_for_platform(tx, lease.workspace_id, rule, &why, now).await? {
+            tracing::warn!(
+                rule,
+                workspace = lease.workspace_id,
+                "a platform's warning paused a rule"
+            );
+        }
+    }
+    Ok(())
+}

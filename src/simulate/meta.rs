@@ -1,0 +1,292 @@
+//! Meta's Graph API as far as unibox uses it: replies (Instagram `/replies`, Facebook
+//! `/comments`), private replies and DMs (`/messages`), likes, hiding, deleting, and the
+//! listings reconciliation reads. Errors come as `{"error": {"message", "type", "code",
+//! "error_subcode", "fbtrace_id"}}` with Meta's codes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::world::World;
+use super::{faulty, token};
+
+pub fn routes() -> Router<Arc<World>> {
+    Router::new()
+        .route(
+            "/meta/{version}/{id}/{edge}",
+            post(write_edge).get(read_edge),
+        )
+        .route("/meta/{version}/{id}", post(moderate).delete(remove))
+}
+
+fn error(status: StatusCode, code: i64, sub: Option<i64>, message: &str) -> Response {
+    let mut e = json!({"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "SIMULATED"});
+    if let Some(sub) = sub {
+        e["error_subcode"] = json!(sub);
+    }
+    (status, Json(json!({"error": e}))).into_response()
+}
+
+/// The token, or Meta's answer to a missing or revoked one.
+fn authorised(world: &World, headers: &HeaderMap) -> Result<String, Response> {
+    match token(headers) {
+        None => Err(error(
+            StatusCode::BAD_REQUEST,
+            2500,
+            None,
+            "An active access token must be used to query information about the current user.",
+        )),
+        Some(t) if world.is_revoked(&t) => Err(error(
+            StatusCode::UNAUTHORIZED,
+            190,
+            Some(460),
+            "Error validating access token: The session has been invalidated.",
+        )),
+        Some(t) => Ok(t),
+    }
+}
+
+fn platform_of(edge: &str, world: &World, id: &str) -> &'static str {
+    match world.get(id).map(|i| i.platform) {
+        Some(p) => p,
+        None if edge == "comments" => "facebook",
+        None => "instagram",
+    }
+}
+
+/// A comment that is gone (deleted) answers like Meta does for a missing object.
+fn gone(world: &World, id: &str) -> bool {
+    world.get(id).is_some_and(|i| i.deleted)
+}
+
+fn missing(id: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        100,
+        Some(33),
+        &format!(
+            "Unsupported post request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation"
+        ),
+    )
+}
+
+async fn write_edge(
+    State(world): State<Arc<World>>,
+    Path((_, id, edge)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let token = match authorised(&world, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let endpoint = format!("meta/{edge}");
+    let w = world.clone();
+    faulty(&world, token, &endpoint, move |token| {
+        if w.is_flagged(token) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                368,
+                Some(1390008),
+                "The action attempted has been deemed abusive or is otherwise disallowed",
+            );
+        }
+        match edge.as_str() {
+            "replies" | "comments" => {
+                let form: HashMap<String, String> =
+                    serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                let Some(text) = form.get("message").filter(|t| !t.is_empty()) else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        100,
+                        None,
+                        "(#100) The parameter message is required",
+                    );
+                };
+                if gone(&w, &id) {
+                    return missing(&id);
+                }
+                let platform = platform_of(&edge, &w, &id);
+                let made = w.take_effect(platform, "reply", token, &id, Some(text), None);
+                Json(json!({"id": made})).into_response()
+            }
+            "messages" => {
+                let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                    return error(StatusCode::BAD_REQUEST, 100, None, "(#100) Invalid JSON");
+                };
+                let text = v["message"]["text"].as_str().unwrap_or_default();
+                if text.is_empty() {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        100,
+                        None,
+                        "(#100) The parameter message is required",
+                    );
+                }
+                if let Some(comment) = v["recipient"]["comment_id"].as_str() {
+                    if gone(&w, comment) {
+                        return missing(comment);
+                    }
+                    let answered = w
+                        .children(comment)
+                        .into_iter()
+                        .any(|i| i.by_token.as_deref() == Some(token) && i.id.starts_with("m_"));
+                    if answered {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            10900,
+                            None,
+                            "Activity already replied to",
+                        );
+                    }
+                    let made = w.take_effect(
+                        "instagram",
+                        "private_reply",
+                        token,
+                        comment,
+                        Some(text),
+                        None,
+                    );
+                    return Json(json!({"recipient_id": id, "message_id": made})).into_response();
+                }
+                let Some(person) = v["recipient"]["id"].as_str() else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        100,
+                        None,
+                        "(#100) recipient is required",
+                    );
+                };
+                let made = w.take_effect("instagram", "dm", token, person, Some(text), None);
+                Json(json!({"recipient_id": person, "message_id": made})).into_response()
+            }
+            "likes" => {
+                if gone(&w, &id) {
+                    return missing(&id);
+                }
+                w.update(&id, |i| i.liked = true);
+                w.take_effect("facebook", "like", token, &id, None, None);
+                Json(json!({"success": true})).into_response()
+            }
+            _ => error(StatusCode::BAD_REQUEST, 100, None, "(#100) Unknown edge"),
+        }
+    })
+    .await
+}
+
+async fn read_edge(
+    State(world): State<Arc<World>>,
+    Path((_, id, edge)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let token = match authorised(&world, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, &format!("meta/list_{edge}"), move |_| match edge.as_str() {
+        "replies" | "comments" => {
+            if gone(&w, &id) {
+                return missing(&id);
+            }
+            let text_field = if edge == "replies" { "text" } else { "message" };
+            let data: Vec<Value> = w
+                .children(&id)
+                .into_iter()
+                .filter(|i| !i.id.starts_with("m_"))
+                .map(|i| json!({"id": i.id, text_field: i.text, "from": {"id": i.author_id}}))
+                .collect();
+            Json(json!({"data": data})).into_response()
+        }
+        "conversations" => {
+            let person = query.get("user_id").cloned().unwrap_or_default();
+            let messages: Vec<Value> = w
+                .children(&person)
+                .into_iter()
+                .map(|i| json!({"id": i.id, "message": i.text, "from": {"id": i.author_id}}))
+                .collect();
+            Json(json!({"data": [{"id": format!("t_{person}"), "messages": {"data": messages}}]})).into_response()
+        }
+        _ => error(StatusCode::BAD_REQUEST, 100, None, "(#100) Unknown edge"),
+    })
+    .await
+}
+
+async fn moderate(
+    State(world): State<Arc<World>>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "meta/hide", move |token| {
+        let Some(hide) = form
+            .get("hide")
+            .or(form.get("is_hidden"))
+            .map(|v| v == "true")
+        else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                100,
+                None,
+                "(#100) Nothing to change",
+            );
+        };
+        if gone(&w, &id) {
+            return missing(&id);
+        }
+        w.update(&id, |i| i.hidden = hide);
+        let platform = platform_of(
+            if form.contains_key("hide") {
+                "replies"
+            } else {
+                "comments"
+            },
+            &w,
+            &id,
+        );
+        w.take_effect(
+            platform,
+            if hide { "hide" } else { "unhide" },
+            token,
+            &id,
+            None,
+            None,
+        );
+        Json(json!({"success": true})).into_response()
+    })
+    .await
+}
+
+async fn remove(
+    State(world): State<Arc<World>>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let token = match authorised(&world, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "meta/delete", move |token| {
+        if gone(&w, &id) {
+            return missing(&id);
+        }
+        w.update(&id, |i| i.deleted = true);
+        let platform = platform_of("replies", &w, &id);
+        w.take_effect(platform, "delete", token, &id, None, None);
+        Json(json!({"success": true})).into_response()
+    })
+    .await
+}

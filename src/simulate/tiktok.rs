@@ -1,0 +1,182 @@
+//! TikTok's API for Business as far as unibox uses it: replies (150 characters), likes,
+//! hiding, deleting, and the reply listing reconciliation reads. Every answer is an envelope
+//! `{"code", "message", "request_id", "data"}`; ids are integers above 2^53.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::world::World;
+use super::{faulty, token};
+
+const PREFIX: &str = "/tiktok/open_api/v1.3/business";
+
+pub fn routes() -> Router<Arc<World>> {
+    Router::new()
+        .route(
+            &format!("{PREFIX}/comment/reply/create/"),
+            post(|s, h, b| write(s, h, b, "reply")),
+        )
+        .route(
+            &format!("{PREFIX}/comment/like/"),
+            post(|s, h, b| write(s, h, b, "like")),
+        )
+        .route(
+            &format!("{PREFIX}/comment/hide/"),
+            post(|s, h, b| write(s, h, b, "hide")),
+        )
+        .route(
+            &format!("{PREFIX}/comment/delete/"),
+            post(|s, h, b| write(s, h, b, "delete")),
+        )
+        .route(&format!("{PREFIX}/comment/reply/list/"), get(list_replies))
+}
+
+fn envelope(code: i64, message: &str, data: Value) -> Response {
+    Json(json!({"code": code, "message": message, "request_id": "SIMULATED", "data": data}))
+        .into_response()
+}
+
+/// The token, or TikTok's answer to a missing or revoked one.
+fn authorised(world: &World, headers: &HeaderMap, endpoint: &str) -> Result<String, Response> {
+    match token(headers) {
+        None => Err(envelope(
+            40104,
+            "Access token is null, please check.",
+            json!({}),
+        )),
+        Some(t) if world.is_revoked(&t) => Err(envelope(
+            40105,
+            "Access token is incorrect or has been revoked.",
+            json!({}),
+        )),
+        Some(t) if !world.tiktok_budget(&t, endpoint) => Err(envelope(
+            40100,
+            "Too many requests. Please retry in some time.",
+            json!({}),
+        )),
+        Some(t) => Ok(t),
+    }
+}
+
+/// A number as TikTok sends ids: a JSON integer (above 2^53), read here without a float.
+fn big(id: &str) -> Value {
+    id.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| json!(id))
+}
+
+fn id_field(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+async fn write(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    action: &'static str,
+) -> Response {
+    let token = match authorised(&world, &headers, action) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, &format!("tiktok/{action}"), move |token| {
+        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+            return envelope(40002, "Invalid JSON", json!({}));
+        };
+        let Some(comment) = id_field(&v["comment_id"]) else {
+            return envelope(40002, "comment_id is required", json!({}));
+        };
+        if w.get(&comment).is_some_and(|c| c.deleted) {
+            return envelope(
+                40006,
+                "The comment does not exist or has been deleted.",
+                json!({}),
+            );
+        }
+        if w.is_flagged(token) {
+            return envelope(
+                40010,
+                "Your account is restricted from commenting: too many similar comments (spam).",
+                json!({}),
+            );
+        }
+        let action = match (action, v["action"].as_str()) {
+            ("hide", Some("UNHIDE")) => "unhide",
+            (a, _) => a,
+        };
+        let text = v["text"].as_str();
+        if action == "reply" {
+            let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+                return envelope(40002, "text is required", json!({}));
+            };
+            if text.chars().count() > 150 {
+                return envelope(40002, "text exceeds 150 characters", json!({}));
+            }
+        }
+        let video = id_field(&v["video_id"]);
+        let made = w.take_effect("tiktok", action, token, &comment, text, video.as_deref());
+        match action {
+            "hide" | "unhide" => {
+                w.update(&comment, |c| c.hidden = action == "hide");
+            }
+            "like" => {
+                w.update(&comment, |c| c.liked = true);
+            }
+            "delete" => {
+                w.update(&comment, |c| c.deleted = true);
+            }
+            _ => {}
+        }
+        let data = if action == "reply" {
+            json!({"comment_id": big(&made), "video_id": v["video_id"], "text": text})
+        } else {
+            json!({})
+        };
+        envelope(0, "OK", data)
+    })
+    .await
+}
+
+async fn list_replies(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, "reply_list") {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "tiktok/reply_list", move |token| {
+        let comment = q.get("comment_id").cloned().unwrap_or_default();
+        let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let max: usize = q.get("max_count").and_then(|c| c.parse().ok()).unwrap_or(20).clamp(1, 30);
+        let all = w.children(&comment);
+        let page: Vec<Value> = all
+            .iter()
+            .skip(cursor)
+            .take(max)
+            .map(|c| {
+                json!({"comment_id": big(&c.id), "video_id": c.video.as_deref().map(big), "user_id": c.author_id,
+                       "text": c.text, "owner": c.by_token.as_deref() == Some(token),
+                       "create_time": c.created, "status": if c.hidden { "HIDDEN" } else { "PUBLIC" },
+                       "parent_comment_id": big(&comment)})
+            })
+            .collect();
+        let next = cursor + page.len();
+        envelope(0, "OK", json!({"comments": page, "cursor": next, "has_more": next < all.len()}))
+    })
+    .await
+}
