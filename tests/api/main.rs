@@ -12,6 +12,7 @@ mod browser_engagement;
 mod browser_rules;
 mod channels;
 mod cli;
+mod crash;
 mod edge;
 mod engagement;
 mod faults;

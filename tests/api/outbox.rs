@@ -439,3 +439,57 @@ async fn faults_on_postgres() {
     faults_scenario(&s, &sim, 200).await;
     s.finish().await;
 }
+
+/// Two instances on one PostgreSQL database, both dispatching: each reply sent once.
+#[tokio::test]
+async fn two_instances_on_postgres_send_each_reply_once() {
+    let sim = Sim::start().await;
+    let Some(s) = TestServer::postgres_with(sim.config()).await else {
+        return;
+    };
+    connect(&s, &sim, "instagram", IG, IG_TOKEN).await;
+    create_rule(&s, thanks_rule()).await;
+    // A second instance: its own pool and workers on the same database.
+    let mut config = unibox::Config::for_database(&s.database_url);
+    sim.config()(&mut config);
+    let other_db = unibox::storage::connect(&s.database_url, 5).await.unwrap();
+    let other = unibox::AppState::new(other_db.clone(), config);
+    // Slow answers keep many calls in flight at once on both instances.
+    sim.world.set_faults(Faults {
+        slow_ms: 20,
+        drop_rate: 0.05,
+        hang_ms: 1_000,
+        ..Faults::default()
+    });
+    let comments = 600;
+    let events: Vec<Value> = (0..comments)
+        .map(|i| {
+            ig_comment(
+                &format!("17970000000{i:05}"),
+                &format!("fan{i}"),
+                "love this",
+            )
+        })
+        .collect();
+    for chunk in events.chunks(100) {
+        s.ingest(json!(chunk)).await;
+    }
+    let mut last = 0;
+    for _ in 0..900 {
+        last = number(&s, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await;
+        if last == comments {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last, comments, "every reply sent");
+    let replies = sim.writes("reply");
+    assert_eq!(replies.len(), comments as usize);
+    assert!(
+        replies.values().all(|w| w.len() == 1),
+        "each reply sent once"
+    );
+    other.workers.shutdown(Duration::from_secs(5)).await;
+    other_db.close().await;
+    s.finish().await;
+}
