@@ -32,9 +32,16 @@ impl Server {
     // `Server`'s `Drop` stops and waits for the process, which the lint cannot see.
     #[allow(clippy::zombie_processes)]
     pub async fn start(database_url: &str) -> Server {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Started with these settings (environment variables) besides the database.
+    #[allow(clippy::zombie_processes)]
+    pub async fn start_with(database_url: &str, settings: &[(&str, String)]) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_unibox"))
             .arg("serve")
+            .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
             .env("DATABASE_URL", database_url)
             .env("UNIBOX_LISTEN", format!("127.0.0.1:{port}"))
             .env(

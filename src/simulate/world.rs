@@ -40,8 +40,8 @@ pub struct Write {
     pub action: String,
     pub target: String,
     pub text: Option<String>,
-    /// Milliseconds since the Unix epoch when it took effect.
-    pub at_ms: i64,
+    /// Microseconds since the Unix epoch when it took effect.
+    pub at_us: i64,
 }
 
 /// What the simulator is told to do wrong, each a share of requests (0 to 1).
@@ -302,7 +302,7 @@ impl World {
             action: action.to_owned(),
             target: target.to_owned(),
             text: text.map(str::to_owned),
-            at_ms: now_ms(),
+            at_us: now_us(),
         });
         id
     }
@@ -324,7 +324,7 @@ impl World {
     }
 }
 
-/// Now, in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// Now, in Unix microseconds.
+pub fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
 }

@@ -41,6 +41,7 @@ fn api_body(method: &Method, path: &str, id: &str) -> Value {
         ("/api/v1/channels/{id}", "PATCH") => json!({"display_name": "guarded"}),
         ("/api/v1/channels/{id}", "DELETE") => json!({}),
         ("/api/v1/messages/{id}/approve", _) | ("/api/v1/messages/{id}/reject", _) => json!({}),
+        ("/api/v1/outbox/{id}/retry", _) | ("/api/v1/outbox/{id}/cancel", _) => json!({}),
         _ => api_body_for(path, id),
     }
 }
@@ -415,6 +416,9 @@ fn route_table_follows_the_role_policy() {
             // Channels carry credentials: admins only, reading included.
             p if p.starts_with("/api/v1/channels") => Access::Api(Admin),
             p if p.starts_with("/api/v1/") => Access::Api(if get { Viewer } else { Agent }),
+            // The outbox is read by anyone; agents retry and cancel, like replies.
+            "/outbox" if get => Access::Page(Need::Role(Viewer)),
+            p if p.starts_with("/outbox/") && !get => Access::Page(Need::Role(Agent)),
             "/" | "/threads/{id}" | "/engagement" | "/videos/{id}" if get => {
                 Access::Page(Need::Role(Viewer))
             }

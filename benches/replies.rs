@@ -1,0 +1,259 @@
+//! Replies benchmark: signed Instagram comment webhooks into the real `unibox` binary, a rule
+//! with no delay answering each, and the replies reaching the platform simulator. Measures the
+//! latency from a webhook leaving the sender to its reply arriving at the simulator, at a
+//! steady 500 comments a second for 10 seconds, then the sustained webhook throughput (as fast
+//! as 32 senders go) and how fast the replies follow. Every comment is stored and answered
+//! durably on the way; a missing or doubled reply is reported.
+//!
+//! Run: `cargo bench --bench replies`. Knobs: UNIBOX_BENCH_BACKENDS ("sqlite,postgres"),
+//! UNIBOX_BENCH_RATE (500 a second), UNIBOX_BENCH_SECONDS (10), UNIBOX_BENCH_BURST (20000).
+
+#[allow(dead_code)]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{BENCH_EMAIL, BENCH_PASSWORD, Scratch, Server, percentile, unibox_command};
+use unibox::connectors::signature::sign_hmac_sha256;
+use unibox::simulate::World;
+
+const SECRET: &str = "bench-app-secret";
+const IG: &str = "17841400000000001";
+const TOKEN: &str = "bench-ig-token-0123456789";
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn webhook(id: &str, n: usize) -> (Vec<u8>, String) {
+    let now = chrono::Utc::now().timestamp();
+    let body = serde_json::to_vec(&json!({"object": "instagram", "entry": [{"id": IG, "time": now, "changes": [
+        {"field": "comments", "value": {"id": id, "text": "love this!", "from": {"id": format!("77{n:09}"), "username": format!("fan{n}")},
+         "media": {"id": format!("181000000{:05}", n % 500), "media_product_type": "REELS"}}}]}]}))
+    .unwrap();
+    let signature = format!("sha256={}", sign_hmac_sha256(SECRET.as_bytes(), &body));
+    (body, signature)
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+async fn post(client: &reqwest::Client, base: &str, body: Vec<u8>, signature: String) -> bool {
+    client
+        .post(format!("{base}/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+/// Waits until the simulator holds a reply for every id in `sent`; returns them by target.
+async fn replies_for(
+    world: &World,
+    sent: &HashMap<String, i64>,
+    patience: Duration,
+) -> HashMap<String, Vec<i64>> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let mut by: HashMap<String, Vec<i64>> = HashMap::new();
+        for w in world
+            .writes()
+            .into_iter()
+            .filter(|w| w.action == "reply" && sent.contains_key(&w.target))
+        {
+            by.entry(w.target).or_default().push(w.at_us);
+        }
+        if by.len() >= sent.len() || Instant::now() > deadline {
+            return by;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run(backend: &str, url: &str) {
+    let world = Arc::new(World::default());
+    let root = unibox::simulate::spawn(world.clone()).await.unwrap();
+    world.register(TOKEN, IG);
+    unibox_command(
+        url,
+        &["user", "add", "--email", BENCH_EMAIL, "--admin"],
+        &format!("{BENCH_PASSWORD}\n"),
+    );
+    let admin = unibox_command(
+        url,
+        &["token", "add", "--name", "bench", "--scope", "admin"],
+        "",
+    );
+    let server = Server::start_with(
+        url,
+        &[
+            ("UNIBOX_META_APP_SECRET", SECRET.into()),
+            ("UNIBOX_META_GRAPH_URL", format!("{root}/meta/v21.0")),
+            (
+                "UNIBOX_TIKTOK_API_URL",
+                format!("{root}/tiktok/open_api/v1.3"),
+            ),
+            ("UNIBOX_YOUTUBE_API_URL", format!("{root}/youtube/v3")),
+        ],
+    )
+    .await;
+    let b = server.base.clone();
+    let api = reqwest::Client::builder()
+        .default_headers(
+            [(
+                "authorization".parse().unwrap(),
+                format!("Bearer {}", admin.trim()).parse().unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    let r = api.post(format!("{b}/api/v1/channels"))
+        .json(&json!({"platform": "instagram", "handle": "bench.ig", "platform_id": IG, "credentials": {"access_token": TOKEN}}))
+        .send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = api.post(format!("{b}/api/v1/rules"))
+        .json(&json!({"name": "Thanks", "mode": "auto", "delay_seconds": 0,
+                      "conditions": [{"type": "keywords", "any": ["love"]}],
+                      "actions": [{"type": "reply", "variants": ["Thank you {{ author.username }}!"]}],
+                      "safeguards": {"max_per_hour": 10000, "once_per_video": false}}))
+        .send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let client = reqwest::Client::new();
+
+    // Warm up: connections, caches, the first pages read from disk.
+    let mut warm = HashMap::new();
+    for n in 0..200 {
+        let id = format!("17900000{n:08}");
+        let (body, sig) = webhook(&id, n);
+        assert!(post(&client, &b, body, sig).await);
+        warm.insert(id, 0);
+    }
+    replies_for(&world, &warm, Duration::from_secs(30)).await;
+
+    // Latency at a steady rate.
+    let rate = knob("UNIBOX_BENCH_RATE", 500);
+    let seconds = knob("UNIBOX_BENCH_SECONDS", 10);
+    let total = rate * seconds;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(total);
+    let started = Instant::now();
+    for n in 0..total {
+        tick.tick().await;
+        let id = format!("17910000{n:08}");
+        let (body, sig) = webhook(&id, n + 1_000);
+        let (client, b) = (client.clone(), b.clone());
+        tasks.push(tokio::spawn(async move {
+            let at = now_us();
+            let ok = post(&client, &b, body, sig).await;
+            (id, at, ok)
+        }));
+    }
+    let mut sent = HashMap::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (id, at, ok) = t.await.unwrap();
+        if ok {
+            sent.insert(id, at);
+        } else {
+            refused += 1;
+        }
+    }
+    let offered = total as f64 / started.elapsed().as_secs_f64();
+    let replies = replies_for(&world, &sent, Duration::from_secs(60)).await;
+    let mut latency: Vec<f64> = replies
+        .iter()
+        .map(|(id, at)| (at[0] - sent[id]) as f64 / 1000.0)
+        .collect();
+    latency.sort_by(f64::total_cmp);
+    let doubled = replies.values().filter(|v| v.len() > 1).count();
+    println!("\n== {backend}: webhook → stored → rule → outbox → reply at the simulator ==");
+    println!(
+        "steady {rate}/s for {seconds} s (offered {offered:.0}/s): {} webhooks acknowledged, {refused} refused",
+        sent.len()
+    );
+    println!(
+        "replies: {} arrived, {} missing, {doubled} doubled",
+        replies.len(),
+        sent.len() - replies.len()
+    );
+    if !latency.is_empty() {
+        println!(
+            "latency:  p50 {:>7.2} ms   p95 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
+            percentile(&latency, 0.5),
+            percentile(&latency, 0.95),
+            percentile(&latency, 0.99),
+            latency[latency.len() - 1]
+        );
+    }
+
+    // Sustained throughput: as fast as 32 senders go.
+    let burst = knob("UNIBOX_BENCH_BURST", 20_000);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for _ in 0..32 {
+        let (client, b, next) = (client.clone(), b.clone(), next.clone());
+        senders.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= burst {
+                    return mine;
+                }
+                let id = format!("17920000{n:08}");
+                let (body, sig) = webhook(&id, n + 100_000);
+                if post(&client, &b, body, sig).await {
+                    mine.push(id);
+                }
+            }
+        }));
+    }
+    let mut acknowledged = HashMap::new();
+    for s in senders {
+        for id in s.await.unwrap() {
+            acknowledged.insert(id, 0);
+        }
+    }
+    let ingest_s = started.elapsed().as_secs_f64();
+    let replies = replies_for(&world, &acknowledged, Duration::from_secs(300)).await;
+    let all_s = started.elapsed().as_secs_f64();
+    println!(
+        "sustained: {} webhooks in {ingest_s:.1} s = {:.0} webhooks/s acknowledged; all {} replies at the simulator after {all_s:.1} s ({:.0} replies/s), {} missing, {} doubled",
+        acknowledged.len(),
+        acknowledged.len() as f64 / ingest_s,
+        replies.len(),
+        replies.len() as f64 / all_s,
+        acknowledged.len() - replies.len(),
+        replies.values().filter(|v| v.len() > 1).count()
+    );
+    println!(
+        "(peak memory of the server: {:.0} MiB)",
+        support::peak_rss_mib(server.child.id())
+    );
+    server.stop();
+}
+
+#[tokio::main]
+async fn main() {
+    let backends =
+        std::env::var("UNIBOX_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    for backend in backends.split(',') {
+        let Some(scratch) = Scratch::new(backend, "replies").await else {
+            continue;
+        };
+        run(scratch.label, &scratch.url).await;
+        scratch.remove().await;
+    }
+}
