@@ -33,6 +33,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A platform this request needed could not be reached: nothing was stored; send it again.
+    #[error("{0}")]
+    Upstream(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -59,6 +62,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Upstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(e) if crate::storage::is_unique_violation(e) => StatusCode::CONFLICT,
             AppError::Database(e) if crate::storage::is_invalid_text(e) => StatusCode::BAD_REQUEST,
             AppError::Database(e) => match fault(e) {

@@ -468,6 +468,12 @@ pub fn table() -> Vec<Route> {
             PUBLIC,
             web::webhooks::meta_receive,
         ),
+        route(
+            M::POST,
+            "/webhooks/tiktok",
+            PUBLIC,
+            web::webhooks::tiktok_receive,
+        ),
         // Operations.
         route(M::GET, "/healthz", PUBLIC, web::ops::healthz),
         route(M::GET, "/readyz", PUBLIC, web::ops::readyz),

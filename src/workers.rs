@@ -20,6 +20,8 @@ pub struct Workers {
     pub ingest: IngestQueue,
     /// Each account's sending budgets as this instance counts them (for the channels page).
     pub limits: Arc<Limits>,
+    /// The client for the platforms' APIs (the outbox, webhooks that fetch, pollers).
+    pub platforms: Arc<Platforms>,
     outbox: Arc<Notify>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<(&'static str, JoinHandle<()>)>>,
@@ -40,11 +42,11 @@ impl Workers {
             crate::automation::due::work(db.clone(), stored, outbox.clone(), stopping.clone());
         tasks.push(("rule actions", tokio::spawn(due)));
         let timeout = Duration::from_millis(config.outbox.platform_timeout_ms.max(1));
-        let platforms = Platforms::new(&config.platforms, timeout);
+        let platforms = Arc::new(Platforms::new(&config.platforms, timeout));
         let limits = Arc::new(Limits::default());
         let dispatcher = Dispatcher::new(
             db.clone(),
-            platforms,
+            platforms.clone(),
             &config.outbox,
             limits.clone(),
             outbox.clone(),
@@ -54,6 +56,7 @@ impl Workers {
         Workers {
             ingest,
             limits,
+            platforms,
             outbox,
             stop,
             tasks: std::sync::Mutex::new(tasks),

@@ -36,6 +36,7 @@ CREATE INDEX outbox_sent_by_channel ON outbox (channel_id, sent_at) WHERE state 
 -- Each channel's health as the dispatcher last saw it.
 CREATE TABLE channel_health (
     channel_id       BIGINT PRIMARY KEY,
+    last_event_at    TIMESTAMPTZ,
     last_sent_at     TIMESTAMPTZ,
     last_error       TEXT,
     last_error_at    TIMESTAMPTZ,

@@ -357,10 +357,7 @@ async fn write_change(
     tx.execute(sql).await?;
     if !change.credentials.is_empty() {
         // New credentials: a token the platform refused may work now; its replies go again.
-        let mut clear =
-            Sql::new("UPDATE channel_health SET token_problem = NULL WHERE channel_id = ");
-        clear.bind(id);
-        tx.execute(clear).await?;
+        super::health::credentials_changed(tx, id).await?;
     }
     Ok(())
 }
@@ -437,4 +434,50 @@ pub async fn remove(
     )
     .await?;
     Ok(Some(Ok(())))
+}
+
+/// A connected channel with what calling its platform needs.
+pub struct Connected {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub platform_id: String,
+    pub own_author_id: Option<String>,
+    pub credentials: Map<String, Value>,
+}
+
+impl Connected {
+    pub fn credential(&self, name: &str) -> Option<&str> {
+        self.credentials.get(name).and_then(Value::as_str)
+    }
+}
+
+/// The channels of `platform` connected with an access token: those of `account` (in every
+/// workspace that connected it), or all of them.
+pub async fn connected(
+    db: &Db,
+    platform: Platform,
+    account: Option<&str>,
+) -> Result<Vec<Connected>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT id, workspace_id, platform_id, own_author_id, credentials FROM channels WHERE platform = ",
+    );
+    sql.bind(platform);
+    if let Some(account) = account {
+        sql.push(" AND platform_id = ").bind(account);
+    }
+    sql.push(" ORDER BY id");
+    let rows: Vec<(i64, i64, String, Option<String>, String)> = db.fetch_all(sql).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, workspace_id, platform_id, own_author_id, credentials)| Connected {
+                id,
+                workspace_id,
+                platform_id,
+                own_author_id,
+                credentials: serde_json::from_str(&credentials).unwrap_or_default(),
+            },
+        )
+        .filter(|c| c.credential("access_token").is_some())
+        .collect())
 }

@@ -4,9 +4,11 @@
 
 pub mod calls;
 pub mod channels;
+pub mod health;
 pub mod meta;
 pub mod meta_send;
 pub mod send;
 pub mod signature;
+pub mod tiktok;
 pub mod tiktok_send;
 pub mod youtube_send;

@@ -26,7 +26,7 @@ const IDLE: Duration = Duration::from_millis(500);
 /// Everything the dispatcher and its calls share.
 pub struct Dispatcher {
     pub db: Db,
-    pub platforms: Platforms,
+    pub platforms: Arc<Platforms>,
     pub limits: Arc<Limits>,
     pub policy: Policy,
     pub lease: Duration,
@@ -38,7 +38,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(
         db: Db,
-        platforms: Platforms,
+        platforms: Arc<Platforms>,
         config: &OutboxConfig,
         limits: Arc<Limits>,
         wake: Arc<Notify>,

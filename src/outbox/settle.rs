@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::claim::Lease;
 use crate::connectors::calls::{Outcome, Refusal};
+use crate::connectors::health;
 use crate::domain::Delivery;
 use crate::storage::{Db, Sql, Tx};
 
@@ -116,7 +117,7 @@ pub async fn settle(
             | Outcome::Refused { reason, .. } => reason.as_str(),
             Outcome::Done { .. } => "",
         };
-        health_error(&mut tx, lease.channel_id, reason, now).await?;
+        health::failed(&mut tx, lease.channel_id, reason, now).await?;
     }
     tx.commit().await?;
     Ok(settled)
@@ -160,12 +161,7 @@ async fn sent(
         sql.push(" WHERE id = ").bind(lease.message_id);
         tx.execute(sql).await?;
     }
-    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, last_sent_at) VALUES (");
-    sql.bind(lease.channel_id)
-        .push(", ")
-        .bind(now)
-        .push(") ON CONFLICT (channel_id) DO UPDATE SET last_sent_at = excluded.last_sent_at");
-    tx.execute(sql).await?;
+    health::sent(tx, lease.channel_id, now).await?;
     Ok(())
 }
 
@@ -240,12 +236,7 @@ async fn wait_for_token(
         Some("waiting for the channel's credentials"),
     )
     .await?;
-    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, token_problem) VALUES (");
-    sql.bind(lease.channel_id)
-        .push(", ")
-        .bind(reason)
-        .push(") ON CONFLICT (channel_id) DO UPDATE SET token_problem = excluded.token_problem");
-    tx.execute(sql).await?;
+    health::token_refused(tx, lease.channel_id, reason).await?;
     Ok(())
 }
 
@@ -284,26 +275,6 @@ async fn message_state(
         .bind(error)
         .push(" WHERE state IN ('queued', 'sending', 'failed') AND id = ")
         .bind(lease.message_id);
-    tx.execute(sql).await.map(|_| ())
-}
-
-async fn health_error(
-    tx: &mut Tx,
-    channel: i64,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let mut sql =
-        Sql::new("INSERT INTO channel_health (channel_id, last_error, last_error_at) VALUES (");
-    sql.bind(channel)
-        .push(", ")
-        .bind(reason)
-        .push(", ")
-        .bind(now)
-        .push(
-            ") ON CONFLICT (channel_id) DO UPDATE SET last_error = excluded.last_error, \
-             last_error_at = excluded.last_error_at",
-        );
     tx.execute(sql).await.map(|_| ())
 }
 

@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<World>> {
             post(|s, h, b| write(s, h, b, "delete")),
         )
         .route(&format!("{PREFIX}/comment/reply/list/"), get(list_replies))
+        .route(&format!("{PREFIX}/comment/list/"), get(list_comments))
 }
 
 fn envelope(code: i64, message: &str, data: Value) -> Response {
@@ -177,6 +178,65 @@ async fn list_replies(
             .collect();
         let next = cursor + page.len();
         envelope(0, "OK", json!({"comments": page, "cursor": next, "has_more": next < all.len()}))
+    })
+    .await
+}
+
+/// A comment as `comment/list` shows it.
+fn shown(world: &World, c: &super::world::Item, token: &str) -> Value {
+    json!({"comment_id": big(&c.id), "video_id": c.video.as_deref().map(big), "user_id": c.author_id,
+           "unique_identifier": c.author_id, "create_time": c.created, "text": c.text, "likes": 0,
+           "replies": world.children(&c.id).len(), "owner": c.by_token.as_deref() == Some(token),
+           "liked": c.liked, "pinned": false, "status": if c.hidden { "HIDDEN" } else { "PUBLIC" },
+           "username": format!("user_{}", c.author_id), "display_name": format!("User {}", c.author_id),
+           "profile_image": "", "parent_comment_id": c.parent.as_deref().map_or(json!(0), big)})
+}
+
+async fn list_comments(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, "comment_list") {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "tiktok/comment_list", move |token| {
+        let Some(video) = q.get("video_id").filter(|v| !v.is_empty()) else {
+            return envelope(40002, "video_id is required", json!({}));
+        };
+        // `comment_ids` is a JSON array of integers.
+        let wanted: Option<Vec<String>> = match q.get("comment_ids") {
+            None => None,
+            Some(raw) => match serde_json::from_str::<Vec<Value>>(raw) {
+                Ok(ids) => Some(ids.iter().filter_map(id_field).collect()),
+                Err(_) => return envelope(40002, "comment_ids must be a JSON array", json!({})),
+            },
+        };
+        let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let max: usize = q
+            .get("max_count")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(20)
+            .clamp(1, 30);
+        let all: Vec<_> = w
+            .on_video("tiktok", video)
+            .into_iter()
+            .filter(|c| wanted.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .collect();
+        let page: Vec<Value> = all
+            .iter()
+            .skip(cursor)
+            .take(max)
+            .map(|c| shown(&w, c, token))
+            .collect();
+        let next = cursor + page.len();
+        envelope(
+            0,
+            "OK",
+            json!({"comments": page, "cursor": next, "has_more": next < all.len()}),
+        )
     })
     .await
 }

@@ -307,6 +307,18 @@ impl World {
         id
     }
 
+    /// The comments of `platform` under video `video`, oldest first.
+    pub fn on_video(&self, platform: &str, video: &str) -> Vec<Item> {
+        let inner = self.inner();
+        inner
+            .order
+            .iter()
+            .filter_map(|id| inner.items.get(id))
+            .filter(|i| i.platform == platform && i.video.as_deref() == Some(video) && !i.deleted)
+            .cloned()
+            .collect()
+    }
+
     pub fn record(&self, write: Write) {
         self.inner().writes.push(write);
     }

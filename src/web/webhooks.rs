@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use tracing::instrument;
 
 use crate::connectors::meta::{translate, workspaces_for};
-use crate::connectors::signature::{SignatureError, same_secret, verify_meta};
+use crate::connectors::signature::{SignatureError, same_secret, verify_meta, verify_tiktok};
+use crate::connectors::{channels, tiktok};
+use crate::domain::Platform;
 use crate::error::AppError;
 use crate::ingest::parse_events;
 use crate::state::AppState;
@@ -106,9 +108,11 @@ pub async fn meta_receive(
     for d in &translated.deliveries {
         by_platform.entry(d.platform.as_str()).or_default().push(d);
     }
+    let mut heard = Vec::new();
     for deliveries in by_platform.values() {
         let accounts: Vec<&str> = deliveries.iter().map(|d| d.account.as_str()).collect();
         let connected = workspaces_for(&state.db, deliveries[0].platform, &accounts).await?;
+        heard.push((deliveries[0].platform, accounts));
         for d in deliveries {
             match connected.get(&d.account) {
                 Some(workspaces) => {
@@ -134,6 +138,9 @@ pub async fn meta_receive(
         created += report.created;
         duplicates += report.duplicates;
     }
+    for (platform, accounts) in heard {
+        crate::connectors::health::events_received(&state.db, platform, &accounts, now).await?;
+    }
     if unconnected > 0 {
         tracing::info!(
             events = unconnected,
@@ -144,5 +151,117 @@ pub async fn meta_receive(
         StatusCode::OK,
         Json(json!({"created": created, "duplicates": duplicates,
                     "not_connected": unconnected, "ignored": translated.ignored})),
+    ))
+}
+
+/// `POST /webhooks/tiktok`: TikTok's `comment.update`. The webhook carries no text: each
+/// connected channel of the account fetches the comment through `comment/list` with its token,
+/// and stores it. When TikTok cannot be reached the answer is 503 and nothing is stored:
+/// TikTok delivers again (for up to 72 hours), and redeliveries are duplicates.
+#[instrument(skip_all)]
+pub async fn tiktok_receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let secret = state
+        .config
+        .platforms
+        .tiktok_client_secret
+        .as_ref()
+        .ok_or_else(|| {
+            AppError::Forbidden(
+                "TikTok webhooks are not set up on this server: set UNIBOX_TIKTOK_CLIENT_SECRET"
+                    .into(),
+            )
+        })?;
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
+        _ => AppError::BadRequest(format!("cannot read the body: {r}")),
+    })?;
+    let signature = headers
+        .get("tiktok-signature")
+        .and_then(|v| v.to_str().ok());
+    let now = crate::clock::now();
+    verify_tiktok(secret.expose(), signature, &body, now.timestamp()).map_err(|e| match e {
+        SignatureError::Missing => AppError::Unauthorized(
+            "TikTok-Signature is missing: webhooks must be signed with the client secret".into(),
+        ),
+        other => AppError::Forbidden(format!("TikTok-Signature: {other}")),
+    })?;
+    let payload = crate::json::parse(&body)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let Some(notice) = tiktok::parse(&payload).map_err(AppError::invalid)? else {
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"created": 0, "duplicates": 0, "ignored": 1})),
+        ));
+    };
+    if notice.action != "insert" {
+        // Deletions and visibility changes are acknowledged; the inbox keeps what it stored.
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"created": 0, "duplicates": 0, "ignored": 1})),
+        ));
+    }
+    let connected = channels::connected(&state.db, Platform::Tiktok, Some(&notice.account)).await?;
+    let (mut created, mut duplicates) = (0, 0);
+    for channel in &connected {
+        let Some(token) = channel.credential("access_token") else {
+            continue;
+        };
+        let business = channel.credential("business_id").unwrap_or(&notice.account);
+        let (comments, _) = tiktok::list_comments(
+            &state.workers.platforms,
+            token,
+            business,
+            &notice.video_id,
+            &[&notice.comment_id],
+            0,
+        )
+        .await
+        .map_err(|o| {
+            AppError::Upstream(format!(
+                "could not fetch the comment from TikTok ({o:?}); nothing was stored"
+            ))
+        })?;
+        let events: Vec<Value> = comments
+            .iter()
+            .filter(|c| {
+                crate::connectors::calls::id_of(&c["comment_id"]).as_deref()
+                    == Some(&notice.comment_id)
+            })
+            .filter_map(|c| tiktok::event(c, &notice.account, channel.own_author_id.as_deref()))
+            .collect();
+        if events.is_empty() {
+            continue; // Gone before we asked: nothing to store.
+        }
+        let bytes = serde_json::to_vec(&events).map_err(anyhow::Error::from)?;
+        let events = parse_events(&bytes, usize::MAX, now)?;
+        let report = crate::ingest::IngestReport::new(
+            state
+                .workers
+                .ingest
+                .store(channel.workspace_id, events, now)
+                .await?,
+        );
+        state
+            .metrics
+            .count_ingested(report.created as u64, report.duplicates as u64);
+        created += report.created;
+        duplicates += report.duplicates;
+    }
+    crate::connectors::health::events_received(
+        &state.db,
+        Platform::Tiktok,
+        &[&notice.account],
+        now,
+    )
+    .await?;
+    Ok((
+        StatusCode::OK,
+        Json(
+            json!({"created": created, "duplicates": duplicates, "not_connected": usize::from(connected.is_empty())}),
+        ),
     ))
 }

@@ -394,7 +394,7 @@ fn route_table_follows_the_role_policy() {
         let (path, get) = (route.path, route.method == Method::GET);
         let expected = match path {
             "/login" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz" | "/metrics"
-            | "/webhooks/meta" => Access::Public,
+            | "/webhooks/meta" | "/webhooks/tiktok" => Access::Public,
             "/logout" | "/account" | "/account/password" | "/workspace" => {
                 Access::Page(Need::SignedIn)
             }

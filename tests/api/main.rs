@@ -25,5 +25,6 @@ mod pages;
 mod properties;
 mod rules;
 mod sign_in;
+mod tiktok;
 mod webhooks;
 mod workspace_admin;

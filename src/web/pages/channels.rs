@@ -11,9 +11,17 @@ use serde_json::json;
 
 use crate::accounts::audit::Who;
 use crate::auth::{Caller, Visitor};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
 use crate::connectors::channels::{self, ChannelView, read_change};
+use crate::connectors::health::{self, Health};
+use crate::domain::Platform;
 use crate::error::AppError;
+use crate::outbox::quota;
 use crate::state::AppState;
+use crate::web::view::ago;
 use crate::web::{Chrome, Page, PageResult, see_other};
 
 #[derive(Template)]
@@ -21,6 +29,10 @@ use crate::web::{Chrome, Page, PageResult, see_other};
 pub struct ChannelsTemplate {
     chrome: Chrome,
     channels: Vec<ChannelView>,
+    health: HashMap<i64, Health>,
+    /// Per channel: its budgets as this instance counts them, its breaker, YouTube's units.
+    budgets: HashMap<i64, Vec<String>>,
+    now: DateTime<Utc>,
     callback: String,
     verify_token: Option<String>,
     app_secret_set: bool,
@@ -28,6 +40,18 @@ pub struct ChannelsTemplate {
 }
 
 impl ChannelsTemplate {
+    fn health_of(&self, c: &ChannelView) -> Option<&Health> {
+        self.health.get(&c.id)
+    }
+
+    fn budget_lines(&self, c: &ChannelView) -> Vec<String> {
+        self.budgets.get(&c.id).cloned().unwrap_or_default()
+    }
+
+    fn when(&self, t: &Option<DateTime<Utc>>) -> String {
+        t.map_or_else(|| "never".to_owned(), |t| ago(self.now, t))
+    }
+
     fn credential_names(&self, c: &ChannelView) -> String {
         if c.credentials.is_empty() {
             "none".into()
@@ -38,6 +62,15 @@ impl ChannelsTemplate {
                 .collect::<Vec<_>>()
                 .join(", ")
         }
+    }
+}
+
+fn per(seconds: u64) -> &'static str {
+    match seconds {
+        1 => "second",
+        60 => "minute",
+        3600 => "hour",
+        _ => "period",
     }
 }
 
@@ -66,9 +99,47 @@ async fn render(
     problems: Vec<crate::problem::Problem>,
 ) -> PageResult<Page<ChannelsTemplate>> {
     let platforms = &state.config.platforms;
+    let now = crate::clock::now();
+    let list = channels::list(&state.db, caller.workspace).await?;
+    let mut budgets = HashMap::new();
+    let instant = std::time::Instant::now();
+    for c in &list {
+        let limits = &state.workers.limits;
+        let mut lines: Vec<String> = limits
+            .budgets(c.id, c.platform, instant)
+            .iter()
+            .map(|b| {
+                format!(
+                    "{}: {} of {} left per {}",
+                    b.action,
+                    b.left,
+                    b.capacity,
+                    per(b.per_seconds)
+                )
+            })
+            .collect();
+        if c.platform == Platform::Youtube {
+            let used = quota::spent_today(&state.db, c.id, now).await?;
+            lines.push(format!(
+                "quota: {} of {} units left today",
+                quota::DAILY_UNITS - used,
+                quota::DAILY_UNITS
+            ));
+        }
+        if let Some(open) = limits.breaker_open(c.id, instant) {
+            lines.push(format!(
+                "paused for {} s: the platform keeps failing",
+                open.as_secs().max(1)
+            ));
+        }
+        budgets.insert(c.id, lines);
+    }
     Ok(Page(ChannelsTemplate {
         chrome: Chrome::load(&state.db, visitor).await?,
-        channels: channels::list(&state.db, caller.workspace).await?,
+        channels: list,
+        health: health::of_workspace(&state.db, caller.workspace).await?,
+        budgets,
+        now,
         callback: callback(state, headers),
         verify_token: platforms
             .meta_verify_token

@@ -160,6 +160,25 @@ pub struct ThreadTemplate {
     reply_error: Option<String>,
 }
 
+impl ThreadTemplate {
+    /// Whether a reply is still on its way (queued, being sent, or failed and retrying): the
+    /// conversation then refreshes itself until each has its outcome. Not while a suggestion
+    /// waits, whose text a person may be editing.
+    fn delivering(&self) -> bool {
+        let retrying = |m: &MessageItem| {
+            m.state == Delivery::Failed
+                && m.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("will retry"))
+        };
+        !self.messages.iter().any(|m| m.suggested)
+            && self.messages.iter().any(|m| {
+                m.outbound
+                    && (matches!(m.state, Delivery::Queued | Delivery::Sending) || retrying(m))
+            })
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ThreadQuery {
     after: Option<i64>,

@@ -1,0 +1,99 @@
+//! Each channel's health as an admin needs it: when the platform last sent us something, when
+//! a send last went through, the last error, and whether the platform refused the token (then
+//! nothing is sent for the channel until its credentials change).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::Platform;
+use crate::storage::{Db, Sql, Tx};
+
+#[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
+pub struct Health {
+    pub channel_id: i64,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub token_problem: Option<String>,
+}
+
+/// The health of every channel of `workspace` that has any.
+pub async fn of_workspace(db: &Db, workspace: i64) -> Result<HashMap<i64, Health>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT h.channel_id, h.last_event_at, h.last_sent_at, h.last_error, h.last_error_at, h.token_problem \
+         FROM channel_health h JOIN channels c ON c.id = h.channel_id WHERE c.workspace_id = ",
+    );
+    sql.bind(workspace);
+    let rows: Vec<Health> = db.fetch_all(sql).await?;
+    Ok(rows.into_iter().map(|h| (h.channel_id, h)).collect())
+}
+
+/// The platform delivered events for `accounts` (webhooks, polling).
+pub async fn events_received(
+    db: &Db,
+    platform: Platform,
+    accounts: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, last_event_at) SELECT id, ");
+    sql.bind(now)
+        .push(" FROM channels WHERE platform = ")
+        .bind(platform)
+        .push(" AND platform_id IN ");
+    sql.bind_list(accounts.iter().copied())
+        .push(" ON CONFLICT (channel_id) DO UPDATE SET last_event_at = excluded.last_event_at");
+    let mut tx = db.begin().await?;
+    tx.execute(sql).await?;
+    tx.commit().await
+}
+
+pub async fn sent(tx: &mut Tx, channel: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, last_sent_at) VALUES (");
+    sql.bind(channel)
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (channel_id) DO UPDATE SET last_sent_at = excluded.last_sent_at");
+    tx.execute(sql).await.map(|_| ())
+}
+
+pub async fn failed(
+    tx: &mut Tx,
+    channel: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut sql =
+        Sql::new("INSERT INTO channel_health (channel_id, last_error, last_error_at) VALUES (");
+    sql.bind(channel)
+        .push(", ")
+        .bind(reason)
+        .push(", ")
+        .bind(now)
+        .push(
+            ") ON CONFLICT (channel_id) DO UPDATE SET last_error = excluded.last_error, \
+             last_error_at = excluded.last_error_at",
+        );
+    tx.execute(sql).await.map(|_| ())
+}
+
+/// The platform refused the channel's token: its sends wait for new credentials.
+pub async fn token_refused(tx: &mut Tx, channel: i64, reason: &str) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("INSERT INTO channel_health (channel_id, token_problem) VALUES (");
+    sql.bind(channel)
+        .push(", ")
+        .bind(reason)
+        .push(") ON CONFLICT (channel_id) DO UPDATE SET token_problem = excluded.token_problem");
+    tx.execute(sql).await.map(|_| ())
+}
+
+/// New credentials: a token the platform refused may work now.
+pub async fn credentials_changed(tx: &mut Tx, channel: i64) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new("UPDATE channel_health SET token_problem = NULL WHERE channel_id = ");
+    sql.bind(channel);
+    tx.execute(sql).await.map(|_| ())
+}

@@ -1,0 +1,183 @@
+//! TikTok's comments coming in: the `comment.update` webhook (whose `content` is JSON inside a
+//! string, with ids above 2^53, and no text), the text fetched through `comment/list`, and
+//! TikTok's comments turned into ingest events — for the webhook and for polling alike.
+
+use serde_json::{Value, json};
+
+use super::calls::{Outcome, Platforms, Refusal, call, id_of};
+use crate::problem::Problem;
+
+/// What a `comment.update` webhook says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The account the comment is on (its open id).
+    pub account: String,
+    pub comment_id: String,
+    pub video_id: String,
+    pub parent_comment_id: Option<String>,
+    /// insert, delete, set_to_hidden, set_to_friends_only, set_to_public.
+    pub action: String,
+}
+
+/// Reads a webhook body; `Ok(None)` for events other than `comment.update`.
+pub fn parse(body: &Value) -> Result<Option<Notice>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let event = body["event"].as_str().unwrap_or_default();
+    if event.is_empty() {
+        problems.push(Problem::new("event", "is missing"));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if event != "comment.update" {
+        return Ok(None);
+    }
+    let account = body["user_openid"].as_str().unwrap_or_default().to_owned();
+    if account.is_empty() {
+        problems.push(Problem::new("user_openid", "is missing"));
+    }
+    // `content` is JSON in a string; its numbers exceed 2^53 and are read as integers.
+    let content: Value = match &body["content"] {
+        Value::String(s) => match crate::json::parse(s.as_bytes()) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(Problem::new("content", format!("is not JSON: {e}")));
+                Value::Null
+            }
+        },
+        Value::Object(_) => body["content"].clone(),
+        _ => {
+            problems.push(Problem::new(
+                "content",
+                "must be the event as a JSON string",
+            ));
+            Value::Null
+        }
+    };
+    let comment_id = id_of(&content["comment_id"]);
+    let video_id = id_of(&content["video_id"]);
+    if content.is_object() {
+        if comment_id.is_none() {
+            problems.push(Problem::new("content.comment_id", "is missing"));
+        }
+        if video_id.is_none() {
+            problems.push(Problem::new("content.video_id", "is missing"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Some(Notice {
+        account,
+        comment_id: comment_id.unwrap_or_default(),
+        video_id: video_id.unwrap_or_default(),
+        parent_comment_id: id_of(&content["parent_comment_id"]).filter(|p| p != "0"),
+        action: content["comment_action"]
+            .as_str()
+            .unwrap_or("insert")
+            .to_owned(),
+    }))
+}
+
+/// One page of a video's comments through `comment/list` (those named in `ids`, or all of
+/// them from `cursor`): the comments, and the next cursor when there are more.
+pub async fn list_comments(
+    p: &Platforms,
+    token: &str,
+    business: &str,
+    video: &str,
+    ids: &[&str],
+    cursor: u64,
+) -> Result<(Vec<Value>, Option<u64>), Outcome> {
+    let mut query = vec![
+        ("business_id", business.to_owned()),
+        ("video_id", video.to_owned()),
+        ("cursor", cursor.to_string()),
+        ("max_count", "30".to_owned()),
+    ];
+    if !ids.is_empty() {
+        query.push(("comment_ids", format!("[{}]", ids.join(","))));
+    }
+    let request = p
+        .http
+        .get(format!("{}/business/comment/list/", p.tiktok))
+        .header("Access-Token", token)
+        .query(&query);
+    let answer = call(request).await?;
+    let code = answer.body["code"].as_i64();
+    let reason = || {
+        format!(
+            "TikTok {} (code {}): {}",
+            answer.status,
+            code.unwrap_or(-1),
+            answer.body["message"].as_str().unwrap_or("no message")
+        )
+    };
+    match code {
+        Some(0) if answer.status < 300 => {}
+        Some(40104 | 40105) => return Err(Outcome::refused(Refusal::Token, reason())),
+        _ if answer.status == 429 => return Err(Outcome::limited(answer.retry_after, reason())),
+        Some(40100) => return Err(Outcome::limited(answer.retry_after, reason())),
+        _ => return Err(Outcome::retry(reason())),
+    }
+    let data = &answer.body["data"];
+    let comments = data["comments"].as_array().cloned().unwrap_or_default();
+    let next = (data["has_more"].as_bool() == Some(true))
+        .then(|| data["cursor"].as_u64())
+        .flatten();
+    Ok((comments, next))
+}
+
+/// A TikTok comment as an ingest event of the account `account` (`own`: the id it writes under).
+pub fn event(comment: &Value, account: &str, own: Option<&str>) -> Option<Value> {
+    let id = id_of(&comment["comment_id"])?;
+    let video = id_of(&comment["video_id"])?;
+    let author = id_of(&comment["user_id"]).or_else(|| id_of(&comment["unique_identifier"]))?;
+    let ours = comment["owner"].as_bool() == Some(true)
+        || author == account
+        || own == Some(author.as_str());
+    let created = comment["create_time"]
+        .as_i64()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .unwrap_or_else(crate::clock::now);
+    let mut event = json!({
+        "type": "message", "platform": "tiktok", "channel": account, "kind": "comment",
+        "external_id": id, "text": comment["text"].as_str().unwrap_or_default(),
+        "author": {"external_id": author},
+        "video": {"external_id": video},
+        "direction": if ours { "outbound" } else { "inbound" },
+        "created_at": created.to_rfc3339(),
+    });
+    if let Some(name) = comment["username"].as_str().filter(|s| !s.is_empty()) {
+        event["author"]["username"] = json!(name);
+    }
+    if let Some(name) = comment["display_name"].as_str().filter(|s| !s.is_empty()) {
+        event["author"]["display_name"] = json!(name);
+    }
+    if let Some(parent) = id_of(&comment["parent_comment_id"]).filter(|p| p != "0" && *p != id) {
+        event["parent_external_id"] = json!(parent);
+    }
+    Some(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_webhook_content_is_parsed_twice_and_big_ids_stay_exact() {
+        let body = json!({"client_key": "ck", "event": "comment.update", "create_time": 1_764_000_000,
+            "user_openid": "act.example",
+            "content": "{\"comment_id\":7385350567722402578,\"video_id\":7377694258502880513,\"parent_comment_id\":0,\"comment_type\":\"comment\",\"comment_action\":\"insert\",\"timestamp\":1764000000123,\"unique_identifier\":\"fan\"}"});
+        let n = parse(&body).unwrap().unwrap();
+        assert_eq!(n.comment_id, "7385350567722402578");
+        assert_eq!(n.video_id, "7377694258502880513");
+        assert_eq!(n.parent_comment_id, None);
+        assert_eq!(n.action, "insert");
+        assert_eq!(parse(&json!({"event": "video.publish"})).unwrap(), None);
+        let bad =
+            parse(&json!({"event": "comment.update", "user_openid": "a", "content": "{not json"}))
+                .unwrap_err();
+        assert_eq!(bad[0].field, "content");
+    }
+}
