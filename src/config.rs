@@ -55,6 +55,8 @@ pub struct Config {
     pub platforms: PlatformConfig,
     #[command(flatten)]
     pub outbox: OutboxConfig,
+    #[command(flatten)]
+    pub polling: PollingConfig,
 }
 
 /// The platforms' app credentials: one app serves every connected account.
@@ -92,6 +94,18 @@ pub struct PlatformConfig {
         default_value = "https://www.googleapis.com/youtube/v3"
     )]
     pub youtube_api_url: String,
+}
+
+/// Polling the platforms for what webhooks do not bring.
+#[derive(Debug, Clone, Args)]
+pub struct PollingConfig {
+    /// Seconds between comment polls (YouTube's comment threads, TikTok's recent videos);
+    /// 0 turns comment polling off.
+    #[arg(long, env = "UNIBOX_POLL_COMMENTS_SECONDS", default_value_t = 300)]
+    pub poll_comments_seconds: u64,
+    /// Seconds between statistics polls (video figures, follower counts); 0 turns them off.
+    #[arg(long, env = "UNIBOX_POLL_STATS_SECONDS", default_value_t = 3600)]
+    pub poll_stats_seconds: u64,
 }
 
 /// Sending to the platforms: the outbox and its dispatcher.
@@ -214,6 +228,10 @@ impl Config {
                 outbox_retry_base_ms: 2_000,
                 outbox_max_attempts: 8,
                 outbox_concurrency: 32,
+            },
+            polling: PollingConfig {
+                poll_comments_seconds: 300,
+                poll_stats_seconds: 3600,
             },
         }
     }

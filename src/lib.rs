@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod json;
 pub mod ops;
 pub mod outbox;
+pub mod polling;
 pub mod problem;
 pub mod random;
 pub mod routes;

@@ -1,6 +1,6 @@
 //! Background work has one home: everything that runs beside the requests is started here
 //! and stopped here, together, on shutdown: SQLite's ingest writer, the worker that acts on
-//! rule runs as they fall due, and the outbox dispatcher. Each stored batch wakes the rules
+//! rule runs as they fall due, the outbox dispatcher, and the platform polls. Each stored batch wakes the rules
 //! worker, each reply it queues wakes the dispatcher, so a rule with no delay answers within
 //! milliseconds instead of at the next tick.
 
@@ -14,12 +14,15 @@ use crate::config::Config;
 use crate::connectors::calls::Platforms;
 use crate::ingest::IngestQueue;
 use crate::outbox::{Dispatcher, Limits};
+use crate::polling::Poller;
 use crate::storage::Db;
 
 pub struct Workers {
-    pub ingest: IngestQueue,
+    pub ingest: Arc<IngestQueue>,
     /// Each account's sending budgets as this instance counts them (for the channels page).
     pub limits: Arc<Limits>,
+    /// When each account's last event was written (at most every few seconds).
+    pub heard: Arc<crate::connectors::health::Heard>,
     /// The client for the platforms' APIs (the outbox, webhooks that fetch, pollers).
     pub platforms: Arc<Platforms>,
     outbox: Arc<Notify>,
@@ -35,6 +38,7 @@ impl Workers {
         let stored = Arc::new(Notify::new());
         let outbox = Arc::new(Notify::new());
         let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), stored.clone());
+        let ingest = Arc::new(ingest);
         if let Some(writer) = writer {
             tasks.push(("ingest writer", tokio::spawn(writer)));
         }
@@ -51,11 +55,25 @@ impl Workers {
             limits.clone(),
             outbox.clone(),
         );
-        let dispatch = crate::outbox::dispatch::work(Arc::new(dispatcher), stopping);
+        let dispatch = crate::outbox::dispatch::work(Arc::new(dispatcher), stopping.clone());
         tasks.push(("outbox dispatcher", tokio::spawn(dispatch)));
+        let heard = Arc::new(crate::connectors::health::Heard::default());
+        let every = |seconds: u64| (seconds > 0).then(|| Duration::from_secs(seconds));
+        let poller = Poller {
+            db: db.clone(),
+            platforms: platforms.clone(),
+            ingest: ingest.clone(),
+            limits: limits.clone(),
+            heard: heard.clone(),
+            comments_every: every(config.polling.poll_comments_seconds),
+            stats_every: every(config.polling.poll_stats_seconds),
+        };
+        let polls = crate::polling::work(Arc::new(poller), stopping);
+        tasks.push(("platform polls", tokio::spawn(polls)));
         Workers {
             ingest,
             limits,
+            heard,
             platforms,
             outbox,
             stop,

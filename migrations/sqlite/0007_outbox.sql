@@ -52,6 +52,18 @@ CREATE TABLE platform_quota (
     PRIMARY KEY (channel_id, day)
 );
 
+-- Where each platform poll stopped (YouTube's comment threads, TikTok's comment lists),
+-- so that a restart resumes there.
+CREATE TABLE poll_cursors (
+    channel_id  BIGINT NOT NULL,
+    scope       TEXT NOT NULL,
+    page_token  TEXT,
+    high_water  TEXT,
+    sweep_top   TEXT,
+    polled_at   TEXT,
+    PRIMARY KEY (channel_id, scope)
+);
+
 -- Replies queued before the outbox existed get their rows.
 INSERT INTO outbox (workspace_id, channel_id, message_id, thread_id, action, target, video, text,
                     state, next_attempt_at, created_at, updated_at)

@@ -458,14 +458,16 @@ pub async fn connected(
     platform: Platform,
     account: Option<&str>,
 ) -> Result<Vec<Connected>, sqlx::Error> {
+    // A token the platform refused is not used again until the credentials change.
     let mut sql = Sql::new(
-        "SELECT id, workspace_id, platform_id, own_author_id, credentials FROM channels WHERE platform = ",
+        "SELECT c.id, c.workspace_id, c.platform_id, c.own_author_id, c.credentials FROM channels c \
+         LEFT JOIN channel_health h ON h.channel_id = c.id WHERE h.token_problem IS NULL AND c.platform = ",
     );
     sql.bind(platform);
     if let Some(account) = account {
-        sql.push(" AND platform_id = ").bind(account);
+        sql.push(" AND c.platform_id = ").bind(account);
     }
-    sql.push(" ORDER BY id");
+    sql.push(" ORDER BY c.id");
     let rows: Vec<(i64, i64, String, Option<String>, String)> = db.fetch_all(sql).await?;
     Ok(rows
         .into_iter()

@@ -30,13 +30,46 @@ pub async fn of_workspace(db: &Db, workspace: i64) -> Result<HashMap<i64, Health
     Ok(rows.into_iter().map(|h| (h.channel_id, h)).collect())
 }
 
+/// How often an account's "last event" is written: at most every few seconds, so a busy
+/// webhook does not take the database's writer for it on every delivery.
+const EVENT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// When this instance last wrote each account's "last event".
+#[derive(Default)]
+pub struct Heard(std::sync::Mutex<HashMap<(Platform, String), std::time::Instant>>);
+
+impl Heard {
+    /// Those of `accounts` whose last event was not written in the last few seconds.
+    fn due<'a>(&self, platform: Platform, accounts: &[&'a str]) -> Vec<&'a str> {
+        let mut heard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let at = std::time::Instant::now();
+        accounts
+            .iter()
+            .copied()
+            .filter(|a| {
+                let key = (platform, (*a).to_owned());
+                let fresh = heard
+                    .get(&key)
+                    .is_some_and(|t| at.duration_since(*t) < EVENT_EVERY);
+                if !fresh {
+                    heard.insert(key, at);
+                }
+                !fresh
+            })
+            .collect()
+    }
+}
+
 /// The platform delivered events for `accounts` (webhooks, polling).
 pub async fn events_received(
     db: &Db,
+    heard: &Heard,
     platform: Platform,
     accounts: &[&str],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    let due = heard.due(platform, accounts);
+    let accounts = due;
     if accounts.is_empty() {
         return Ok(());
     }

@@ -181,3 +181,102 @@ mod tests {
         assert_eq!(bad[0].field, "content");
     }
 }
+
+async fn envelope_get(
+    p: &Platforms,
+    token: &str,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<Value, Outcome> {
+    let request = p
+        .http
+        .get(format!("{}/business/{path}", p.tiktok))
+        .header("Access-Token", token)
+        .query(query);
+    let answer = call(request).await?;
+    let code = answer.body["code"].as_i64();
+    let reason = format!(
+        "TikTok {} (code {}): {}",
+        answer.status,
+        code.unwrap_or(-1),
+        answer.body["message"].as_str().unwrap_or("no message")
+    );
+    match code {
+        Some(0) if answer.status < 300 => Ok(answer.body["data"].clone()),
+        Some(40104 | 40105) => Err(Outcome::refused(Refusal::Token, reason)),
+        Some(40100) => Err(Outcome::limited(answer.retry_after, reason)),
+        _ if answer.status == 429 => Err(Outcome::limited(answer.retry_after, reason)),
+        _ => Err(Outcome::retry(reason)),
+    }
+}
+
+/// One page of the account's videos with their figures, as statistics snapshots (TikTok's
+/// figures lag a day or two; each snapshot is kept as captured), and the next cursor.
+pub async fn video_stats(
+    p: &Platforms,
+    token: &str,
+    business: &str,
+    account: &str,
+    cursor: u64,
+) -> Result<(Vec<Value>, Option<u64>), Outcome> {
+    let fields = r#"["item_id","create_time","caption","video_views","likes","comments","shares","favorites","reach"]"#;
+    let data = envelope_get(
+        p,
+        token,
+        "video/list/",
+        &[
+            ("business_id", business.to_owned()),
+            ("fields", fields.to_owned()),
+            ("cursor", cursor.to_string()),
+            ("max_count", "20".to_owned()),
+        ],
+    )
+    .await?;
+    let now = crate::clock::now().to_rfc3339();
+    let events = data["videos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let id = id_of(&v["item_id"])?;
+            let mut video = json!({"external_id": id});
+            if let Some(caption) = v["caption"].as_str().filter(|c| !c.is_empty()) {
+                video["title"] = json!(caption.chars().take(200).collect::<String>());
+            }
+            if let Some(t) = v["create_time"].as_i64().and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
+                video["published_at"] = json!(t.to_rfc3339());
+            }
+            let n = |k: &str| v[k].as_i64().unwrap_or(0);
+            Some(json!({"type": "video_stats", "platform": "tiktok", "channel": account, "video": video,
+                "views": n("video_views"), "likes": n("likes"), "comments": n("comments"),
+                "shares": n("shares"), "saves": n("favorites"), "captured_at": now}))
+        })
+        .collect();
+    let next = (data["has_more"].as_bool() == Some(true))
+        .then(|| data["cursor"].as_u64())
+        .flatten();
+    Ok((events, next))
+}
+
+/// The account's follower count as a snapshot.
+pub async fn channel_stats(
+    p: &Platforms,
+    token: &str,
+    business: &str,
+    account: &str,
+) -> Result<Option<Value>, Outcome> {
+    let data = envelope_get(
+        p,
+        token,
+        "get/",
+        &[
+            ("business_id", business.to_owned()),
+            ("fields", r#"["followers_count","videos_count"]"#.to_owned()),
+        ],
+    )
+    .await?;
+    Ok(data["followers_count"].as_i64().map(|followers| {
+        json!({"type": "channel_stats", "platform": "tiktok", "channel": account, "followers": followers,
+               "posts": data["videos_count"].as_i64(), "captured_at": crate::clock::now().to_rfc3339()})
+    }))
+}

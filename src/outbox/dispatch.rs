@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Map, Value};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::claim::{Lease, claim, next_due};
 use super::limits::Limits;
 use super::quota;
-use super::settle::{Policy, Settled, settle};
+use super::settle::{Policy, Settled, settle_in};
 use crate::config::OutboxConfig;
 use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
 use crate::connectors::{send, youtube_send};
@@ -58,9 +58,11 @@ impl Dispatcher {
     }
 }
 
-/// Runs until `stop` turns true, then lets the calls in flight finish.
+/// Runs until `stop` turns true, then lets the calls in flight finish and records them.
 pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(d.concurrency));
+    let (finished, outcomes) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_outcomes(d.clone(), outcomes));
     let mut running = JoinSet::new();
     loop {
         let free = slots.available_permits();
@@ -74,10 +76,15 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
                     claimed = rows.len();
                     for lease in rows {
                         let permit = slots.clone().acquire_owned().await.expect("never closed");
-                        let d = d.clone();
+                        let (d, finished) = (d.clone(), finished.clone());
                         running.spawn(async move {
-                            deliver(&d, lease).await;
-                            drop(permit);
+                            let mut lease = lease;
+                            let outcome = deliver(&d, &mut lease).await;
+                            let _ = finished.send(Finished {
+                                lease,
+                                outcome,
+                                _slot: permit,
+                            });
                         });
                     }
                 }
@@ -86,9 +93,9 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
         }
         while running.try_join_next().is_some() {}
         if claimed > 0 && claimed == free {
-            // There may be more due: claim again as soon as a call finishes.
+            // There may be more due: claim again as soon as a slot is free.
             tokio::select! {
-                _ = running.join_next() => {}
+                _ = slots.clone().acquire_owned() => {}
                 _ = stop.changed() => break,
             }
             continue;
@@ -117,11 +124,73 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
         }
     }
     while running.join_next().await.is_some() {}
+    drop(finished);
+    let _ = recorder.await;
 }
 
-/// Calls the platform for `lease` and records the outcome. A failure to record leaves the row
-/// `sending` until its lease runs out; it is then reconciled, so nothing is done twice.
-async fn deliver(d: &Dispatcher, mut lease: Lease) {
+/// A call made, waiting to be recorded; its slot is free once it is.
+struct Finished {
+    lease: Lease,
+    outcome: Outcome,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// Records outcomes as they come, many in one transaction (on SQLite the single writer would
+/// otherwise take one commit per call). A batch that cannot be recorded is tried again; if it
+/// never can be, its rows stay `sending` until their lease runs out and are then reconciled,
+/// so nothing is done twice.
+async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
+    while let Some(first) = outcomes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match outcomes.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let mut wait = Duration::from_millis(50);
+        let mut recorded = false;
+        for _ in 0..5 {
+            match record(&d, &batch).await {
+                Ok(settled) => {
+                    for (f, s) in batch.iter().zip(&settled) {
+                        log(&f.lease, &f.outcome, *s);
+                    }
+                    if settled.iter().any(|s| matches!(s, Settled::Retry(_))) {
+                        d.wake.notify_one();
+                    }
+                    recorded = true;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(rows = batch.len(), error = %e, "recording platform calls failed; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait *= 4;
+                }
+            }
+        }
+        if !recorded {
+            tracing::error!(
+                rows = batch.len(),
+                "could not record platform calls; the rows will be reconciled when their leases run out"
+            );
+        }
+    }
+}
+
+async fn record(d: &Dispatcher, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
+    let now = crate::clock::now();
+    let mut tx = d.db.begin().await?;
+    let mut settled = Vec::with_capacity(batch.len());
+    for f in batch {
+        settled.push(settle_in(&mut tx, &f.lease, &f.outcome, &d.policy, now).await?);
+    }
+    tx.commit().await?;
+    Ok(settled)
+}
+
+/// Calls the platform for `lease` (within its budgets) and says what came of it.
+async fn deliver(d: &Dispatcher, lease: &mut Lease) -> Outcome {
     let now = crate::clock::now();
     let outcome = if lease.expires_at.is_some_and(|t| t <= now) && !lease.in_doubt {
         Outcome::refused(
@@ -129,7 +198,7 @@ async fn deliver(d: &Dispatcher, mut lease: Lease) {
             "the platform's window closed before it could be sent",
         )
     } else {
-        attempt(d, &mut lease).await
+        attempt(d, lease).await
     };
     d.limits.observe(
         lease.channel_id,
@@ -138,27 +207,7 @@ async fn deliver(d: &Dispatcher, mut lease: Lease) {
         &outcome,
         Instant::now(),
     );
-    let mut wait = Duration::from_millis(50);
-    for _ in 0..5 {
-        match settle(&d.db, &lease, &outcome, &d.policy, crate::clock::now()).await {
-            Ok(settled) => {
-                log(&lease, &outcome, settled);
-                if matches!(settled, Settled::Retry(_)) {
-                    d.wake.notify_one();
-                }
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(row = lease.id, error = %e, "recording a platform call failed; trying again");
-                tokio::time::sleep(wait).await;
-                wait *= 4;
-            }
-        }
-    }
-    tracing::error!(
-        row = lease.id,
-        "could not record a platform call; the row will be reconciled when its lease runs out"
-    );
+    outcome
 }
 
 /// Makes the call; clears `lease.in_doubt` once the platform showed an earlier attempt did

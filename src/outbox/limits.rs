@@ -94,6 +94,8 @@ struct Breaker {
 #[derive(Default)]
 struct State {
     buckets: HashMap<(i64, Deed), Bucket>,
+    /// Reads (listings, statistics) per account and endpoint.
+    reads: HashMap<(i64, &'static str), Bucket>,
     /// "Not before": the platform's `Retry-After`, or an empty bucket.
     holds: HashMap<(i64, Deed), Instant>,
     breakers: HashMap<i64, Breaker>,
@@ -181,6 +183,47 @@ impl Limits {
             let wait = bucket.wait();
             s.holds.insert((channel, deed), now + wait);
             Err(wait)
+        }
+    }
+
+    /// Takes a token for a read of `endpoint` (TikTok: 40 a minute per account and endpoint),
+    /// or says how long until one is there. Reads wait while the platform holds the account's
+    /// calls back (`Retry-After` on anything).
+    pub fn take_read(
+        &self,
+        channel: i64,
+        platform: Platform,
+        endpoint: &'static str,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let mut s = self.state();
+        if let Some(wait) = s
+            .holds
+            .iter()
+            .filter(|((c, _), until)| *c == channel && **until > now)
+            .map(|(_, until)| *until - now)
+            .max()
+        {
+            return Err(wait);
+        }
+        if platform != Platform::Tiktok {
+            return Ok(());
+        }
+        let budget = Budget {
+            capacity: 40.0,
+            per: Duration::from_secs(60),
+        };
+        let bucket = s.reads.entry((channel, endpoint)).or_insert(Bucket {
+            budget,
+            tokens: budget.capacity,
+            at: now,
+        });
+        bucket.refill(now);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(bucket.wait())
         }
     }
 

@@ -52,9 +52,23 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> Result<Settled, sqlx::Error> {
     let mut tx = db.begin().await?;
+    let settled = settle_in(&mut tx, lease, outcome, policy, now).await?;
+    tx.commit().await?;
+    Ok(settled)
+}
+
+/// Records `outcome` for `lease` in the caller's transaction (the dispatcher records many
+/// outcomes in one).
+pub async fn settle_in(
+    tx: &mut Tx,
+    lease: &Lease,
+    outcome: &Outcome,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Settled, sqlx::Error> {
     let settled = match outcome {
         Outcome::Done { platform_id } => {
-            sent(&mut tx, lease, platform_id.as_deref(), now).await?;
+            sent(tx, lease, platform_id.as_deref(), now).await?;
             Settled::Sent
         }
         Outcome::Retry {
@@ -66,7 +80,7 @@ pub async fn settle(
             // It did nothing; an earlier attempt not looked up yet is still in doubt.
             let attempts = lease.attempts - i64::from(*limited);
             again(
-                &mut tx,
+                tx,
                 lease,
                 attempts,
                 *after,
@@ -78,23 +92,13 @@ pub async fn settle(
             .await?
         }
         Outcome::Unknown { reason } => {
-            again(
-                &mut tx,
-                lease,
-                lease.attempts,
-                None,
-                true,
-                reason,
-                policy,
-                now,
-            )
-            .await?
+            again(tx, lease, lease.attempts, None, true, reason, policy, now).await?
         }
         Outcome::Refused {
             why: Refusal::Token,
             reason,
         } => {
-            wait_for_token(&mut tx, lease, reason, now).await?;
+            wait_for_token(tx, lease, reason, now).await?;
             Settled::Waiting
         }
         Outcome::Refused { why, reason } => {
@@ -103,9 +107,9 @@ pub async fn settle(
             } else {
                 Delivery::Dead
             };
-            end(&mut tx, lease, state, reason, now).await?;
+            end(tx, lease, state, reason, now).await?;
             if *why == Refusal::Spam {
-                pause_rule(&mut tx, lease, reason, now).await?;
+                pause_rule(tx, lease, reason, now).await?;
             }
             Settled::Ended(state)
         }
@@ -117,9 +121,8 @@ pub async fn settle(
             | Outcome::Refused { reason, .. } => reason.as_str(),
             Outcome::Done { .. } => "",
         };
-        health::failed(&mut tx, lease.channel_id, reason, now).await?;
+        health::failed(tx, lease.channel_id, reason, now).await?;
     }
-    tx.commit().await?;
     Ok(settled)
 }
 

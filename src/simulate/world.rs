@@ -32,6 +32,29 @@ pub struct Item {
     pub created: i64,
 }
 
+/// A video or post with its figures, and the account it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Video {
+    pub platform: String,
+    pub id: String,
+    pub account: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub views: i64,
+    #[serde(default)]
+    pub likes: i64,
+    #[serde(default)]
+    pub comments: i64,
+    #[serde(default)]
+    pub shares: i64,
+    #[serde(default)]
+    pub saves: i64,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
+}
+
 /// A write that took effect: a reply, a DM, a like, hiding or deleting.
 #[derive(Debug, Clone, Serialize)]
 pub struct Write {
@@ -89,6 +112,8 @@ struct Inner {
     minute: HashMap<(String, String), (Instant, u32)>,
     /// YouTube: units per token today.
     units: HashMap<String, i64>,
+    videos: Vec<Video>,
+    followers: HashMap<String, i64>,
     requests: u64,
 }
 
@@ -317,6 +342,44 @@ impl World {
             .filter(|i| i.platform == platform && i.video.as_deref() == Some(video) && !i.deleted)
             .cloned()
             .collect()
+    }
+
+    /// Adds or replaces a video (by platform and id).
+    pub fn set_video(&self, video: Video) {
+        let mut inner = self.inner();
+        inner
+            .videos
+            .retain(|v| !(v.platform == video.platform && v.id == video.id));
+        inner.videos.push(video);
+    }
+
+    /// The videos of `account` on `platform`, newest first.
+    pub fn videos_of(&self, platform: &str, account: &str) -> Vec<Video> {
+        let mut videos: Vec<Video> = self
+            .inner()
+            .videos
+            .iter()
+            .filter(|v| v.platform == platform && v.account == account)
+            .cloned()
+            .collect();
+        videos.sort_by_key(|v| std::cmp::Reverse(v.created));
+        videos
+    }
+
+    pub fn video(&self, platform: &str, id: &str) -> Option<Video> {
+        self.inner()
+            .videos
+            .iter()
+            .find(|v| v.platform == platform && v.id == id)
+            .cloned()
+    }
+
+    pub fn set_followers(&self, account: &str, n: i64) {
+        self.inner().followers.insert(account.to_owned(), n);
+    }
+
+    pub fn followers(&self, account: &str) -> i64 {
+        self.inner().followers.get(account).copied().unwrap_or(0)
     }
 
     pub fn record(&self, write: Write) {

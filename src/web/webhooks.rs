@@ -139,7 +139,14 @@ pub async fn meta_receive(
         duplicates += report.duplicates;
     }
     for (platform, accounts) in heard {
-        crate::connectors::health::events_received(&state.db, platform, &accounts, now).await?;
+        crate::connectors::health::events_received(
+            &state.db,
+            &state.workers.heard,
+            platform,
+            &accounts,
+            now,
+        )
+        .await?;
     }
     if unconnected > 0 {
         tracing::info!(
@@ -253,6 +260,7 @@ pub async fn tiktok_receive(
     }
     crate::connectors::health::events_received(
         &state.db,
+        &state.workers.heard,
         Platform::Tiktok,
         &[&notice.account],
         now,

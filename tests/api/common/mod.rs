@@ -136,6 +136,9 @@ impl TestServer {
         config.platforms.meta_graph_url = "http://127.0.0.1:9/meta".into();
         config.platforms.tiktok_api_url = "http://127.0.0.1:9/tiktok".into();
         config.platforms.youtube_api_url = "http://127.0.0.1:9/youtube".into();
+        // Polls only where a test asks for them.
+        config.polling.poll_comments_seconds = 0;
+        config.polling.poll_stats_seconds = 0;
         adjust(&mut config);
         let db = storage::connect(url, 5).await.unwrap();
         storage::migrate(&db).await.unwrap();

@@ -1,0 +1,195 @@
+//! YouTube coming in: there are no comment webhooks, so unibox polls `commentThreads` for the
+//! channel, newest first, page by page; and reads `videos.list` and `channels.list` for the
+//! statistics. Each call costs quota units, paid by the caller before it is made.
+
+use serde_json::{Value, json};
+
+use super::calls::{Answer, Outcome, Platforms, Refusal, call, id_of};
+use super::youtube_send::until_quota_reset;
+
+/// One page of the channel's comment threads: ingest events, the newest and oldest times on
+/// the page, and the next page's token.
+pub struct ThreadsPage {
+    pub events: Vec<Value>,
+    pub published: Vec<chrono::DateTime<chrono::Utc>>,
+    pub next: Option<String>,
+}
+
+fn refusal(answer: &Answer) -> Outcome {
+    let why = answer.body["error"]["errors"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    let reason = format!(
+        "YouTube {} ({why}): {}",
+        answer.status,
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap_or("no message")
+    );
+    match (answer.status, why) {
+        (_, "quotaExceeded" | "dailyLimitExceeded") => {
+            Outcome::limited(Some(until_quota_reset(crate::clock::now())), reason)
+        }
+        (401, _) => Outcome::refused(Refusal::Token, reason),
+        (429, _) | (_, "rateLimitExceeded" | "userRateLimitExceeded") => {
+            Outcome::limited(answer.retry_after, reason)
+        }
+        (500.., _) => Outcome::retry(reason),
+        _ => Outcome::refused(Refusal::Invalid, reason),
+    }
+}
+
+async fn get(
+    p: &Platforms,
+    token: &str,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Result<Value, Outcome> {
+    let request = p
+        .http
+        .get(format!("{}/{path}", p.youtube))
+        .query(query)
+        .bearer_auth(token);
+    let answer = call(request).await?;
+    if answer.status >= 300 {
+        return Err(refusal(&answer));
+    }
+    Ok(answer.body)
+}
+
+/// A page of comment threads on the channel `channel`'s videos, newest first.
+pub async fn threads(
+    p: &Platforms,
+    token: &str,
+    channel: &str,
+    page: Option<&str>,
+) -> Result<ThreadsPage, Outcome> {
+    let mut query = vec![
+        ("part", "snippet,replies"),
+        ("allThreadsRelatedToChannelId", channel),
+        ("maxResults", "100"),
+        ("order", "time"),
+        ("textFormat", "plainText"),
+    ];
+    if let Some(page) = page {
+        query.push(("pageToken", page));
+    }
+    let body = get(p, token, "commentThreads", &query).await?;
+    let mut events = Vec::new();
+    let mut published = Vec::new();
+    for thread in body["items"].as_array().into_iter().flatten() {
+        let top = &thread["snippet"]["topLevelComment"];
+        let video = thread["snippet"]["videoId"].as_str().unwrap_or_default();
+        if let Some(e) = comment_event(top, channel, video, None) {
+            published.extend(time_of(top));
+            events.push(e);
+        }
+        let parent = id_of(&top["id"]);
+        for reply in thread["replies"]["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(e) = comment_event(reply, channel, video, parent.as_deref()) {
+                events.push(e);
+            }
+        }
+    }
+    Ok(ThreadsPage {
+        events,
+        published,
+        next: body["nextPageToken"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+fn time_of(comment: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let raw = comment["snippet"]["publishedAt"].as_str()?;
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+fn comment_event(
+    comment: &Value,
+    channel: &str,
+    video: &str,
+    parent: Option<&str>,
+) -> Option<Value> {
+    let id = id_of(&comment["id"])?;
+    let s = &comment["snippet"];
+    let author = s["authorChannelId"]["value"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_owned();
+    let created = time_of(comment).unwrap_or_else(crate::clock::now);
+    let mut event = json!({
+        "type": "message", "platform": "youtube", "channel": channel, "kind": "comment",
+        "external_id": id, "text": s["textOriginal"].as_str().or(s["textDisplay"].as_str()).unwrap_or_default(),
+        "author": {"external_id": author, "display_name": s["authorDisplayName"].as_str().unwrap_or_default()},
+        "video": {"external_id": video},
+        // Our own replies are listed too: they are ours, never answered.
+        "direction": if author == channel { "outbound" } else { "inbound" },
+        "created_at": created.to_rfc3339(),
+    });
+    if let Some(parent) = parent {
+        event["parent_external_id"] = json!(parent);
+    }
+    Some(event)
+}
+
+/// YouTube gives counts as strings.
+fn count(v: &Value) -> i64 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or(v.as_i64())
+        .unwrap_or(0)
+}
+
+/// Statistics snapshots of up to 50 videos (one call, one unit).
+pub async fn video_stats(
+    p: &Platforms,
+    token: &str,
+    channel: &str,
+    videos: &[String],
+) -> Result<Vec<Value>, Outcome> {
+    let ids = videos.join(",");
+    let body = get(p, token, "videos", &[("part", "statistics"), ("id", &ids)]).await?;
+    let now = crate::clock::now().to_rfc3339();
+    Ok(body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let s = &v["statistics"];
+            Some(
+                json!({"type": "video_stats", "platform": "youtube", "channel": channel,
+                "video": {"external_id": id_of(&v["id"])?},
+                "views": count(&s["viewCount"]), "likes": count(&s["likeCount"]),
+                "comments": count(&s["commentCount"]), "shares": 0, "captured_at": now}),
+            )
+        })
+        .collect())
+}
+
+/// The channel's subscriber count as a snapshot (one unit).
+pub async fn channel_stats(
+    p: &Platforms,
+    token: &str,
+    channel: &str,
+) -> Result<Option<Value>, Outcome> {
+    let body = get(
+        p,
+        token,
+        "channels",
+        &[("part", "statistics"), ("id", channel)],
+    )
+    .await?;
+    Ok(body["items"][0]["statistics"].as_object().map(|s| {
+        json!({"type": "channel_stats", "platform": "youtube", "channel": channel,
+               "followers": count(&s["subscriberCount"]), "posts": count(&s["videoCount"]),
+               "captured_at": crate::clock::now().to_rfc3339()})
+    }))
+}
