@@ -39,9 +39,7 @@ impl Workers {
         let outbox = Arc::new(Notify::new());
         let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), stored.clone());
         let ingest = Arc::new(ingest);
-        if let Some(writer) = writer {
-            tasks.push(("ingest writer", tokio::spawn(writer)));
-        }
+        tasks.push(("ingest writer", tokio::spawn(writer)));
         let due =
             crate::automation::due::work(db.clone(), stored, outbox.clone(), stopping.clone());
         tasks.push(("rule actions", tokio::spawn(due)));

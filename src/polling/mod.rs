@@ -10,6 +10,8 @@
 
 pub mod cursors;
 mod stats;
+
+pub use stats::poll as poll_stats;
 mod tiktok;
 mod youtube;
 

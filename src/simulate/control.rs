@@ -19,6 +19,8 @@ pub fn routes() -> Router<Arc<World>> {
         .route("/_sim/comments", post(add_comment))
         .route("/_sim/comments/{id}", delete(delete_comment))
         .route("/_sim/writes", get(writes))
+        .route("/_sim/videos", post(set_video))
+        .route("/_sim/followers", post(set_followers))
         .route("/_sim/violations", get(violations))
 }
 
@@ -102,4 +104,20 @@ async fn writes(State(w): State<Arc<World>>) -> Json<Value> {
 
 async fn violations(State(w): State<Arc<World>>) -> Json<Value> {
     Json(json!({"violations": w.violations()}))
+}
+
+async fn set_video(State(w): State<Arc<World>>, Json(v): Json<super::world::Video>) -> Json<Value> {
+    w.set_video(v);
+    Json(json!({"ok": true}))
+}
+
+#[derive(Deserialize)]
+struct Followers {
+    account: String,
+    count: i64,
+}
+
+async fn set_followers(State(w): State<Arc<World>>, Json(f): Json<Followers>) -> Json<Value> {
+    w.set_followers(&f.account, f.count);
+    Json(json!({"ok": true}))
 }

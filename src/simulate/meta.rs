@@ -22,7 +22,10 @@ pub fn routes() -> Router<Arc<World>> {
             "/meta/{version}/{id}/{edge}",
             post(write_edge).get(read_edge),
         )
-        .route("/meta/{version}/{id}", post(moderate).delete(remove))
+        .route(
+            "/meta/{version}/{id}",
+            post(moderate).delete(remove).get(node),
+        )
 }
 
 fn error(status: StatusCode, code: i64, sub: Option<i64>, message: &str) -> Response {
@@ -205,6 +208,15 @@ async fn read_edge(
                 .collect();
             Json(json!({"data": data})).into_response()
         }
+        "insights" => match w.video("instagram", &id) {
+            None => missing(&id),
+            Some(v) => {
+                let metric = |name: &str, value: i64| json!({"name": name, "period": "lifetime", "values": [{"value": value}]});
+                Json(json!({"data": [metric("views", v.views), metric("likes", v.likes), metric("comments", v.comments),
+                                     metric("shares", v.shares), metric("saved", v.saves)]}))
+                .into_response()
+            }
+        },
         "conversations" => {
             let person = query.get("user_id").cloned().unwrap_or_default();
             let messages: Vec<Value> = w
@@ -287,6 +299,23 @@ async fn remove(
         let platform = platform_of("replies", &w, &id);
         w.take_effect(platform, "delete", token, &id, None, None);
         Json(json!({"success": true})).into_response()
+    })
+    .await
+}
+
+/// An account or Page read with `?fields=followers_count`.
+async fn node(
+    State(world): State<Arc<World>>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let token = match authorised(&world, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "meta/node", move |_| {
+        Json(json!({"id": id, "followers_count": w.followers(&id)})).into_response()
     })
     .await
 }

@@ -37,6 +37,8 @@ pub fn routes() -> Router<Arc<World>> {
         )
         .route(&format!("{PREFIX}/comment/reply/list/"), get(list_replies))
         .route(&format!("{PREFIX}/comment/list/"), get(list_comments))
+        .route(&format!("{PREFIX}/video/list/"), get(list_videos))
+        .route(&format!("{PREFIX}/get/"), get(account))
 }
 
 fn envelope(code: i64, message: &str, data: Value) -> Response {
@@ -236,6 +238,59 @@ async fn list_comments(
             0,
             "OK",
             json!({"comments": page, "cursor": next, "has_more": next < all.len()}),
+        )
+    })
+    .await
+}
+
+/// The account's videos with their figures, newest first.
+async fn list_videos(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, "video_list") {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "tiktok/video_list", move |_| {
+        let business = q.get("business_id").cloned().unwrap_or_default();
+        let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let max: usize = q.get("max_count").and_then(|c| c.parse().ok()).unwrap_or(20).clamp(1, 20);
+        let all = w.videos_of("tiktok", &business);
+        let page: Vec<Value> = all
+            .iter()
+            .skip(cursor)
+            .take(max)
+            .map(|v| json!({"item_id": big(&v.id), "create_time": v.created, "caption": v.title,
+                            "video_views": v.views, "likes": v.likes, "comments": v.comments, "shares": v.shares,
+                            "favorites": v.saves, "reach": v.views}))
+            .collect();
+        let next = cursor + page.len();
+        envelope(0, "OK", json!({"videos": page, "cursor": next, "has_more": next < all.len()}))
+    })
+    .await
+}
+
+/// The account's profile figures.
+async fn account(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, "get") {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "tiktok/get", move |_| {
+        let business = q.get("business_id").cloned().unwrap_or_default();
+        envelope(
+            0,
+            "OK",
+            json!({"followers_count": w.followers(&business),
+                                 "videos_count": w.videos_of("tiktok", &business).len()}),
         )
     })
     .await

@@ -16,7 +16,11 @@ use super::world::World;
 use super::{faulty, token};
 
 pub fn routes() -> Router<Arc<World>> {
-    Router::new().route("/youtube/v3/comments", get(list).post(insert))
+    Router::new()
+        .route("/youtube/v3/comments", get(list).post(insert))
+        .route("/youtube/v3/commentThreads", get(threads))
+        .route("/youtube/v3/videos", get(videos))
+        .route("/youtube/v3/channels", get(channels))
 }
 
 fn error(status: StatusCode, reason: &str, message: &str) -> Response {
@@ -123,6 +127,121 @@ async fn list(
                                         "authorChannelId": {"value": c.author_id}}}))
             .collect();
         Json(json!({"kind": "youtube#commentListResponse", "items": items})).into_response()
+    })
+    .await
+}
+
+fn comment(c: &super::world::Item, video: &str, parent: Option<&str>) -> Value {
+    let published = chrono::DateTime::from_timestamp(c.created, 0)
+        .unwrap_or_default()
+        .to_rfc3339();
+    let mut snippet = json!({"videoId": video, "textOriginal": c.text, "textDisplay": c.text,
+        "authorDisplayName": format!("@{}", c.author_id), "authorChannelId": {"value": c.author_id},
+        "publishedAt": published, "updatedAt": published, "canRate": true});
+    if let Some(parent) = parent {
+        snippet["parentId"] = json!(parent);
+    }
+    json!({"kind": "youtube#comment", "id": c.id, "snippet": snippet})
+}
+
+/// `commentThreads.list` for a channel's videos, newest first, 1 unit; `pageToken` is an offset.
+async fn threads(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, 1) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "youtube/commentThreads.list", move |_| {
+        let Some(channel) = q.get("allThreadsRelatedToChannelId").or(q.get("channelId")) else {
+            return error(StatusCode::BAD_REQUEST, "missingRequiredParameter", "No filter selected.");
+        };
+        let max: usize = q.get("maxResults").and_then(|m| m.parse().ok()).unwrap_or(20).clamp(1, 100);
+        let offset: usize = match q.get("pageToken") {
+            None => 0,
+            Some(t) => match t.strip_prefix("p").and_then(|n| n.parse().ok()) {
+                Some(n) => n,
+                None => return error(StatusCode::BAD_REQUEST, "invalidPageToken", "The page token is invalid."),
+            },
+        };
+        let videos: Vec<String> = w.videos_of("youtube", channel).into_iter().map(|v| v.id).collect();
+        let mut tops: Vec<super::world::Item> = videos
+            .iter()
+            .flat_map(|v| w.on_video("youtube", v))
+            .filter(|c| c.parent.is_none())
+            .collect();
+        tops.sort_by_key(|c| std::cmp::Reverse(c.created));
+        let items: Vec<Value> = tops
+            .iter()
+            .skip(offset)
+            .take(max)
+            .map(|top| {
+                let video = top.video.clone().unwrap_or_default();
+                let replies: Vec<Value> = w.children(&top.id).iter().take(5).map(|r| comment(r, &video, Some(&top.id))).collect();
+                json!({"kind": "youtube#commentThread", "id": top.id,
+                       "snippet": {"channelId": channel, "videoId": video, "topLevelComment": comment(top, &video, None),
+                                   "canReply": true, "totalReplyCount": replies.len(), "isPublic": true},
+                       "replies": {"comments": replies}})
+            })
+            .collect();
+        let mut body = json!({"kind": "youtube#commentThreadListResponse", "items": items,
+                              "pageInfo": {"totalResults": tops.len(), "resultsPerPage": max}});
+        if offset + max < tops.len() {
+            body["nextPageToken"] = json!(format!("p{}", offset + max));
+        }
+        Json(body).into_response()
+    })
+    .await
+}
+
+/// `videos.list?part=statistics`, 1 unit; counts are strings, as YouTube sends them.
+async fn videos(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, 1) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "youtube/videos.list", move |_| {
+        let ids = q.get("id").cloned().unwrap_or_default();
+        let items: Vec<Value> = ids
+            .split(',')
+            .filter_map(|id| w.video("youtube", id))
+            .map(|v| {
+                json!({"kind": "youtube#video", "id": v.id, "statistics": {
+                "viewCount": v.views.to_string(), "likeCount": v.likes.to_string(),
+                "favoriteCount": "0", "commentCount": v.comments.to_string()}})
+            })
+            .collect();
+        Json(json!({"kind": "youtube#videoListResponse", "items": items})).into_response()
+    })
+    .await
+}
+
+/// `channels.list?part=statistics`, 1 unit.
+async fn channels(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authorised(&world, &headers, 1) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let w = world.clone();
+    faulty(&world, token, "youtube/channels.list", move |_| {
+        let id = q.get("id").cloned().unwrap_or_default();
+        let videos = w.videos_of("youtube", &id).len();
+        Json(json!({"kind": "youtube#channelListResponse", "items": [{"kind": "youtube#channel", "id": id,
+            "statistics": {"subscriberCount": w.followers(&id).to_string(), "videoCount": videos.to_string(),
+                           "viewCount": "0", "hiddenSubscriberCount": false}}]}))
+        .into_response()
     })
     .await
 }

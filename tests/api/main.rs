@@ -22,6 +22,7 @@ mod layout;
 mod ops;
 mod outbox;
 mod pages;
+mod polling;
 mod properties;
 mod rules;
 mod sign_in;
