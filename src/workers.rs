@@ -37,7 +37,8 @@ impl Workers {
         let mut tasks = Vec::new();
         let stored = Arc::new(Notify::new());
         let outbox = Arc::new(Notify::new());
-        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), stored.clone());
+        let wake = vec![stored.clone(), outbox.clone()];
+        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), wake);
         let ingest = Arc::new(ingest);
         tasks.push(("ingest writer", tokio::spawn(writer)));
         let due =

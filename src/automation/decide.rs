@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
+use super::due::apply;
 use super::ledger::{Involved, Ledger};
 use super::runs::{self, NewRun};
 use super::safeguards::{Stop, Subject};
@@ -268,10 +269,14 @@ async fn write(
     decisions: &[Decision],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    // A rule without delay acts here, in the transaction that stores the message: there is
+    // nothing to wait for, and nothing the due worker would check again could have changed.
+    let now_acting = |d: &Decision| d.outcome == "due" && d.due <= now;
     let rows: Vec<NewRun<'_>> = decisions
         .iter()
         .map(|d| {
             let a = &arrivals[d.arrival];
+            let acting = now_acting(d);
             NewRun {
                 workspace,
                 rule: d.rule,
@@ -281,17 +286,44 @@ async fn write(
                 author: a.author,
                 video: a.video,
                 mode: d.mode,
-                outcome: d.outcome,
+                outcome: if acting { "done" } else { d.outcome },
                 reason: d.reason.clone(),
                 actions: &d.actions,
                 reply_text: d.picked.first().map(|(_, p)| p.text.as_str()),
                 due_at: d.due,
                 decided_at: now,
+                acted_at: acting.then_some(now),
             }
         })
         .collect();
     let ids = runs::insert_many(tx, &rows).await?;
     let mut replies = Vec::new();
+    let empty = Vec::new();
+    for d in decisions.iter().filter(|d| now_acting(d)) {
+        let a = &arrivals[d.arrival];
+        let run = ids[&(a.message.0, d.rule)];
+        let planned = d.actions.as_array().unwrap_or(&empty);
+        let to = a.answering();
+        let notes = apply(
+            tx,
+            workspace,
+            d.rule,
+            run,
+            &to,
+            planned,
+            Some(&mut replies),
+            now,
+        )
+        .await?;
+        if !notes.is_empty() {
+            let reason = [d.reason.clone().unwrap_or_default(), notes.join("; ")]
+                .into_iter()
+                .filter(|r| !r.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            runs::settle(tx, run, "done", Some(reason), now).await?;
+        }
+    }
     for d in decisions {
         let state = match d.outcome {
             "suggested" => State::Suggested,

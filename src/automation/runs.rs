@@ -28,6 +28,8 @@ pub struct NewRun<'a> {
     pub reply_text: Option<&'a str>,
     pub due_at: DateTime<Utc>,
     pub decided_at: DateTime<Utc>,
+    /// Set when the run acts in the transaction that decides it (no delay).
+    pub acted_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts `runs`, many per statement; returns each one's id by (message, rule).
@@ -39,7 +41,7 @@ pub async fn insert_many(
     for chunk in sized_chunks(runs) {
         let mut sql = Sql::new(
             "INSERT INTO rule_runs (workspace_id, rule_id, message_id, thread_id, channel_id, author_id, \
-             video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at) VALUES ",
+             video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at, acted_at) VALUES ",
         );
         sql.bind_rows(chunk, |r, run| {
             r.bind(run.workspace).bind(run.rule).bind(run.message);
@@ -47,6 +49,7 @@ pub async fn insert_many(
             r.bind(run.video).bind(run.mode).bind(run.outcome);
             r.bind(run.reason.clone()).bind(run.actions.to_string());
             r.bind(run.reply_text).bind(run.due_at).bind(run.decided_at);
+            r.bind(run.acted_at);
         });
         // Rows come back in no promised order: matched by their key.
         sql.push(" RETURNING id, message_id, rule_id");

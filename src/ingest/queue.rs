@@ -35,8 +35,8 @@ pub struct IngestQueue {
     cache: Arc<Memory>,
     /// Batches waiting for the writer.
     jobs: mpsc::Sender<Job>,
-    /// Rung after each stored batch: rules may have made runs due now.
-    stored: Arc<tokio::sync::Notify>,
+    /// Rung after each stored batch: rules may have made runs due, or queued replies, now.
+    stored: Vec<Arc<tokio::sync::Notify>>,
 }
 
 /// The writer: runs until `stop` turns true, then writes what is still queued.
@@ -47,7 +47,7 @@ impl IngestQueue {
     pub fn new(
         db: Db,
         stop: watch::Receiver<bool>,
-        stored: Arc<tokio::sync::Notify>,
+        stored: Vec<Arc<tokio::sync::Notify>>,
     ) -> (Self, Writer) {
         let cache = Arc::new(Memory::default());
         let (jobs, rx) = mpsc::channel(64);
@@ -83,7 +83,9 @@ impl IngestQueue {
             .await
             .map_err(|_| closed())?;
         let outcomes = answer.await.map_err(|_| closed())??;
-        self.stored.notify_one();
+        for wake in &self.stored {
+            wake.notify_one();
+        }
         Ok(outcomes)
     }
 }

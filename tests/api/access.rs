@@ -92,7 +92,7 @@ on_both_backends! {
             public,
             [("GET", "/login"), ("POST", "/login"), ("GET", "/static/{file}"),
              ("POST", "/csp-reports"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
-             ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
+             ("POST", "/webhooks/tiktok"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
             "a new public route must be added here on purpose"
         );
         let anonymous = s.anonymous();

@@ -68,7 +68,7 @@ fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<bool
         std::time::Duration::from_secs(2),
     );
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let (ingest, writer) = unibox::ingest::IngestQueue::new(s.db.clone(), stopping, Arc::default());
+    let (ingest, writer) = unibox::ingest::IngestQueue::new(s.db.clone(), stopping, Vec::new());
     tokio::spawn(writer);
     let poller = Poller {
         db: s.db.clone(),
