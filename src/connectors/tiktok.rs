@@ -160,28 +160,6 @@ pub fn event(comment: &Value, account: &str, own: Option<&str>) -> Option<Value>
     Some(event)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_webhook_content_is_parsed_twice_and_big_ids_stay_exact() {
-        let body = json!({"client_key": "ck", "event": "comment.update", "create_time": 1_764_000_000,
-            "user_openid": "act.example",
-            "content": "{\"comment_id\":7385350567722402578,\"video_id\":7377694258502880513,\"parent_comment_id\":0,\"comment_type\":\"comment\",\"comment_action\":\"insert\",\"timestamp\":1764000000123,\"unique_identifier\":\"fan\"}"});
-        let n = parse(&body).unwrap().unwrap();
-        assert_eq!(n.comment_id, "7385350567722402578");
-        assert_eq!(n.video_id, "7377694258502880513");
-        assert_eq!(n.parent_comment_id, None);
-        assert_eq!(n.action, "insert");
-        assert_eq!(parse(&json!({"event": "video.publish"})).unwrap(), None);
-        let bad =
-            parse(&json!({"event": "comment.update", "user_openid": "a", "content": "{not json"}))
-                .unwrap_err();
-        assert_eq!(bad[0].field, "content");
-    }
-}
-
 async fn envelope_get(
     p: &Platforms,
     token: &str,
@@ -279,4 +257,26 @@ pub async fn channel_stats(
         json!({"type": "channel_stats", "platform": "tiktok", "channel": account, "followers": followers,
                "posts": data["videos_count"].as_i64(), "captured_at": crate::clock::now().to_rfc3339()})
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_webhook_content_is_parsed_twice_and_big_ids_stay_exact() {
+        let body = json!({"client_key": "ck", "event": "comment.update", "create_time": 1_764_000_000,
+            "user_openid": "act.example",
+            "content": "{\"comment_id\":7385350567722402578,\"video_id\":7377694258502880513,\"parent_comment_id\":0,\"comment_type\":\"comment\",\"comment_action\":\"insert\",\"timestamp\":1764000000123,\"unique_identifier\":\"fan\"}"});
+        let n = parse(&body).unwrap().unwrap();
+        assert_eq!(n.comment_id, "7385350567722402578");
+        assert_eq!(n.video_id, "7377694258502880513");
+        assert_eq!(n.parent_comment_id, None);
+        assert_eq!(n.action, "insert");
+        assert_eq!(parse(&json!({"event": "video.publish"})).unwrap(), None);
+        let bad =
+            parse(&json!({"event": "comment.update", "user_openid": "a", "content": "{not json"}))
+                .unwrap_err();
+        assert_eq!(bad[0].field, "content");
+    }
 }

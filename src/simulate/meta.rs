@@ -37,6 +37,8 @@ fn error(status: StatusCode, code: i64, sub: Option<i64>, message: &str) -> Resp
 }
 
 /// The token, or Meta's answer to a missing or revoked one.
+// The refusal is the answer itself, returned once per request: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn authorised(world: &World, headers: &HeaderMap) -> Result<String, Response> {
     match token(headers) {
         None => Err(error(

@@ -47,6 +47,8 @@ fn envelope(code: i64, message: &str, data: Value) -> Response {
 }
 
 /// The token, or TikTok's answer to a missing or revoked one.
+// The refusal is the answer itself, returned once per request: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn authorised(world: &World, headers: &HeaderMap, endpoint: &str) -> Result<String, Response> {
     match token(headers) {
         None => Err(envelope(

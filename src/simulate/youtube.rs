@@ -30,6 +30,8 @@ fn error(status: StatusCode, reason: &str, message: &str) -> Response {
 }
 
 /// The token, with its quota paid, or YouTube's answer.
+// The refusal is the answer itself, returned once per request: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn authorised(world: &World, headers: &HeaderMap, units: i64) -> Result<String, Response> {
     match token(headers) {
         None => Err(error(
