@@ -77,6 +77,17 @@ impl Bucket {
         self.at = now;
     }
 
+    /// One token, or how long until there is one.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(self.wait())
+        }
+    }
+
     /// When the next token will be there.
     fn wait(&self) -> Duration {
         let rate = self.budget.capacity / self.budget.per.as_secs_f64();
@@ -175,15 +186,11 @@ impl Limits {
             tokens: budget.capacity,
             at: now,
         });
-        bucket.refill(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = bucket.wait();
+        let taken = bucket.take(now);
+        if let Err(wait) = taken {
             s.holds.insert((channel, deed), now + wait);
-            Err(wait)
         }
+        taken
     }
 
     /// Takes a token for a read of `endpoint` (TikTok: 40 a minute per account and endpoint),
@@ -218,13 +225,7 @@ impl Limits {
             tokens: budget.capacity,
             at: now,
         });
-        bucket.refill(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(bucket.wait())
-        }
+        bucket.take(now)
     }
 
     /// Learns from a call's outcome: `Retry-After` holds that kind of call back, failures

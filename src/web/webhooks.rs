@@ -70,6 +70,14 @@ pub async fn meta_verify(
         .into_response())
 }
 
+/// The raw body a signature is checked on, or why it could not be read.
+fn raw_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
+        _ => AppError::BadRequest(format!("cannot read the body: {r}")),
+    })
+}
+
 /// `POST /webhooks/meta`: comments and DMs from Instagram and Facebook Pages.
 #[instrument(skip_all)]
 pub async fn meta_receive(
@@ -83,10 +91,7 @@ pub async fn meta_receive(
         .meta_app_secret
         .as_ref()
         .ok_or_else(|| not_configured("UNIBOX_META_APP_SECRET"))?;
-    let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
-        _ => AppError::BadRequest(format!("cannot read the body: {r}")),
-    })?;
+    let body = raw_body(body)?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
@@ -182,10 +187,7 @@ pub async fn tiktok_receive(
                     .into(),
             )
         })?;
-    let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is too large".into()),
-        _ => AppError::BadRequest(format!("cannot read the body: {r}")),
-    })?;
+    let body = raw_body(body)?;
     let signature = headers
         .get("tiktok-signature")
         .and_then(|v| v.to_str().ok());
