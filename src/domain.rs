@@ -112,6 +112,13 @@ word_enum!(
            Unhide => "unhide", Delete => "delete" }
 );
 
+impl Deed {
+    /// Whether doing this makes a message of ours (a reply or a DM) rather than acting on one.
+    pub fn makes_message(self) -> bool {
+        matches!(self, Deed::Reply | Deed::PrivateReply | Deed::Dm)
+    }
+}
+
 word_enum!(
     /// Where an outbox row stands: waiting (`queued`, or `failed` and retrying), leased by a
     /// dispatcher (`sending`), or finished (`sent`; `dead` after giving up or a refusal;
@@ -119,6 +126,21 @@ word_enum!(
     Delivery { Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed", Dead => "dead",
                Cancelled => "cancelled", Expired => "expired" }
 );
+
+impl Delivery {
+    /// Whether a person may send the row again: it ended badly, or is between retries.
+    pub fn may_retry(self) -> bool {
+        matches!(
+            self,
+            Delivery::Dead | Delivery::Failed | Delivery::Expired | Delivery::Cancelled
+        )
+    }
+
+    /// Whether a person may call the row back: it has not gone out and is not going out now.
+    pub fn may_cancel(self) -> bool {
+        matches!(self, Delivery::Queued | Delivery::Failed | Delivery::Dead)
+    }
+}
 
 word_enum!(
     /// How a rule acts: on its own after its delay, by suggesting a reply for a person to

@@ -1,8 +1,8 @@
 //! Background work has one home: everything that runs beside the requests is started here
-//! and stopped here, together, on shutdown: SQLite's ingest writer, the worker that acts on
-//! rule runs as they fall due, the outbox dispatcher, and the platform polls. Each stored batch wakes the rules
-//! worker, each reply it queues wakes the dispatcher, so a rule with no delay answers within
-//! milliseconds instead of at the next tick.
+//! and stopped here, together, on shutdown: the ingest writer, the worker that acts on rule
+//! runs as they fall due, the outbox dispatcher, and the platform polls. Each stored batch
+//! (where a rule without delay queues its replies) and each batch of due runs acted on wakes
+//! the dispatcher, so a reply goes out within milliseconds instead of at the next tick.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,14 +35,13 @@ impl Workers {
     pub fn start(db: &Db, config: &Config) -> Workers {
         let (stop, stopping) = watch::channel(false);
         let mut tasks = Vec::new();
-        let stored = Arc::new(Notify::new());
         let outbox = Arc::new(Notify::new());
-        let wake = vec![stored.clone(), outbox.clone()];
+        // A rule without delay queues its replies in the batch's own transaction.
+        let wake = vec![outbox.clone()];
         let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), wake);
         let ingest = Arc::new(ingest);
         tasks.push(("ingest writer", tokio::spawn(writer)));
-        let due =
-            crate::automation::due::work(db.clone(), stored, outbox.clone(), stopping.clone());
+        let due = crate::automation::due::work(db.clone(), outbox.clone(), stopping.clone());
         tasks.push(("rule actions", tokio::spawn(due)));
         let timeout = Duration::from_millis(config.outbox.platform_timeout_ms.max(1));
         let platforms = Arc::new(Platforms::new(&config.platforms, timeout));

@@ -44,7 +44,8 @@ CREATE TABLE channel_health (
     token_problem    TEXT
 );
 
--- YouTube's daily quota units spent per channel, by the Pacific date it resets on.
+-- YouTube's daily quota units spent by the app (channel_id 0: the quota is the API project's,
+-- shared by every channel), by the Pacific date it resets on.
 CREATE TABLE platform_quota (
     channel_id  BIGINT NOT NULL,
     day         TEXT NOT NULL,
@@ -75,4 +76,5 @@ FROM messages m
 JOIN threads t ON t.id = m.thread_id
 LEFT JOIN contacts c ON c.id = t.contact_id
 LEFT JOIN videos v ON v.id = t.video_id
-WHERE m.direction = 'outbound' AND m.state IN ('queued', 'sending');
+JOIN channels ch ON ch.id = m.channel_id
+WHERE m.direction = 'outbound' AND m.state IN ('queued', 'sending') AND ch.platform <> 'custom';

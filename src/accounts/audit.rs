@@ -31,6 +31,14 @@ pub struct Who {
 }
 
 impl Who {
+    /// Changes unibox made itself because a platform warned (a rule paused for spam).
+    pub fn platform_warning() -> Who {
+        Who {
+            user_id: None,
+            label: "platform warning".into(),
+        }
+    }
+
     /// Changes made with the `unibox` command on the server.
     pub fn command_line() -> Who {
         Who {

@@ -269,14 +269,18 @@ async fn write(
     decisions: &[Decision],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    // A rule without delay acts here, in the transaction that stores the message: there is
-    // nothing to wait for, and nothing the due worker would check again could have changed.
-    let now_acting = |d: &Decision| d.outcome == "due" && d.due <= now;
+    // A rule without delay acts here, in the transaction that stores the message, after the
+    // one check the due worker makes that this batch itself can change: a reply of ours (typed
+    // in the platform's app, or listed by a poll) after the message, in the same batch.
+    let due_now = |d: &Decision| d.outcome == "due" && d.due <= now;
+    let answered = answered_later(tx, arrivals, decisions.iter().filter(|d| due_now(d))).await?;
+    let now_acting = |d: &Decision| due_now(d) && !answered.contains(&d.arrival);
     let rows: Vec<NewRun<'_>> = decisions
         .iter()
         .map(|d| {
             let a = &arrivals[d.arrival];
             let acting = now_acting(d);
+            let skipped = due_now(d) && !acting;
             NewRun {
                 workspace,
                 rule: d.rule,
@@ -286,13 +290,23 @@ async fn write(
                 author: a.author,
                 video: a.video,
                 mode: d.mode,
-                outcome: if acting { "done" } else { d.outcome },
-                reason: d.reason.clone(),
+                outcome: if acting {
+                    "done"
+                } else if skipped {
+                    "skipped"
+                } else {
+                    d.outcome
+                },
+                reason: if skipped {
+                    Some("answered_by_person".into())
+                } else {
+                    d.reason.clone()
+                },
                 actions: &d.actions,
                 reply_text: d.picked.first().map(|(_, p)| p.text.as_str()),
                 due_at: d.due,
                 decided_at: now,
-                acted_at: acting.then_some(now),
+                acted_at: (acting || skipped).then_some(now),
             }
         })
         .collect();
@@ -408,6 +422,38 @@ pub fn reply_message<'a>(
         state,
         automated: Some(automated),
     }
+}
+
+/// Of the arrivals `acting` answers, those whose thread already holds a later reply of ours
+/// from a person (typed here or in the platform's app), by arrival index.
+async fn answered_later<'d>(
+    tx: &mut Tx,
+    arrivals: &[Arrival<'_>],
+    acting: impl Iterator<Item = &'d Decision>,
+) -> Result<BTreeSet<usize>, sqlx::Error> {
+    let indexes: BTreeSet<usize> = acting.map(|d| d.arrival).collect();
+    let threads: BTreeSet<i64> = indexes.iter().map(|&i| arrivals[i].thread.0).collect();
+    let threads: Vec<i64> = threads.into_iter().collect();
+    let mut latest = HashMap::new();
+    for chunk in sized_chunks(&threads) {
+        let mut sql = Sql::new(
+            "SELECT thread_id, MAX(id) FROM messages WHERE direction = 'outbound' \
+             AND source IN ('manual', 'platform') AND thread_id IN ",
+        );
+        sql.bind_list(chunk.iter().copied())
+            .push(" GROUP BY thread_id");
+        for (thread, id) in tx.fetch_all::<(i64, i64)>(sql).await? {
+            latest.insert(thread, id);
+        }
+    }
+    Ok(indexes
+        .into_iter()
+        .filter(|&i| {
+            latest
+                .get(&arrivals[i].thread.0)
+                .is_some_and(|&id| id > arrivals[i].message.0)
+        })
+        .collect())
 }
 
 /// For each (channel, author) among the arrivals, the id of the author's first message there.

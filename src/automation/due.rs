@@ -25,14 +25,9 @@ pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 /// Most runs acted on in one transaction.
 const CLAIM: i64 = 100;
 
-/// Runs until `stop` turns true: at each tick, and whenever `stored` rings (a batch was
-/// stored; a rule without delay may be due now). Rings `queued` after queuing replies.
-pub async fn work(
-    db: Db,
-    stored: Arc<Notify>,
-    queued: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Runs until `stop` turns true, at each tick (a rule without delay acts when its message is
+/// stored, not here). Rings `queued` after queuing replies.
+pub async fn work(db: Db, queued: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     loop {
         match act_due(&db, crate::clock::now()).await {
             Ok(n) if n > 0 => {
@@ -48,7 +43,6 @@ pub async fn work(
         }
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
-            _ = stored.notified() => {}
             _ = stop.changed() => return,
         }
         if *stop.borrow() {

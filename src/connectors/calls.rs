@@ -109,6 +109,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// What went wrong, unless it was done.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Done { .. } => None,
+            Outcome::Retry { reason, .. }
+            | Outcome::Unknown { reason }
+            | Outcome::Refused { reason, .. } => Some(reason),
+        }
+    }
+
     pub fn retry(reason: impl Into<String>) -> Self {
         Outcome::Retry {
             after: None,

@@ -80,7 +80,8 @@ fn refusal(job: &Job<'_>, answer: &Answer) -> Outcome {
         100 if sub == 33 && job.deed == Deed::Delete => Outcome::Done { platform_id: None },
         190 | 102 => Outcome::refused(Refusal::Token, reason),
         4 | 17 | 32 | 613 | 80001..=80009 => Outcome::limited(answer.retry_after, reason),
-        1 | 2 => Outcome::retry(reason),
+        // "Unknown error", "service unavailable": it may have happened.
+        1 | 2 => Outcome::Unknown { reason },
         368 => Outcome::refused(Refusal::Spam, reason),
         10 if sub == 2018278 => Outcome::refused(Refusal::Window, reason),
         100 if sub == 33 => Outcome::refused(Refusal::Gone, reason),
@@ -89,11 +90,11 @@ fn refusal(job: &Job<'_>, answer: &Answer) -> Outcome {
     }
 }
 
-/// Looks on Meta for what `job` would make, in case an earlier attempt made it: our reply with
-/// this text under the comment, or our DM with this text in the conversation. `None`: not there.
+/// Looks on Meta for what `job` would make, in case an earlier attempt made it: the ids of our
+/// replies with this text under the comment, or our DMs with this text in the conversation.
 /// Private replies need no look (the platform refuses a second one, which counts as done),
 /// and likes, hiding and deleting may simply be done again.
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcome> {
+pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
     let token = job.token()?;
     let base = &p.meta;
     let ig = job.platform == Platform::Instagram;
@@ -125,18 +126,18 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcom
                     .collect()
             })
         }
-        _ => return Ok(None),
+        _ => return Ok(Vec::new()),
     };
     let answer = call(request.bearer_auth(token)).await?;
     if answer.status >= 300 {
         return Err(refusal(job, &answer));
     }
-    let found = list(&answer.body).into_iter().find(|item| {
+    let found = list(&answer.body).into_iter().filter(|item| {
         let text = item["text"].as_str().or(item["message"].as_str());
         let from = id_of(&item["from"]["id"]).unwrap_or_default();
         text == Some(job.text()) && job.is_us(&from)
     });
-    Ok(found.and_then(|item| id_of(&item["id"])))
+    Ok(found.filter_map(|item| id_of(&item["id"])).collect())
 }
 
 fn items(value: &Value) -> Vec<&Value> {

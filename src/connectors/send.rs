@@ -17,13 +17,14 @@ pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
     }
 }
 
-/// Whether an earlier attempt at `job` already took effect: `Some(id)` when what it makes is
-/// there, `None` when it is not (or when doing it again is harmless).
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcome> {
+/// What an earlier attempt at `job` may have made: the ids of everything of ours on the
+/// platform that looks like it (the caller leaves out those another send already made).
+/// Empty when it is not there, or when doing it again is harmless.
+pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
     match job.platform {
         Platform::Instagram | Platform::Facebook => meta_send::find(p, job).await,
         Platform::Tiktok => tiktok_send::find(p, job).await,
         Platform::Youtube => youtube_send::find(p, job).await,
-        Platform::Custom => Ok(None),
+        Platform::Custom => Ok(Vec::new()),
     }
 }

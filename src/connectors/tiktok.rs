@@ -56,7 +56,9 @@ pub fn parse(body: &Value) -> Result<Option<Notice>, Vec<Problem>> {
     };
     let comment_id = id_of(&content["comment_id"]);
     let video_id = id_of(&content["video_id"]);
-    if content.is_object() {
+    if !content.is_object() && problems.is_empty() {
+        problems.push(Problem::new("content", "must hold a JSON object"));
+    } else if content.is_object() {
         if comment_id.is_none() {
             problems.push(Problem::new("content.comment_id", "is missing"));
         }
@@ -277,6 +279,10 @@ mod tests {
         let bad =
             parse(&json!({"event": "comment.update", "user_openid": "a", "content": "{not json"}))
                 .unwrap_err();
+        assert_eq!(bad[0].field, "content");
+        // JSON, but not an object: said, not read as a comment without ids.
+        let bad = parse(&json!({"event": "comment.update", "user_openid": "a", "content": "123"}))
+            .unwrap_err();
         assert_eq!(bad[0].field, "content");
     }
 }

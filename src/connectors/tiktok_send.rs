@@ -63,6 +63,10 @@ pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
         Err(o) => return o,
     };
     match outcome(&answer) {
+        // Deleting what is gone is done (an earlier attempt may have deleted it).
+        Err(Outcome::Refused {
+            why: Refusal::Gone, ..
+        }) if job.deed == Deed::Delete => Outcome::Done { platform_id: None },
         Ok(data) => Outcome::Done {
             platform_id: id_of(&data["comment_id"]).or_else(|| id_of(&data["reply_id"])),
         },
@@ -92,10 +96,11 @@ fn outcome(answer: &Answer) -> Result<&Value, Outcome> {
 }
 
 /// Looks for our reply with this text under the comment (the replies listing).
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcome> {
+pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
     if job.deed != Deed::Reply {
-        return Ok(None);
+        return Ok(Vec::new());
     }
+    let mut found = Vec::new();
     let token = job.token()?;
     let mut cursor = 0_u64;
     // A comment's replies, newest pages first, up to a few hundred.
@@ -113,18 +118,18 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcom
             ]);
         let answer = call(request).await?;
         let data = outcome(&answer)?;
-        let found = data["comments"].as_array().and_then(|list| {
-            list.iter().find(|c| {
+        let ours = data["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
                 let author = id_of(&c["user_id"]).unwrap_or_default();
                 c["text"].as_str() == Some(job.text())
                     && (c["owner"].as_bool() == Some(true) || job.is_us(&author))
-            })
-        });
-        if let Some(c) = found {
-            return Ok(id_of(&c["comment_id"]));
-        }
+            });
+        found.extend(ours.filter_map(|c| id_of(&c["comment_id"])));
         if data["has_more"].as_bool() != Some(true) {
-            return Ok(None);
+            return Ok(found);
         }
         cursor = data["cursor"].as_u64().unwrap_or(cursor + 30);
     }

@@ -95,9 +95,9 @@ pub fn quota_day(now: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// Looks for our reply with this text under the comment.
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcome> {
+pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
     if job.deed != Deed::Reply {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let token = job.token()?;
     let request = p
@@ -114,14 +114,16 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Option<String>, Outcom
     if answer.status >= 300 {
         return Err(refusal(&answer));
     }
-    let found = answer.body["items"].as_array().and_then(|items| {
-        items.iter().find(|c| {
+    let ours = answer.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
             let s = &c["snippet"];
             let author = s["authorChannelId"]["value"].as_str().unwrap_or_default();
             s["textOriginal"].as_str() == Some(job.text()) && job.is_us(author)
-        })
-    });
-    Ok(found.and_then(|c| id_of(&c["id"])))
+        });
+    Ok(ours.filter_map(|c| id_of(&c["id"])).collect())
 }
 
 #[cfg(test)]

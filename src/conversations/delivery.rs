@@ -1,5 +1,5 @@
-//! Every outbound message that is to reach a platform gets its row in the outbox in the
-//! transaction that queues it, so a reply can neither be stored without being sent nor sent
+//! Every outbound message that is to reach a platform (not a custom channel's: those are read
+//! through the API) gets its row in the outbox in the transaction that queues it, so a reply can neither be stored without being sent nor sent
 //! without being stored. Moderation (like, hide, delete) is queued the same way, on the
 //! message it acts on.
 
@@ -67,7 +67,8 @@ pub async fn enqueue_replies(
              FROM messages m JOIN threads t ON t.id = m.thread_id \
              LEFT JOIN contacts c ON c.id = t.contact_id LEFT JOIN videos v ON v.id = t.video_id \
              LEFT JOIN messages p ON p.channel_id = m.channel_id AND p.external_id = m.parent_external_id \
-             WHERE m.id IN ",
+             JOIN channels ch ON ch.id = m.channel_id \
+             WHERE ch.platform <> 'custom' AND m.id IN ",
         );
         sql.bind_list(chunk.iter().copied());
         let rows: Vec<Queued> = tx.fetch_all(sql).await?;
@@ -123,7 +124,8 @@ pub async fn enqueue_moderation(
         .bind(now)
         .push(
             " FROM messages m LEFT JOIN videos v ON v.id = m.video_id \
-             WHERE m.external_id IS NOT NULL AND m.workspace_id = ",
+             JOIN channels ch ON ch.id = m.channel_id \
+             WHERE ch.platform <> 'custom' AND m.external_id IS NOT NULL AND m.workspace_id = ",
         )
         .bind(workspace)
         .push(" AND m.id = ")

@@ -35,7 +35,7 @@ pub struct IngestQueue {
     cache: Arc<Memory>,
     /// Batches waiting for the writer.
     jobs: mpsc::Sender<Job>,
-    /// Rung after each stored batch: rules may have made runs due, or queued replies, now.
+    /// Rung after each stored batch: rules without delay may have queued replies.
     stored: Vec<Arc<tokio::sync::Notify>>,
 }
 

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Deed, Platform};
 use crate::storage::{Backend, Db, Sql};
 
-/// A row this instance is sending, with what the call needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A row this instance is sending, with what the call needs. (No `Debug`: it holds the
+/// channel's credentials.)
+#[derive(Clone, sqlx::FromRow)]
 pub struct Lease {
     pub id: i64,
     pub workspace_id: i64,
@@ -28,6 +29,8 @@ pub struct Lease {
     pub account: String,
     pub own_author_id: Option<String>,
     pub credentials: String,
+    /// Until when this instance holds the row: its outcome is recorded only while it does.
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 /// A pair the caller must not claim for now: a channel (`deed` None: all of it) whose
@@ -40,12 +43,18 @@ pub struct Held {
 
 const COLUMNS: &str = "SELECT o.id, o.workspace_id, o.channel_id, o.message_id, o.action, o.target, \
      o.video, o.text, o.attempts, o.in_doubt, o.expires_at, c.platform, c.platform_id AS account, \
-     c.own_author_id, c.credentials FROM outbox o JOIN channels c ON c.id = o.channel_id \
-     LEFT JOIN channel_health h ON h.channel_id = o.channel_id WHERE ";
+     c.own_author_id, c.credentials, o.lease_until ";
 
-/// Leases up to `limit` rows due by `now` until `until`, leaving out `held`. Rows of channels
-/// not connected yet, or whose token the platform refused, wait for credentials; custom
-/// channels have no platform to send to.
+/// The rows a dispatcher may send, whatever their state: not those of channels not connected
+/// yet (no access token), nor of channels whose token the platform refused (they wait for
+/// credentials), nor of custom channels (no platform to send to). Every query that looks for
+/// work uses it, so a row that cannot be sent never looks due.
+const SENDABLE: &str = "FROM outbox o JOIN channels c ON c.id = o.channel_id \
+     LEFT JOIN channel_health h ON h.channel_id = o.channel_id \
+     WHERE h.token_problem IS NULL AND c.platform <> 'custom' \
+     AND c.credentials LIKE '%\"access_token\"%' AND ";
+
+/// Leases up to `limit` sendable rows due by `now` until `until`, leaving out `held`.
 pub async fn claim(
     db: &Db,
     now: DateTime<Utc>,
@@ -61,6 +70,7 @@ pub async fn claim(
     // Abandoned leases first (rare, by their own index), then due rows by their time.
     for abandoned in [true, false] {
         let mut sql = Sql::new(COLUMNS);
+        sql.push(SENDABLE);
         if abandoned {
             sql.push("o.state = 'sending' AND o.lease_until <= ")
                 .bind(now);
@@ -68,11 +78,6 @@ pub async fn claim(
             sql.push("o.state IN ('queued', 'failed') AND o.next_attempt_at <= ")
                 .bind(now);
         }
-        // Unconnected channels (no access token yet) keep their rows queued until connected.
-        sql.push(
-            " AND h.token_problem IS NULL AND c.platform <> 'custom' \
-             AND c.credentials LIKE '%\"access_token\"%'",
-        );
         for h in held {
             sql.push(" AND NOT (o.channel_id = ").bind(h.channel);
             if let Some(deed) = h.deed {
@@ -123,17 +128,20 @@ pub async fn claim(
     tx.commit().await?;
     for row in &mut rows {
         row.attempts += 1;
+        row.lease_until = Some(until);
     }
     Ok(rows)
 }
 
 /// Asked on the read side first: an idle server does not take the writer for nothing.
 async fn anything_due(db: &Db, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    let mut sql = Sql::new(
-        "SELECT 1 FROM outbox WHERE state IN ('queued', 'failed') AND next_attempt_at <= ",
-    );
-    sql.bind(now)
-        .push(" UNION ALL SELECT 1 FROM outbox WHERE state = 'sending' AND lease_until <= ")
+    let mut sql = Sql::new("SELECT 1 ");
+    sql.push(SENDABLE)
+        .push("o.state IN ('queued', 'failed') AND o.next_attempt_at <= ")
+        .bind(now)
+        .push(" UNION ALL SELECT 1 ")
+        .push(SENDABLE)
+        .push("o.state = 'sending' AND o.lease_until <= ")
         .bind(now)
         .push(" LIMIT 1");
     Ok(db.fetch_optional::<(i32,)>(sql).await?.is_some())
@@ -141,17 +149,10 @@ async fn anything_due(db: &Db, now: DateTime<Utc>) -> Result<bool, sqlx::Error> 
 
 /// When the next row falls due, if any waits (for the dispatcher's sleep).
 pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let sql =
-        Sql::new("SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('queued', 'failed')");
+    let mut sql = Sql::new("SELECT MIN(o.next_attempt_at) ");
+    sql.push(SENDABLE).push("o.state IN ('queued', 'failed')");
     Ok(db
         .fetch_optional::<(Option<DateTime<Utc>>,)>(sql)
         .await?
         .and_then(|(t,)| t))
-}
-
-impl Deed {
-    /// Whether doing this makes a message of ours (a reply or a DM) rather than acting on one.
-    pub fn makes_message(self) -> bool {
-        matches!(self, Deed::Reply | Deed::PrivateReply | Deed::Dm)
-    }
 }

@@ -18,7 +18,7 @@ use crate::config::OutboxConfig;
 use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
 use crate::connectors::{send, youtube_send};
 use crate::domain::{Delivery, Platform};
-use crate::storage::Db;
+use crate::storage::{Db, Sql};
 
 /// How long the dispatcher sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_millis(500);
@@ -198,7 +198,14 @@ async fn deliver(d: &Dispatcher, lease: &mut Lease) -> Outcome {
             "the platform's window closed before it could be sent",
         )
     } else {
-        attempt(d, lease).await
+        // A call may not outlive its lease: past it, another dispatcher may take the row over.
+        let deadline = d.lease.mul_f64(0.75);
+        match tokio::time::timeout(deadline, attempt(d, lease)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Unknown {
+                reason: "the platform took longer than the row's lease".into(),
+            },
+        }
     };
     d.limits.observe(
         lease.channel_id,
@@ -242,12 +249,19 @@ async fn attempt(d: &Dispatcher, lease: &mut Lease) -> Outcome {
             return o;
         }
         match send::find(&d.platforms, &job).await {
-            Ok(Some(id)) => {
-                return Outcome::Done {
-                    platform_id: Some(id),
-                };
-            }
-            Ok(None) => lease.in_doubt = false,
+            Ok(candidates) => match unclaimed(d, lease, candidates).await {
+                Ok(Some(id)) => {
+                    return Outcome::Done {
+                        platform_id: Some(id),
+                    };
+                }
+                Ok(None) => lease.in_doubt = false,
+                Err(e) => {
+                    return Outcome::Unknown {
+                        reason: format!("could not compare with what was sent: {e}"),
+                    };
+                }
+            },
             // What would refuse the send refuses the look too: the token, a deleted comment.
             Err(
                 o @ Outcome::Refused {
@@ -258,15 +272,10 @@ async fn attempt(d: &Dispatcher, lease: &mut Lease) -> Outcome {
             // Not looked at (a 429, a refused connection): still in doubt, tried later.
             Err(o @ Outcome::Retry { .. }) => return o,
             Err(o) => {
-                let reason = match o {
-                    Outcome::Retry { reason, .. }
-                    | Outcome::Unknown { reason }
-                    | Outcome::Refused { reason, .. } => reason,
-                    Outcome::Done { .. } => String::new(),
-                };
                 return Outcome::Unknown {
                     reason: format!(
-                        "could not check whether an earlier attempt went through: {reason}"
+                        "could not check whether an earlier attempt went through: {}",
+                        o.reason().unwrap_or_default()
                     ),
                 };
             }
@@ -278,13 +287,37 @@ async fn attempt(d: &Dispatcher, lease: &mut Lease) -> Outcome {
     send::send(&d.platforms, &job).await
 }
 
+/// The first of `candidates` (what the platform shows of ours that looks like this row's
+/// action) that no other row of the channel made: an identical reply sent earlier is not
+/// taken for this one.
+async fn unclaimed(
+    d: &Dispatcher,
+    lease: &Lease,
+    candidates: Vec<String>,
+) -> Result<Option<String>, sqlx::Error> {
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut sql =
+        Sql::new("SELECT platform_reply_id FROM outbox WHERE state = 'sent' AND channel_id = ");
+    sql.bind(lease.channel_id)
+        .push(" AND id <> ")
+        .bind(lease.id)
+        .push(" AND platform_reply_id IN ");
+    sql.bind_list(candidates.iter().map(String::as_str));
+    let taken: Vec<(String,)> = d.db.fetch_all(sql).await?;
+    Ok(candidates
+        .into_iter()
+        .find(|c| !taken.iter().any(|(t,)| t == c)))
+}
+
 /// Pays YouTube's units for a call before it is made; an outcome when it cannot be made.
 async fn pay(d: &Dispatcher, lease: &Lease, units: i64) -> Option<Outcome> {
     if lease.platform != Platform::Youtube {
         return None;
     }
     let now = crate::clock::now();
-    match quota::spend(&d.db, lease.channel_id, units, now).await {
+    match quota::spend(&d.db, units, now).await {
         Ok(true) => None,
         Ok(false) => Some(Outcome::limited(
             Some(youtube_send::until_quota_reset(now)),
@@ -315,6 +348,10 @@ fn log(lease: &Lease, outcome: &Outcome, settled: Settled) {
             row = lease.id,
             channel = lease.channel_id,
             "the platform refused the channel's token"
+        ),
+        Settled::Superseded => tracing::warn!(
+            row = lease.id,
+            "a call outlived its lease; the row was taken over and is looked up again"
         ),
     }
 }

@@ -194,13 +194,15 @@ impl Limits {
     }
 
     /// Takes a token for a read of `endpoint` (TikTok: 40 a minute per account and endpoint),
-    /// or says how long until one is there. Reads wait while the platform holds the account's
-    /// calls back (`Retry-After` on anything).
+    /// leaving `reserve` tokens for others (the polls leave some for webhooks), or says how
+    /// long until one is there. Reads wait while the platform holds the account's calls back
+    /// (`Retry-After` on anything).
     pub fn take_read(
         &self,
         channel: i64,
         platform: Platform,
         endpoint: &'static str,
+        reserve: f64,
         now: Instant,
     ) -> Result<(), Duration> {
         let mut s = self.state();
@@ -225,6 +227,10 @@ impl Limits {
             tokens: budget.capacity,
             at: now,
         });
+        bucket.refill(now);
+        if bucket.tokens < reserve + 1.0 {
+            return Err(bucket.wait());
+        }
         bucket.take(now)
     }
 

@@ -35,23 +35,26 @@ pub async fn retry(
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
     let (state, _) = state_of(tx, workspace, id).await?;
-    if !matches!(
-        state,
-        Delivery::Dead | Delivery::Failed | Delivery::Expired | Delivery::Cancelled
-    ) {
+    if !state.may_retry() {
         return Err(OutboxError::Conflict(format!(
             "row {id} is {state}: only dead, failed, expired or cancelled rows can be retried"
         )));
     }
+    // An expired row is tried past its window: the platform decides.
     let mut sql = Sql::new(
-        "UPDATE outbox SET state = 'queued', attempts = 0, lease_until = NULL, next_attempt_at = ",
+        "UPDATE outbox SET state = 'queued', attempts = 0, lease_until = NULL, \
+         expires_at = CASE WHEN state = 'expired' THEN NULL ELSE expires_at END, next_attempt_at = ",
     );
     sql.bind(now)
         .push(", updated_at = ")
         .bind(now)
-        .push(" WHERE id = ")
+        .push(" WHERE state IN ('dead', 'failed', 'expired', 'cancelled') AND id = ")
         .bind(id);
-    tx.execute(sql).await?;
+    if tx.execute(sql).await? == 0 {
+        return Err(OutboxError::Conflict(format!(
+            "row {id} was taken for sending meanwhile"
+        )));
+    }
     message_back(tx, id, "queued", None).await?;
     audit::record(
         tx,
@@ -80,7 +83,7 @@ pub async fn cancel(
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
     let (state, in_doubt) = state_of(tx, workspace, id).await?;
-    if !matches!(state, Delivery::Queued | Delivery::Failed | Delivery::Dead) {
+    if !state.may_cancel() {
         return Err(OutboxError::Conflict(format!(
             "row {id} is {state}: only queued, failed or dead rows can be cancelled"
         )));

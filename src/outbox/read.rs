@@ -1,5 +1,4 @@
-//! Reading the outbox: rows by state, newest first, in pages; counts by state; and each
-//! reply's delivery for the thread page.
+//! Reading the outbox: rows by state, newest first, in pages; counts by state.
 
 use std::collections::HashMap;
 
@@ -65,20 +64,4 @@ pub async fn counts(db: &Db, workspace: i64) -> Result<HashMap<Delivery, i64>, s
     sql.bind(workspace).push(" GROUP BY state");
     let rows: Vec<(Delivery, i64)> = db.fetch_all(sql).await?;
     Ok(rows.into_iter().collect())
-}
-
-/// The delivery of each message of thread `thread` that has one (replies, and moderation of
-/// the thread's comments).
-pub async fn of_thread(db: &Db, workspace: i64, thread: i64) -> Result<Vec<Item>, sqlx::Error> {
-    let mut sql = Sql::new(
-        "SELECT o.id, o.message_id, o.thread_id, c.handle AS channel, c.platform, o.action, o.state, \
-         o.attempts, CASE WHEN o.state IN ('queued', 'failed') THEN o.next_attempt_at END AS next_attempt_at, \
-         o.last_error, o.platform_reply_id, o.text, o.created_at, o.sent_at \
-         FROM outbox o JOIN channels c ON c.id = o.channel_id WHERE o.workspace_id = ",
-    );
-    sql.bind(workspace)
-        .push(" AND o.thread_id = ")
-        .bind(thread)
-        .push(" ORDER BY o.id");
-    db.fetch_all(sql).await
 }

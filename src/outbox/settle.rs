@@ -9,7 +9,7 @@ use super::claim::Lease;
 use crate::connectors::calls::{Outcome, Refusal};
 use crate::connectors::health;
 use crate::domain::Delivery;
-use crate::storage::{Db, Sql, Tx};
+use crate::storage::{Sql, Tx};
 
 /// How the dispatcher retries.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +17,10 @@ pub struct Policy {
     pub retry_base: Duration,
     pub max_attempts: u32,
 }
+
+/// How a message's error begins while its row waits to be tried again (the thread page keeps
+/// following such a message).
+pub const RETRYING: &str = "will retry: ";
 
 const LONGEST_WAIT: Duration = Duration::from_secs(3600);
 
@@ -41,20 +45,22 @@ pub enum Settled {
     Ended(Delivery),
     /// Waiting for the channel's credentials to be replaced.
     Waiting,
+    /// Not recorded: the lease ran out first, and the row is another attempt's now (which
+    /// looks it up on the platform before sending).
+    Superseded,
 }
 
-/// Records `outcome` for `lease`.
-pub async fn settle(
-    db: &Db,
-    lease: &Lease,
-    outcome: &Outcome,
-    policy: &Policy,
-    now: DateTime<Utc>,
-) -> Result<Settled, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let settled = settle_in(&mut tx, lease, outcome, policy, now).await?;
-    tx.commit().await?;
-    Ok(settled)
+/// Whether this instance still holds `lease`'s row (a call outliving its lease is not
+/// recorded over whoever took the row over). Locks the row on PostgreSQL until the commit.
+async fn still_ours(tx: &mut Tx, lease: &Lease) -> Result<bool, sqlx::Error> {
+    let mut sql = Sql::new("SELECT 1 FROM outbox WHERE state = 'sending' AND id = ");
+    sql.bind(lease.id)
+        .push(" AND lease_until = ")
+        .bind(lease.lease_until);
+    if tx.backend() == crate::storage::Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    Ok(tx.fetch_optional::<(i32,)>(sql).await?.is_some())
 }
 
 /// Records `outcome` for `lease` in the caller's transaction (the dispatcher records many
@@ -66,6 +72,9 @@ pub async fn settle_in(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Settled, sqlx::Error> {
+    if !still_ours(tx, lease).await? {
+        return Ok(Settled::Superseded);
+    }
     let settled = match outcome {
         Outcome::Done { platform_id } => {
             sent(tx, lease, platform_id.as_deref(), now).await?;
@@ -114,13 +123,7 @@ pub async fn settle_in(
             Settled::Ended(state)
         }
     };
-    if !matches!(outcome, Outcome::Done { .. }) {
-        let reason = match outcome {
-            Outcome::Retry { reason, .. }
-            | Outcome::Unknown { reason }
-            | Outcome::Refused { reason, .. } => reason.as_str(),
-            Outcome::Done { .. } => "",
-        };
+    if let Some(reason) = outcome.reason() {
         health::failed(tx, lease.channel_id, reason, now).await?;
     }
     Ok(settled)
@@ -192,7 +195,8 @@ async fn again(
     }
     let wait = policy.wait(attempts, asked);
     let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-    if lease.expires_at.is_some_and(|closes| closes <= at) {
+    // A row that may have gone out is kept for its look-up, window or not.
+    if !in_doubt && lease.expires_at.is_some_and(|closes| closes <= at) {
         let why = format!("the platform's window closes before the next attempt: {reason}");
         end(tx, lease, Delivery::Expired, &why, now).await?;
         return Ok(Settled::Ended(Delivery::Expired));
@@ -210,7 +214,7 @@ async fn again(
         .push(" WHERE id = ")
         .bind(lease.id);
     tx.execute(sql).await?;
-    message_state(tx, lease, "failed", Some(&format!("will retry: {reason}"))).await?;
+    message_state(tx, lease, "failed", Some(&format!("{RETRYING}{reason}"))).await?;
     Ok(Settled::Retry(at))
 }
 

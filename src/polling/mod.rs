@@ -122,16 +122,16 @@ async fn settle(p: &Poller, channel: &Connected, platform: Platform, polled: Pol
             }
         }
         Err(outcome) => {
-            let (reason, token) = match &outcome {
+            let Some(reason) = outcome.reason().map(str::to_owned) else {
+                return;
+            };
+            let token = matches!(
+                outcome,
                 Outcome::Refused {
                     why: Refusal::Token,
-                    reason,
-                } => (reason.clone(), true),
-                Outcome::Retry { reason, .. }
-                | Outcome::Unknown { reason }
-                | Outcome::Refused { reason, .. } => (reason.clone(), false),
-                Outcome::Done { .. } => return,
-            };
+                    ..
+                }
+            );
             tracing::info!(channel = channel.id, %reason, "a poll stopped");
             let recorded = async {
                 let mut tx = p.db.begin().await?;
@@ -154,13 +154,23 @@ pub(crate) async fn store(p: &Poller, workspace: i64, events: &[Value]) -> Resul
         return Ok(0);
     }
     let now = crate::clock::now();
-    let bytes = serde_json::to_vec(events).unwrap_or_default();
-    let parsed = parse_events(&bytes, usize::MAX, now).map_err(|e| {
-        Outcome::refused(
-            Refusal::Invalid,
-            format!("the platform's data did not read as events: {e:?}"),
-        )
-    })?;
+    let read = |events: &[Value]| {
+        let bytes = serde_json::to_vec(events).unwrap_or_default();
+        parse_events(&bytes, usize::MAX, now)
+    };
+    // A batch is all or nothing: one item the platform sent that unibox refuses (a NUL in
+    // its text, say) must not hold back the rest, nor stop the poll at that page every round.
+    let parsed = match read(events) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            tracing::info!(error = ?e, "a polled item was refused; storing the rest");
+            events
+                .iter()
+                .filter_map(|e| read(std::slice::from_ref(e)).ok())
+                .flatten()
+                .collect()
+        }
+    };
     let outcomes = p
         .ingest
         .store(workspace, parsed, now)

@@ -61,7 +61,13 @@ async fn tiktok_stats(p: &Poller, channel: &Connected) -> Polled {
     let mut cursor = 0;
     for _ in 0..5 {
         if p.limits
-            .take_read(channel.id, Platform::Tiktok, "video/list", Instant::now())
+            .take_read(
+                channel.id,
+                Platform::Tiktok,
+                "video/list",
+                0.0,
+                Instant::now(),
+            )
             .is_err()
         {
             break;
@@ -76,7 +82,7 @@ async fn tiktok_stats(p: &Poller, channel: &Connected) -> Polled {
         }
     }
     if p.limits
-        .take_read(channel.id, Platform::Tiktok, "get", Instant::now())
+        .take_read(channel.id, Platform::Tiktok, "get", 0.0, Instant::now())
         .is_ok()
     {
         events.extend(
@@ -90,7 +96,7 @@ async fn youtube_stats(p: &Poller, channel: &Connected) -> Polled {
     let token = channel.credential("access_token").unwrap_or_default();
     let videos = recent_videos(p, channel).await?;
     let mut events = Vec::new();
-    let spend = |units| quota::spend(&p.db, channel.id, units, crate::clock::now());
+    let spend = |units| quota::spend(&p.db, units, crate::clock::now());
     let no_quota = || {
         Outcome::limited(
             None,

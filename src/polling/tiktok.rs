@@ -13,6 +13,8 @@ use crate::storage::Sql;
 
 /// Videos polled per round: those first seen or published in the last week, newest first.
 const VIDEOS: i64 = 20;
+/// Calls of `comment/list` a minute the polls leave to webhooks (each fetches its comment).
+const WEBHOOK_RESERVE: f64 = 10.0;
 /// Pages (30 comments each) per video and round.
 const PAGES: usize = 5;
 
@@ -39,7 +41,13 @@ pub async fn comments(p: &Poller, channel: &Connected) -> Polled {
         let mut cursor = 0;
         for _ in 0..PAGES {
             if p.limits
-                .take_read(channel.id, Platform::Tiktok, "comment/list", Instant::now())
+                .take_read(
+                    channel.id,
+                    Platform::Tiktok,
+                    "comment/list",
+                    WEBHOOK_RESERVE,
+                    Instant::now(),
+                )
                 .is_err()
             {
                 return Ok(stored);

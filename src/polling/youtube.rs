@@ -4,7 +4,7 @@
 
 use super::cursors::{self, Cursor};
 use super::{Polled, Poller, store};
-use crate::connectors::calls::Outcome;
+use crate::connectors::calls::{Outcome, Refusal};
 use crate::connectors::channels::Connected;
 use crate::connectors::youtube::threads;
 use crate::connectors::youtube_send::until_quota_reset;
@@ -23,10 +23,7 @@ pub async fn comments(p: &Poller, channel: &Connected) -> Polled {
     let mut stored = 0;
     for _ in 0..PAGES {
         let now = crate::clock::now();
-        if !quota::spend(&p.db, channel.id, 1, now)
-            .await
-            .map_err(db_error)?
-        {
+        if !quota::spend(&p.db, 1, now).await.map_err(db_error)? {
             cursors::save(&p.db, channel.id, SCOPE, &cursor)
                 .await
                 .map_err(db_error)?;
@@ -45,6 +42,18 @@ pub async fn comments(p: &Poller, channel: &Connected) -> Polled {
         {
             Ok(page) => page,
             Err(o) => {
+                // A page token YouTube no longer takes would stop the sweep for good: the
+                // next round starts again from the top.
+                if matches!(
+                    o,
+                    Outcome::Refused {
+                        why: Refusal::Invalid,
+                        ..
+                    }
+                ) {
+                    cursor.page_token = None;
+                    cursor.sweep_top = None;
+                }
                 cursors::save(&p.db, channel.id, SCOPE, &cursor)
                     .await
                     .map_err(db_error)?;

@@ -379,19 +379,13 @@ pub async fn pause_for_platform(
         .push(" WHERE enabled AND workspace_id = ")
         .bind(workspace)
         .push(" AND id = ")
-        .bind(id);
-    if tx.execute(sql).await? == 0 {
+        .bind(id)
+        .push(" RETURNING name");
+    let Some((name,)) = tx.fetch_optional::<(String,)>(sql).await? else {
         return Ok(false);
-    }
-    let who = Who {
-        user_id: None,
-        label: "platform warning".into(),
     };
-    let entry = Entry {
-        action: "rule paused",
-        target: format!("rule #{id}"),
-        detail: reason.chars().take(200).collect(),
-    };
-    record(tx, workspace, &who, entry, now).await?;
+    let detail = reason.chars().take(200).collect();
+    let entry = Entry::about("rule paused", "rule", id, &name, detail);
+    record(tx, workspace, &Who::platform_warning(), entry, now).await?;
     Ok(true)
 }

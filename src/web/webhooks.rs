@@ -214,32 +214,12 @@ pub async fn tiktok_receive(
         ));
     }
     let connected = channels::connected(&state.db, Platform::Tiktok, Some(&notice.account)).await?;
+    let comments = fetch_tiktok_comment(&state, &connected, &notice).await?;
+    // Everything is fetched before anything is stored: a 503 means nothing was.
     let (mut created, mut duplicates) = (0, 0);
     for channel in &connected {
-        let Some(token) = channel.credential("access_token") else {
-            continue;
-        };
-        let business = channel.credential("business_id").unwrap_or(&notice.account);
-        let (comments, _) = tiktok::list_comments(
-            &state.workers.platforms,
-            token,
-            business,
-            &notice.video_id,
-            &[&notice.comment_id],
-            0,
-        )
-        .await
-        .map_err(|o| {
-            AppError::Upstream(format!(
-                "could not fetch the comment from TikTok ({o:?}); nothing was stored"
-            ))
-        })?;
         let events: Vec<Value> = comments
             .iter()
-            .filter(|c| {
-                crate::connectors::calls::id_of(&c["comment_id"]).as_deref()
-                    == Some(&notice.comment_id)
-            })
             .filter_map(|c| tiktok::event(c, &notice.account, channel.own_author_id.as_deref()))
             .collect();
         if events.is_empty() {
@@ -274,4 +254,72 @@ pub async fn tiktok_receive(
             json!({"created": created, "duplicates": duplicates, "not_connected": usize::from(connected.is_empty())}),
         ),
     ))
+}
+
+/// The comment a TikTok notice is about, fetched once through `comment/list` with the first
+/// connected channel whose token TikTok takes (a refused token is recorded on its channel and
+/// the next is tried). Nothing connected: nothing to fetch.
+async fn fetch_tiktok_comment(
+    state: &AppState,
+    connected: &[channels::Connected],
+    notice: &tiktok::Notice,
+) -> Result<Vec<Value>, AppError> {
+    use crate::connectors::calls::{Outcome, Refusal, id_of};
+    let mut refused = None;
+    for channel in connected {
+        let Some(token) = channel.credential("access_token") else {
+            continue;
+        };
+        let now = std::time::Instant::now();
+        if let Err(wait) =
+            state
+                .workers
+                .limits
+                .take_read(channel.id, Platform::Tiktok, "comment/list", 0.0, now)
+        {
+            return Err(AppError::Upstream(format!(
+                "TikTok's budget for comment/list is spent for {} s; nothing was stored (TikTok delivers again)",
+                wait.as_secs().max(1)
+            )));
+        }
+        let business = channel.credential("business_id").unwrap_or(&notice.account);
+        let fetched = tiktok::list_comments(
+            &state.workers.platforms,
+            token,
+            business,
+            &notice.video_id,
+            &[&notice.comment_id],
+            0,
+        )
+        .await;
+        match fetched {
+            Ok((comments, _)) => {
+                return Ok(comments
+                    .into_iter()
+                    .filter(|c| id_of(&c["comment_id"]).as_deref() == Some(&notice.comment_id))
+                    .collect());
+            }
+            Err(Outcome::Refused {
+                why: Refusal::Token,
+                reason,
+            }) => {
+                let mut tx = state.db.begin().await?;
+                crate::connectors::health::token_refused(&mut tx, channel.id, &reason).await?;
+                tx.commit().await?;
+                refused = Some(reason);
+            }
+            Err(o) => {
+                return Err(AppError::Upstream(format!(
+                    "could not fetch the comment from TikTok ({}); nothing was stored",
+                    o.reason().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    match refused {
+        Some(reason) => Err(AppError::Upstream(format!(
+            "TikTok refused every connected channel's token ({reason}); nothing was stored"
+        ))),
+        None => Ok(Vec::new()),
+    }
 }

@@ -66,6 +66,20 @@ fn price_rule(mode: &str) -> Value {
 }
 
 on_both_backends! {
+    async fn a_rule_without_delay_leaves_alone_what_the_same_batch_answered(s: &TestServer) {
+        // A poll can bring a comment and our own later answer to it in one batch: the rule,
+        // acting in that batch's transaction, sees the answer as the due worker would.
+        create_rule(s, price_rule("auto")).await;
+        let mut ours = reply("r9", "c9", "€19, see the shop");
+        ours["direction"] = json!("outbound");
+        s.ingest(json!([fresh(comment("c9", "Wat is de prijs?")), fresh(ours)])).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'skipped' AND reason = 'answered_by_person'").await, 1);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 0);
+        // Unanswered, the same question is answered at once.
+        s.ingest(json!([fresh(comment("c10", "Wat is de prijs?"))])).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 1);
+    }
+
     async fn an_automatic_rule_answers_once_and_never_itself(s: &TestServer) {
         let rule = create_rule(s, price_rule("auto")).await;
         let body = s.ingest(json!([

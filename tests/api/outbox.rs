@@ -485,3 +485,18 @@ async fn two_instances_on_postgres_send_each_reply_once() {
     other_db.close().await;
     s.finish().await;
 }
+
+on_both_backends! {
+    async fn rows_that_cannot_be_sent_never_look_due(s: &TestServer) {
+        // A reply on a channel first seen through ingest (no access token yet) waits, queued,
+        // without making the dispatcher look for work again and again.
+        let body = s.ingest(json!([fresh(comment("c1", "hello"))])).await;
+        let thread = body["results"][0]["thread_id"].as_i64().unwrap();
+        let (status, _) = s.post_json(&format!("/api/v1/threads/{thread}/messages"), &json!({"text": "hi"})).await;
+        assert_eq!(status, 201);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await, 1);
+        assert_eq!(unibox::outbox::claim::next_due(&s.db).await.unwrap(), None);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND attempts = 0").await, 1);
+    }
+}

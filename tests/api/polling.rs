@@ -117,12 +117,13 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     sim.world.set_followers(YT, 4_200);
 
     // The quota leaves one unit: the sweep reads one page, then stops and keeps its place.
-    let mut spent = Sql::new("INSERT INTO platform_quota (channel_id, day, units) SELECT id, ");
+    // (The quota is the app's: one count for every channel, under channel id 0.)
+    let mut spent = Sql::new("INSERT INTO platform_quota (channel_id, day, units) VALUES (0, ");
     spent
         .bind(unibox::connectors::youtube_send::quota_day(
             chrono::Utc::now(),
         ))
-        .push(", 9999 FROM channels WHERE platform = 'youtube'");
+        .push(", 9999)");
     let mut tx = s.db.begin().await.unwrap();
     tx.execute(spent).await.unwrap();
     tx.commit().await.unwrap();

@@ -119,9 +119,9 @@ async fn render(
             })
             .collect();
         if c.platform == Platform::Youtube {
-            let used = quota::spent_today(&state.db, c.id, now).await?;
+            let used = quota::spent_today(&state.db, now).await?;
             lines.push(format!(
-                "quota: {} of {} units left today",
+                "YouTube quota (the app's, for every channel): {} of {} units left today",
                 quota::DAILY_UNITS - used,
                 quota::DAILY_UNITS
             ));

@@ -61,17 +61,11 @@ impl OutboxTemplate {
     }
 
     fn may_retry(&self, item: &Item) -> bool {
-        matches!(
-            item.state,
-            Delivery::Dead | Delivery::Failed | Delivery::Expired | Delivery::Cancelled
-        )
+        item.state.may_retry()
     }
 
     fn may_cancel(&self, item: &Item) -> bool {
-        matches!(
-            item.state,
-            Delivery::Queued | Delivery::Failed | Delivery::Dead
-        )
+        item.state.may_cancel()
     }
 
     fn state_filter_query(&self) -> String {

@@ -169,7 +169,7 @@ impl ThreadTemplate {
             m.state == Delivery::Failed
                 && m.error
                     .as_deref()
-                    .is_some_and(|e| e.starts_with("will retry"))
+                    .is_some_and(|e| e.starts_with(crate::outbox::settle::RETRYING))
         };
         !self.messages.iter().any(|m| m.suggested)
             && self.messages.iter().any(|m| {
