@@ -197,6 +197,7 @@ impl From<crate::ingest::IngestError> for AppError {
             E::Malformed(message) => AppError::BadRequest(message),
             E::TooMany(message) => AppError::TooLarge(message),
             E::Invalid(problems) => AppError::invalid(problems),
+            E::Database(e) => AppError::Database(e),
         }
     }
 }

@@ -108,7 +108,13 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
             let request = p
                 .http
                 .get(format!("{base}/{}/{edge}", job.target))
-                .query(&[("fields", fields), ("limit", "100")]);
+                // Newest first: an earlier attempt's reply is recent, and a busy comment's
+                // first page would otherwise hold only its oldest replies.
+                .query(&[
+                    ("fields", fields),
+                    ("limit", "100"),
+                    ("order", "reverse_chronological"),
+                ]);
             (request, |body| items(&body["data"]))
         }
         Deed::Dm => {

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::calls::{Outcome, Platforms, Refusal, call, id_of};
+use super::calls::{Outcome, Platforms, call, id_of};
+use super::tiktok_send::envelope;
 use crate::problem::Problem;
 
 /// What a `comment.update` webhook says.
@@ -100,29 +101,7 @@ pub async fn list_comments(
     if !ids.is_empty() {
         query.push(("comment_ids", format!("[{}]", ids.join(","))));
     }
-    let request = p
-        .http
-        .get(format!("{}/business/comment/list/", p.tiktok))
-        .header("Access-Token", token)
-        .query(&query);
-    let answer = call(request).await?;
-    let code = answer.body["code"].as_i64();
-    let reason = || {
-        format!(
-            "TikTok {} (code {}): {}",
-            answer.status,
-            code.unwrap_or(-1),
-            answer.body["message"].as_str().unwrap_or("no message")
-        )
-    };
-    match code {
-        Some(0) if answer.status < 300 => {}
-        Some(40104 | 40105) => return Err(Outcome::refused(Refusal::Token, reason())),
-        _ if answer.status == 429 => return Err(Outcome::limited(answer.retry_after, reason())),
-        Some(40100) => return Err(Outcome::limited(answer.retry_after, reason())),
-        _ => return Err(Outcome::retry(reason())),
-    }
-    let data = &answer.body["data"];
+    let data = envelope_get(p, token, "comment/list/", &query).await?;
     let comments = data["comments"].as_array().cloned().unwrap_or_default();
     let next = (data["has_more"].as_bool() == Some(true))
         .then(|| data["cursor"].as_u64())
@@ -162,6 +141,7 @@ pub fn event(comment: &Value, account: &str, own: Option<&str>) -> Option<Value>
     Some(event)
 }
 
+/// A GET of the API for Business: the answer's data, or what its code means.
 async fn envelope_get(
     p: &Platforms,
     token: &str,
@@ -174,20 +154,7 @@ async fn envelope_get(
         .header("Access-Token", token)
         .query(query);
     let answer = call(request).await?;
-    let code = answer.body["code"].as_i64();
-    let reason = format!(
-        "TikTok {} (code {}): {}",
-        answer.status,
-        code.unwrap_or(-1),
-        answer.body["message"].as_str().unwrap_or("no message")
-    );
-    match code {
-        Some(0) if answer.status < 300 => Ok(answer.body["data"].clone()),
-        Some(40104 | 40105) => Err(Outcome::refused(Refusal::Token, reason)),
-        Some(40100) => Err(Outcome::limited(answer.retry_after, reason)),
-        _ if answer.status == 429 => Err(Outcome::limited(answer.retry_after, reason)),
-        _ => Err(Outcome::retry(reason)),
-    }
+    envelope(&answer).cloned()
 }
 
 /// One page of the account's videos with their figures, as statistics snapshots (TikTok's

@@ -62,7 +62,7 @@ pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
         Ok(a) => a,
         Err(o) => return o,
     };
-    match outcome(&answer) {
+    match envelope(&answer) {
         // Deleting what is gone is done (an earlier attempt may have deleted it).
         Err(Outcome::Refused {
             why: Refusal::Gone, ..
@@ -75,7 +75,7 @@ pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
 }
 
 /// The envelope's data, or what its code means.
-fn outcome(answer: &Answer) -> Result<&Value, Outcome> {
+pub(crate) fn envelope(answer: &Answer) -> Result<&Value, Outcome> {
     let code = answer.body["code"].as_i64();
     let reason = format!(
         "TikTok {} (code {}): {}",
@@ -117,7 +117,7 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
                 ("max_count", "30"),
             ]);
         let answer = call(request).await?;
-        let data = outcome(&answer)?;
+        let data = envelope(&answer)?;
         let ours = data["comments"]
             .as_array()
             .into_iter()

@@ -13,4 +13,7 @@ pub enum IngestError {
     /// Events with problems, each named by event index and field; nothing was stored.
     #[error("{}", crate::problem::summary(.0))]
     Invalid(Vec<Problem>),
+    /// Valid, but the database did not take it: nothing was stored.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }

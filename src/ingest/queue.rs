@@ -90,6 +90,24 @@ impl IngestQueue {
     }
 }
 
+impl IngestQueue {
+    /// Stores events a connector made in the ingest API's JSON (webhooks, polls): read as a
+    /// batch, all or nothing, like any batch.
+    pub async fn store_values(
+        &self,
+        workspace: i64,
+        events: &[serde_json::Value],
+        now: DateTime<Utc>,
+    ) -> Result<super::IngestReport, super::IngestError> {
+        let bytes =
+            serde_json::to_vec(events).map_err(|e| super::IngestError::Malformed(e.to_string()))?;
+        let events = super::parse_events(&bytes, usize::MAX, now)?;
+        Ok(super::IngestReport::new(
+            self.store(workspace, events, now).await?,
+        ))
+    }
+}
+
 async fn write_jobs(
     db: Db,
     cache: Arc<Memory>,

@@ -25,7 +25,7 @@ use crate::connectors::calls::{Outcome, Platforms, Refusal};
 use crate::connectors::channels::{Connected, connected};
 use crate::connectors::health;
 use crate::domain::Platform;
-use crate::ingest::{IngestQueue, parse_events};
+use crate::ingest::{IngestError, IngestQueue};
 use crate::outbox::Limits;
 use crate::storage::Db;
 
@@ -154,27 +154,35 @@ pub(crate) async fn store(p: &Poller, workspace: i64, events: &[Value]) -> Resul
         return Ok(0);
     }
     let now = crate::clock::now();
-    let read = |events: &[Value]| {
-        let bytes = serde_json::to_vec(events).unwrap_or_default();
-        parse_events(&bytes, usize::MAX, now)
-    };
-    // A batch is all or nothing: one item the platform sent that unibox refuses (a NUL in
-    // its text, say) must not hold back the rest, nor stop the poll at that page every round.
-    let parsed = match read(events) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            tracing::info!(error = ?e, "a polled item was refused; storing the rest");
-            events
-                .iter()
-                .filter_map(|e| read(std::slice::from_ref(e)).ok())
-                .flatten()
-                .collect()
+    let stored = match p.ingest.store_values(workspace, events, now).await {
+        // A batch is all or nothing: one item the platform sent that unibox refuses (a NUL in
+        // its text, say) must not hold back the rest, nor stop the poll at that page every round.
+        Err(IngestError::Invalid(problems)) => {
+            tracing::info!(
+                problems = problems.len(),
+                "polled items were refused; storing the rest"
+            );
+            let mut created = 0;
+            for event in events {
+                match p
+                    .ingest
+                    .store_values(workspace, std::slice::from_ref(event), now)
+                    .await
+                {
+                    Ok(report) => created += report.created,
+                    Err(IngestError::Invalid(_)) => {}
+                    Err(e) => {
+                        return Err(Outcome::retry(format!(
+                            "could not store what was polled: {e}"
+                        )));
+                    }
+                }
+            }
+            return Ok(created);
         }
+        other => other,
     };
-    let outcomes = p
-        .ingest
-        .store(workspace, parsed, now)
-        .await
-        .map_err(|e| Outcome::retry(format!("could not store what was polled: {e}")))?;
-    Ok(crate::ingest::IngestReport::new(outcomes).created)
+    stored
+        .map(|report| report.created)
+        .map_err(|e| Outcome::retry(format!("could not store what was polled: {e}")))
 }

@@ -87,101 +87,101 @@ async fn write_edge(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let token = match authorised(&world, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
     let endpoint = format!("meta/{edge}");
-    let w = world.clone();
-    faulty(&world, token, &endpoint, move |token| {
-        if w.is_flagged(token) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                368,
-                Some(1390008),
-                "The action attempted has been deemed abusive or is otherwise disallowed",
-            );
-        }
-        match edge.as_str() {
-            "replies" | "comments" => {
-                let form: HashMap<String, String> =
-                    serde_urlencoded::from_bytes(&body).unwrap_or_default();
-                let Some(text) = form.get("message").filter(|t| !t.is_empty()) else {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        100,
-                        None,
-                        "(#100) The parameter message is required",
-                    );
-                };
-                if gone(&w, &id) {
-                    return missing(&id);
-                }
-                let platform = platform_of(&edge, &w, &id);
-                let made = w.take_effect(platform, "reply", token, &id, Some(text), None);
-                Json(json!({"id": made})).into_response()
+    faulty(
+        &world,
+        authorised(&world, &headers),
+        &endpoint,
+        move |w, token| {
+            if w.is_flagged(token) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    368,
+                    Some(1390008),
+                    "The action attempted has been deemed abusive or is otherwise disallowed",
+                );
             }
-            "messages" => {
-                let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-                    return error(StatusCode::BAD_REQUEST, 100, None, "(#100) Invalid JSON");
-                };
-                let text = v["message"]["text"].as_str().unwrap_or_default();
-                if text.is_empty() {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        100,
-                        None,
-                        "(#100) The parameter message is required",
-                    );
-                }
-                if let Some(comment) = v["recipient"]["comment_id"].as_str() {
-                    if gone(&w, comment) {
-                        return missing(comment);
-                    }
-                    let answered = w
-                        .children(comment)
-                        .into_iter()
-                        .any(|i| i.by_token.as_deref() == Some(token) && i.id.starts_with("m_"));
-                    if answered {
+            match edge.as_str() {
+                "replies" | "comments" => {
+                    let form: HashMap<String, String> =
+                        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                    let Some(text) = form.get("message").filter(|t| !t.is_empty()) else {
                         return error(
                             StatusCode::BAD_REQUEST,
-                            10900,
+                            100,
                             None,
-                            "Activity already replied to",
+                            "(#100) The parameter message is required",
+                        );
+                    };
+                    if gone(w, &id) {
+                        return missing(&id);
+                    }
+                    let platform = platform_of(&edge, w, &id);
+                    let made = w.take_effect(platform, "reply", token, &id, Some(text), None);
+                    Json(json!({"id": made})).into_response()
+                }
+                "messages" => {
+                    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                        return error(StatusCode::BAD_REQUEST, 100, None, "(#100) Invalid JSON");
+                    };
+                    let text = v["message"]["text"].as_str().unwrap_or_default();
+                    if text.is_empty() {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            100,
+                            None,
+                            "(#100) The parameter message is required",
                         );
                     }
-                    let made = w.take_effect(
-                        "instagram",
-                        "private_reply",
-                        token,
-                        comment,
-                        Some(text),
-                        None,
-                    );
-                    return Json(json!({"recipient_id": id, "message_id": made})).into_response();
+                    if let Some(comment) = v["recipient"]["comment_id"].as_str() {
+                        if gone(w, comment) {
+                            return missing(comment);
+                        }
+                        let answered = w.children(comment).into_iter().any(|i| {
+                            i.by_token.as_deref() == Some(token) && i.id.starts_with("m_")
+                        });
+                        if answered {
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                10900,
+                                None,
+                                "Activity already replied to",
+                            );
+                        }
+                        let made = w.take_effect(
+                            "instagram",
+                            "private_reply",
+                            token,
+                            comment,
+                            Some(text),
+                            None,
+                        );
+                        return Json(json!({"recipient_id": id, "message_id": made}))
+                            .into_response();
+                    }
+                    let Some(person) = v["recipient"]["id"].as_str() else {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            100,
+                            None,
+                            "(#100) recipient is required",
+                        );
+                    };
+                    let made = w.take_effect("instagram", "dm", token, person, Some(text), None);
+                    Json(json!({"recipient_id": person, "message_id": made})).into_response()
                 }
-                let Some(person) = v["recipient"]["id"].as_str() else {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        100,
-                        None,
-                        "(#100) recipient is required",
-                    );
-                };
-                let made = w.take_effect("instagram", "dm", token, person, Some(text), None);
-                Json(json!({"recipient_id": person, "message_id": made})).into_response()
-            }
-            "likes" => {
-                if gone(&w, &id) {
-                    return missing(&id);
+                "likes" => {
+                    if gone(w, &id) {
+                        return missing(&id);
+                    }
+                    w.update(&id, |i| i.liked = true);
+                    w.take_effect("facebook", "like", token, &id, None, None);
+                    Json(json!({"success": true})).into_response()
                 }
-                w.update(&id, |i| i.liked = true);
-                w.take_effect("facebook", "like", token, &id, None, None);
-                Json(json!({"success": true})).into_response()
+                _ => error(StatusCode::BAD_REQUEST, 100, None, "(#100) Unknown edge"),
             }
-            _ => error(StatusCode::BAD_REQUEST, 100, None, "(#100) Unknown edge"),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -191,14 +191,9 @@ async fn read_edge(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let token = match authorised(&world, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, &format!("meta/list_{edge}"), move |_| match edge.as_str() {
+    faulty(&world, authorised(&world, &headers), &format!("meta/list_{edge}"), move |w, _| match edge.as_str() {
         "replies" | "comments" => {
-            if gone(&w, &id) {
+            if gone(w, &id) {
                 return missing(&id);
             }
             let text_field = if edge == "replies" { "text" } else { "message" };
@@ -239,47 +234,47 @@ async fn moderate(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "meta/hide", move |token| {
-        let Some(hide) = form
-            .get("hide")
-            .or(form.get("is_hidden"))
-            .map(|v| v == "true")
-        else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                100,
-                None,
-                "(#100) Nothing to change",
+    faulty(
+        &world,
+        authorised(&world, &headers),
+        "meta/hide",
+        move |w, token| {
+            let Some(hide) = form
+                .get("hide")
+                .or(form.get("is_hidden"))
+                .map(|v| v == "true")
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    100,
+                    None,
+                    "(#100) Nothing to change",
+                );
+            };
+            if gone(w, &id) {
+                return missing(&id);
+            }
+            w.update(&id, |i| i.hidden = hide);
+            let platform = platform_of(
+                if form.contains_key("hide") {
+                    "replies"
+                } else {
+                    "comments"
+                },
+                w,
+                &id,
             );
-        };
-        if gone(&w, &id) {
-            return missing(&id);
-        }
-        w.update(&id, |i| i.hidden = hide);
-        let platform = platform_of(
-            if form.contains_key("hide") {
-                "replies"
-            } else {
-                "comments"
-            },
-            &w,
-            &id,
-        );
-        w.take_effect(
-            platform,
-            if hide { "hide" } else { "unhide" },
-            token,
-            &id,
-            None,
-            None,
-        );
-        Json(json!({"success": true})).into_response()
-    })
+            w.take_effect(
+                platform,
+                if hide { "hide" } else { "unhide" },
+                token,
+                &id,
+                None,
+                None,
+            );
+            Json(json!({"success": true})).into_response()
+        },
+    )
     .await
 }
 
@@ -288,20 +283,20 @@ async fn remove(
     Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let token = match authorised(&world, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "meta/delete", move |token| {
-        if gone(&w, &id) {
-            return missing(&id);
-        }
-        w.update(&id, |i| i.deleted = true);
-        let platform = platform_of("replies", &w, &id);
-        w.take_effect(platform, "delete", token, &id, None, None);
-        Json(json!({"success": true})).into_response()
-    })
+    faulty(
+        &world,
+        authorised(&world, &headers),
+        "meta/delete",
+        move |w, token| {
+            if gone(w, &id) {
+                return missing(&id);
+            }
+            w.update(&id, |i| i.deleted = true);
+            let platform = platform_of("replies", w, &id);
+            w.take_effect(platform, "delete", token, &id, None, None);
+            Json(json!({"success": true})).into_response()
+        },
+    )
     .await
 }
 
@@ -311,13 +306,11 @@ async fn node(
     Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let token = match authorised(&world, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "meta/node", move |_| {
-        Json(json!({"id": id, "followers_count": w.followers(&id)})).into_response()
-    })
+    faulty(
+        &world,
+        authorised(&world, &headers),
+        "meta/node",
+        move |w, _| Json(json!({"id": id, "followers_count": w.followers(&id)})).into_response(),
+    )
     .await
 }

@@ -69,13 +69,18 @@ fn token(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Runs `act` (the request's effect and answer) under the fate drawn for it.
+/// Runs `act` (the request's effect and answer) under the fate drawn for it, once the
+/// request's token was taken (`token`: the token, or the platform's refusal).
 async fn faulty(
     world: &World,
-    token: String,
+    token: Result<String, Response>,
     endpoint: &str,
-    act: impl FnOnce(&str) -> Response,
+    act: impl FnOnce(&World, &str) -> Response,
 ) -> Response {
+    let token = match token {
+        Ok(t) => t,
+        Err(refused) => return refused,
+    };
     let faults = world.faults();
     if faults.slow_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.slow_ms)).await;
@@ -86,7 +91,7 @@ async fn faulty(
         30_000
     });
     match world.fate(&token, endpoint) {
-        Fate::Normal => act(&token),
+        Fate::Normal => act(world, &token),
         Fate::Error => (StatusCode::INTERNAL_SERVER_ERROR, "simulated failure").into_response(),
         Fate::RateLimited(seconds) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -99,7 +104,7 @@ async fn faulty(
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         Fate::Drop => {
-            let _answer_never_arrives = act(&token);
+            let _answer_never_arrives = act(world, &token);
             tokio::time::sleep(hang).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }

@@ -91,66 +91,66 @@ async fn write(
     body: axum::body::Bytes,
     action: &'static str,
 ) -> Response {
-    let token = match authorised(&world, &headers, action) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, &format!("tiktok/{action}"), move |token| {
-        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-            return envelope(40002, "Invalid JSON", json!({}));
-        };
-        let Some(comment) = id_field(&v["comment_id"]) else {
-            return envelope(40002, "comment_id is required", json!({}));
-        };
-        if w.get(&comment).is_some_and(|c| c.deleted) {
-            return envelope(
-                40006,
-                "The comment does not exist or has been deleted.",
-                json!({}),
-            );
-        }
-        if w.is_flagged(token) {
-            return envelope(
-                40010,
-                "Your account is restricted from commenting: too many similar comments (spam).",
-                json!({}),
-            );
-        }
-        let action = match (action, v["action"].as_str()) {
-            ("hide", Some("UNHIDE")) => "unhide",
-            (a, _) => a,
-        };
-        let text = v["text"].as_str();
-        if action == "reply" {
-            let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-                return envelope(40002, "text is required", json!({}));
+    faulty(
+        &world,
+        authorised(&world, &headers, action),
+        &format!("tiktok/{action}"),
+        move |w, token| {
+            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                return envelope(40002, "Invalid JSON", json!({}));
             };
-            if text.chars().count() > 150 {
-                return envelope(40002, "text exceeds 150 characters", json!({}));
+            let Some(comment) = id_field(&v["comment_id"]) else {
+                return envelope(40002, "comment_id is required", json!({}));
+            };
+            if w.get(&comment).is_some_and(|c| c.deleted) {
+                return envelope(
+                    40006,
+                    "The comment does not exist or has been deleted.",
+                    json!({}),
+                );
             }
-        }
-        let video = id_field(&v["video_id"]);
-        let made = w.take_effect("tiktok", action, token, &comment, text, video.as_deref());
-        match action {
-            "hide" | "unhide" => {
-                w.update(&comment, |c| c.hidden = action == "hide");
+            if w.is_flagged(token) {
+                return envelope(
+                    40010,
+                    "Your account is restricted from commenting: too many similar comments (spam).",
+                    json!({}),
+                );
             }
-            "like" => {
-                w.update(&comment, |c| c.liked = true);
+            let action = match (action, v["action"].as_str()) {
+                ("hide", Some("UNHIDE")) => "unhide",
+                (a, _) => a,
+            };
+            let text = v["text"].as_str();
+            if action == "reply" {
+                let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+                    return envelope(40002, "text is required", json!({}));
+                };
+                if text.chars().count() > 150 {
+                    return envelope(40002, "text exceeds 150 characters", json!({}));
+                }
             }
-            "delete" => {
-                w.update(&comment, |c| c.deleted = true);
+            let video = id_field(&v["video_id"]);
+            let made = w.take_effect("tiktok", action, token, &comment, text, video.as_deref());
+            match action {
+                "hide" | "unhide" => {
+                    w.update(&comment, |c| c.hidden = action == "hide");
+                }
+                "like" => {
+                    w.update(&comment, |c| c.liked = true);
+                }
+                "delete" => {
+                    w.update(&comment, |c| c.deleted = true);
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        let data = if action == "reply" {
-            json!({"comment_id": big(&made), "video_id": v["video_id"], "text": text})
-        } else {
-            json!({})
-        };
-        envelope(0, "OK", data)
-    })
+            let data = if action == "reply" {
+                json!({"comment_id": big(&made), "video_id": v["video_id"], "text": text})
+            } else {
+                json!({})
+            };
+            envelope(0, "OK", data)
+        },
+    )
     .await
 }
 
@@ -159,12 +159,7 @@ async fn list_replies(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, "reply_list") {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "tiktok/reply_list", move |token| {
+    faulty(&world, authorised(&world, &headers, "reply_list"), "tiktok/reply_list", move |w, token| {
         let comment = q.get("comment_id").cloned().unwrap_or_default();
         let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
         let max: usize = q.get("max_count").and_then(|c| c.parse().ok()).unwrap_or(20).clamp(1, 30);
@@ -201,47 +196,49 @@ async fn list_comments(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, "comment_list") {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "tiktok/comment_list", move |token| {
-        let Some(video) = q.get("video_id").filter(|v| !v.is_empty()) else {
-            return envelope(40002, "video_id is required", json!({}));
-        };
-        // `comment_ids` is a JSON array of integers.
-        let wanted: Option<Vec<String>> = match q.get("comment_ids") {
-            None => None,
-            Some(raw) => match serde_json::from_str::<Vec<Value>>(raw) {
-                Ok(ids) => Some(ids.iter().filter_map(id_field).collect()),
-                Err(_) => return envelope(40002, "comment_ids must be a JSON array", json!({})),
-            },
-        };
-        let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-        let max: usize = q
-            .get("max_count")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(20)
-            .clamp(1, 30);
-        let all: Vec<_> = w
-            .on_video("tiktok", video)
-            .into_iter()
-            .filter(|c| wanted.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-            .collect();
-        let page: Vec<Value> = all
-            .iter()
-            .skip(cursor)
-            .take(max)
-            .map(|c| shown(&w, c, token))
-            .collect();
-        let next = cursor + page.len();
-        envelope(
-            0,
-            "OK",
-            json!({"comments": page, "cursor": next, "has_more": next < all.len()}),
-        )
-    })
+    faulty(
+        &world,
+        authorised(&world, &headers, "comment_list"),
+        "tiktok/comment_list",
+        move |w, token| {
+            let Some(video) = q.get("video_id").filter(|v| !v.is_empty()) else {
+                return envelope(40002, "video_id is required", json!({}));
+            };
+            // `comment_ids` is a JSON array of integers.
+            let wanted: Option<Vec<String>> = match q.get("comment_ids") {
+                None => None,
+                Some(raw) => match serde_json::from_str::<Vec<Value>>(raw) {
+                    Ok(ids) => Some(ids.iter().filter_map(id_field).collect()),
+                    Err(_) => {
+                        return envelope(40002, "comment_ids must be a JSON array", json!({}));
+                    }
+                },
+            };
+            let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+            let max: usize = q
+                .get("max_count")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(20)
+                .clamp(1, 30);
+            let all: Vec<_> = w
+                .on_video("tiktok", video)
+                .into_iter()
+                .filter(|c| wanted.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+                .collect();
+            let page: Vec<Value> = all
+                .iter()
+                .skip(cursor)
+                .take(max)
+                .map(|c| shown(w, c, token))
+                .collect();
+            let next = cursor + page.len();
+            envelope(
+                0,
+                "OK",
+                json!({"comments": page, "cursor": next, "has_more": next < all.len()}),
+            )
+        },
+    )
     .await
 }
 
@@ -251,12 +248,7 @@ async fn list_videos(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, "video_list") {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "tiktok/video_list", move |_| {
+    faulty(&world, authorised(&world, &headers, "video_list"), "tiktok/video_list", move |w, _| {
         let business = q.get("business_id").cloned().unwrap_or_default();
         let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
         let max: usize = q.get("max_count").and_then(|c| c.parse().ok()).unwrap_or(20).clamp(1, 20);
@@ -281,19 +273,19 @@ async fn account(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, "get") {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "tiktok/get", move |_| {
-        let business = q.get("business_id").cloned().unwrap_or_default();
-        envelope(
-            0,
-            "OK",
-            json!({"followers_count": w.followers(&business),
+    faulty(
+        &world,
+        authorised(&world, &headers, "get"),
+        "tiktok/get",
+        move |w, _| {
+            let business = q.get("business_id").cloned().unwrap_or_default();
+            envelope(
+                0,
+                "OK",
+                json!({"followers_count": w.followers(&business),
                                  "videos_count": w.videos_of("tiktok", &business).len()}),
-        )
-    })
+            )
+        },
+    )
     .await
 }

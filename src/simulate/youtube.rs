@@ -58,51 +58,51 @@ async fn insert(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let token = match authorised(&world, &headers, 50) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "youtube/comments.insert", move |token| {
-        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-            return error(StatusCode::BAD_REQUEST, "parseError", "Parse Error");
-        };
-        let parent = v["snippet"]["parentId"].as_str().unwrap_or_default();
-        let text = v["snippet"]["textOriginal"].as_str().unwrap_or_default();
-        if parent.is_empty() {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalidCommentMetadata",
-                "The request metadata is invalid.",
-            );
-        }
-        if w.get(parent).is_some_and(|c| c.deleted) {
-            return error(
-                StatusCode::NOT_FOUND,
-                "commentNotFound",
-                "The specified comment could not be found.",
-            );
-        }
-        if text.chars().count() > 10_000 {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "commentTextTooLong",
-                "The comment is too long.",
-            );
-        }
-        if w.is_flagged(token) {
-            return error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "The comment was rejected as spam.",
-            );
-        }
-        let made = w.take_effect("youtube", "reply", token, parent, Some(text), None);
-        Json(json!({"kind": "youtube#comment", "id": made,
+    faulty(
+        &world,
+        authorised(&world, &headers, 50),
+        "youtube/comments.insert",
+        move |w, token| {
+            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                return error(StatusCode::BAD_REQUEST, "parseError", "Parse Error");
+            };
+            let parent = v["snippet"]["parentId"].as_str().unwrap_or_default();
+            let text = v["snippet"]["textOriginal"].as_str().unwrap_or_default();
+            if parent.is_empty() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidCommentMetadata",
+                    "The request metadata is invalid.",
+                );
+            }
+            if w.get(parent).is_some_and(|c| c.deleted) {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "commentNotFound",
+                    "The specified comment could not be found.",
+                );
+            }
+            if text.chars().count() > 10_000 {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "commentTextTooLong",
+                    "The comment is too long.",
+                );
+            }
+            if w.is_flagged(token) {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "The comment was rejected as spam.",
+                );
+            }
+            let made = w.take_effect("youtube", "reply", token, parent, Some(text), None);
+            Json(json!({"kind": "youtube#comment", "id": made,
                     "snippet": {"parentId": parent, "textOriginal": text, "textDisplay": text,
                                 "authorChannelId": {"value": w.account(token)}}}))
-        .into_response()
-    })
+            .into_response()
+        },
+    )
     .await
 }
 
@@ -111,12 +111,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, 1) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "youtube/comments.list", move |_| {
+    faulty(&world, authorised(&world, &headers, 1), "youtube/comments.list", move |w, _| {
         let parent = q.get("parentId").cloned().unwrap_or_default();
         if w.get(&parent).is_some_and(|c| c.deleted) {
             return error(StatusCode::NOT_FOUND, "commentNotFound", "The specified comment could not be found.");
@@ -152,12 +147,7 @@ async fn threads(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, 1) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "youtube/commentThreads.list", move |_| {
+    faulty(&world, authorised(&world, &headers, 1), "youtube/commentThreads.list", move |w, _| {
         let Some(channel) = q.get("allThreadsRelatedToChannelId").or(q.get("channelId")) else {
             return error(StatusCode::BAD_REQUEST, "missingRequiredParameter", "No filter selected.");
         };
@@ -205,24 +195,24 @@ async fn videos(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, 1) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "youtube/videos.list", move |_| {
-        let ids = q.get("id").cloned().unwrap_or_default();
-        let items: Vec<Value> = ids
-            .split(',')
-            .filter_map(|id| w.video("youtube", id))
-            .map(|v| {
-                json!({"kind": "youtube#video", "id": v.id, "statistics": {
+    faulty(
+        &world,
+        authorised(&world, &headers, 1),
+        "youtube/videos.list",
+        move |w, _| {
+            let ids = q.get("id").cloned().unwrap_or_default();
+            let items: Vec<Value> = ids
+                .split(',')
+                .filter_map(|id| w.video("youtube", id))
+                .map(|v| {
+                    json!({"kind": "youtube#video", "id": v.id, "statistics": {
                 "viewCount": v.views.to_string(), "likeCount": v.likes.to_string(),
                 "favoriteCount": "0", "commentCount": v.comments.to_string()}})
-            })
-            .collect();
-        Json(json!({"kind": "youtube#videoListResponse", "items": items})).into_response()
-    })
+                })
+                .collect();
+            Json(json!({"kind": "youtube#videoListResponse", "items": items})).into_response()
+        },
+    )
     .await
 }
 
@@ -232,12 +222,7 @@ async fn channels(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authorised(&world, &headers, 1) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let w = world.clone();
-    faulty(&world, token, "youtube/channels.list", move |_| {
+    faulty(&world, authorised(&world, &headers, 1), "youtube/channels.list", move |w, _| {
         let id = q.get("id").cloned().unwrap_or_default();
         let videos = w.videos_of("youtube", &id).len();
         Json(json!({"kind": "youtube#channelListResponse", "items": [{"kind": "youtube#channel", "id": id,

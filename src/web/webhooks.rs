@@ -18,7 +18,6 @@ use crate::connectors::signature::{SignatureError, same_secret, verify_meta, ver
 use crate::connectors::{channels, tiktok};
 use crate::domain::Platform;
 use crate::error::AppError;
-use crate::ingest::parse_events;
 use crate::state::AppState;
 
 /// The longest handshake challenge echoed back.
@@ -132,11 +131,11 @@ pub async fn meta_receive(
     let now = crate::clock::now();
     let (mut created, mut duplicates) = (0, 0);
     for (workspace, events) in per_workspace {
-        let bytes = serde_json::to_vec(&events).map_err(anyhow::Error::from)?;
-        let events = parse_events(&bytes, usize::MAX, now)?;
-        let report = crate::ingest::IngestReport::new(
-            state.workers.ingest.store(workspace, events, now).await?,
-        );
+        let report = state
+            .workers
+            .ingest
+            .store_values(workspace, &events, now)
+            .await?;
         state
             .metrics
             .count_ingested(report.created as u64, report.duplicates as u64);
@@ -225,15 +224,11 @@ pub async fn tiktok_receive(
         if events.is_empty() {
             continue; // Gone before we asked: nothing to store.
         }
-        let bytes = serde_json::to_vec(&events).map_err(anyhow::Error::from)?;
-        let events = parse_events(&bytes, usize::MAX, now)?;
-        let report = crate::ingest::IngestReport::new(
-            state
-                .workers
-                .ingest
-                .store(channel.workspace_id, events, now)
-                .await?,
-        );
+        let report = state
+            .workers
+            .ingest
+            .store_values(channel.workspace_id, &events, now)
+            .await?;
         state
             .metrics
             .count_ingested(report.created as u64, report.duplicates as u64);
