@@ -65,6 +65,7 @@ impl Workers {
             heard: heard.clone(),
             comments_every: every(config.polling.poll_comments_seconds),
             stats_every: every(config.polling.poll_stats_seconds),
+            stopping: stopping.clone(),
         };
         let polls = crate::polling::work(Arc::new(poller), stopping);
         tasks.push(("platform polls", tokio::spawn(polls)));

@@ -40,6 +40,15 @@ pub struct Poller {
     pub comments_every: Option<Duration>,
     /// How often statistics are polled; `None`: never.
     pub stats_every: Option<Duration>,
+    /// Turns true on shutdown: a round stops between channels (no calls, no units spent,
+    /// for what could no longer be stored).
+    pub stopping: watch::Receiver<bool>,
+}
+
+impl Poller {
+    fn stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
 }
 
 /// Runs until `stop` turns true.
@@ -90,6 +99,9 @@ pub async fn poll_comments(p: &Poller) {
             }
         };
         for channel in &channels {
+            if p.stopping() {
+                return;
+            }
             let polled = match platform {
                 Platform::Youtube => youtube::comments(p, channel).await,
                 _ => tiktok::comments(p, channel).await,

@@ -27,6 +27,9 @@ pub async fn poll(p: &Poller) {
             return;
         };
         for channel in &channels {
+            if p.stopping() {
+                return;
+            }
             let polled = match platform {
                 Platform::Tiktok => tiktok_stats(p, channel).await,
                 Platform::Youtube => youtube_stats(p, channel).await,

@@ -78,6 +78,7 @@ fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<bool
         heard: Arc::default(),
         comments_every: None,
         stats_every: None,
+        stopping: stop.subscribe(),
     };
     (poller, stop)
 }
@@ -127,7 +128,7 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     let mut tx = s.db.begin().await.unwrap();
     tx.execute(spent).await.unwrap();
     tx.commit().await.unwrap();
-    let (p, _stop) = poller(s, sim);
+    let (p, stop) = poller(s, sim);
     poll_comments(&p).await;
     assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE platform = 'youtube')").await, 100);
     let token: (Option<String>,) =
@@ -257,6 +258,30 @@ async fn scenario(s: &TestServer, sim: &Sim) {
         "SELECT s.views FROM video_stats s JOIN videos v ON v.id = s.video_id WHERE v.external_id = 'ytVideo0001' ORDER BY s.id DESC LIMIT 1",
     )).await.unwrap().unwrap();
     assert_eq!(views.0, 12_000);
+
+    // Shutting down: a round calls nothing more (no units spent for what could not be stored).
+    comment(
+        sim,
+        "youtube",
+        "UgzAfterStop",
+        "ytVideo0001",
+        "UClate",
+        None,
+        0,
+    );
+    stop.send(true).unwrap();
+    let requests = sim.world.requests();
+    poll_comments(&p).await;
+    poll_stats(&p).await;
+    assert_eq!(sim.world.requests(), requests);
+    assert_eq!(
+        number(
+            s,
+            "SELECT COUNT(*) FROM messages WHERE external_id = 'UgzAfterStop'"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]
