@@ -58,6 +58,8 @@ pub fn table() -> Vec<Route> {
         // Signing in and one's own account.
         route(M::GET, "/login", PUBLIC, web::pages::login::form),
         route(M::POST, "/login", PUBLIC, web::pages::login::sign_in),
+        route(M::GET, "/setup", PUBLIC, web::pages::setup::form),
+        route(M::POST, "/setup", PUBLIC, web::pages::setup::create),
         route(M::POST, "/logout", SIGNED_IN, web::pages::login::sign_out),
         route(M::GET, "/account", SIGNED_IN, web::pages::account::show),
         route(

@@ -13,6 +13,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Background work, such as the queue that writes ingested batches.
     pub workers: Arc<Workers>,
+    /// The one-time link that creates the first account (open only while none exists).
+    pub setup: Arc<crate::auth::setup::SetupLink>,
 }
 
 impl AppState {
@@ -24,6 +26,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::default(),
             workers,
+            setup: Arc::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 mod error;
+pub mod first;
 pub mod members;
 pub mod users;
 pub mod workspaces;

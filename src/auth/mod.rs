@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod password;
 pub mod secret;
 pub mod sessions;
+pub mod setup;
 pub mod throttle;
 pub mod tokens;
 

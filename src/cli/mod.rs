@@ -107,12 +107,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
              put unibox behind an HTTPS proxy and set UNIBOX_TRUST_PROXY=true (or UNIBOX_SECURE_COOKIES=always)"
         );
     }
+    let state = AppState::new(db.clone(), config);
     if crate::accounts::users::count(&db).await? == 0 {
+        let token = state.setup.open();
+        let address = listener.local_addr()?;
         tracing::warn!(
-            "nobody can sign in yet: create the first account with `unibox user add --email you@example.com --admin`"
+            "no account exists yet: open http://{address}/setup?token={token} to create the first one \
+             (the link works once, on this instance, until an account exists; \
+             `unibox user add --email you@example.com --admin` works too)"
         );
     }
-    let state = AppState::new(db.clone(), config);
     crate::serve(listener, state, crate::ops::shutdown::signal()).await?;
     db.close().await;
     tracing::info!("stopped");

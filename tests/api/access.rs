@@ -90,7 +90,7 @@ on_both_backends! {
             .collect();
         assert_eq!(
             public,
-            [("GET", "/login"), ("POST", "/login"), ("GET", "/static/{file}"),
+            [("GET", "/login"), ("POST", "/login"), ("GET", "/setup"), ("POST", "/setup"), ("GET", "/static/{file}"),
              ("POST", "/csp-reports"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
              ("POST", "/webhooks/tiktok"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
             "a new public route must be added here on purpose"
@@ -393,8 +393,8 @@ fn route_table_follows_the_role_policy() {
     for route in table() {
         let (path, get) = (route.path, route.method == Method::GET);
         let expected = match path {
-            "/login" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz" | "/metrics"
-            | "/webhooks/meta" | "/webhooks/tiktok" => Access::Public,
+            "/login" | "/setup" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz"
+            | "/metrics" | "/webhooks/meta" | "/webhooks/tiktok" => Access::Public,
             "/logout" | "/account" | "/account/password" | "/workspace" => {
                 Access::Page(Need::SignedIn)
             }

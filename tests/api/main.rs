@@ -26,6 +26,7 @@ mod pages;
 mod polling;
 mod properties;
 mod rules;
+mod setup;
 mod sign_in;
 mod tiktok;
 mod webhooks;

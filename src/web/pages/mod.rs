@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod rule_editor;
 pub mod rule_form;
 pub mod rules;
+pub mod setup;
 pub mod thread;
 pub mod tokens;
 pub mod video;

@@ -31,11 +31,11 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// In CI (or when asked) a missing PostgreSQL fails the tests instead of skipping them.
-fn postgres_required() -> bool {
+pub fn postgres_required() -> bool {
     std::env::var_os("CI").is_some() || std::env::var_os("UNIBOX_REQUIRE_POSTGRES").is_some()
 }
 
-fn unique_name() -> String {
+pub fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
