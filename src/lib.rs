@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod conversations;
+pub mod demo;
 pub mod domain;
 pub mod engagement;
 pub mod error;

@@ -6,9 +6,7 @@ mod tokens;
 mod users;
 mod workspaces;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -44,6 +42,10 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// The whole product alive: the server on its own `unibox-demo.db`, the platform
+    /// simulator in-process, demo channels with a month of history, example rules and a
+    /// simulated audience.
+    Demo(Box<crate::demo::DemoOptions>),
     /// Run a local stand-in for the platforms' APIs (Meta, TikTok, YouTube) for staging,
     /// tests and the demo; point the `UNIBOX_*_URL` settings at the addresses it prints.
     Simulate {
@@ -71,32 +73,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Workspace(command)) => workspaces::workspace(command).await,
         Some(Command::Token(command)) => tokens::token(command).await,
         Some(Command::Simulate { listen }) => crate::simulate::serve(listen).await,
+        Some(Command::Demo(options)) => crate::demo::run(*options).await,
     }
 }
 
 async fn open(config: &Config) -> anyhow::Result<storage::Db> {
-    let db = storage::connect(
+    let db = storage::open(
         config.storage.database_url.expose(),
         config.storage.db_max_connections,
     )
     .await?;
-    storage::migrate(&db)
-        .await
-        .context("cannot apply database migrations")?;
     tracing::info!(backend = db.backend().name(), "database ready");
     Ok(db)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let db = open(&config).await?;
-    let listener = TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (set UNIBOX_LISTEN or --listen)",
-                config.server.listen
-            )
-        })?;
+    let listener = crate::ops::server::bind(config.server.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "unibox is serving: open http://{}", listener.local_addr()?);
     if config.auth.cookie_security == crate::config::CookieSecurity::Auto
         && !config.server.trust_proxy

@@ -104,3 +104,11 @@ async fn connection(
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
+
+/// The listening socket on `listen`, or an error that says which setting to change.
+pub async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
+    use anyhow::Context;
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (set UNIBOX_LISTEN or --listen)"))
+}

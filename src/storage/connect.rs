@@ -106,3 +106,13 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Connects to `url` and brings its schema up to date: what every command that serves does
+/// first.
+pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    let db = connect(url, max_connections).await?;
+    migrate(&db)
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(db)
+}

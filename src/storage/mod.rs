@@ -10,7 +10,7 @@ mod sql;
 mod writer;
 
 pub use chunks::sized_chunks;
-pub use connect::{connect, migrate};
+pub use connect::{connect, migrate, open};
 pub use exec::{Row, Tx};
 pub use health::{Fault, Health, fault, is_invalid_text};
 pub use sql::{Arg, RowBinder, Sql};

@@ -14,6 +14,7 @@ mod browser_rules;
 mod channels;
 mod cli;
 mod crash;
+mod demo;
 mod edge;
 mod engagement;
 mod faults;
