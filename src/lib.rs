@@ -16,6 +16,7 @@ pub mod ids;
 pub mod inbox;
 pub mod ingest;
 pub mod json;
+pub mod live;
 pub mod ops;
 pub mod outbox;
 pub mod polling;
@@ -94,6 +95,11 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     let client_timeout = Duration::from_secs(state.config.server.client_timeout_seconds.max(1));
     let workers = state.workers.clone();
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.close();
+    };
     let served = ops::server::run(listener, app(state), client_timeout, grace, shutdown).await;
     workers.shutdown(grace).await;
     served

@@ -82,6 +82,7 @@ pub fn table() -> Vec<Route> {
         ),
         // The inbox.
         route(M::GET, "/", page(Viewer), web::pages::inbox::inbox),
+        route(M::GET, "/live", page(Viewer), web::live::stream),
         route(
             M::POST,
             "/threads/bulk",

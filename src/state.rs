@@ -15,18 +15,22 @@ pub struct AppState {
     pub workers: Arc<Workers>,
     /// The one-time link that creates the first account (open only while none exists).
     pub setup: Arc<crate::auth::setup::SetupLink>,
+    /// What changed, for open pages (on every instance).
+    pub live: Arc<crate::live::Live>,
 }
 
 impl AppState {
     /// Needs a Tokio runtime: it starts the background workers.
     pub fn new(db: Db, config: Config) -> Self {
-        let workers = Arc::new(Workers::start(&db, &config));
+        let live = crate::live::Live::new(db.clone());
+        let workers = Arc::new(Workers::start(&db, &config, &live));
         AppState {
             db,
             config: Arc::new(config),
             metrics: Arc::default(),
             workers,
             setup: Arc::default(),
+            live,
         }
     }
 }

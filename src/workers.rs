@@ -32,13 +32,13 @@ pub struct Workers {
 
 impl Workers {
     /// Starts every worker (needs a Tokio runtime).
-    pub fn start(db: &Db, config: &Config) -> Workers {
+    pub fn start(db: &Db, config: &Config, live: &Arc<crate::live::Live>) -> Workers {
         let (stop, stopping) = watch::channel(false);
         let mut tasks = Vec::new();
         let outbox = Arc::new(Notify::new());
         // A rule without delay queues its replies in the batch's own transaction.
         let wake = vec![outbox.clone()];
-        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), wake);
+        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), wake, live.clone());
         let ingest = Arc::new(ingest);
         tasks.push(("ingest writer", tokio::spawn(writer)));
         let due = crate::automation::due::work(db.clone(), outbox.clone(), stopping.clone());
@@ -52,6 +52,7 @@ impl Workers {
             &config.outbox,
             limits.clone(),
             outbox.clone(),
+            live.clone(),
         );
         let dispatch = crate::outbox::dispatch::work(Arc::new(dispatcher), stopping.clone());
         tasks.push(("outbox dispatcher", tokio::spawn(dispatch)));
@@ -67,8 +68,10 @@ impl Workers {
             stats_every: every(config.polling.poll_stats_seconds),
             stopping: stopping.clone(),
         };
-        let polls = crate::polling::work(Arc::new(poller), stopping);
+        let polls = crate::polling::work(Arc::new(poller), stopping.clone());
         tasks.push(("platform polls", tokio::spawn(polls)));
+        let hear = live.clone().listen(stopping);
+        tasks.push(("other instances' changes", tokio::spawn(hear)));
         Workers {
             ingest,
             limits,

@@ -1,6 +1,6 @@
 // Keyboard shortcuts for people who live in the inbox: j/k move, Enter opens, x selects,
 // / searches; on the suggestions to approve, j/k move, a approves, r rejects, e edits. Plus
-// "select all" and a live character count on the reply box.
+// "select all", a live character count on the reply box, and live pages.
 (function () {
   "use strict";
   function rows() { return Array.prototype.slice.call(document.querySelectorAll(".thread-link, .suggestion")); }
@@ -46,6 +46,22 @@
       e.preventDefault();
     }
   });
+  // Live pages: the server says what changed in this workspace (server-sent events; the
+  // browser reconnects by itself), and the parts that show it refresh at once instead of at
+  // their next timer. The list still does not refresh under someone selecting threads.
+  if (window.EventSource && window.htmx && document.querySelector("[data-live]")) {
+    var source = new EventSource("/live");
+    var state = function (s) { document.documentElement.setAttribute("data-live-state", s); };
+    source.addEventListener("open", function () { state("open"); });
+    source.addEventListener("error", function () { state("reconnecting"); });
+    ["messages", "delivery"].forEach(function (kind) {
+      source.addEventListener(kind, function () {
+        document.querySelectorAll("[data-live~=" + kind + "]").forEach(function (el) {
+          window.htmx.trigger(el, "unibox:live");
+        });
+      });
+    });
+  }
   document.addEventListener("input", function (e) {
     var area = e.target;
     if (!area.matches || !area.matches("textarea[data-max]")) return;

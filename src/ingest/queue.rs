@@ -37,6 +37,8 @@ pub struct IngestQueue {
     jobs: mpsc::Sender<Job>,
     /// Rung after each stored batch: rules without delay may have queued replies.
     stored: Vec<Arc<tokio::sync::Notify>>,
+    /// Open pages hear of new messages.
+    live: Arc<crate::live::Live>,
 }
 
 /// The writer: runs until `stop` turns true, then writes what is still queued.
@@ -48,6 +50,7 @@ impl IngestQueue {
         db: Db,
         stop: watch::Receiver<bool>,
         stored: Vec<Arc<tokio::sync::Notify>>,
+        live: Arc<crate::live::Live>,
     ) -> (Self, Writer) {
         let cache = Arc::new(Memory::default());
         let (jobs, rx) = mpsc::channel(64);
@@ -56,6 +59,7 @@ impl IngestQueue {
             cache,
             jobs,
             stored,
+            live,
         };
         (queue, writer)
     }
@@ -85,6 +89,12 @@ impl IngestQueue {
         let outcomes = answer.await.map_err(|_| closed())??;
         for wake in &self.stored {
             wake.notify_one();
+        }
+        if outcomes
+            .iter()
+            .any(|o| o.status == super::outcome::OutcomeStatus::Created)
+        {
+            self.live.changed(workspace, crate::live::Change::Messages);
         }
         Ok(outcomes)
     }

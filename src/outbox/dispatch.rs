@@ -33,6 +33,8 @@ pub struct Dispatcher {
     pub concurrency: usize,
     /// Rung when a row may have become due (a reply queued, a row retried).
     pub wake: Arc<Notify>,
+    /// Open pages hear where replies are.
+    pub live: Arc<crate::live::Live>,
 }
 
 impl Dispatcher {
@@ -42,6 +44,7 @@ impl Dispatcher {
         config: &OutboxConfig,
         limits: Arc<Limits>,
         wake: Arc<Notify>,
+        live: Arc<crate::live::Live>,
     ) -> Self {
         Dispatcher {
             db,
@@ -54,6 +57,7 @@ impl Dispatcher {
             lease: Duration::from_secs(config.outbox_lease_seconds.max(1)),
             concurrency: config.outbox_concurrency.max(1),
             wake,
+            live,
         }
     }
 }
@@ -158,6 +162,11 @@ async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiv
                     }
                     if settled.iter().any(|s| matches!(s, Settled::Retry(_))) {
                         d.wake.notify_one();
+                    }
+                    let workspaces: std::collections::BTreeSet<i64> =
+                        batch.iter().map(|f| f.lease.workspace_id).collect();
+                    for workspace in workspaces {
+                        d.live.changed(workspace, crate::live::Change::Delivery);
                     }
                     recorded = true;
                     break;

@@ -6,6 +6,7 @@ mod chunks;
 mod connect;
 mod exec;
 mod health;
+mod notify;
 mod sql;
 mod writer;
 

@@ -10,6 +10,7 @@ pub mod csrf;
 mod extract;
 pub mod guard;
 pub mod hardening;
+pub mod live;
 pub mod ops;
 pub mod pages;
 pub mod view;

@@ -419,7 +419,7 @@ fn route_table_follows_the_role_policy() {
             // The outbox is read by anyone; agents retry and cancel, like replies.
             "/outbox" if get => Access::Page(Need::Role(Viewer)),
             p if p.starts_with("/outbox/") && !get => Access::Page(Need::Role(Agent)),
-            "/" | "/threads/{id}" | "/engagement" | "/videos/{id}" if get => {
+            "/" | "/live" | "/threads/{id}" | "/engagement" | "/videos/{id}" if get => {
                 Access::Page(Need::Role(Viewer))
             }
             p if p.starts_with("/threads/") && !get => Access::Page(Need::Role(Agent)),

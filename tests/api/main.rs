@@ -9,6 +9,7 @@ mod access;
 mod automation;
 mod browser;
 mod browser_engagement;
+mod browser_live;
 mod browser_outbox;
 mod browser_rules;
 mod channels;

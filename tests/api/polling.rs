@@ -68,7 +68,9 @@ fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<bool
         std::time::Duration::from_secs(2),
     );
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let (ingest, writer) = unibox::ingest::IngestQueue::new(s.db.clone(), stopping, Vec::new());
+    let live = unibox::live::Live::new(s.db.clone());
+    let (ingest, writer) =
+        unibox::ingest::IngestQueue::new(s.db.clone(), stopping, Vec::new(), live);
     tokio::spawn(writer);
     let poller = Poller {
         db: s.db.clone(),

@@ -1,0 +1,155 @@
+//! Live pages: what changed in which workspace, told to every open inbox and thread page
+//! (server-sent events, `web/live.rs`). On SQLite the one instance tells its own pages; on
+//! PostgreSQL a change is sent with `NOTIFY` and every instance, this one included, hears it
+//! with `LISTEN` and tells its pages, so a comment stored by one instance shows on pages
+//! another serves.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::storage::Db;
+
+const CHANNEL: &str = "unibox_live";
+
+/// Changes within this long of each other are told once: a burst of webhooks costs pages one
+/// refresh (and PostgreSQL one `NOTIFY`) per workspace and kind, not one per webhook.
+const GATHER: Duration = Duration::from_millis(150);
+
+/// What changed: new messages (and with them suggestions), or where replies are on their way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    Messages,
+    Delivery,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Messages => "messages",
+            Change::Delivery => "delivery",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Change> {
+        match s {
+            "messages" => Some(Change::Messages),
+            "delivery" => Some(Change::Delivery),
+            _ => None,
+        }
+    }
+}
+
+pub struct Live {
+    db: Db,
+    pages: broadcast::Sender<(i64, Change)>,
+    /// Changes waiting to be told.
+    pending: Mutex<HashSet<(i64, Change)>>,
+    /// Turns true when the server shuts down: open streams end, so shutting down does not
+    /// wait for pages that would listen forever.
+    closing: watch::Sender<bool>,
+}
+
+impl Live {
+    pub fn new(db: Db) -> Arc<Live> {
+        let (pages, _) = broadcast::channel(256);
+        Arc::new(Live {
+            db,
+            pages,
+            pending: Mutex::default(),
+            closing: watch::channel(false).0,
+        })
+    }
+
+    /// Changes of every workspace, as they come (a page keeps those of its own), and the
+    /// signal that the server is closing.
+    pub fn subscribe(&self) -> (broadcast::Receiver<(i64, Change)>, watch::Receiver<bool>) {
+        (self.pages.subscribe(), self.closing.subscribe())
+    }
+
+    /// Ends every open stream (the server is shutting down).
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// Tells every open page of `workspace` (on every instance), shortly, that `change`
+    /// happened; never waits. A page that misses it still refreshes on its own timer.
+    pub fn changed(self: &Arc<Self>, workspace: i64, change: Change) {
+        let fresh = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((workspace, change));
+        if !fresh {
+            return;
+        }
+        let live = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GATHER).await;
+            live.pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&(workspace, change));
+            live.tell(workspace, change).await;
+        });
+    }
+
+    async fn tell(&self, workspace: i64, change: Change) {
+        let payload = format!("{workspace}:{}", change.as_str());
+        match self.db.notify(CHANNEL, &payload).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = self.pages.send((workspace, change));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot notify other instances; telling this one's pages");
+                let _ = self.pages.send((workspace, change));
+            }
+        }
+    }
+
+    /// PostgreSQL: hears every instance's changes until `stop`, and tells this instance's pages.
+    pub async fn listen(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut wait = Duration::from_millis(200);
+        loop {
+            let listener = match self.db.listen(CHANNEL).await {
+                None => return,
+                Some(Ok(listener)) => listener,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for other instances' changes; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            };
+            wait = Duration::from_millis(200);
+            let mut listener = listener;
+            loop {
+                let heard = tokio::select! {
+                    heard = listener.recv() => heard,
+                    _ = stop.wait_for(|s| *s) => return,
+                };
+                match heard {
+                    Ok(n) => {
+                        if let Some((workspace, change)) = n
+                            .payload()
+                            .split_once(':')
+                            .and_then(|(w, c)| Some((w.parse().ok()?, Change::parse(c)?)))
+                        {
+                            let _ = self.pages.send((workspace, change));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the connection that hears other instances; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
