@@ -38,11 +38,13 @@
       document.querySelectorAll("#thread-list input[name=ids]").forEach(function (b) { b.checked = e.target.checked; });
     }
   });
-  // The live list does not refresh under someone who is selecting threads. (A listener, not
-  // an hx-trigger filter: filters need eval, which the content security policy forbids.)
+  // The live list does not refresh under someone who is selecting threads or moving through
+  // them with the keyboard (it would lose their place). (A listener, not an hx-trigger
+  // filter: filters need eval, which the content security policy forbids.)
   document.addEventListener("htmx:confirm", function (e) {
     var list = e.target;
-    if (list.hasAttribute && list.hasAttribute("data-pause-when-selected") && list.querySelector("input:checked")) {
+    if (list.hasAttribute && list.hasAttribute("data-pause-when-selected") &&
+        (list.querySelector("input:checked") || list.contains(document.activeElement))) {
       e.preventDefault();
     }
   });
@@ -54,11 +56,20 @@
     var state = function (s) { document.documentElement.setAttribute("data-live-state", s); };
     source.addEventListener("open", function () { state("open"); });
     source.addEventListener("error", function () { state("reconnecting"); });
+    // At most one refresh every two seconds per kind, so a busy inbox does not move under
+    // the reader: the first change shows at once, later ones together.
+    var last = {}, waiting = {};
     ["messages", "delivery"].forEach(function (kind) {
       source.addEventListener(kind, function () {
-        document.querySelectorAll("[data-live~=" + kind + "]").forEach(function (el) {
-          window.htmx.trigger(el, "unibox:live");
-        });
+        if (waiting[kind]) return;
+        var wait = Math.max(0, (last[kind] || 0) + 2000 - Date.now());
+        waiting[kind] = setTimeout(function () {
+          waiting[kind] = null;
+          last[kind] = Date.now();
+          document.querySelectorAll("[data-live~=" + kind + "]").forEach(function (el) {
+            window.htmx.trigger(el, "unibox:live");
+          });
+        }, wait);
       });
     });
   }
