@@ -127,7 +127,6 @@ impl Live {
                     continue;
                 }
             };
-            wait = Duration::from_millis(200);
             let mut listener = listener;
             loop {
                 let heard = tokio::select! {
@@ -136,6 +135,7 @@ impl Live {
                 };
                 match heard {
                     Ok(n) => {
+                        wait = Duration::from_millis(200);
                         if let Some((workspace, change)) = n
                             .payload()
                             .split_once(':')
@@ -146,6 +146,11 @@ impl Live {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the connection that hears other instances; reconnecting");
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            _ = stop.wait_for(|s| *s) => return,
+                        }
+                        wait = (wait * 2).min(Duration::from_secs(10));
                         break;
                     }
                 }

@@ -50,28 +50,46 @@
   });
   // Live pages: the server says what changed in this workspace (server-sent events; the
   // browser reconnects by itself), and the parts that show it refresh at once instead of at
-  // their next timer. The list still does not refresh under someone selecting threads.
+  // their next timer. The list still does not refresh under someone selecting threads. A
+  // hidden tab lets go of its connection (browsers allow a handful per server) and catches up
+  // when it is shown again.
   if (window.EventSource && window.htmx && document.querySelector("[data-live]")) {
-    var source = new EventSource("/live");
+    var source = null;
     var state = function (s) { document.documentElement.setAttribute("data-live-state", s); };
-    source.addEventListener("open", function () { state("open"); });
-    source.addEventListener("error", function () { state("reconnecting"); });
     // At most one refresh every two seconds per kind, so a busy inbox does not move under
     // the reader: the first change shows at once, later ones together.
     var last = {}, waiting = {};
-    ["messages", "delivery"].forEach(function (kind) {
-      source.addEventListener(kind, function () {
-        if (waiting[kind]) return;
-        var wait = Math.max(0, (last[kind] || 0) + 2000 - Date.now());
-        waiting[kind] = setTimeout(function () {
-          waiting[kind] = null;
-          last[kind] = Date.now();
-          document.querySelectorAll("[data-live~=" + kind + "]").forEach(function (el) {
-            window.htmx.trigger(el, "unibox:live");
-          });
-        }, wait);
+    var changed = function (kind) {
+      if (waiting[kind]) return;
+      var wait = Math.max(0, (last[kind] || 0) + 2000 - Date.now());
+      waiting[kind] = setTimeout(function () {
+        waiting[kind] = null;
+        last[kind] = Date.now();
+        document.querySelectorAll("[data-live~=" + kind + "]").forEach(function (el) {
+          window.htmx.trigger(el, "unibox:live");
+        });
+      }, wait);
+    };
+    var listen = function () {
+      source = new EventSource("/live");
+      source.addEventListener("open", function () { state("open"); });
+      source.addEventListener("error", function () { state("reconnecting"); });
+      ["messages", "delivery"].forEach(function (kind) {
+        source.addEventListener(kind, function () { changed(kind); });
       });
+    };
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden && source) {
+        source.close();
+        source = null;
+        state("paused");
+      } else if (!document.hidden && !source) {
+        listen();
+        changed("messages");
+        changed("delivery");
+      }
     });
+    if (!document.hidden) listen();
   }
   document.addEventListener("input", function (e) {
     var area = e.target;

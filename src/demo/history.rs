@@ -13,7 +13,7 @@ use crate::engagement::compare::Rng;
 use crate::simulate::world::{Item, Video};
 
 /// Days of history.
-const DAYS: i64 = 30;
+pub const DAYS: i64 = 30;
 const VIDEOS_PER_CHANNEL: i64 = 20;
 /// The creator's replies come in during a video's first half day.
 const REPLIES_BY_DAYS: f64 = 0.5;

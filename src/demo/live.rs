@@ -44,7 +44,8 @@ impl Audience {
         let http = reqwest::Client::new();
         let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
         let mut posted = 0.0;
-        let mut made = 0_i64;
+        // New videos get numbers no earlier run used.
+        let mut made = Utc::now().timestamp();
         let mut again: Vec<Redelivery> = Vec::new();
         loop {
             ticker.tick().await;
@@ -199,7 +200,7 @@ impl Audience {
         let body = json!({"object": "instagram", "entry": [{"id": ig.id, "time": now.timestamp_millis(),
             "messaging": [{"sender": {"id": format!("{author}")}, "recipient": {"id": ig.id},
                 "timestamp": now.timestamp_millis(),
-                "message": {"mid": format!("m_live_{}", self.rng.draw()), "text": corpus::dm(&mut self.rng)}}]}]});
+                "message": {"mid": format!("m_live_{}_{}", now.timestamp_millis(), self.rng.draw()), "text": corpus::dm(&mut self.rng)}}]}]});
         self.meta(http, &body).await;
     }
 

@@ -17,7 +17,8 @@ use crate::config::{Config, Secret};
 use crate::engagement::compare::Rng;
 use crate::simulate::World;
 use crate::state::AppState;
-use crate::storage;
+use crate::storage::{self, Sql};
+use chrono::{DateTime, Duration, Utc};
 
 /// The demo's database, in the working directory.
 pub const DATABASE: &str = "unibox-demo.db";
@@ -80,7 +81,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         config.storage.db_max_connections,
     )
     .await?;
-    let fresh = crate::accounts::users::count(&db).await? == 0;
+    // The history is written once; a later start rebuilds the same history (same seed, same
+    // dates) for the simulator without storing it again.
+    let (first_published,): (Option<DateTime<Utc>>,) = db
+        .fetch_optional(Sql::new("SELECT MIN(published_at) FROM videos"))
+        .await?
+        .unwrap_or((None,));
     let password = seed::account(&db).await?;
     let token = seed::token(&db).await?;
 
@@ -101,10 +107,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     seed::channels(&api, &world).await?;
     seed::rules(&api).await?;
     let now = crate::clock::now();
+    let began = first_published.map_or(now, |t| t + Duration::days(history::DAYS));
     let mut rng = Rng::new(options.seed);
-    let videos = history::videos(&mut rng, now);
-    let events = history::events(&mut rng, &videos, options.reply_effect, now, &world);
-    if fresh {
+    let videos = history::videos(&mut rng, began);
+    let events = history::events(&mut rng, &videos, options.reply_effect, began, &world);
+    // Live comments get ids no earlier run used.
+    world.skip_ids_to(now.timestamp_millis().unsigned_abs());
+    if first_published.is_none() {
         for batch in events.chunks(1000) {
             api.call(
                 reqwest::Method::POST,

@@ -151,6 +151,12 @@ impl World {
         }
     }
 
+    /// Ids from here on are at least `n` (a restarted demo must not reuse the ids an earlier
+    /// run stored).
+    pub fn skip_ids_to(&self, n: u64) {
+        self.next_id.fetch_max(n, Ordering::Relaxed);
+    }
+
     /// Draws the fate of a request to `endpoint` by `token`, and checks it keeps the
     /// platform's `Retry-After`: an early call is recorded as a violation and refused again.
     pub fn fate(&self, token: &str, endpoint: &str) -> Fate {
