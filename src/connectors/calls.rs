@@ -141,6 +141,15 @@ impl Outcome {
             reason: reason.into(),
         }
     }
+
+    /// A read changes nothing on the platform: what would leave a write in doubt (a timeout,
+    /// a 5xx) only means the read is worth trying again.
+    pub fn for_read(self) -> Self {
+        match self {
+            Outcome::Unknown { reason } => Outcome::retry(reason),
+            other => other,
+        }
+    }
 }
 
 /// A platform's answer, read whole.
@@ -185,6 +194,19 @@ pub async fn call(request: reqwest::RequestBuilder) -> Result<Answer, Outcome> {
         retry_after,
         body,
     })
+}
+
+/// Sends a read (`GET`) and returns the answer's body, or what `refusal` (the platform's own
+/// reading of its errors, shared with its sends) says of a failed one, as a read.
+pub async fn read(
+    request: reqwest::RequestBuilder,
+    refusal: impl Fn(&Answer) -> Outcome,
+) -> Result<Value, Outcome> {
+    let answer = call(request).await.map_err(Outcome::for_read)?;
+    if answer.status < 300 {
+        return Ok(answer.body);
+    }
+    Err(refusal(&answer).for_read())
 }
 
 fn unknown(reason: &str) -> Outcome {

@@ -56,11 +56,12 @@ pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
         let id = id_of(&answer.body["id"]).or_else(|| id_of(&answer.body["message_id"]));
         return Outcome::Done { platform_id: id };
     }
-    refusal(job, &answer)
+    refusal(Some(job.deed), &answer)
 }
 
-/// Meta's error codes, as the Graph API documents them.
-fn refusal(job: &Job<'_>, answer: &Answer) -> Outcome {
+/// Meta's error codes, as the Graph API documents them, for a send of `deed` or (`None`) a
+/// read.
+pub(super) fn refusal(deed: Option<Deed>, answer: &Answer) -> Outcome {
     let error = &answer.body["error"];
     let code = error["code"].as_i64().unwrap_or_default();
     let sub = error["error_subcode"].as_i64().unwrap_or_default();
@@ -76,8 +77,8 @@ fn refusal(job: &Job<'_>, answer: &Answer) -> Outcome {
     );
     match code {
         // A private reply allows one per comment: a second one says it was done already.
-        10900 if job.deed == Deed::PrivateReply => Outcome::Done { platform_id: None },
-        100 if sub == 33 && job.deed == Deed::Delete => Outcome::Done { platform_id: None },
+        10900 if deed == Some(Deed::PrivateReply) => Outcome::Done { platform_id: None },
+        100 if sub == 33 && deed == Some(Deed::Delete) => Outcome::Done { platform_id: None },
         190 | 102 => Outcome::refused(Refusal::Token, reason),
         4 | 17 | 32 | 613 | 80001..=80009 => Outcome::limited(answer.retry_after, reason),
         // "Unknown error", "service unavailable": it may have happened.
@@ -136,7 +137,7 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
     };
     let answer = call(request.bearer_auth(token)).await?;
     if answer.status >= 300 {
-        return Err(refusal(job, &answer));
+        return Err(refusal(Some(job.deed), &answer));
     }
     let found = list(&answer.body).into_iter().filter(|item| {
         let text = item["text"].as_str().or(item["message"].as_str());

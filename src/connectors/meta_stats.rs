@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::calls::{Outcome, Platforms, Refusal, call};
+use super::calls::{Outcome, Platforms, read};
+use super::meta_send::refusal;
 use crate::domain::Platform;
 
 async fn get(
@@ -17,23 +18,7 @@ async fn get(
         .get(format!("{}/{path}", p.meta))
         .query(query)
         .bearer_auth(token);
-    let answer = call(request).await?;
-    if answer.status < 300 {
-        return Ok(answer.body);
-    }
-    let e = &answer.body["error"];
-    let reason = format!(
-        "Meta {} (code {}): {}",
-        answer.status,
-        e["code"],
-        e["message"].as_str().unwrap_or("no message")
-    );
-    Err(match e["code"].as_i64() {
-        Some(190 | 102) => Outcome::refused(Refusal::Token, reason),
-        Some(4 | 17 | 32 | 613) => Outcome::limited(answer.retry_after, reason),
-        _ if answer.status >= 500 => Outcome::retry(reason),
-        _ => Outcome::refused(Refusal::Invalid, reason),
-    })
+    read(request, |answer| refusal(None, answer)).await
 }
 
 /// An Instagram post's figures as a snapshot.

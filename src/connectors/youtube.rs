@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::calls::{Answer, Outcome, Platforms, Refusal, call, id_of};
-use super::youtube_send::until_quota_reset;
+use super::calls::{Outcome, Platforms, id_of, read};
+use super::youtube_send::refusal;
 
 /// One page of the channel's comment threads: ingest events, the newest and oldest times on
 /// the page, and the next page's token.
@@ -13,30 +13,6 @@ pub struct ThreadsPage {
     pub events: Vec<Value>,
     pub published: Vec<chrono::DateTime<chrono::Utc>>,
     pub next: Option<String>,
-}
-
-fn refusal(answer: &Answer) -> Outcome {
-    let why = answer.body["error"]["errors"][0]["reason"]
-        .as_str()
-        .unwrap_or_default();
-    let reason = format!(
-        "YouTube {} ({why}): {}",
-        answer.status,
-        answer.body["error"]["message"]
-            .as_str()
-            .unwrap_or("no message")
-    );
-    match (answer.status, why) {
-        (_, "quotaExceeded" | "dailyLimitExceeded") => {
-            Outcome::limited(Some(until_quota_reset(crate::clock::now())), reason)
-        }
-        (401, _) => Outcome::refused(Refusal::Token, reason),
-        (429, _) | (_, "rateLimitExceeded" | "userRateLimitExceeded") => {
-            Outcome::limited(answer.retry_after, reason)
-        }
-        (500.., _) => Outcome::retry(reason),
-        _ => Outcome::refused(Refusal::Invalid, reason),
-    }
 }
 
 async fn get(
@@ -50,11 +26,7 @@ async fn get(
         .get(format!("{}/{path}", p.youtube))
         .query(query)
         .bearer_auth(token);
-    let answer = call(request).await?;
-    if answer.status >= 300 {
-        return Err(refusal(&answer));
-    }
-    Ok(answer.body)
+    read(request, refusal).await
 }
 
 /// A page of comment threads on the channel `channel`'s videos, newest first.

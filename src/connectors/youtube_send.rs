@@ -41,8 +41,8 @@ pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
     }
 }
 
-/// YouTube's error reasons.
-fn refusal(answer: &Answer) -> Outcome {
+/// YouTube's error reasons (for sends and reads alike).
+pub(super) fn refusal(answer: &Answer) -> Outcome {
     let error = &answer.body["error"];
     let why = error["errors"][0]["reason"].as_str().unwrap_or_default();
     let reason = format!(

@@ -91,7 +91,7 @@ pub fn videos(rng: &mut Rng, now: DateTime<Utc>) -> Vec<DemoVideo> {
 }
 
 /// Likes, comments, shares and saves per view, before appeal and replies.
-const RATES: [f64; 4] = [0.045, 0.004, 0.006, 0.005];
+pub const RATES: [f64; 4] = [0.045, 0.004, 0.006, 0.005];
 
 impl DemoVideo {
     fn views_at(&self, days: f64) -> f64 {
@@ -148,7 +148,7 @@ pub fn comment(
         "author": {"external_id": format!("{author}"), "username": handle}, "text": text, "created_at": at});
     let item = Item {
         id: id.to_owned(),
-        platform: platform_static(v.platform),
+        platform: v.platform,
         by_token: None,
         author_id: format!("{author}"),
         parent: parent.map(str::to_owned),
@@ -160,13 +160,6 @@ pub fn comment(
         created: at.timestamp(),
     };
     (event, item)
-}
-
-pub fn platform_static(p: &str) -> &'static str {
-    CHANNELS
-        .iter()
-        .find(|c| c.platform == p)
-        .map_or("instagram", |c| c.platform)
 }
 
 /// Every event of the history (messages first, then statistics) and the comments the
@@ -214,8 +207,8 @@ pub fn events(
             day += 1;
         }
     }
-    for (k, c) in CHANNELS.iter().enumerate() {
-        let base = [48_000_i64, 21_000, 9_000][k];
+    for c in &CHANNELS {
+        let base = c.followers;
         for day in (0..DAYS).rev() {
             stats.push(json!({"type": "channel_stats", "platform": c.platform, "channel": c.id,
                 "followers": base - 40 * day, "captured_at": now - Duration::days(day) - Duration::hours(1)}));

@@ -4,14 +4,14 @@
 //! video whose comments got answers (by a rule or a person, as the simulator saw) draws
 //! `1 + reply_effect` times the engagement. `speed` simulated minutes pass per second.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::json;
 
 use super::corpus;
-use super::history::{DemoVideo, comment, new_video};
+use super::history::{DemoVideo, RATES, comment, new_video};
 use super::seed::CHANNELS;
 use crate::connectors::signature::{sign_hmac_sha256, sign_tiktok};
 use crate::engagement::compare::Rng;
@@ -219,11 +219,8 @@ impl Audience {
     /// Views and engagement grow; answered videos engage more.
     fn watch(&mut self, minutes: f64, answered: &HashSet<String>) {
         let now = Utc::now();
-        let mut latest: HashMap<String, DemoVideo> = HashMap::new();
-        for v in &self.videos {
-            latest.insert(v.id.clone(), v.clone());
-        }
-        for v in latest.values() {
+        for i in 0..self.videos.len() {
+            let v = &self.videos[i];
             let Some(mut shown) = self.world.video(v.platform, &v.id) else {
                 self.world.set_video(v.as_world(now, self.effect));
                 continue;
@@ -231,16 +228,16 @@ impl Audience {
             let age = v.age_days(now).max(0.01);
             let views = (v.total_views / v.tau_days * (-age / v.tau_days).exp() * minutes / 1440.0)
                 .max(0.0);
-            let boost = self.boost(v, answered) * v.appeal;
-            let mut grow = |rate: f64| {
-                let x = views * rate * boost;
+            let engaged_views = views * self.boost(v, answered) * v.appeal;
+            let [likes, comments, shares, saves] = RATES.map(|rate| {
+                let x = engaged_views * rate;
                 x.floor() as i64 + i64::from(self.rng.unit() < x.fract())
-            };
+            });
             shown.views += views.round() as i64;
-            shown.likes += grow(0.045);
-            shown.comments += grow(0.004);
-            shown.shares += grow(0.006);
-            shown.saves += grow(0.005);
+            shown.likes += likes;
+            shown.comments += comments;
+            shown.shares += shares;
+            shown.saves += saves;
             self.world.set_video(shown);
         }
     }

@@ -127,8 +127,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     for v in &videos {
         world.set_video(v.as_world(now, options.reply_effect));
     }
-    for (c, followers) in seed::CHANNELS.iter().zip([48_000, 21_000, 9_000]) {
-        world.set_followers(c.id, followers);
+    for c in &seed::CHANNELS {
+        world.set_followers(c.id, c.followers);
     }
     println!("unibox demo is serving: open {base}");
     println!("  sign in as {} with the password {password}", seed::EMAIL);

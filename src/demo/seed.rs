@@ -22,6 +22,8 @@ pub struct Channel {
     pub handle: &'static str,
     pub id: &'static str,
     pub token: &'static str,
+    /// Followers today (the history grows to it).
+    pub followers: i64,
 }
 
 pub const CHANNELS: [Channel; 3] = [
@@ -30,18 +32,21 @@ pub const CHANNELS: [Channel; 3] = [
         handle: "lumen.studio",
         id: "7300000000000000001",
         token: "demo-tiktok-access-token",
+        followers: 48_000,
     },
     Channel {
         platform: "instagram",
         handle: "lumen.studio",
         id: "17841400000000042",
         token: "demo-instagram-access-token",
+        followers: 21_000,
     },
     Channel {
         platform: "youtube",
         handle: "LumenStudio",
         id: "UCdemo0000000000000000001",
         token: "demo-youtube-access-token",
+        followers: 9_000,
     },
 ];
 

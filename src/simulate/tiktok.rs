@@ -161,24 +161,38 @@ async fn list_replies(
 ) -> Response {
     faulty(&world, authorised(&world, &headers, "reply_list"), "tiktok/reply_list", move |w, token| {
         let comment = q.get("comment_id").cloned().unwrap_or_default();
-        let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-        let max: usize = q.get("max_count").and_then(|c| c.parse().ok()).unwrap_or(20).clamp(1, 30);
-        let all = w.children(&comment);
-        let page: Vec<Value> = all
-            .iter()
-            .skip(cursor)
-            .take(max)
-            .map(|c| {
-                json!({"comment_id": big(&c.id), "video_id": c.video.as_deref().map(big), "user_id": c.author_id,
-                       "text": c.text, "owner": c.by_token.as_deref() == Some(token),
-                       "create_time": c.created, "status": if c.hidden { "HIDDEN" } else { "PUBLIC" },
-                       "parent_comment_id": big(&comment)})
-            })
-            .collect();
-        let next = cursor + page.len();
-        envelope(0, "OK", json!({"comments": page, "cursor": next, "has_more": next < all.len()}))
+        paged(&q, 30, &w.children(&comment), "comments", |c| {
+            json!({"comment_id": big(&c.id), "video_id": c.video.as_deref().map(big), "user_id": c.author_id,
+                   "text": c.text, "owner": c.by_token.as_deref() == Some(token),
+                   "create_time": c.created, "status": if c.hidden { "HIDDEN" } else { "PUBLIC" },
+                   "parent_comment_id": big(&comment)})
+        })
     })
     .await
+}
+
+/// One page of `all` by TikTok's `cursor` and `max_count` (20 unless asked, at most `most`),
+/// under `key`, with the next cursor.
+fn paged<T>(
+    q: &HashMap<String, String>,
+    most: usize,
+    all: &[T],
+    key: &str,
+    show: impl Fn(&T) -> Value,
+) -> Response {
+    let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let max: usize = q
+        .get("max_count")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(20)
+        .clamp(1, most);
+    let page: Vec<Value> = all.iter().skip(cursor).take(max).map(show).collect();
+    let next = cursor + page.len();
+    envelope(
+        0,
+        "OK",
+        json!({key: page, "cursor": next, "has_more": next < all.len()}),
+    )
 }
 
 /// A comment as `comment/list` shows it.
@@ -214,29 +228,12 @@ async fn list_comments(
                     }
                 },
             };
-            let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-            let max: usize = q
-                .get("max_count")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(20)
-                .clamp(1, 30);
             let all: Vec<_> = w
                 .on_video("tiktok", video)
                 .into_iter()
                 .filter(|c| wanted.as_ref().is_none_or(|ids| ids.contains(&c.id)))
                 .collect();
-            let page: Vec<Value> = all
-                .iter()
-                .skip(cursor)
-                .take(max)
-                .map(|c| shown(w, c, token))
-                .collect();
-            let next = cursor + page.len();
-            envelope(
-                0,
-                "OK",
-                json!({"comments": page, "cursor": next, "has_more": next < all.len()}),
-            )
+            paged(&q, 30, &all, "comments", |c| shown(w, c, token))
         },
     )
     .await
@@ -250,19 +247,11 @@ async fn list_videos(
 ) -> Response {
     faulty(&world, authorised(&world, &headers, "video_list"), "tiktok/video_list", move |w, _| {
         let business = q.get("business_id").cloned().unwrap_or_default();
-        let cursor: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-        let max: usize = q.get("max_count").and_then(|c| c.parse().ok()).unwrap_or(20).clamp(1, 20);
-        let all = w.videos_of("tiktok", &business);
-        let page: Vec<Value> = all
-            .iter()
-            .skip(cursor)
-            .take(max)
-            .map(|v| json!({"item_id": big(&v.id), "create_time": v.created, "caption": v.title,
-                            "video_views": v.views, "likes": v.likes, "comments": v.comments, "shares": v.shares,
-                            "favorites": v.saves, "reach": v.views}))
-            .collect();
-        let next = cursor + page.len();
-        envelope(0, "OK", json!({"videos": page, "cursor": next, "has_more": next < all.len()}))
+        paged(&q, 20, &w.videos_of("tiktok", &business), "videos", |v| {
+            json!({"item_id": big(&v.id), "create_time": v.created, "caption": v.title,
+                   "video_views": v.views, "likes": v.likes, "comments": v.comments, "shares": v.shares,
+                   "favorites": v.saves, "reach": v.views})
+        })
     })
     .await
 }

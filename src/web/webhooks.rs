@@ -33,9 +33,9 @@ pub struct Handshake {
     challenge: Option<String>,
 }
 
-fn not_configured(what: &str) -> AppError {
+fn not_configured(platform: &str, setting: &str) -> AppError {
     AppError::Forbidden(format!(
-        "Meta webhooks are not set up on this server: set {what}"
+        "{platform} webhooks are not set up on this server: set {setting}"
     ))
 }
 
@@ -49,7 +49,7 @@ pub async fn meta_verify(
         .platforms
         .meta_verify_token
         .as_ref()
-        .ok_or_else(|| not_configured("UNIBOX_META_VERIFY_TOKEN"))?;
+        .ok_or_else(|| not_configured("Meta", "UNIBOX_META_VERIFY_TOKEN"))?;
     let token = q.token.unwrap_or_default();
     if q.mode.as_deref() != Some("subscribe") || !same_secret(&token, expected.expose()) {
         return Err(AppError::Forbidden(
@@ -89,7 +89,7 @@ pub async fn meta_receive(
         .platforms
         .meta_app_secret
         .as_ref()
-        .ok_or_else(|| not_configured("UNIBOX_META_APP_SECRET"))?;
+        .ok_or_else(|| not_configured("Meta", "UNIBOX_META_APP_SECRET"))?;
     let body = raw_body(body)?;
     let signature = headers
         .get("x-hub-signature-256")
@@ -180,12 +180,7 @@ pub async fn tiktok_receive(
         .platforms
         .tiktok_client_secret
         .as_ref()
-        .ok_or_else(|| {
-            AppError::Forbidden(
-                "TikTok webhooks are not set up on this server: set UNIBOX_TIKTOK_CLIENT_SECRET"
-                    .into(),
-            )
-        })?;
+        .ok_or_else(|| not_configured("TikTok", "UNIBOX_TIKTOK_CLIENT_SECRET"))?;
     let body = raw_body(body)?;
     let signature = headers
         .get("tiktok-signature")
