@@ -95,13 +95,22 @@ pub async fn violations(s: &TestServer) -> u64 {
         .unwrap()
 }
 
+/// Clicks the element `css` finds (again, if a live page replaced it in between).
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        match c.find(Locator::Css(css)).await.unwrap().click().await {
+            Ok(_) => return,
+            Err(e) if stale(&e) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("cannot click {css}: {e}"),
+        }
+    }
+    panic!("{css} kept being replaced while it was clicked")
+}
+
+/// The element was replaced after it was found.
+fn stale(e: &fantoccini::error::CmdError) -> bool {
+    matches!(e, fantoccini::error::CmdError::Standard(w)
+        if w.error == fantoccini::error::ErrorStatus::StaleElementReference)
 }
 
 /// Types `text` into the field `field`, presses `button`, and waits for the next page to
@@ -139,13 +148,17 @@ pub async fn sign_in_as_owner(c: &Client, s: &TestServer, then: &str) {
     .await;
 }
 
+/// The text of the element `css` finds. A live page may replace the element between finding
+/// and reading it (htmx swaps it on a timer or a server event): then the new one is read.
 pub async fn text_of_css(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..20 {
+        match c.find(Locator::Css(css)).await.unwrap().text().await {
+            Ok(text) => return text,
+            Err(e) if stale(&e) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("cannot read {css}: {e}"),
+        }
+    }
+    panic!("{css} kept being replaced while it was read")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
