@@ -18,6 +18,22 @@ macro_rules! counted {
     };
 }
 
+/// A comment thread's subject is its top-level comment; without one (replies that came
+/// first, or a DM conversation) it is the earliest counted message.
+macro_rules! subject {
+    () => {
+        concat!(
+            "COALESCE( \
+            (SELECT substr(m.text, 1, 240) FROM messages m WHERE threads.kind = 'comment' \
+                AND m.channel_id = threads.channel_id AND m.external_id = threads.thread_key), \
+            (SELECT substr(m.text, 1, 240) FROM messages m WHERE ",
+            counted!(),
+            " ORDER BY m.created_at, m.id LIMIT 1), \
+            '')"
+        )
+    };
+}
+
 const REFRESH: &str = concat!(
     "UPDATE threads SET \
     message_count = (SELECT COUNT(*) FROM messages m WHERE ",
@@ -31,13 +47,9 @@ const REFRESH: &str = concat!(
     counted!(),
     " \
         ORDER BY m.created_at DESC, m.id DESC LIMIT 1), ''), \
-    subject = COALESCE( \
-        (SELECT substr(m.text, 1, 240) FROM messages m WHERE threads.kind = 'comment' \
-            AND m.channel_id = threads.channel_id AND m.external_id = threads.thread_key), \
-        (SELECT substr(m.text, 1, 240) FROM messages m WHERE ",
-    counted!(),
-    " ORDER BY m.created_at, m.id LIMIT 1), \
-        ''), \
+    subject = ",
+    subject!(),
+    ", \
     contact_id = CASE WHEN threads.kind = 'comment' THEN COALESCE( \
         (SELECT m.author_id FROM messages m WHERE m.channel_id = threads.channel_id AND m.external_id = threads.thread_key), \
         threads.contact_id) ELSE threads.contact_id END, \
@@ -63,6 +75,70 @@ pub async fn refresh_threads(
         tx.execute(empty).await?;
     }
     Ok(())
+}
+
+/// What a batch of new counted messages adds to one thread that already existed.
+pub struct Growth<'a> {
+    pub thread: ThreadId,
+    pub added: i64,
+    pub first_at: DateTime<Utc>,
+    /// The latest new message (the last of equal times: it got the highest id).
+    pub latest_at: DateTime<Utc>,
+    pub latest_text: &'a str,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub video: Option<i64>,
+}
+
+/// Adds new messages to the summaries of threads that existed, without reading their other
+/// messages: counts add up, the latest time and preview move forward, and the subject is
+/// looked up again only when a new message is older than the thread's latest. It gives what
+/// [`refresh_threads`] would, provided the new messages are counted, none is the thread's
+/// top-level comment, and (PostgreSQL) the thread rows are locked. A new inbound message also
+/// opens the thread and marks it unread, as [`mark_new_inbound`] does.
+pub async fn grow_threads(
+    tx: &mut Tx,
+    growth: &[Growth<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in sized_chunks(growth) {
+        let mut sql = Sql::new(
+            "WITH k(id, added, first_at, latest_at, latest_text, inbound_at, video_id) AS (VALUES ",
+        );
+        sql.bind_rows(chunk, |r, g| {
+            r.bind(g.thread.0).bind(g.added).bind(g.first_at);
+            r.bind(g.latest_at)
+                .bind(snippet(g.latest_text))
+                .bind(g.last_inbound_at)
+                .bind(g.video);
+        });
+        sql.push(concat!(
+            ") UPDATE threads SET \
+            message_count = threads.message_count + k.added, \
+            preview = CASE WHEN k.latest_at >= threads.last_message_at THEN k.latest_text \
+                ELSE threads.preview END, \
+            subject = CASE WHEN k.first_at >= threads.last_message_at THEN threads.subject ELSE ",
+            subject!(),
+            " END, \
+            last_message_at = CASE WHEN k.latest_at > threads.last_message_at THEN k.latest_at \
+                ELSE threads.last_message_at END, \
+            last_inbound_at = CASE WHEN k.inbound_at IS NULL THEN threads.last_inbound_at \
+                WHEN threads.last_inbound_at IS NULL OR k.inbound_at > threads.last_inbound_at \
+                THEN k.inbound_at ELSE threads.last_inbound_at END, \
+            status = CASE WHEN k.inbound_at IS NULL THEN threads.status ELSE 'open' END, \
+            unread = (threads.unread OR k.inbound_at IS NOT NULL), \
+            video_id = COALESCE(threads.video_id, k.video_id), \
+            updated_at = "
+        ));
+        sql.bind(now).push(" FROM k WHERE threads.id = k.id");
+        tx.execute(sql).await?;
+    }
+    Ok(())
+}
+
+/// The first 240 characters of a message, as previews and subjects show it (the SQL above
+/// cuts with `substr(…, 1, 240)`, which counts characters too).
+pub fn snippet(text: &str) -> String {
+    text.chars().take(240).collect()
 }
 
 /// A new inbound message needs a person: the thread becomes open and unread (a thread marked

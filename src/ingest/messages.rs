@@ -1,7 +1,7 @@
 //! Stores message events: deduplicates, threads them, inserts in bulk, and keeps thread
 //! summaries and states right.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -10,7 +10,9 @@ use super::outcome::{Outcome, OutcomeStatus};
 use super::refs::{ChannelRef, Key, with_keys};
 use super::threading::thread_key;
 use super::threads::{ThreadKey, resolve_threads};
-use crate::conversations::{self, NewMessage, mark_new_inbound, merge_thread, refresh_threads};
+use crate::conversations::{
+    self, Growth, NewMessage, grow_threads, mark_new_inbound, merge_thread, refresh_threads,
+};
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, ThreadId};
 use crate::storage::{Tx, sized_chunks};
@@ -109,20 +111,26 @@ pub async fn write_messages(
         insert_messages(tx, workspace, incoming, &pending, &keys, thread_ids, now).await?;
     let existed: HashSet<i64> = threads.existing.iter().copied().collect();
 
+    // New threads were inserted with their summary. Existing ones grow by their new messages,
+    // or are recomputed when something else changed them (a merge, a race, their top-level
+    // comment arriving after its replies).
     let mut touched: BTreeSet<i64> = BTreeSet::new();
     let mut inbound_threads: BTreeSet<i64> = BTreeSet::new();
+    let mut grown: BTreeMap<i64, Growth<'_>> = BTreeMap::new();
     let mut raced = Vec::new();
     for &pos in &pending {
         let m = &incoming[pos];
         let thread = thread_ids[&(m.channel_id, m.event.kind.as_str(), keys[&pos].clone())];
         match created.get(&m.key()) {
             Some(&id) => {
-                // New threads were inserted with their summary; existing ones are recomputed.
                 if existed.contains(&thread) {
-                    touched.insert(thread);
                     if m.direction == Direction::Inbound {
                         inbound_threads.insert(thread);
                     }
+                    if m.event.kind == Kind::Comment && m.event.external_id == keys[&pos] {
+                        touched.insert(thread);
+                    }
+                    grow(&mut grown, thread, m);
                 }
                 outcomes[m.index] = Some(Outcome::message(
                     m.index,
@@ -140,9 +148,16 @@ pub async fn write_messages(
     }
     touched.extend(merge_provisional(tx, incoming, &pending, &created, &keys, thread_ids).await?);
 
+    grown.retain(|thread, _| !touched.contains(thread));
+    let grown: Vec<Growth<'_>> = grown.into_values().collect();
+    grow_threads(tx, &grown, now).await?;
     let touched: Vec<ThreadId> = touched.into_iter().map(ThreadId).collect();
     refresh_threads(tx, &touched, now).await?;
-    let inbound: Vec<ThreadId> = inbound_threads.into_iter().map(ThreadId).collect();
+    let inbound: Vec<ThreadId> = inbound_threads
+        .into_iter()
+        .filter(|t| touched.contains(&ThreadId(*t)))
+        .map(ThreadId)
+        .collect();
     mark_new_inbound(tx, &inbound, now).await?;
 
     if !raced.is_empty() {
@@ -170,6 +185,30 @@ pub async fn write_messages(
         });
     }
     Ok(())
+}
+
+/// Adds a newly stored message to what its (existing) thread grows by. Messages come in
+/// insertion order, so of equal times the later one has the higher id.
+fn grow<'a>(grown: &mut BTreeMap<i64, Growth<'a>>, thread: i64, m: &Incoming<'a>) {
+    let e = m.event;
+    let inbound = (m.direction == Direction::Inbound).then_some(e.created_at);
+    let g = grown.entry(thread).or_insert(Growth {
+        thread: ThreadId(thread),
+        added: 0,
+        first_at: e.created_at,
+        latest_at: e.created_at,
+        latest_text: &e.text,
+        last_inbound_at: None,
+        video: None,
+    });
+    g.added += 1;
+    g.first_at = g.first_at.min(e.created_at);
+    if e.created_at >= g.latest_at {
+        g.latest_at = e.created_at;
+        g.latest_text = &e.text;
+    }
+    g.last_inbound_at = g.last_inbound_at.max(inbound);
+    g.video = g.video.or(m.video_id);
 }
 
 /// Stored messages among `positions` and among their parents, with their threads.

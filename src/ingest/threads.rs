@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::messages::Incoming;
+use crate::conversations::snippet;
 use crate::domain::{Direction, Kind};
 use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
@@ -45,12 +46,6 @@ struct Summary<'a> {
     latest: &'a Incoming<'a>,
     count: i64,
     last_inbound: Option<DateTime<Utc>>,
-}
-
-const SNIPPET_CHARS: usize = 240;
-
-fn snippet(text: &str) -> String {
-    text.chars().take(SNIPPET_CHARS).collect()
 }
 
 pub async fn resolve_threads(

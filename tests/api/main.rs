@@ -30,6 +30,7 @@ mod properties;
 mod rules;
 mod setup;
 mod sign_in;
+mod summaries;
 mod tiktok;
 mod webhooks;
 mod workspace_admin;
