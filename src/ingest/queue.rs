@@ -6,6 +6,7 @@
 //! batch is retried on its own, so one batch can never sink another.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -22,6 +23,19 @@ const MAX_GROUP_EVENTS: usize = 5000;
 /// Under load (a batch waiting as soon as the previous write ended), how long the writer waits
 /// for more batches to join. An idle server never waits.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// How many groups are written at once. SQLite has one writer. PostgreSQL writes a group on one
+/// backend process, which keeps one core busy; a second writer uses a second core. Concurrent
+/// groups take their locks in key order, and a group that still deadlocks is tried again
+/// (see `store::store_events`).
+fn writers(db: &Db) -> usize {
+    match db.backend() {
+        crate::storage::Backend::Sqlite => 1,
+        crate::storage::Backend::Postgres => std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(2, 4),
+    }
+}
 
 struct Job {
     workspace: i64,
@@ -54,7 +68,19 @@ impl IngestQueue {
     ) -> (Self, Writer) {
         let cache = Arc::new(Memory::default());
         let (jobs, rx) = mpsc::channel(64);
-        let writer = Box::pin(write_jobs(db.clone(), cache.clone(), rx, stop)) as Writer;
+        let rx = Arc::new(Jobs {
+            rx: tokio::sync::Mutex::new(rx),
+            idle: AtomicUsize::new(0),
+        });
+        let loops: Vec<_> = (0..writers(&db))
+            .map(|_| write_jobs(db.clone(), cache.clone(), rx.clone(), stop.clone()))
+            .collect();
+        let writer = Box::pin(async move {
+            let running: Vec<_> = loops.into_iter().map(tokio::spawn).collect();
+            for writer in running {
+                let _ = writer.await;
+            }
+        }) as Writer;
         let queue = IngestQueue {
             cache,
             jobs,
@@ -118,67 +144,92 @@ impl IngestQueue {
     }
 }
 
-async fn write_jobs(
-    db: Db,
-    cache: Arc<Memory>,
-    mut rx: mpsc::Receiver<Job>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Batches waiting for a writer, shared by the writers: one of them gathers a group at a time.
+struct Jobs {
+    rx: tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    /// Writers waiting for their turn to gather: while one is, a group that is already
+    /// [`SHARED_GROUP_EVENTS`] large stops growing and leaves the rest to it.
+    idle: AtomicUsize,
+}
+
+/// With a writer idle, a group stops growing at this many events.
+const SHARED_GROUP_EVENTS: usize = 500;
+
+async fn write_jobs(db: Db, cache: Arc<Memory>, jobs: Arc<Jobs>, mut stop: watch::Receiver<bool>) {
     let mut waiting: Option<Job> = None;
     loop {
-        let (first, busy) = match waiting.take() {
-            Some(job) => (job, true),
-            None => match rx.try_recv() {
-                Ok(job) => (job, true),
-                Err(_) => {
-                    let next = tokio::select! {
-                        job = rx.recv() => job,
-                        () = stopped(&mut stop) => {
-                            // Take no new batches; write those already queued, then end.
-                            rx.close();
-                            rx.recv().await
-                        }
-                    };
-                    match next {
-                        Some(job) => (job, false),
-                        None => return,
+        let group = {
+            jobs.idle.fetch_add(1, Ordering::SeqCst);
+            let mut rx = jobs.rx.lock().await;
+            jobs.idle.fetch_sub(1, Ordering::SeqCst);
+            gather(&mut rx, &jobs.idle, &mut waiting, &mut stop).await
+        };
+        match group {
+            Some(group) => write_group(&db, &cache, group).await,
+            None => return,
+        }
+    }
+}
+
+/// The next group to write: the first waiting batch and, when more were waiting, those that
+/// join it within [`GATHER`]. `None` once the queue is closed and empty.
+async fn gather(
+    rx: &mut mpsc::Receiver<Job>,
+    idle: &AtomicUsize,
+    waiting: &mut Option<Job>,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<Vec<Job>> {
+    let (first, busy) = match waiting.take() {
+        Some(job) => (job, true),
+        None => match rx.try_recv() {
+            Ok(job) => (job, true),
+            Err(_) => {
+                let next = tokio::select! {
+                    job = rx.recv() => job,
+                    () = stopped(stop) => {
+                        // Take no new batches; write those already queued, then end.
+                        rx.close();
+                        rx.recv().await
                     }
-                }
+                };
+                (next?, false)
+            }
+        },
+    };
+    let mut group = vec![first];
+    let mut size = group[0].events.len();
+    let gather_until = tokio::time::Instant::now()
+        + if busy {
+            GATHER
+        } else {
+            std::time::Duration::ZERO
+        };
+    while size < MAX_GROUP_EVENTS
+        && (size < SHARED_GROUP_EVENTS || idle.load(Ordering::SeqCst) == 0)
+    {
+        let next = match rx.try_recv() {
+            Ok(job) => Ok(job),
+            Err(_) => match tokio::time::timeout_at(gather_until, rx.recv()).await {
+                Ok(Some(job)) => Ok(job),
+                _ => Err(()),
             },
         };
-        let mut group = vec![first];
-        let mut size = group[0].events.len();
-        let gather_until = tokio::time::Instant::now()
-            + if busy {
-                GATHER
-            } else {
-                std::time::Duration::ZERO
-            };
-        while size < MAX_GROUP_EVENTS {
-            let next = match rx.try_recv() {
-                Ok(job) => Ok(job),
-                Err(_) => match tokio::time::timeout_at(gather_until, rx.recv()).await {
-                    Ok(Some(job)) => Ok(job),
-                    _ => Err(()),
-                },
-            };
-            match next {
-                Ok(job)
-                    if job.workspace == group[0].workspace
-                        && size + job.events.len() <= MAX_GROUP_EVENTS =>
-                {
-                    size += job.events.len();
-                    group.push(job);
-                }
-                Ok(job) => {
-                    waiting = Some(job);
-                    break;
-                }
-                Err(()) => break,
+        match next {
+            Ok(job)
+                if job.workspace == group[0].workspace
+                    && size + job.events.len() <= MAX_GROUP_EVENTS =>
+            {
+                size += job.events.len();
+                group.push(job);
             }
+            Ok(job) => {
+                *waiting = Some(job);
+                break;
+            }
+            Err(()) => break,
         }
-        write_group(&db, &cache, group).await;
     }
+    Some(group)
 }
 
 async fn write_group(db: &Db, cache: &Memory, group: Vec<Job>) {

@@ -11,13 +11,13 @@ use super::cache::{
 use super::event::{AuthorRef, Event, VideoRef};
 use super::messages::{Incoming, direction_of, write_messages};
 use super::outcome::{Outcome, OutcomeStatus};
-use super::refs::{Key, resolve_channels, upsert_contacts, upsert_videos};
+use super::refs::{ChannelRef, Key, resolve_channels, upsert_contacts, upsert_videos};
 use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
-use crate::domain::{Direction, Kind};
+use crate::domain::{Direction, Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::trial::Sample;
-use crate::storage::{Db, Tx};
+use crate::storage::{Backend, Db, Tx};
 
 /// How often a batch is tried when PostgreSQL aborts it for a deadlock or a serialization
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
@@ -63,56 +63,30 @@ async fn store_once(
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let cache = &memory.refs;
     let mut learned = Learned::default();
+    let committed_refs = if db.backend() == Backend::Postgres {
+        // Committed on their own: a channel, video or contact is only a name for an id, and
+        // holding the new ones' index entries until the batch commits would make concurrent
+        // writers that met the same new author wait for each other's whole batch.
+        let mut own = db.begin().await?;
+        let refs = resolve_refs(&mut own, cache, &mut learned, workspace, events, now).await?;
+        own.commit().await?;
+        Some(refs)
+    } else {
+        None
+    };
     let mut tx = db.begin().await?;
-    let channels = resolve_channels(&mut tx, cache, &mut learned, workspace, events, now).await?;
+    let Refs {
+        channels,
+        videos: video_ids,
+        contacts: contact_ids,
+    } = match committed_refs {
+        Some(refs) => refs,
+        None => resolve_refs(&mut tx, cache, &mut learned, workspace, events, now).await?,
+    };
     let channel_of = |e: &Event| {
         let (platform, name) = e.channel();
         channels[&(platform, name.to_owned())].clone()
     };
-
-    let mut videos: BTreeMap<Key, &VideoRef> = BTreeMap::new();
-    let mut contacts: BTreeMap<Key, &AuthorRef> = BTreeMap::new();
-    for event in events {
-        let channel = channel_of(event).id;
-        match event {
-            Event::Message(m) => {
-                if let Some(v) = &m.video {
-                    merge_ref(
-                        &mut videos,
-                        (channel, v.external_id.clone()),
-                        v,
-                        video_details,
-                    );
-                }
-                merge_ref(
-                    &mut contacts,
-                    (channel, m.author.external_id.clone()),
-                    &m.author,
-                    author_details,
-                );
-                if let Some(r) = &m.recipient {
-                    merge_ref(
-                        &mut contacts,
-                        (channel, r.external_id.clone()),
-                        r,
-                        author_details,
-                    );
-                }
-            }
-            Event::VideoStats(s) => {
-                merge_ref(
-                    &mut videos,
-                    (channel, s.video.external_id.clone()),
-                    &s.video,
-                    video_details,
-                );
-            }
-            Event::ChannelStats(_) => {}
-        }
-    }
-    let video_ids = resolve_videos(&mut tx, cache, &mut learned, workspace, &videos, now).await?;
-    let contact_ids =
-        resolve_contacts(&mut tx, cache, &mut learned, workspace, &contacts, now).await?;
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut incoming = Vec::new();
@@ -160,6 +134,77 @@ async fn store_once(
         .into_iter()
         .map(|o| o.ok_or(sqlx::Error::RowNotFound))
         .collect()
+}
+
+/// The ids of every channel, video and contact a batch names.
+struct Refs {
+    channels: HashMap<(Platform, String), ChannelRef>,
+    videos: HashMap<Key, i64>,
+    contacts: HashMap<Key, i64>,
+}
+
+/// Finds (creating or updating where the batch says more) what the batch's events name.
+async fn resolve_refs(
+    tx: &mut Tx,
+    cache: &RefCache,
+    learned: &mut Learned,
+    workspace: i64,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Refs, sqlx::Error> {
+    let channels = resolve_channels(tx, cache, learned, workspace, events, now).await?;
+    let channel_of = |e: &Event| {
+        let (platform, name) = e.channel();
+        channels[&(platform, name.to_owned())].clone()
+    };
+
+    let mut videos: BTreeMap<Key, &VideoRef> = BTreeMap::new();
+    let mut contacts: BTreeMap<Key, &AuthorRef> = BTreeMap::new();
+    for event in events {
+        let channel = channel_of(event).id;
+        match event {
+            Event::Message(m) => {
+                if let Some(v) = &m.video {
+                    merge_ref(
+                        &mut videos,
+                        (channel, v.external_id.clone()),
+                        v,
+                        video_details,
+                    );
+                }
+                merge_ref(
+                    &mut contacts,
+                    (channel, m.author.external_id.clone()),
+                    &m.author,
+                    author_details,
+                );
+                if let Some(r) = &m.recipient {
+                    merge_ref(
+                        &mut contacts,
+                        (channel, r.external_id.clone()),
+                        r,
+                        author_details,
+                    );
+                }
+            }
+            Event::VideoStats(s) => {
+                merge_ref(
+                    &mut videos,
+                    (channel, s.video.external_id.clone()),
+                    &s.video,
+                    video_details,
+                );
+            }
+            Event::ChannelStats(_) => {}
+        }
+    }
+    let videos = resolve_videos(tx, cache, learned, workspace, &videos, now).await?;
+    let contacts = resolve_contacts(tx, cache, learned, workspace, &contacts, now).await?;
+    Ok(Refs {
+        channels,
+        videos,
+        contacts,
+    })
 }
 
 /// The messages this batch stored from someone else, as the rules see them.

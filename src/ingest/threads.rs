@@ -1,11 +1,12 @@
 //! Finding or creating the threads a batch's new messages go into.
 //!
-//! A thread that already exists is locked (PostgreSQL) and later has its summary recomputed
-//! from its messages. A thread this batch creates gets its summary computed here, from the
+//! A thread that already exists is locked (PostgreSQL: after the new ones are inserted, see
+//! [`lock`]) and later grows by the batch's messages (see `messages::write_messages`). A
+//! thread this batch creates gets its summary computed here, from the
 //! batch, and is inserted complete: most comments open a thread of their own, and writing
 //! their summary once instead of inserting then updating halves the index work.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -82,13 +83,13 @@ pub async fn resolve_threads(
         s.last_inbound = s.last_inbound.max(inbound);
     }
     let wanted: Vec<&ThreadKey> = summaries.keys().collect();
-    let mut ids = lock_existing(tx, &wanted).await?;
-    let mut existing: Vec<i64> = ids.values().copied().collect();
+    let mut ids = find_existing(tx, &wanted).await?;
 
     let new: Vec<(&ThreadKey, &Summary<'_>)> = summaries
         .iter()
         .filter(|(k, _)| !ids.contains_key(*k))
         .collect();
+    let mut created: HashSet<ThreadKey> = HashSet::new();
     for chunk in sized_chunks(&new) {
         let mut sql = Sql::new(
             "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, subject, preview, \
@@ -118,34 +119,57 @@ pub async fn resolve_threads(
             r.bind(now).bind(now);
         });
         if tx.backend() == Backend::Sqlite {
-            // One writer, and `lock_existing` ran in this transaction: nothing can conflict.
+            // One writer, and `find_existing` ran in this transaction: nothing can conflict.
             let new_ids = tx.insert_ids(sql, chunk.len()).await?;
             for ((key, _), id) in chunk.iter().zip(new_ids) {
                 ids.insert((*key).clone(), id);
+                created.insert((*key).clone());
             }
             continue;
         }
         sql.push(" ON CONFLICT (channel_id, kind, thread_key) DO NOTHING RETURNING id, channel_id, kind, thread_key");
         for row in tx.fetch_all::<ThreadId>(sql).await? {
-            ids.insert(
-                (row.channel_id, kind_str(&row.kind), row.thread_key),
-                row.id,
-            );
+            let key = (row.channel_id, kind_str(&row.kind), row.thread_key);
+            created.insert(key.clone());
+            ids.insert(key, row.id);
         }
     }
     // Created by a concurrent writer between our lookup and our insert: existing after all.
     let raced: Vec<&ThreadKey> = summaries.keys().filter(|k| !ids.contains_key(*k)).collect();
     if !raced.is_empty() {
-        let found = lock_existing(tx, &raced).await?;
-        existing.extend(found.values().copied());
-        ids.extend(found);
+        ids.extend(find_existing(tx, &raced).await?);
     }
-    Ok(BatchThreads { ids, existing })
+    let existing: Vec<(&ThreadKey, i64)> = summaries
+        .keys()
+        .filter(|k| !created.contains(*k))
+        .map(|k| (k, ids[k]))
+        .collect();
+    lock(tx, &existing).await?;
+    Ok(BatchThreads {
+        existing: existing.iter().map(|(_, id)| *id).collect(),
+        ids,
+    })
 }
 
-/// Ids of the threads among `keys` that exist, locked against concurrent summary updates on
-/// PostgreSQL (in key order, so concurrent batches cannot deadlock).
-async fn lock_existing(
+/// Locks the threads that existed before this batch against concurrent summary updates
+/// (PostgreSQL; SQLite has one writer). Concurrent batches never wait for each other in a
+/// circle: each first inserts its new threads, then locks its existing ones, both in key
+/// order, and a batch still inserting holds no lock on a thread that existed.
+async fn lock(tx: &mut Tx, existing: &[(&ThreadKey, i64)]) -> Result<(), sqlx::Error> {
+    if tx.backend() != Backend::Postgres {
+        return Ok(());
+    }
+    for chunk in sized_chunks(existing) {
+        let mut sql = Sql::new("SELECT id FROM threads WHERE id IN ");
+        sql.bind_list(chunk.iter().map(|(_, id)| *id));
+        sql.push(" ORDER BY channel_id, kind, thread_key FOR NO KEY UPDATE");
+        tx.fetch_all::<(i64,)>(sql).await?;
+    }
+    Ok(())
+}
+
+/// Ids of the threads among `keys` that exist.
+async fn find_existing(
     tx: &mut Tx,
     keys: &[&ThreadKey],
 ) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
@@ -160,9 +184,6 @@ async fn lock_existing(
              ON t.channel_id = k.channel_id AND t.kind = k.kind AND t.thread_key = k.thread_key \
              ORDER BY t.channel_id, t.kind, t.thread_key",
         );
-        if tx.backend() == Backend::Postgres {
-            sql.push(" FOR UPDATE OF t");
-        }
         for row in tx.fetch_all::<ThreadId>(sql).await? {
             found.insert(
                 (row.channel_id, kind_str(&row.kind), row.thread_key),
