@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{Db, Health, Pools, writer};
@@ -12,13 +12,10 @@ use super::{Db, Health, Pools, writer};
 /// (a SQLite file is created when missing).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let options = PgConnectOptions::from_str(url)
-            .context("DATABASE_URL is not a valid PostgreSQL URL")?
-            .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect(url)
             .await
             .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;
         return Ok(Db {
