@@ -1,14 +1,14 @@
 //! Keeps each thread's summary columns (counts, times, subject, preview) true to its messages.
 //!
-//! The summary is recomputed from the messages rather than incremented, so concurrent writers
-//! and out-of-order deliveries cannot make it drift. On PostgreSQL the caller holds the thread
-//! rows locked (the thread upsert takes the lock), so the recomputation sees every committed
-//! message.
+//! [`refresh_threads`] recomputes a summary from the thread's messages; ingest, which only adds
+//! messages, makes existing threads [`grow_threads`] by them instead. On PostgreSQL both work
+//! on thread rows locked first ([`lock_threads`]): a statement that waited for another writer's
+//! lock would otherwise compute from a snapshot without that writer's messages.
 
 use chrono::{DateTime, Utc};
 
 use crate::ids::ThreadId;
-use crate::storage::{Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
 /// Replies that were not sent and are not on their way (a suggestion waiting for a person, a
 /// dry run, a rejected suggestion) are shown in the thread but do not count in its summary.
@@ -58,12 +58,29 @@ const REFRESH: &str = concat!(
     updated_at = "
 );
 
+/// Locks `threads` against concurrent summary updates, in key order (PostgreSQL; SQLite has one
+/// writer). Returns how many of them exist.
+pub async fn lock_threads(tx: &mut Tx, threads: &[ThreadId]) -> Result<usize, sqlx::Error> {
+    if tx.backend() != Backend::Postgres {
+        return Ok(threads.len());
+    }
+    let mut locked = 0;
+    for chunk in sized_chunks(threads) {
+        let mut sql = Sql::new("SELECT id FROM threads WHERE id IN ");
+        sql.bind_list(chunk.iter().copied());
+        sql.push(" ORDER BY channel_id, kind, thread_key FOR NO KEY UPDATE");
+        locked += tx.fetch_all::<(i64,)>(sql).await?.len();
+    }
+    Ok(locked)
+}
+
 /// Recomputes the summaries of `threads`, then drops any that were left without messages.
 pub async fn refresh_threads(
     tx: &mut Tx,
     threads: &[ThreadId],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    lock_threads(tx, threads).await?;
     for chunk in sized_chunks(threads) {
         let mut sql = Sql::new(REFRESH);
         sql.bind(now)
@@ -93,7 +110,7 @@ pub struct Growth<'a> {
 /// messages: counts add up, the latest time and preview move forward, and the subject is
 /// looked up again only when a new message is older than the thread's latest. It gives what
 /// [`refresh_threads`] would, provided the new messages are counted, none is the thread's
-/// top-level comment, and (PostgreSQL) the thread rows are locked. A new inbound message also
+/// top-level comment, and (PostgreSQL) the caller locked the thread rows before reading them. A new inbound message also
 /// opens the thread and marks it unread, as [`mark_new_inbound`] does.
 pub async fn grow_threads(
     tx: &mut Tx,

@@ -69,7 +69,7 @@ impl IngestQueue {
         let cache = Arc::new(Memory::default());
         let (jobs, rx) = mpsc::channel(64);
         let rx = Arc::new(Jobs {
-            rx: tokio::sync::Mutex::new(rx),
+            rx: tokio::sync::Mutex::new((rx, None)),
             idle: AtomicUsize::new(0),
         });
         let loops: Vec<_> = (0..writers(&db))
@@ -78,7 +78,9 @@ impl IngestQueue {
         let writer = Box::pin(async move {
             let running: Vec<_> = loops.into_iter().map(tokio::spawn).collect();
             for writer in running {
-                let _ = writer.await;
+                if let Err(e) = writer.await {
+                    tracing::error!(error = %e, "an ingest writer stopped");
+                }
             }
         }) as Writer;
         let queue = IngestQueue {
@@ -146,7 +148,9 @@ impl IngestQueue {
 
 /// Batches waiting for a writer, shared by the writers: one of them gathers a group at a time.
 struct Jobs {
-    rx: tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    /// The queue, and a batch taken from it that did not fit the last group (it starts the
+    /// next one, whichever writer gathers it).
+    rx: tokio::sync::Mutex<(mpsc::Receiver<Job>, Option<Job>)>,
     /// Writers waiting for their turn to gather: while one is, a group that is already
     /// [`SHARED_GROUP_EVENTS`] large stops growing and leaves the rest to it.
     idle: AtomicUsize,
@@ -156,13 +160,13 @@ struct Jobs {
 const SHARED_GROUP_EVENTS: usize = 500;
 
 async fn write_jobs(db: Db, cache: Arc<Memory>, jobs: Arc<Jobs>, mut stop: watch::Receiver<bool>) {
-    let mut waiting: Option<Job> = None;
     loop {
         let group = {
             jobs.idle.fetch_add(1, Ordering::SeqCst);
-            let mut rx = jobs.rx.lock().await;
+            let mut queue = jobs.rx.lock().await;
             jobs.idle.fetch_sub(1, Ordering::SeqCst);
-            gather(&mut rx, &jobs.idle, &mut waiting, &mut stop).await
+            let (rx, waiting) = &mut *queue;
+            gather(rx, &jobs.idle, waiting, &mut stop).await
         };
         match group {
             Some(group) => write_group(&db, &cache, group).await,

@@ -44,9 +44,12 @@ pub async fn store_events(
     }
 }
 
-/// Deadlock detected or serialization failure (PostgreSQL), database busy (SQLite).
+/// Deadlock detected or serialization failure (PostgreSQL), database busy (SQLite), or a row
+/// looked up in this transaction that a concurrent writer removed before it could be locked
+/// (a thread merged away).
 fn is_transient(e: &sqlx::Error) -> bool {
     match e {
+        sqlx::Error::RowNotFound => true,
         sqlx::Error::Database(d) => {
             matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "517"))
         }

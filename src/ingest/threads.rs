@@ -1,7 +1,6 @@
 //! Finding or creating the threads a batch's new messages go into.
 //!
-//! A thread that already exists is locked (PostgreSQL: after the new ones are inserted, see
-//! [`lock`]) and later grows by the batch's messages (see `messages::write_messages`). A
+//! A thread that already exists is locked (PostgreSQL: after the new ones are inserted) and later grows by the batch's messages (see `messages::write_messages`). A
 //! thread this batch creates gets its summary computed here, from the
 //! batch, and is inserted complete: most comments open a thread of their own, and writing
 //! their summary once instead of inserting then updating halves the index work.
@@ -11,8 +10,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::messages::Incoming;
-use crate::conversations::snippet;
+use crate::conversations::{lock_threads, snippet};
 use crate::domain::{Direction, Kind};
+use crate::ids::ThreadId;
 use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
 /// (channel id, kind, thread key).
@@ -25,7 +25,7 @@ pub struct BatchThreads {
 }
 
 #[derive(sqlx::FromRow)]
-struct ThreadId {
+struct ThreadRow {
     id: i64,
     channel_id: i64,
     kind: String,
@@ -128,7 +128,7 @@ pub async fn resolve_threads(
             continue;
         }
         sql.push(" ON CONFLICT (channel_id, kind, thread_key) DO NOTHING RETURNING id, channel_id, kind, thread_key");
-        for row in tx.fetch_all::<ThreadId>(sql).await? {
+        for row in tx.fetch_all::<ThreadRow>(sql).await? {
             let key = (row.channel_id, kind_str(&row.kind), row.thread_key);
             created.insert(key.clone());
             ids.insert(key, row.id);
@@ -139,33 +139,21 @@ pub async fn resolve_threads(
     if !raced.is_empty() {
         ids.extend(find_existing(tx, &raced).await?);
     }
-    let existing: Vec<(&ThreadKey, i64)> = summaries
-        .keys()
-        .filter(|k| !created.contains(*k))
-        .map(|k| (k, ids[k]))
-        .collect();
-    lock(tx, &existing).await?;
+    let mut existing: Vec<ThreadId> = Vec::new();
+    for key in summaries.keys().filter(|k| !created.contains(*k)) {
+        // Gone since we looked: another writer merged it away. The batch is tried again.
+        existing.push(ThreadId(*ids.get(key).ok_or(sqlx::Error::RowNotFound)?));
+    }
+    // After inserting the new threads, in key order: concurrent batches never wait for each
+    // other in a circle here, since a batch still inserting holds no lock on a thread that
+    // existed. (Duplicate deliveries and merges can still deadlock; those batches are retried.)
+    if lock_threads(tx, &existing).await? < existing.len() {
+        return Err(sqlx::Error::RowNotFound);
+    }
     Ok(BatchThreads {
-        existing: existing.iter().map(|(_, id)| *id).collect(),
+        existing: existing.into_iter().map(|t| t.0).collect(),
         ids,
     })
-}
-
-/// Locks the threads that existed before this batch against concurrent summary updates
-/// (PostgreSQL; SQLite has one writer). Concurrent batches never wait for each other in a
-/// circle: each first inserts its new threads, then locks its existing ones, both in key
-/// order, and a batch still inserting holds no lock on a thread that existed.
-async fn lock(tx: &mut Tx, existing: &[(&ThreadKey, i64)]) -> Result<(), sqlx::Error> {
-    if tx.backend() != Backend::Postgres {
-        return Ok(());
-    }
-    for chunk in sized_chunks(existing) {
-        let mut sql = Sql::new("SELECT id FROM threads WHERE id IN ");
-        sql.bind_list(chunk.iter().map(|(_, id)| *id));
-        sql.push(" ORDER BY channel_id, kind, thread_key FOR NO KEY UPDATE");
-        tx.fetch_all::<(i64,)>(sql).await?;
-    }
-    Ok(())
 }
 
 /// Ids of the threads among `keys` that exist.
@@ -184,7 +172,7 @@ async fn find_existing(
              ON t.channel_id = k.channel_id AND t.kind = k.kind AND t.thread_key = k.thread_key \
              ORDER BY t.channel_id, t.kind, t.thread_key",
         );
-        for row in tx.fetch_all::<ThreadId>(sql).await? {
+        for row in tx.fetch_all::<ThreadRow>(sql).await? {
             found.insert(
                 (row.channel_id, kind_str(&row.kind), row.thread_key),
                 row.id,
