@@ -110,8 +110,9 @@ pub struct Growth<'a> {
 /// messages: counts add up, the latest time and preview move forward, and the subject is
 /// looked up again only when a new message is older than the thread's latest. It gives what
 /// [`refresh_threads`] would, provided the new messages are counted, none is the thread's
-/// top-level comment, and (PostgreSQL) the caller locked the thread rows before reading them. A new inbound message also
-/// opens the thread and marks it unread, as [`mark_new_inbound`] does.
+/// top-level comment, and (PostgreSQL) the caller locked the thread rows before reading them.
+/// A new inbound message also opens the thread and marks it unread, as [`mark_new_inbound`]
+/// does.
 pub async fn grow_threads(
     tx: &mut Tx,
     growth: &[Growth<'_>],

@@ -151,13 +151,11 @@ pub async fn write_messages(
     grown.retain(|thread, _| !touched.contains(thread));
     let grown: Vec<Growth<'_>> = grown.into_values().collect();
     grow_threads(tx, &grown, now).await?;
+    // Grown threads were opened by `grow_threads`; recomputed ones are opened here.
+    inbound_threads.retain(|thread| touched.contains(thread));
     let touched: Vec<ThreadId> = touched.into_iter().map(ThreadId).collect();
     refresh_threads(tx, &touched, now).await?;
-    let inbound: Vec<ThreadId> = inbound_threads
-        .into_iter()
-        .filter(|t| touched.contains(&ThreadId(*t)))
-        .map(ThreadId)
-        .collect();
+    let inbound: Vec<ThreadId> = inbound_threads.into_iter().map(ThreadId).collect();
     mark_new_inbound(tx, &inbound, now).await?;
 
     if !raced.is_empty() {

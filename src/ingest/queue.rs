@@ -68,12 +68,12 @@ impl IngestQueue {
     ) -> (Self, Writer) {
         let cache = Arc::new(Memory::default());
         let (jobs, rx) = mpsc::channel(64);
-        let rx = Arc::new(Jobs {
+        let shared = Arc::new(Jobs {
             rx: tokio::sync::Mutex::new((rx, None)),
             idle: AtomicUsize::new(0),
         });
         let loops: Vec<_> = (0..writers(&db))
-            .map(|_| write_jobs(db.clone(), cache.clone(), rx.clone(), stop.clone()))
+            .map(|_| write_jobs(db.clone(), cache.clone(), shared.clone(), stop.clone()))
             .collect();
         let writer = Box::pin(async move {
             let running: Vec<_> = loops.into_iter().map(tokio::spawn).collect();

@@ -1,9 +1,10 @@
 //! Finding or creating the threads a batch's new messages go into.
 //!
-//! A thread that already exists is locked (PostgreSQL: after the new ones are inserted) and later grows by the batch's messages (see `messages::write_messages`). A
-//! thread this batch creates gets its summary computed here, from the
-//! batch, and is inserted complete: most comments open a thread of their own, and writing
-//! their summary once instead of inserting then updating halves the index work.
+//! A thread that already exists is locked (PostgreSQL: after the new ones are inserted) and
+//! later grows by the batch's messages (see `messages::write_messages`). A thread this batch
+//! creates gets its summary computed here, from the batch, and is inserted complete: most
+//! comments open a thread of their own, and writing their summary once instead of inserting
+//! then updating halves the index work.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -169,8 +170,7 @@ async fn find_existing(
         });
         sql.push(
             ") SELECT t.id, t.channel_id, t.kind, t.thread_key FROM k JOIN threads t \
-             ON t.channel_id = k.channel_id AND t.kind = k.kind AND t.thread_key = k.thread_key \
-             ORDER BY t.channel_id, t.kind, t.thread_key",
+             ON t.channel_id = k.channel_id AND t.kind = k.kind AND t.thread_key = k.thread_key",
         );
         for row in tx.fetch_all::<ThreadRow>(sql).await? {
             found.insert(

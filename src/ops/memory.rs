@@ -4,7 +4,8 @@
 //! eight per core, and memory freed in one arena is not reused by another. unibox runs each
 //! SQLite connection on a thread of its own, so after a burst of reads every connection's
 //! thread holds an arena with free space in it: 38 MiB more resident memory at the end of the
-//! load benchmark's searches than with two arenas, for no speed we could measure.
+//! load benchmark's searches than with two arenas. (One run each: reply latency did not move;
+//! ingest of 200,000 messages measured 12,661 messages/s with two arenas and 13,949 without.)
 
 /// Arenas glibc may use at most. Called first thing, before any thread is started.
 const ARENAS: i32 = 2;
