@@ -98,6 +98,10 @@ pub async fn decide(
             .iter()
             .filter_map(|(i, _)| arrivals[*i].video)
             .collect(),
+        pairs: fired
+            .iter()
+            .filter_map(|(i, _)| Some((arrivals[*i].author, arrivals[*i].video?)))
+            .collect(),
         channels: fired.iter().map(|(i, _)| arrivals[*i].channel.0).collect(),
         longest_cooldown: fired
             .iter()

@@ -28,6 +28,8 @@ pub struct Involved {
     pub rules: BTreeSet<i64>,
     pub authors: BTreeSet<i64>,
     pub videos: BTreeSet<i64>,
+    /// (author, video) of each arrival under a video.
+    pub pairs: BTreeSet<(i64, i64)>,
     pub channels: BTreeSet<i64>,
     /// The longest cool-down among the rules, in hours.
     pub longest_cooldown: i64,
@@ -64,12 +66,26 @@ impl Ledger {
                 }
             }
         }
-        for chunk in sized_chunks(&videos) {
-            let mut sql =
-                Sql::new("SELECT DISTINCT author_id, video_id FROM rule_runs WHERE video_id IN ");
-            sql.bind_list(chunk.iter().copied())
-                .push(" AND reply_text IS NOT NULL AND outcome IN ")
-                .push(LIVE);
+        // Only the batch's own (author, video) pairs: a busy video's earlier repliers are many.
+        let pairs: Vec<(i64, i64)> = who.pairs.iter().copied().collect();
+        for chunk in sized_chunks(&pairs) {
+            let mut sql = Sql::new(
+                "SELECT DISTINCT author_id, video_id FROM rule_runs WHERE reply_text IS NOT NULL \
+                 AND outcome IN ",
+            );
+            sql.push(LIVE).push(" AND (");
+            for (i, (author, video)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 {
+                    "(author_id = "
+                } else {
+                    " OR (author_id = "
+                })
+                .bind(*author)
+                .push(" AND video_id = ")
+                .bind(*video)
+                .push(")");
+            }
+            sql.push(")");
             for (author, video) in tx.fetch_all::<(i64, i64)>(sql).await? {
                 ledger.replied_on_video.insert((author, video));
             }

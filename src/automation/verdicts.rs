@@ -103,6 +103,7 @@ async fn verdicts(
         rules: plans.iter().map(|p| p.id).collect(),
         authors: [author].into(),
         videos: video.into_iter().collect(),
+        pairs: video.map(|v| (author, v)).into_iter().collect(),
         channels: [channel].into(),
         longest_cooldown: plans
             .iter()

@@ -1,12 +1,12 @@
 //! Messages the account itself sends: manual replies and rule replies.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
 use super::delivery::enqueue_replies;
 use super::new_message::{Automated, NewMessage, insert_messages};
-use super::summary::refresh_threads;
+use super::summary::{Growth, grow_threads, lock_threads};
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::storage::{Sql, Tx, sized_chunks};
@@ -79,11 +79,7 @@ pub async fn record_outbound_many(
         .filter_map(|(_, id)| *id)
         .collect();
     enqueue_replies(tx, &queued, now).await?;
-    let counted =
-        |m: &&Outbound<'_>| !matches!(m.state, State::Suggested | State::DryRun | State::Rejected);
-    let touched: BTreeSet<ThreadId> = messages.iter().filter(counted).map(|m| m.thread).collect();
-    let touched: Vec<ThreadId> = touched.into_iter().collect();
-    refresh_threads(tx, &touched, now).await?;
+    grow_by_replies(tx, messages, now).await?;
     let read: BTreeSet<ThreadId> = messages
         .iter()
         .filter(|m| m.source == Source::Manual)
@@ -95,4 +91,35 @@ pub async fn record_outbound_many(
         tx.execute(sql).await?;
     }
     Ok(ids)
+}
+
+/// Adds the counted replies to their threads' summaries (they are the threads' newest
+/// messages, none a top-level comment, so the threads grow rather than being recomputed).
+/// Replies not sent and not on their way (suggested, dry run) leave the summaries alone.
+async fn grow_by_replies(
+    tx: &mut Tx,
+    messages: &[Outbound<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let counted =
+        |m: &&Outbound<'_>| !matches!(m.state, State::Suggested | State::DryRun | State::Rejected);
+    let mut by_thread: BTreeMap<ThreadId, Growth<'_>> = BTreeMap::new();
+    for m in messages.iter().filter(counted) {
+        let g = by_thread.entry(m.thread).or_insert(Growth {
+            thread: m.thread,
+            added: 0,
+            first_at: now,
+            latest_at: now,
+            latest_text: m.text,
+            last_inbound_at: None,
+            video: None,
+        });
+        g.added += 1;
+        // Of equal times the last inserted (the highest id) is the latest.
+        g.latest_text = m.text;
+    }
+    let threads: Vec<ThreadId> = by_thread.keys().copied().collect();
+    lock_threads(tx, &threads).await?;
+    let growth: Vec<Growth<'_>> = by_thread.into_values().collect();
+    grow_threads(tx, &growth, now).await
 }

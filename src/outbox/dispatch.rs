@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use super::claim::{Lease, claim, next_due};
 use super::limits::Limits;
 use super::quota;
-use super::settle::{Policy, Settled, settle_in};
+use super::settle::{Policy, Settled, settle_all};
 use crate::config::OutboxConfig;
 use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
 use crate::connectors::{send, youtube_send};
@@ -190,10 +190,8 @@ async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiv
 async fn record(d: &Dispatcher, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
     let now = crate::clock::now();
     let mut tx = d.db.begin().await?;
-    let mut settled = Vec::with_capacity(batch.len());
-    for f in batch {
-        settled.push(settle_in(&mut tx, &f.lease, &f.outcome, &d.policy, now).await?);
-    }
+    let calls: Vec<(&Lease, &Outcome)> = batch.iter().map(|f| (&f.lease, &f.outcome)).collect();
+    let settled = settle_all(&mut tx, &calls, &d.policy, now).await?;
     tx.commit().await?;
     Ok(settled)
 }

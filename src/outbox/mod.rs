@@ -2,7 +2,8 @@
 //! message it delivers, by `conversations::delivery`), and a dispatcher sends each exactly
 //! once — leased briefly (`claim`), within each account's budgets (`limits`, YouTube's units
 //! in `quota`), looked up on the platform first when an earlier attempt may have gone through,
-//! and its outcome recorded with retries, backoff and `Retry-After` (`settle`). People see the
+//! and its outcome recorded with retries, backoff and `Retry-After` (`settle`; calls that went
+//! through, many rows per statement, in `sent`). People see the
 //! rows and retry or cancel them (`read`, `manage`).
 
 pub mod claim;
@@ -11,6 +12,7 @@ pub mod limits;
 pub mod manage;
 pub mod quota;
 pub mod read;
+pub mod sent;
 pub mod settle;
 
 pub use dispatch::Dispatcher;

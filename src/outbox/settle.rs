@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::claim::Lease;
+use super::sent::{Sent, record_sent};
 use crate::connectors::calls::{Outcome, Refusal};
 use crate::connectors::health;
 use crate::domain::Delivery;
@@ -63,9 +64,43 @@ async fn still_ours(tx: &mut Tx, lease: &Lease) -> Result<bool, sqlx::Error> {
     Ok(tx.fetch_optional::<(i32,)>(sql).await?.is_some())
 }
 
-/// Records `outcome` for `lease` in the caller's transaction (the dispatcher records many
-/// outcomes in one).
-pub async fn settle_in(
+/// Records what came of `batch`'s calls in the caller's transaction: those that went through
+/// together ([`record_sent`]), the others one by one.
+pub async fn settle_all(
+    tx: &mut Tx,
+    batch: &[(&Lease, &Outcome)],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Vec<Settled>, sqlx::Error> {
+    let mut settled = vec![Settled::Superseded; batch.len()];
+    let (done, others): (Vec<usize>, Vec<usize>) =
+        (0..batch.len()).partition(|&i| matches!(batch[i].1, Outcome::Done { .. }));
+    let sent: Vec<Sent<'_>> = done
+        .iter()
+        .map(|&i| Sent {
+            lease: batch[i].0,
+            platform_id: match batch[i].1 {
+                Outcome::Done { platform_id } => platform_id.as_deref(),
+                _ => None,
+            },
+        })
+        .collect();
+    for (&i, ours) in done.iter().zip(record_sent(tx, &sent, now).await?) {
+        settled[i] = if ours {
+            Settled::Sent
+        } else {
+            Settled::Superseded
+        };
+    }
+    for i in others {
+        let (lease, outcome) = batch[i];
+        settled[i] = settle_other(tx, lease, outcome, policy, now).await?;
+    }
+    Ok(settled)
+}
+
+/// Records an outcome other than "done" for `lease`.
+async fn settle_other(
     tx: &mut Tx,
     lease: &Lease,
     outcome: &Outcome,
@@ -76,10 +111,7 @@ pub async fn settle_in(
         return Ok(Settled::Superseded);
     }
     let settled = match outcome {
-        Outcome::Done { platform_id } => {
-            sent(tx, lease, platform_id.as_deref(), now).await?;
-            Settled::Sent
-        }
+        Outcome::Done { .. } => unreachable!("settle_all records calls that went through"),
         Outcome::Retry {
             after,
             reason,
@@ -127,48 +159,6 @@ pub async fn settle_in(
         health::failed(tx, lease.channel_id, reason, now).await?;
     }
     Ok(settled)
-}
-
-async fn sent(
-    tx: &mut Tx,
-    lease: &Lease,
-    id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let mut sql = Sql::new(
-        "UPDATE outbox SET state = 'sent', in_doubt = FALSE, lease_until = NULL, last_error = NULL, platform_reply_id = ",
-    );
-    sql.bind(id)
-        .push(", sent_at = ")
-        .bind(now)
-        .push(", updated_at = ")
-        .bind(now)
-        .push(" WHERE id = ")
-        .bind(lease.id);
-    tx.execute(sql).await?;
-    if lease.action.makes_message() {
-        let mut sql = Sql::new("UPDATE messages SET state = 'sent', error = NULL, sent_at = ");
-        sql.bind(now).push(", external_id = ");
-        // The platform's id, unless an echo of this very reply was stored under it already.
-        match id {
-            Some(id) => {
-                sql.push("CASE WHEN external_id IS NULL AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.channel_id = ")
-                    .bind(lease.channel_id)
-                    .push(" AND e.external_id = ")
-                    .bind(id)
-                    .push(") THEN ")
-                    .bind(id)
-                    .push(" ELSE external_id END");
-            }
-            None => {
-                sql.push("external_id");
-            }
-        }
-        sql.push(" WHERE id = ").bind(lease.message_id);
-        tx.execute(sql).await?;
-    }
-    health::sent(tx, lease.channel_id, now).await?;
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
