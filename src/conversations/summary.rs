@@ -2,9 +2,9 @@
 //!
 //! [`refresh_threads`] recomputes a summary from the thread's messages; ingest, which only adds
 //! messages, makes existing threads [`grow_threads`] by them instead, and so do our own queued
-//! replies (`outbound.rs`). On PostgreSQL both work
-//! on thread rows locked first ([`lock_threads`]): a statement that waited for another writer's
-//! lock would otherwise compute from a snapshot without that writer's messages.
+//! replies (`outbound.rs`). On PostgreSQL both work on thread rows locked first
+//! ([`lock_threads`]): a statement that waited for another writer's lock would otherwise
+//! compute from a snapshot without that writer's messages.
 
 use chrono::{DateTime, Utc};
 

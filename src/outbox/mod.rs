@@ -3,8 +3,8 @@
 //! once — leased briefly (`claim`), within each account's budgets (`limits`, YouTube's units
 //! in `quota`), looked up on the platform first when an earlier attempt may have gone through,
 //! and its outcome recorded with retries, backoff and `Retry-After` (`settle`; calls that went
-//! through, many rows per statement, in `sent`). People see the
-//! rows and retry or cancel them (`read`, `manage`).
+//! through, many rows per statement, in `sent`). People see the rows and retry or cancel them
+//! (`read`, `manage`).
 
 pub mod claim;
 pub mod dispatch;

@@ -51,16 +51,34 @@ async fn stored(db: &Db, wanted: &[String]) -> HashSet<String> {
     found
 }
 
-/// Sends batches until one is refused; returns the refusal. Acknowledged ids go to `acked`.
+/// How long refusals must last before the disk counts as full: longer than a few turns of the
+/// background checkpoint, which can let the log be reused from its start (so a first refusal
+/// may be followed by room again).
+const STEADILY_FULL: Duration = Duration::from_secs(2);
+
+/// Sends batches until the disk is steadily full; returns the last refusal. Acknowledged ids
+/// go to `acked`; refused batches must leave nothing behind, which this checks.
 async fn fill(s: &TestServer, tag: &str, acked: &mut Vec<String>) -> (u16, Value) {
+    let mut refused = Vec::new();
+    let mut since: Option<std::time::Instant> = None;
     for round in 0..400 {
         let events = batch(&format!("{tag}{round}"), 100);
         let (status, body) = send(&s.client, &s.url("/api/v1/events"), &events).await;
         if (200..300).contains(&status) {
             acked.extend(ids(&events));
-        } else {
+            since = None;
+            continue;
+        }
+        refused.extend(ids(&events));
+        let first = *since.get_or_insert_with(std::time::Instant::now);
+        if status != 507 || first.elapsed() >= STEADILY_FULL {
+            assert!(
+                stored(&s.db, &refused).await.is_empty(),
+                "a refused batch left messages behind"
+            );
             return (status, body);
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("the database never filled up");
 }
