@@ -86,10 +86,7 @@ async fn store_once(
         Some(refs) => refs,
         None => resolve_refs(&mut tx, cache, &mut learned, workspace, events, now).await?,
     };
-    let channel_of = |e: &Event| {
-        let (platform, name) = e.channel();
-        channels[&(platform, name.to_owned())].clone()
-    };
+    let channel_of = |e: &Event| channel_of(&channels, e);
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut incoming = Vec::new();
@@ -157,6 +154,12 @@ async fn begin(db: &Db, events: &[Event]) -> Result<Tx, sqlx::Error> {
     Ok(tx)
 }
 
+/// The channel `event` is about, among those the batch resolved.
+fn channel_of(channels: &HashMap<(Platform, String), ChannelRef>, event: &Event) -> ChannelRef {
+    let (platform, name) = event.channel();
+    channels[&(platform, name.to_owned())].clone()
+}
+
 /// The ids of every channel, video and contact a batch names.
 struct Refs {
     channels: HashMap<(Platform, String), ChannelRef>,
@@ -174,10 +177,7 @@ async fn resolve_refs(
     now: DateTime<Utc>,
 ) -> Result<Refs, sqlx::Error> {
     let channels = resolve_channels(tx, cache, learned, workspace, events, now).await?;
-    let channel_of = |e: &Event| {
-        let (platform, name) = e.channel();
-        channels[&(platform, name.to_owned())].clone()
-    };
+    let channel_of = |e: &Event| channel_of(&channels, e);
 
     let mut videos: BTreeMap<Key, &VideoRef> = BTreeMap::new();
     let mut contacts: BTreeMap<Key, &AuthorRef> = BTreeMap::new();

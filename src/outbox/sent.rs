@@ -24,8 +24,9 @@ pub async fn record_sent(
     sent: &[Sent<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<bool>, sqlx::Error> {
+    let leases: Vec<&Lease> = sent.iter().map(|s| s.lease).collect();
     let mut ours = BTreeSet::new();
-    for chunk in sized_chunks(sent) {
+    for chunk in sized_chunks(&leases) {
         ours.extend(still_ours(tx, chunk).await?);
     }
     let held: Vec<&Sent<'_>> = sent.iter().filter(|s| ours.contains(&s.lease.id)).collect();
@@ -46,15 +47,16 @@ pub async fn record_sent(
     Ok(sent.iter().map(|s| ours.contains(&s.lease.id)).collect())
 }
 
-/// The ids among `chunk` still `sending` under the lease this instance took (locked until the
-/// commit on PostgreSQL).
-async fn still_ours(tx: &mut Tx, chunk: &[Sent<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+/// The ids among `leases` whose rows are still `sending` under the lease this instance took
+/// (locked until the commit on PostgreSQL): a call outliving its lease is not recorded over
+/// whoever took the row over.
+pub(super) async fn still_ours(tx: &mut Tx, leases: &[&Lease]) -> Result<Vec<i64>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id FROM outbox WHERE state = 'sending' AND (");
-    for (i, s) in chunk.iter().enumerate() {
+    for (i, lease) in leases.iter().enumerate() {
         sql.push(if i == 0 { "(id = " } else { " OR (id = " })
-            .bind(s.lease.id)
+            .bind(lease.id)
             .push(" AND lease_until = ")
-            .bind(s.lease.lease_until)
+            .bind(lease.lease_until)
             .push(")");
     }
     sql.push(")");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::claim::Lease;
-use super::sent::{Sent, record_sent};
+use super::sent::{Sent, record_sent, still_ours};
 use crate::connectors::calls::{Outcome, Refusal};
 use crate::connectors::health;
 use crate::domain::Delivery;
@@ -51,19 +51,6 @@ pub enum Settled {
     Superseded,
 }
 
-/// Whether this instance still holds `lease`'s row (a call outliving its lease is not
-/// recorded over whoever took the row over). Locks the row on PostgreSQL until the commit.
-async fn still_ours(tx: &mut Tx, lease: &Lease) -> Result<bool, sqlx::Error> {
-    let mut sql = Sql::new("SELECT 1 FROM outbox WHERE state = 'sending' AND id = ");
-    sql.bind(lease.id)
-        .push(" AND lease_until = ")
-        .bind(lease.lease_until);
-    if tx.backend() == crate::storage::Backend::Postgres {
-        sql.push(" FOR UPDATE");
-    }
-    Ok(tx.fetch_optional::<(i32,)>(sql).await?.is_some())
-}
-
 /// Records what came of `batch`'s calls in the caller's transaction: those that went through
 /// together ([`record_sent`]), the others one by one.
 pub async fn settle_all(
@@ -73,18 +60,16 @@ pub async fn settle_all(
     now: DateTime<Utc>,
 ) -> Result<Vec<Settled>, sqlx::Error> {
     let mut settled = vec![Settled::Superseded; batch.len()];
-    let (done, others): (Vec<usize>, Vec<usize>) =
-        (0..batch.len()).partition(|&i| matches!(batch[i].1, Outcome::Done { .. }));
-    let sent: Vec<Sent<'_>> = done
-        .iter()
-        .map(|&i| Sent {
-            lease: batch[i].0,
-            platform_id: match batch[i].1 {
-                Outcome::Done { platform_id } => platform_id.as_deref(),
-                _ => None,
-            },
-        })
-        .collect();
+    let (mut done, mut sent) = (Vec::new(), Vec::new());
+    for (i, (lease, outcome)) in batch.iter().enumerate() {
+        if let Outcome::Done { platform_id } = outcome {
+            done.push(i);
+            sent.push(Sent {
+                lease,
+                platform_id: platform_id.as_deref(),
+            });
+        }
+    }
     for (&i, ours) in done.iter().zip(record_sent(tx, &sent, now).await?) {
         settled[i] = if ours {
             Settled::Sent
@@ -92,9 +77,10 @@ pub async fn settle_all(
             Settled::Superseded
         };
     }
-    for i in others {
-        let (lease, outcome) = batch[i];
-        settled[i] = settle_other(tx, lease, outcome, policy, now).await?;
+    for (i, (lease, outcome)) in batch.iter().enumerate() {
+        if !matches!(outcome, Outcome::Done { .. }) {
+            settled[i] = settle_other(tx, lease, outcome, policy, now).await?;
+        }
     }
     Ok(settled)
 }
@@ -107,7 +93,7 @@ async fn settle_other(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Settled, sqlx::Error> {
-    if !still_ours(tx, lease).await? {
+    if still_ours(tx, &[lease]).await?.is_empty() {
         return Ok(Settled::Superseded);
     }
     let settled = match outcome {
