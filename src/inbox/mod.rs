@@ -7,5 +7,6 @@ pub mod filter;
 pub mod model;
 pub mod read;
 pub mod search;
+mod walk;
 
 pub use error::InboxError;

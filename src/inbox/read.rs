@@ -8,7 +8,8 @@ use super::filter::{AssigneeFilter, Cursor, StatusFilter, ThreadFilter};
 use super::model::{
     MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView,
 };
-use super::search::SearchPlan;
+use super::search::{SearchPlan, tsquery};
+use super::walk;
 use crate::ids::{MessageId, ThreadId};
 use crate::storage::{Backend, Db, Sql};
 
@@ -25,37 +26,105 @@ pub async fn list_threads(
     workspace: i64,
     f: &ThreadFilter,
 ) -> Result<ThreadPage, sqlx::Error> {
-    let search = match &f.q {
-        Some(q) => Some(SearchPlan::new(db, workspace, q).await?),
-        None => None,
+    let want = f.limit + 1;
+    // On PostgreSQL a search first walks the newest threads, testing each one's messages:
+    // words common enough to fill a page there never touch the search index.
+    let (mut rows, rest) = match (&f.q, db.backend()) {
+        (Some(q), Backend::Postgres) => match tsquery(q) {
+            Some(query) => {
+                let walked = walk::newest(db, workspace, f, &query).await?;
+                (walked.rows, walked.rest)
+            }
+            None => (Vec::new(), None),
+        },
+        _ => (Vec::new(), Some(f.cursor)),
     };
-    if let Some(SearchPlan::Nothing) = search {
-        return Ok(ThreadPage {
-            threads: Vec::new(),
-            next: None,
-            search_capped: false,
-        });
+    let mut capped = false;
+    if let Some(after) = rest {
+        let search = match &f.q {
+            Some(q) => Some(SearchPlan::new(db, workspace, q).await?),
+            None => None,
+        };
+        if !matches!(search, Some(SearchPlan::Nothing)) {
+            capped = search.as_ref().is_some_and(SearchPlan::capped);
+            let sql = page_query(
+                db.backend(),
+                workspace,
+                f,
+                search.as_ref(),
+                after,
+                want - rows.len() as i64,
+            );
+            rows.extend(db.fetch_all::<ThreadRow>(sql).await?);
+        }
     }
+    let next = if rows.len() as i64 > f.limit {
+        rows.truncate(f.limit as usize);
+        rows.last().map(|r| Cursor {
+            last_message_at: r.last_message_at,
+            id: r.id,
+        })
+    } else {
+        None
+    };
+    let threads = with_labels(db, rows).await?;
+    Ok(ThreadPage {
+        threads,
+        next,
+        search_capped: capped,
+    })
+}
+
+/// The page of threads after `after`, newest first, searched through the search index.
+fn page_query(
+    backend: Backend,
+    workspace: i64,
+    f: &ThreadFilter,
+    search: Option<&SearchPlan>,
+    after: Option<Cursor>,
+    take: i64,
+) -> Sql {
     // A unary `+` keeps SQLite from using an index for a term: when a search starts from its
     // matches, the workspace and status must not lure it into walking every thread instead.
     // (PostgreSQL has no unary `+` for text or times, and its planner needs no hint.)
-    let drive = search.as_ref().is_some_and(SearchPlan::drives_from_matches);
-    let plus = if drive && db.backend() == Backend::Sqlite {
+    let drive = search.is_some_and(SearchPlan::drives_from_matches);
+    let plus = if drive && backend == Backend::Sqlite {
         "+"
     } else {
         ""
     };
-    let mut sql = Sql::new(format!(
-        "SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE {plus}t.workspace_id = "
-    ));
-    sql.bind(workspace);
+    let mut sql = Sql::new("");
+    push_filtered(&mut sql, THREAD_COLUMNS, workspace, f, plus);
+    if let Some(search) = search {
+        search.push(&mut sql, backend, workspace);
+    }
+    if let Some(c) = after {
+        push_after(&mut sql, c);
+    }
+    push_order(&mut sql, plus, take);
+    sql
+}
+
+/// Appends `SELECT {columns}` of the workspace's threads that pass every filter but the
+/// search and the cursor (`plus` is the unary `+` that keeps SQLite off an index, or nothing).
+pub(super) fn push_filtered(
+    sql: &mut Sql,
+    columns: &str,
+    workspace: i64,
+    f: &ThreadFilter,
+    plus: &str,
+) {
+    sql.push(&format!(
+        "SELECT {columns}{THREAD_FROM} WHERE {plus}t.workspace_id = "
+    ))
+    .bind(workspace);
     match f.status {
         StatusFilter::Open => sql.push(&format!(" AND {plus}t.status = 'open'")),
         StatusFilter::Done => sql.push(&format!(" AND {plus}t.status = 'done'")),
         StatusFilter::Unread => {
             sql.push(&format!(" AND {plus}t.status = 'open' AND t.unread = TRUE"))
         }
-        StatusFilter::All => &mut sql,
+        StatusFilter::All => sql,
     };
     if let Some(platform) = f.platform {
         sql.push(" AND c.platform = ").bind(platform.as_str());
@@ -88,38 +157,25 @@ pub async fn list_threads(
         );
         sql.bind(label.as_str()).push(")");
     }
-    if let Some(search) = &search {
-        search.push(&mut sql, db.backend(), workspace);
-    }
-    if let Some(c) = f.cursor {
-        sql.push(" AND (t.last_message_at < ")
-            .bind(c.last_message_at);
-        sql.push(" OR (t.last_message_at = ")
-            .bind(c.last_message_at)
-            .push(" AND t.id < ")
-            .bind(c.id);
-        sql.push("))");
-    }
+}
+
+/// Only threads older than `c` in the newest-first order.
+pub(super) fn push_after(sql: &mut Sql, c: Cursor) {
+    sql.push(" AND (t.last_message_at < ")
+        .bind(c.last_message_at);
+    sql.push(" OR (t.last_message_at = ")
+        .bind(c.last_message_at)
+        .push(" AND t.id < ")
+        .bind(c.id);
+    sql.push("))");
+}
+
+/// Newest first, at most `take`.
+pub(super) fn push_order(sql: &mut Sql, plus: &str, take: i64) {
     sql.push(&format!(
         " ORDER BY {plus}t.last_message_at DESC, t.id DESC LIMIT "
     ))
-    .bind(f.limit + 1);
-    let mut rows: Vec<ThreadRow> = db.fetch_all(sql).await?;
-    let next = if rows.len() as i64 > f.limit {
-        rows.truncate(f.limit as usize);
-        rows.last().map(|r| Cursor {
-            last_message_at: r.last_message_at,
-            id: r.id,
-        })
-    } else {
-        None
-    };
-    let threads = with_labels(db, rows).await?;
-    Ok(ThreadPage {
-        threads,
-        next,
-        search_capped: search.as_ref().is_some_and(SearchPlan::capped),
-    })
+    .bind(take);
 }
 
 #[instrument(skip_all, fields(thread = %id))]

@@ -64,6 +64,12 @@ fn match_query(backend: Backend, terms: &[String]) -> String {
     }
 }
 
+/// The `tsquery` (PostgreSQL's form) of what a person typed, or `None` when it has no words.
+pub fn tsquery(q: &str) -> Option<String> {
+    let terms = terms(q);
+    (!terms.is_empty()).then(|| match_query(Backend::Postgres, &terms))
+}
+
 impl SearchPlan {
     pub async fn new(db: &Db, workspace: i64, q: &str) -> Result<SearchPlan, sqlx::Error> {
         let terms = terms(q);

@@ -281,6 +281,60 @@ on_both_backends! {
         assert_eq!(select(&html, "#thread-list p.hint[role=status]").len(), usize::from(capped));
     }
 
+    /// Searches whose matches sit at every depth of a long inbox: one word in every 40th thread
+    /// (PostgreSQL finds it by walking the newest threads, in growing windows), one in the
+    /// newest thread and three far older ones (the walk finds the first and leaves the rest
+    /// to the index). Every page is exact, in order, with nothing twice or missing.
+    async fn search_is_exact_at_every_depth(s: &TestServer) {
+        let total = 7_000;
+        let zephyr = [6_990, 100, 50, 10];
+        for chunk in 0..total / 1_000 {
+            let events: Vec<Value> = (chunk * 1_000..(chunk + 1) * 1_000)
+                .map(|i| {
+                    let text = match i {
+                        i if zephyr.contains(&i) => format!("a rare zephyr n{i}"),
+                        i if i % 40 == 0 => format!("every marigold n{i}"),
+                        i => format!("plain words n{i}"),
+                    };
+                    let time = format!("2026-11-24T{:02}:{:02}:{:02}Z", i / 3_600, i / 60 % 60, i % 60);
+                    at(comment(&format!("d{i}"), &text), &time)
+                })
+                .collect();
+            s.ingest(Value::Array(events)).await;
+        }
+        let number = |t: &Value| -> i64 { t["subject"].as_str().unwrap().rsplit_once(" n").unwrap().1.parse().unwrap() };
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/threads?q=marigold&limit=50&cursor={c}"),
+                None => "/api/v1/threads?q=marigold&limit=50".to_owned(),
+            };
+            let (status, body) = s.get_json(&path).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["search_capped"], false);
+            seen.extend(body["threads"].as_array().unwrap().iter().map(number));
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        let expected: Vec<i64> = (0..total).rev().filter(|i| i % 40 == 0 && !zephyr.contains(i)).collect();
+        assert_eq!(seen, expected);
+        for q in ["zephyr", "rare%20zeph", "ZEPHYR%20a"] {
+            let found: Vec<i64> = s.threads(&format!("?q={q}")).await.iter().map(number).collect();
+            assert_eq!(found, zephyr, "{q}");
+        }
+        let (_, page) = s.get_json("/api/v1/threads?q=zephyr&limit=2").await;
+        assert_eq!(page["threads"].as_array().unwrap().iter().map(number).collect::<Vec<_>>(), [6_990, 100]);
+        let c = page["next_cursor"].as_str().unwrap();
+        let (_, rest) = s.get_json(&format!("/api/v1/threads?q=zephyr&limit=2&cursor={c}")).await;
+        assert_eq!(rest["threads"].as_array().unwrap().iter().map(number).collect::<Vec<_>>(), [50, 10]);
+        assert!(rest["next_cursor"].is_null(), "{rest}");
+        assert!(s.threads("?q=zephyr%20marigold").await.is_empty());
+        assert!(s.threads("?q=marigold&status=done").await.is_empty());
+    }
+
     /// Search counts only the asking workspace's matches: another workspace's common word
     /// neither caps nor slows this one's answer, and the cap, where it applies, is per
     /// workspace.
