@@ -12,7 +12,9 @@
 //!   grow; at a million messages the two cross near a thousand matches);
 //! - more: on PostgreSQL, walk the threads and test each one's messages against the query
 //!   (exact; common words fill a page fast). SQLite cannot test one message cheaply, so it
-//!   walks against the [`EXACT_CAP`] most recent matches instead, and says so (`capped`).
+//!   walks against the [`EXACT_CAP`] most recent matches instead (the first step fetches
+//!   matches newest first, so those are its ids, and the index is read once), and says so
+//!   (`capped`).
 
 use crate::storage::{Backend, Db, Sql};
 
@@ -44,9 +46,9 @@ pub enum SearchPlan {
     Matches { ids: String, drive: bool },
     /// Too many matches to list (PostgreSQL): the `tsquery`, tested per thread.
     Common(String),
-    /// Too many matches to list (SQLite): the FTS5 query, against its most recent matches
-    /// (of this workspace when `scoped`, else of the only workspace that has messages).
-    Recent { query: String, scoped: bool },
+    /// Too many matches to list (SQLite): the ids of the most recent [`EXACT_CAP`] of this
+    /// workspace's matches, as a JSON array.
+    Recent(String),
 }
 
 fn match_query(backend: Backend, terms: &[String]) -> String {
@@ -82,18 +84,24 @@ impl SearchPlan {
         // too must each match be looked up to keep the count (and so the plan and the cap)
         // to this workspace; that lookup doubles the cost of common words.
         let scoped = backend == Backend::Sqlite && !alone(db, workspace).await?;
-        let mut hits = match backend {
-            Backend::Sqlite if scoped => Sql::new(
-                "SELECT message_search.rowid FROM message_search \
-                 JOIN messages m ON m.id = message_search.rowid WHERE message_search MATCH ",
-            ),
+        // One row back, however many match: the count and the ids joined by commas.
+        let mut hits = Sql::new("SELECT COUNT(*), ");
+        hits.push(match backend {
+            Backend::Sqlite => "COALESCE(group_concat(id), '')",
+            Backend::Postgres => "COALESCE(string_agg(CAST(id AS TEXT), ','), '')",
+        });
+        hits.push(match backend {
+            Backend::Sqlite if scoped => {
+                " FROM (SELECT message_search.rowid AS id FROM message_search \
+                 JOIN messages m ON m.id = message_search.rowid WHERE message_search MATCH "
+            }
             Backend::Sqlite => {
-                Sql::new("SELECT rowid FROM message_search WHERE message_search MATCH ")
+                " FROM (SELECT rowid AS id FROM message_search WHERE message_search MATCH "
             }
             Backend::Postgres => {
-                Sql::new("SELECT id FROM messages WHERE search @@ to_tsquery('simple', ")
+                " FROM (SELECT id FROM messages WHERE search @@ to_tsquery('simple', "
             }
-        };
+        });
         hits.bind(query.as_str());
         match backend {
             Backend::Sqlite if scoped => {
@@ -104,23 +112,35 @@ impl SearchPlan {
                 hits.push(") AND workspace_id = ").bind(workspace);
             }
         };
-        hits.push(" LIMIT ").bind(EXACT_CAP + 1);
-        let ids: Vec<(i64,)> = db.fetch_all(hits).await?;
-        Ok(match ids.len() as i64 {
+        if backend == Backend::Sqlite {
+            // Newest first, so that past the cap these are the most recent matches.
+            hits.push(" ORDER BY message_search.rowid DESC");
+        }
+        hits.push(" LIMIT ").bind(EXACT_CAP + 1).push(") hits");
+        let (n, list): (i64, String) = db
+            .fetch_optional(hits)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        if n > EXACT_CAP && backend == Backend::Postgres {
+            return Ok(SearchPlan::Common(query));
+        }
+        let ids = if n > EXACT_CAP {
+            // The oldest match is one too many.
+            let mut ids: Vec<i64> = list.split(',').filter_map(|id| id.parse().ok()).collect();
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.truncate(EXACT_CAP as usize);
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!("[{}]", list.join(","))
+        } else {
+            format!("[{list}]")
+        };
+        Ok(match n {
             0 => SearchPlan::Nothing,
-            n if n <= EXACT_CAP => {
-                let list = ids
-                    .iter()
-                    .map(|(id,)| id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                SearchPlan::Matches {
-                    ids: format!("[{list}]"),
-                    drive: n <= DRIVE_MAX,
-                }
-            }
-            _ if backend == Backend::Postgres => SearchPlan::Common(query),
-            _ => SearchPlan::Recent { query, scoped },
+            n if n <= EXACT_CAP => SearchPlan::Matches {
+                ids,
+                drive: n <= DRIVE_MAX,
+            },
+            _ => SearchPlan::Recent(ids),
         })
     }
 
@@ -141,7 +161,7 @@ impl SearchPlan {
             SearchPlan::Nothing => {
                 sql.push(" AND 1 = 0");
             }
-            SearchPlan::Matches { ids, .. } => {
+            SearchPlan::Matches { ids, .. } | SearchPlan::Recent(ids) => {
                 sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN (");
                 match backend {
                     Backend::Sqlite => sql.push("SELECT value FROM json_each(").bind(ids.as_str()),
@@ -156,25 +176,6 @@ impl SearchPlan {
                 sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.search @@ to_tsquery('simple', ");
                 sql.bind(query.as_str())
                     .push(") AND m.workspace_id = ")
-                    .bind(workspace)
-                    .push(")");
-            }
-            SearchPlan::Recent { query, scoped } => {
-                sql.push(
-                    " AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN \
-                     (SELECT message_search.rowid FROM message_search",
-                );
-                if *scoped {
-                    sql.push(" JOIN messages wm ON wm.id = message_search.rowid");
-                }
-                sql.push(" WHERE message_search MATCH ")
-                    .bind(query.as_str());
-                if *scoped {
-                    sql.push(" AND wm.workspace_id = ").bind(workspace);
-                }
-                sql.push(" ORDER BY message_search.rowid DESC LIMIT ")
-                    .bind(EXACT_CAP);
-                sql.push(") AND m.workspace_id = ")
                     .bind(workspace)
                     .push(")");
             }
