@@ -2,8 +2,9 @@
 //! PostgreSQL, with the same semantics on both: every word must match, as a prefix.
 //!
 //! Neither planner can tell how many messages a prefix search matches, and the right plan
-//! depends on it. So unibox first fetches the matching message ids, up to [`EXACT_CAP`], and
-//! then chooses:
+//! depends on it. (On PostgreSQL a search first walks the newest threads, `walk.rs`; what
+//! follows is for what the walk leaves.) So unibox first fetches the matching message ids, up
+//! to [`EXACT_CAP`], and then chooses:
 //! - no match: nothing to query;
 //! - up to [`DRIVE_MAX`] matches: start from them, fetch their threads and sort (cost grows
 //!   with the matches);

@@ -89,36 +89,28 @@ async fn test_window(
     size: i64,
 ) -> Result<(Vec<i64>, Option<Cursor>), sqlx::Error> {
     let mut sql = Sql::new(
-        "SELECT w.last_message_at, w.id, w.n, (SELECT TRUE FROM messages m \
+        "SELECT w.last_message_at, w.id, (SELECT TRUE FROM messages m \
          WHERE m.thread_id = w.id AND m.search @@ to_tsquery('simple', ",
     );
     sql.bind(tsquery).push(") LIMIT 1) AS hit FROM (");
-    push_filtered(
-        &mut sql,
-        "t.last_message_at, t.id, \
-         row_number() OVER (ORDER BY t.last_message_at DESC, t.id DESC) AS n",
-        workspace,
-        f,
-        "",
-    );
+    push_filtered(&mut sql, "t.last_message_at, t.id", workspace, f, "");
     if let Some(c) = after {
         push_after(&mut sql, c);
     }
     push_order(&mut sql, "", size);
-    sql.push(") w ORDER BY w.n");
-    let tested: Vec<(DateTime<Utc>, i64, i64, Option<bool>)> = db.fetch_all(sql).await?;
-    let end =
-        tested
-            .last()
-            .filter(|(_, _, n, _)| *n == size)
-            .map(|&(last_message_at, id, _, _)| Cursor {
-                last_message_at,
-                id,
-            });
+    sql.push(") w ORDER BY w.last_message_at DESC, w.id DESC");
+    let tested: Vec<(DateTime<Utc>, i64, Option<bool>)> = db.fetch_all(sql).await?;
+    let end = match tested.last() {
+        Some(&(last_message_at, id, _)) if tested.len() as i64 == size => Some(Cursor {
+            last_message_at,
+            id,
+        }),
+        _ => None,
+    };
     let hits = tested
         .into_iter()
-        .filter(|(_, _, _, hit)| *hit == Some(true))
-        .map(|(_, id, _, _)| id)
+        .filter(|(_, _, hit)| *hit == Some(true))
+        .map(|(_, id, _)| id)
         .collect();
     Ok((hits, end))
 }
