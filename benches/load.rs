@@ -397,6 +397,10 @@ async fn run(
     let messages = total_messages;
     let per_batch = total_messages.div_ceil(total.max(1));
     let ingest_rss = peak_rss_mib(server.child.id());
+    let log_mib = database_url
+        .strip_prefix("sqlite://")
+        .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
+        .map(|m| m.len() as f64 / 1_048_576.0);
     if is_postgres {
         // Autovacuum analyzes tables about a minute after a bulk load; read figures are for that
         // steady state, not for the minute of stale planner statistics right after it.
@@ -470,6 +474,9 @@ async fn run(
         search.0, search.1
     );
     println!("  p95 per search, ms:       {}", per_query.join(" · "));
+    if let Some(log) = log_mib {
+        println!("SQLite write-ahead log:     {log:.0} MiB after ingest");
+    }
     println!(
         "server peak RSS:            {ingest_rss:.0} MiB after ingest, {rss:.0} MiB at the end"
     );
