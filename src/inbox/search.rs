@@ -1,5 +1,7 @@
 //! Full-text search over message text and author names: FTS5 on SQLite, `tsvector` on
-//! PostgreSQL, with the same semantics on both: every word must match, as a prefix.
+//! PostgreSQL, with the same semantics on both: every word must match, as a prefix; words
+//! typed joined by punctuation (`fan_123`, `e-mail`) must follow each other, all but the last
+//! complete.
 //!
 //! Neither planner can tell how many messages a prefix search matches, and the right plan
 //! depends on it. (On PostgreSQL a search first walks the newest threads, `walk.rs`; what
@@ -28,15 +30,29 @@ pub const EXACT_CAP: i64 = 10_000;
 /// Up to this many matches, the query starts from the matches.
 pub const DRIVE_MAX: i64 = 1_000;
 
-/// Splits what a person typed into words (letters and digits only), lower-cased. Everything
-/// else, including every character with a meaning in FTS5 or tsquery syntax, separates words,
-/// so no input can change the query's structure.
-pub fn terms(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .take(MAX_TERMS)
-        .collect()
+/// Splits what a person typed into groups of words, lower-cased: whitespace separates groups,
+/// and every other character that is not a letter or digit separates the words of a group.
+/// So no input can change the query's structure (every character with a meaning in FTS5 or
+/// tsquery syntax is a separator), and a handle or a hyphenated word stays one phrase.
+pub fn terms(q: &str) -> Vec<Vec<String>> {
+    let mut left = MAX_TERMS;
+    let mut groups = Vec::new();
+    for typed in q.split_whitespace() {
+        let words: Vec<String> = typed
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(left)
+            .map(str::to_lowercase)
+            .collect();
+        left -= words.len();
+        if !words.is_empty() {
+            groups.push(words);
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    groups
 }
 
 #[derive(Debug, Clone)]
@@ -52,16 +68,19 @@ pub enum SearchPlan {
     Recent(String),
 }
 
-fn match_query(backend: Backend, terms: &[String]) -> String {
+fn match_query(backend: Backend, terms: &[Vec<String>]) -> String {
+    // A group is a phrase whose last word is a prefix: a person types a handle's first part
+    // in full. That is also what keeps `fan_123` fast: a prefix of a word in every message
+    // ("fan") makes SQLite merge that word's whole list, the exact word does not.
     match backend {
         Backend::Sqlite => terms
             .iter()
-            .map(|t| format!("\"{t}\"*"))
+            .map(|group| format!("\"{}\"*", group.join(" ")))
             .collect::<Vec<_>>()
             .join(" "),
         Backend::Postgres => terms
             .iter()
-            .map(|t| format!("{t}:*"))
+            .map(|group| format!("{}:*", group.join(" <-> ")))
             .collect::<Vec<_>>()
             .join(" & "),
     }
@@ -207,12 +226,26 @@ mod tests {
         assert_eq!(
             terms(r#"Where "can" I buy* this? NEAR(x) a:b & !c"#),
             [
-                "where", "can", "i", "buy", "this", "near", "x", "a", "b", "c"
+                vec!["where"],
+                vec!["can"],
+                vec!["i"],
+                vec!["buy"],
+                vec!["this"],
+                vec!["near", "x"],
+                vec!["a", "b"],
+                vec!["c"]
             ]
         );
-        assert!(terms("«»—!!").is_empty());
-        assert_eq!(terms("Café Ümlaut"), ["café", "ümlaut"]);
-        assert_eq!(match_query(Backend::Postgres, &terms("a b")), "a:* & b:*");
-        assert_eq!(match_query(Backend::Sqlite, &terms("a b")), "\"a\"* \"b\"*");
+        assert!(terms("«»—!! & *").is_empty());
+        assert_eq!(terms("Café Ümlaut"), [["café"], ["ümlaut"]]);
+        assert_eq!(terms(&"w ".repeat(20)).len(), MAX_TERMS);
+        assert_eq!(terms(&"w_".repeat(20)), [vec!["w"; MAX_TERMS]]);
+    }
+
+    #[test]
+    fn joined_words_are_a_phrase_with_a_prefix_last() {
+        let q = terms("ship fan_123");
+        assert_eq!(match_query(Backend::Postgres, &q), "ship:* & fan <-> 123:*");
+        assert_eq!(match_query(Backend::Sqlite, &q), "\"ship\"* \"fan 123\"*");
     }
 }

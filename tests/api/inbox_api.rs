@@ -154,6 +154,12 @@ on_both_backends! {
         // Prefixes and several words (all must match).
         assert_eq!(found("ship%20belg").await, ["Shipping to Belgium?"]);
         assert!(found("shipping%20canada").await.is_empty());
+        // Words typed joined (a handle) must follow each other; apart, they need not.
+        s.ingest(json!([comment("h1", "Thanks fan_123!"), comment("h2", "Fantastic, 123 likes")])).await;
+        assert_eq!(found("fan_123").await, ["Thanks fan_123!"]);
+        assert_eq!(found("FAN-12").await, ["Thanks fan_123!"]);
+        assert_eq!(found("fan%20123").await.len(), 2);
+        assert!(found("fa_123").await.is_empty());
         // Author names are searchable (the DM is from "lisa").
         assert_eq!(found("lisa").await, ["Is the blue one back in stock?"]);
         // A match in a reply finds the whole thread.
@@ -164,7 +170,7 @@ on_both_backends! {
             let (status, body) = s.get_json(&format!("/api/v1/threads?q={hostile}")).await;
             assert_eq!(status, 200, "{hostile}: {body}");
         }
-        assert_eq!(s.count("messages").await, 5);
+        assert_eq!(s.count("messages").await, 7);
         // Search combines with filters.
         assert!(found("lisa&kind=comment").await.is_empty());
     }
