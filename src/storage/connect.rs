@@ -49,7 +49,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             options
                 .clone()
                 .pragma("cache_size", "-32768")
-                .pragma("wal_autocheckpoint", LOG_PAGES),
+                .pragma("wal_autocheckpoint", "0"),
         )
         .await
         .with_context(|| format!("cannot open SQLite database {url}"))?;
@@ -66,23 +66,24 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// How long the write-ahead log may grow, in pages, before the writer finishes a checkpoint
-/// itself after a commit (64 MiB at SQLite's 4 KiB pages, the size the log file is cut back to).
+/// From this many pages in the write-ahead log (64 MiB at SQLite's 4 KiB pages, the size the
+/// log file is cut back to), the writer finishes what the background checkpoint copied.
 ///
-/// The log starts over from its beginning only when a checkpoint has copied all of it, and
-/// the background checkpoint below never catches up with a writer that commits without pause:
-/// during the load benchmark's million messages the log grew to 11.6 GB, every frame written
-/// to new space in the file (a fifth of the server's time went to the kernel zeroing fresh
-/// pages of it) and its index, mapped by every connection, to 22 MB. The writer's own
-/// checkpoint has little left to copy, since the background one did most of it.
-const LOG_PAGES: &str = "16384";
+/// The log starts over from its beginning only when a checkpoint has copied all of it, and a
+/// checkpoint on a reader never catches up with a writer that commits without pause: during
+/// the load benchmark's million messages the log grew to 11.6 GB, every frame written to new
+/// space in the file (a fifth of the server's time went to the kernel zeroing fresh pages of
+/// it) and its index, mapped by every connection, to 22 MB.
+const LOG_PAGES: i64 = 16_384;
 
 /// Copies the write-ahead log back into the database file from a reader connection, so the
-/// single writer seldom pauses for it (see [`LOG_PAGES`] for when it does). A passive
-/// checkpoint never blocks the writer or readers. When the disk was full and has room
-/// again, the log is cut back to nothing. It stops when the pools close.
+/// single writer never does the bulk of it. A passive checkpoint never blocks the writer or
+/// readers. When it has copied a log of [`LOG_PAGES`] or more, the writer is taken for a
+/// moment to copy the little written meanwhile, so that its next transaction starts the log
+/// over. When the disk was full and has room again, the log is cut back to nothing. It stops
+/// when the pools close.
 async fn checkpoint_in_background(db: Db) {
-    let Pools::Sqlite { read: pool, .. } = &db.pools else {
+    let Pools::Sqlite { read, write } = &db.pools else {
         return;
     };
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -90,16 +91,17 @@ async fn checkpoint_in_background(db: Db) {
     let mut failing = false;
     loop {
         tick.tick().await;
-        if pool.is_closed() {
+        if read.is_closed() {
             return;
         }
         db.shrink_log_if_recovered().await;
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(pool)
-            .await
-        {
+        let copied = match checkpoint(read).await {
+            Ok((log, copied)) if log >= LOG_PAGES && copied == log => checkpoint(write).await,
+            other => other,
+        };
+        match copied {
             Ok(_) => failing = false,
-            Err(_) if pool.is_closed() => return,
+            Err(_) if read.is_closed() => return,
             // Said once per spell: a full disk fails every checkpoint until space is freed.
             Err(e) if !failing => {
                 failing = true;
@@ -108,6 +110,15 @@ async fn checkpoint_in_background(db: Db) {
             Err(_) => {}
         }
     }
+}
+
+/// A passive checkpoint on a connection of `pool`: the pages in the log, and how many of them
+/// are now in the database file.
+async fn checkpoint(pool: &sqlx::SqlitePool) -> Result<(i64, i64), sqlx::Error> {
+    let (_busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await?;
+    Ok((log, copied))
 }
 
 /// Applies the backend's migrations from `migrations/<backend>/`.
