@@ -93,8 +93,13 @@ fn page_query(
     } else {
         ""
     };
-    let mut sql = Sql::new("");
-    push_filtered(&mut sql, THREAD_COLUMNS, workspace, f, plus);
+    // The page is chosen by thread alone, and only its threads are joined to their contacts,
+    // videos and assignees: a search that starts from its matches sorts every matching thread,
+    // and looking up 3,700 contacts for a page of 50 took 40 of PostgreSQL's 106 ms.
+    let mut sql = Sql::new(format!(
+        "SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.id IN ("
+    ));
+    push_filtered(&mut sql, "t.id", workspace, f, plus);
     if let Some(search) = search {
         search.push(&mut sql, backend, workspace);
     }
@@ -102,6 +107,7 @@ fn page_query(
         push_after(&mut sql, c);
     }
     push_order(&mut sql, plus, take);
+    sql.push(") ORDER BY t.last_message_at DESC, t.id DESC");
     sql
 }
 
