@@ -90,7 +90,7 @@ async fn checkpoint_in_background(db: Db) {
         return;
     };
     // Often, so that each copy is small: with a checkpoint every 500 ms the reply benchmark's
-    // p99 on SQLite was 22-24 ms, every 5 s 54-75 ms, every 100 ms 14 ms. Nothing to copy
+    // p99 on SQLite was 22-24 ms, every 5 s 54-75 ms, every 100 ms 14-18 ms. Nothing to copy
     // costs a fraction of a millisecond.
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
