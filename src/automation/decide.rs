@@ -21,7 +21,7 @@ use crate::random;
 use crate::rules::Message;
 use crate::rules::action::{Action, platform_can};
 use crate::rules::trial::{Sample, context};
-use crate::storage::{Backend, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, padded_chunks};
 
 /// A message just stored, from someone else, with what the rules and replies need to know.
 pub struct Arrival<'a> {
@@ -110,6 +110,16 @@ pub async fn decide(
             .max()
             .unwrap_or(0),
     };
+    // Whether a person answered meanwhile matters only to rules acting right now; read before
+    // the channels' lock below, which concurrent batches wait for.
+    let may_act_now = fired.iter().filter(|(_, rules)| {
+        rules.iter().any(|id| {
+            book.plans
+                .get(id)
+                .is_some_and(|p| p.mode == Mode::Auto && p.delay.0 == 0)
+        })
+    });
+    let answered = answered_later(tx, arrivals, may_act_now.map(|(i, _)| *i)).await?;
     if tx.backend() == Backend::Postgres {
         // Cool-downs and caps count earlier runs: concurrent batches on one channel take
         // turns from here to their commit, so two cannot both see room for the last reply of
@@ -143,7 +153,7 @@ pub async fn decide(
             decisions.push(d);
         }
     }
-    write(tx, workspace, arrivals, &book, &decisions, now).await?;
+    write(tx, workspace, arrivals, &book, &decisions, &answered, now).await?;
     Ok(decisions.len())
 }
 
@@ -271,13 +281,13 @@ async fn write(
     arrivals: &[Arrival<'_>],
     book: &RuleBook,
     decisions: &[Decision],
+    answered: &BTreeSet<usize>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // A rule without delay acts here, in the transaction that stores the message, after the
     // one check the due worker makes that this batch itself can change: a reply of ours (typed
     // in the platform's app, or listed by a poll) after the message, in the same batch.
     let due_now = |d: &Decision| d.outcome == "due" && d.due <= now;
-    let answered = answered_later(tx, arrivals, decisions.iter().filter(|d| due_now(d))).await?;
     let now_acting = |d: &Decision| due_now(d) && !answered.contains(&d.arrival);
     let rows: Vec<NewRun<'_>> = decisions
         .iter()
@@ -428,18 +438,18 @@ pub fn reply_message<'a>(
     }
 }
 
-/// Of the arrivals `acting` answers, those whose thread already holds a later reply of ours
-/// from a person (typed here or in the platform's app), by arrival index.
-async fn answered_later<'d>(
+/// Of the arrivals `acting` (by index), those whose thread already holds a later reply of
+/// ours from a person (typed here or in the platform's app).
+async fn answered_later(
     tx: &mut Tx,
     arrivals: &[Arrival<'_>],
-    acting: impl Iterator<Item = &'d Decision>,
+    acting: impl Iterator<Item = usize>,
 ) -> Result<BTreeSet<usize>, sqlx::Error> {
-    let indexes: BTreeSet<usize> = acting.map(|d| d.arrival).collect();
+    let indexes: BTreeSet<usize> = acting.collect();
     let threads: BTreeSet<i64> = indexes.iter().map(|&i| arrivals[i].thread.0).collect();
     let threads: Vec<i64> = threads.into_iter().collect();
     let mut latest = HashMap::new();
-    for chunk in sized_chunks(&threads) {
+    for chunk in padded_chunks(&threads) {
         let mut sql = Sql::new(
             "SELECT thread_id, MAX(id) FROM messages WHERE direction = 'outbound' \
              AND source IN ('manual', 'platform') AND thread_id IN ",
@@ -468,7 +478,7 @@ async fn first_messages(
     let authors: BTreeSet<i64> = arrivals.iter().map(|a| a.author).collect();
     let authors: Vec<i64> = authors.into_iter().collect();
     let mut first = HashMap::new();
-    for chunk in sized_chunks(&authors) {
+    for chunk in padded_chunks(&authors) {
         let mut sql = Sql::new(
             "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
         );

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::book::Plan;
 use super::safeguards::{LIVE, Stop, Subject, in_window};
 use crate::domain::Mode;
-use crate::storage::{Sql, Tx, sized_chunks};
+use crate::storage::{Sql, Tx, padded_chunks};
 
 #[derive(Default)]
 pub struct Ledger {
@@ -35,94 +35,155 @@ pub struct Involved {
     pub longest_cooldown: i64,
 }
 
-fn list<T: Copy + Into<crate::storage::Arg>>(set: &BTreeSet<T>) -> Vec<T> {
-    set.iter().copied().collect()
+/// A key set in padded chunks (see [`padded_chunks`]).
+fn chunked<T: Copy>(set: &BTreeSet<T>) -> Vec<Vec<T>> {
+    padded_chunks(&set.iter().copied().collect::<Vec<T>>()).collect()
 }
 
+/// One row of the ledger's read: which part it answers, and that part's columns.
+type Row = (
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+
+const COOLDOWN: i64 = 1;
+const ON_VIDEO: i64 = 2;
+const HOURLY: i64 = 3;
+const TO_AUTHOR: i64 = 4;
+const ON_VIDEO_TEXT: i64 = 5;
+
 impl Ledger {
+    /// Everything the safeguards need about the batch's authors, videos and channels, in one
+    /// statement (per 256 of each): every statement is a round trip, and on PostgreSQL this
+    /// read happens while the batch holds its channels' lock, which concurrent batches wait for.
     pub async fn load(
         tx: &mut Tx,
         who: &Involved,
         now: DateTime<Utc>,
     ) -> Result<Ledger, sqlx::Error> {
         let mut ledger = Ledger::default();
-        let (authors, videos, channels) =
-            (list(&who.authors), list(&who.videos), list(&who.channels));
-        if who.longest_cooldown > 0 {
-            for chunk in sized_chunks(&authors) {
-                let mut sql = Sql::new(
-                    "SELECT rule_id, author_id, MAX(decided_at) FROM rule_runs WHERE rule_id IN ",
+        let (authors, videos, pairs, channels) = (
+            chunked(&who.authors),
+            chunked(&who.videos),
+            chunked(&who.pairs),
+            chunked(&who.channels),
+        );
+        let rounds = [authors.len(), videos.len(), pairs.len(), channels.len()];
+        for round in 0..rounds.into_iter().max().unwrap_or(0) {
+            let (authors, videos, pairs, channels) = (
+                authors.get(round).cloned().unwrap_or_default(),
+                videos.get(round).cloned().unwrap_or_default(),
+                pairs.get(round).cloned().unwrap_or_default(),
+                channels.get(round).cloned().unwrap_or_default(),
+            );
+            let mut sql = Sql::new("");
+            let part = |sql: &mut Sql, select: &str| {
+                if !sql.text.is_empty() {
+                    sql.push(" UNION ALL ");
+                }
+                sql.push(select);
+            };
+            if who.longest_cooldown > 0 && !authors.is_empty() {
+                part(
+                    &mut sql,
+                    "SELECT CAST(1 AS BIGINT), rule_id, author_id, MAX(decided_at), CAST(NULL AS TEXT) \
+                     FROM rule_runs WHERE rule_id IN ",
                 );
                 sql.bind_list(who.rules.iter().copied())
                     .push(" AND author_id IN ")
-                    .bind_list(chunk.iter().copied());
-                sql.push(" AND decided_at > ")
+                    .bind_list(authors.iter().copied())
+                    .push(" AND decided_at > ")
                     .bind(now - Duration::hours(who.longest_cooldown))
                     .push(" AND outcome IN ")
                     .push(LIVE)
                     .push(" GROUP BY rule_id, author_id");
-                for (rule, author, at) in tx.fetch_all::<(i64, i64, DateTime<Utc>)>(sql).await? {
-                    ledger.answered_author.insert((rule, author), at);
+            }
+            // Only the batch's own (author, video) pairs: a busy video's earlier repliers are many.
+            if !pairs.is_empty() {
+                part(
+                    &mut sql,
+                    "SELECT DISTINCT CAST(2 AS BIGINT), author_id, video_id, CAST(NULL AS TIMESTAMPTZ), \
+                     CAST(NULL AS TEXT) FROM rule_runs WHERE reply_text IS NOT NULL AND outcome IN ",
+                );
+                sql.push(LIVE).push(" AND (");
+                for (i, (author, video)) in pairs.iter().enumerate() {
+                    sql.push(if i == 0 {
+                        "(author_id = "
+                    } else {
+                        " OR (author_id = "
+                    })
+                    .bind(*author)
+                    .push(" AND video_id = ")
+                    .bind(*video)
+                    .push(")");
                 }
+                sql.push(")");
             }
-        }
-        // Only the batch's own (author, video) pairs: a busy video's earlier repliers are many.
-        let pairs: Vec<(i64, i64)> = who.pairs.iter().copied().collect();
-        for chunk in sized_chunks(&pairs) {
-            let mut sql = Sql::new(
-                "SELECT DISTINCT author_id, video_id FROM rule_runs WHERE reply_text IS NOT NULL \
-                 AND outcome IN ",
-            );
-            sql.push(LIVE).push(" AND (");
-            for (i, (author, video)) in chunk.iter().enumerate() {
-                sql.push(if i == 0 {
-                    "(author_id = "
-                } else {
-                    " OR (author_id = "
-                })
-                .bind(*author)
-                .push(" AND video_id = ")
-                .bind(*video)
-                .push(")");
+            if !channels.is_empty() {
+                part(
+                    &mut sql,
+                    "SELECT CAST(3 AS BIGINT), channel_id, COUNT(*), CAST(NULL AS TIMESTAMPTZ), \
+                     CAST(NULL AS TEXT) FROM rule_runs WHERE channel_id IN ",
+                );
+                sql.bind_list(channels.iter().copied())
+                    .push(" AND decided_at > ")
+                    .bind(now - Duration::hours(1))
+                    .push(" AND mode = 'auto' AND outcome IN ('due', 'done') GROUP BY channel_id");
             }
-            sql.push(")");
-            for (author, video) in tx.fetch_all::<(i64, i64)>(sql).await? {
-                ledger.replied_on_video.insert((author, video));
-            }
-        }
-        for chunk in sized_chunks(&channels) {
-            let mut sql =
-                Sql::new("SELECT channel_id, COUNT(*) FROM rule_runs WHERE channel_id IN ");
-            sql.bind_list(chunk.iter().copied())
-                .push(" AND decided_at > ")
-                .bind(now - Duration::hours(1));
-            sql.push(" AND mode = 'auto' AND outcome IN ('due', 'done') GROUP BY channel_id");
-            for (channel, n) in tx.fetch_all::<(i64, i64)>(sql).await? {
-                ledger.hourly.insert(channel, n);
-            }
-        }
-        for (column, ids, into) in [
-            ("author_id", &authors, &mut ledger.last_to_author),
-            ("video_id", &videos, &mut ledger.last_on_video),
-        ] {
-            for chunk in sized_chunks(ids) {
-                let mut sql = Sql::new("SELECT ");
-                sql.push(column)
-                    .push(", reply_text FROM rule_runs WHERE id IN (SELECT MAX(id) FROM rule_runs WHERE ")
-                    .push(column)
-                    .push(" IN ");
-                sql.bind_list(chunk.iter().copied())
+            for (what, column, ids) in [
+                (TO_AUTHOR, "author_id", &authors),
+                (ON_VIDEO_TEXT, "video_id", &videos),
+            ] {
+                if ids.is_empty() {
+                    continue;
+                }
+                part(
+                    &mut sql,
+                    &format!(
+                        "SELECT CAST({what} AS BIGINT), {column}, CAST(NULL AS BIGINT), \
+                     CAST(NULL AS TIMESTAMPTZ), reply_text FROM rule_runs WHERE id IN \
+                     (SELECT MAX(id) FROM rule_runs WHERE {column} IN "
+                    ),
+                );
+                sql.bind_list(ids.iter().copied())
                     .push(" AND reply_text IS NOT NULL AND outcome IN ")
                     .push(LIVE)
                     .push(" GROUP BY ")
                     .push(column)
                     .push(")");
-                for (id, text) in tx.fetch_all::<(i64, String)>(sql).await? {
-                    into.insert(id, text);
-                }
+            }
+            if sql.text.is_empty() {
+                continue;
+            }
+            for row in tx.fetch_all::<Row>(sql).await? {
+                ledger.learn(row);
             }
         }
         Ok(ledger)
+    }
+
+    fn learn(&mut self, (what, a, b, at, text): Row) {
+        match (what, a, b, at, text) {
+            (COOLDOWN, Some(rule), Some(author), Some(at), _) => {
+                self.answered_author.insert((rule, author), at);
+            }
+            (ON_VIDEO, Some(author), Some(video), _, _) => {
+                self.replied_on_video.insert((author, video));
+            }
+            (HOURLY, Some(channel), Some(n), _, _) => {
+                self.hourly.insert(channel, n);
+            }
+            (TO_AUTHOR, Some(author), _, _, Some(text)) => {
+                self.last_to_author.insert(author, text);
+            }
+            (ON_VIDEO_TEXT, Some(video), _, _, Some(text)) => {
+                self.last_on_video.insert(video, text);
+            }
+            _ => {}
+        }
     }
 
     /// The first safeguard that stops `plan` from acting on `subject` at `due`, if any.

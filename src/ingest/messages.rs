@@ -15,7 +15,7 @@ use crate::conversations::{
 };
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, ThreadId};
-use crate::storage::{Tx, sized_chunks};
+use crate::storage::{Tx, padded_chunks, sized_chunks};
 
 /// One message event with everything resolved that its row needs.
 pub struct Incoming<'a> {
@@ -225,8 +225,8 @@ async fn lookup_stored(
     }
     let keys: Vec<&Key> = keys.iter().collect();
     let mut found = HashMap::new();
-    for chunk in sized_chunks(&keys) {
-        let mut sql = with_keys(chunk);
+    for chunk in padded_chunks(&keys) {
+        let mut sql = with_keys(&chunk);
         sql.push(
             "SELECT m.id, m.channel_id, m.external_id, m.thread_id, t.kind AS thread_kind, t.thread_key \
              FROM k JOIN messages m ON m.channel_id = k.channel_id AND m.external_id = k.external_id \

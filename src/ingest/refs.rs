@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
-use crate::storage::{Sql, Tx, sized_chunks};
+use crate::storage::{Sql, Tx, padded_chunks, sized_chunks};
 
 /// (channel id, external id): how every platform object is identified.
 pub type Key = (i64, String);
@@ -167,8 +167,8 @@ pub async fn select_ids<'k>(
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
     let keys: Vec<&Key> = keys.collect();
     let mut ids = HashMap::with_capacity(keys.len());
-    for chunk in sized_chunks(&keys) {
-        let mut sql = with_keys(chunk);
+    for chunk in padded_chunks(&keys) {
+        let mut sql = with_keys(&chunk);
         sql.push(&format!(
             "SELECT x.id, x.channel_id, x.external_id FROM k JOIN {table} x \
              ON x.channel_id = k.channel_id AND x.external_id = k.external_id"

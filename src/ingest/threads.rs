@@ -14,7 +14,7 @@ use super::messages::Incoming;
 use crate::conversations::{lock_threads, snippet};
 use crate::domain::{Direction, Kind};
 use crate::ids::ThreadId;
-use crate::storage::{Backend, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, padded_chunks, sized_chunks};
 
 /// (channel id, kind, thread key).
 pub type ThreadKey = (i64, &'static str, String);
@@ -163,9 +163,9 @@ async fn find_existing(
     keys: &[&ThreadKey],
 ) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
     let mut found = HashMap::new();
-    for chunk in sized_chunks(keys) {
+    for chunk in padded_chunks(keys) {
         let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (VALUES ");
-        sql.bind_rows(chunk, |r, (channel, kind, key)| {
+        sql.bind_rows(&chunk, |r, (channel, kind, key)| {
             r.bind(*channel).bind(*kind).bind(key.as_str());
         });
         sql.push(

@@ -62,7 +62,13 @@ pub async fn claim(
     limit: usize,
     held: &[Held],
 ) -> Result<Vec<Lease>, sqlx::Error> {
-    if limit == 0 || !anything_due(db, now).await? {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    if db.backend() == Backend::Postgres {
+        return claim_in_one(db, now, until, limit, held).await;
+    }
+    if !anything_due(db, now).await? {
         return Ok(Vec::new());
     }
     let mut tx = db.begin().await?;
@@ -71,29 +77,7 @@ pub async fn claim(
     for abandoned in [true, false] {
         let mut sql = Sql::new(COLUMNS);
         sql.push(SENDABLE);
-        if abandoned {
-            sql.push("o.state = 'sending' AND o.lease_until <= ")
-                .bind(now);
-        } else {
-            sql.push("o.state IN ('queued', 'failed') AND o.next_attempt_at <= ")
-                .bind(now);
-        }
-        for h in held {
-            sql.push(" AND NOT (o.channel_id = ").bind(h.channel);
-            if let Some(deed) = h.deed {
-                sql.push(" AND o.action = ").bind(deed);
-            }
-            sql.push(")");
-        }
-        sql.push(if abandoned {
-            " ORDER BY o.lease_until LIMIT "
-        } else {
-            " ORDER BY o.next_attempt_at, o.id LIMIT "
-        });
-        sql.bind((limit - rows.len()) as i64);
-        if tx.backend() == Backend::Postgres {
-            sql.push(" FOR UPDATE OF o SKIP LOCKED");
-        }
+        pick(&mut sql, abandoned, now, held, limit - rows.len());
         let found: Vec<Lease> = tx.fetch_all(sql).await?;
         rows.extend(found);
         if rows.len() >= limit {
@@ -131,6 +115,75 @@ pub async fn claim(
         row.lease_until = Some(until);
     }
     Ok(rows)
+}
+
+/// The conditions, order and limit that pick abandoned leases (`abandoned`) or due rows.
+fn pick(sql: &mut Sql, abandoned: bool, now: DateTime<Utc>, held: &[Held], limit: usize) {
+    if abandoned {
+        sql.push("o.state = 'sending' AND o.lease_until <= ")
+            .bind(now);
+    } else {
+        sql.push("o.state IN ('queued', 'failed') AND o.next_attempt_at <= ")
+            .bind(now);
+    }
+    for h in held {
+        sql.push(" AND NOT (o.channel_id = ").bind(h.channel);
+        if let Some(deed) = h.deed {
+            sql.push(" AND o.action = ").bind(deed);
+        }
+        sql.push(")");
+    }
+    sql.push(if abandoned {
+        " ORDER BY o.lease_until LIMIT "
+    } else {
+        " ORDER BY o.next_attempt_at, o.id LIMIT "
+    });
+    sql.bind(limit as i64);
+}
+
+/// The claim on PostgreSQL: picking (`SKIP LOCKED`, so instances share the rows), leasing and
+/// marking the messages `sending` in one statement, which commits on its own. A reply that
+/// waits on the claim waits one round trip, not seven; an idle dispatcher's look costs one too.
+async fn claim_in_one(
+    db: &Db,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+    held: &[Held],
+) -> Result<Vec<Lease>, sqlx::Error> {
+    let mut sql = Sql::new("WITH ");
+    for (name, abandoned) in [("abandoned", true), ("due", false)] {
+        sql.push(name)
+            .push(" AS (SELECT o.id, o.in_doubt AS was_in_doubt ")
+            .push(SENDABLE);
+        pick(&mut sql, abandoned, now, held, limit);
+        sql.push(" FOR UPDATE OF o SKIP LOCKED), ");
+    }
+    sql.push(
+        "picked AS ((SELECT * FROM abandoned) UNION ALL (SELECT * FROM due) LIMIT ",
+    )
+    .bind(limit as i64)
+    .push(
+        "), marked AS (UPDATE outbox o SET state = 'sending', in_doubt = TRUE, \
+         attempts = o.attempts + 1, lease_until = ",
+    )
+    .bind(until)
+    .push(", updated_at = ")
+    .bind(now)
+    .push(
+        " FROM picked p WHERE o.id = p.id RETURNING o.*), \
+         made AS (UPDATE messages SET state = 'sending' WHERE state IN ('queued', 'failed') \
+         AND id IN (SELECT message_id FROM marked WHERE action IN ",
+    )
+    .bind_list(Deed::ALL.iter().copied().filter(|d| d.makes_message()))
+    .push(
+        ")) SELECT o.id, o.workspace_id, o.channel_id, o.message_id, o.action, o.target, o.video, \
+         o.text, o.attempts, p.was_in_doubt AS in_doubt, o.expires_at, c.platform, \
+         c.platform_id AS account, c.own_author_id, c.credentials, o.lease_until \
+         FROM marked o JOIN picked p ON p.id = o.id JOIN channels c ON c.id = o.channel_id \
+         ORDER BY o.id",
+    );
+    db.fetch_all(sql).await
 }
 
 /// Asked on the read side first: an idle server does not take the writer for nothing.

@@ -35,6 +35,21 @@ impl<'a, T> Iterator for SizedChunks<'a, T> {
     }
 }
 
+/// Keys for `IN (…)` lists, in chunks of at most [`MAX_ROWS`], each padded to a power of two
+/// by repeating its last key: a key twice in an `IN` list changes no result, and a read of any
+/// number of keys up to `MAX_ROWS` is then one statement (not one per power of two in the
+/// count, each a round trip) in one of a few cached shapes.
+pub fn padded_chunks<T: Clone>(keys: &[T]) -> impl Iterator<Item = Vec<T>> + '_ {
+    keys.chunks(MAX_ROWS).map(|chunk| {
+        let mut padded = chunk.to_vec();
+        padded.resize(
+            chunk.len().next_power_of_two(),
+            chunk[chunk.len() - 1].clone(),
+        );
+        padded
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +63,22 @@ mod tests {
         assert_eq!(joined, items);
         assert_eq!(sized_chunks(&items[..1]).count(), 1);
         assert_eq!(sized_chunks::<usize>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn padded_chunks_are_one_per_max_rows_and_a_power_of_two_long() {
+        let keys: Vec<usize> = (0..300).collect();
+        let chunks: Vec<Vec<usize>> = padded_chunks(&keys).collect();
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0], (0..256).collect::<Vec<_>>());
+        assert_eq!(chunks[1].len(), 64);
+        assert_eq!(chunks[1][..44], (256..300).collect::<Vec<_>>()[..]);
+        assert!(chunks[1][44..].iter().all(|&k| k == 299));
+        let ten: Vec<Vec<u8>> = padded_chunks(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).collect();
+        assert_eq!(
+            ten,
+            [vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10, 10, 10, 10]]
+        );
+        assert_eq!(padded_chunks::<u8>(&[]).count(), 0);
     }
 }

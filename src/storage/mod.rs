@@ -10,7 +10,7 @@ mod notify;
 mod sql;
 mod writer;
 
-pub use chunks::sized_chunks;
+pub use chunks::{MAX_ROWS, padded_chunks, sized_chunks};
 pub use connect::{connect, migrate, open};
 pub use exec::{Row, Tx};
 pub use health::{Fault, Health, fault, is_invalid_text};
