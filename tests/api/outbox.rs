@@ -396,6 +396,64 @@ async fn sending_on_postgres() {
     s.finish().await;
 }
 
+/// An instance died after the platform took a reply and before it recorded it: the row is
+/// still `sending`, in doubt, its lease run out. Another dispatcher takes the lease over, finds
+/// the reply on the platform, and records it without sending it again.
+async fn abandoned_lease_scenario(s: &TestServer, sim: &Sim) {
+    connect(s, sim, "instagram", IG, IG_TOKEN).await;
+    create_rule(s, thanks_rule()).await;
+    s.ingest(json!([ig_comment(
+        "1790000000000011",
+        "lisa",
+        "I love this"
+    )]))
+    .await;
+    wait_for(s, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'", 1).await;
+    let sent = sim.writes("reply")["1790000000000011"][0].id.clone();
+    let past = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let mut dead = unibox::storage::Sql::new(
+        "UPDATE outbox SET state = 'sending', in_doubt = TRUE, platform_reply_id = NULL, lease_until = ",
+    );
+    dead.bind(past).push(" WHERE state = 'sent'");
+    assert_eq!(s.db.execute(dead).await.unwrap(), 1);
+    wait_for(
+        s,
+        "SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND attempts = 2 AND in_doubt = FALSE",
+        1,
+    )
+    .await;
+    let replies = sim.writes("reply");
+    assert_eq!(
+        replies["1790000000000011"].len(),
+        1,
+        "sent once: {replies:?}"
+    );
+    let (_, listed) = s.get_json("/api/v1/outbox?state=sent").await;
+    assert_eq!(
+        listed["items"][0]["platform_reply_id"],
+        json!(sent),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn abandoned_lease_on_sqlite() {
+    let sim = Sim::start().await;
+    let s = TestServer::sqlite_with(sim.config()).await;
+    abandoned_lease_scenario(&s, &sim).await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn abandoned_lease_on_postgres() {
+    let sim = Sim::start().await;
+    let Some(s) = TestServer::postgres_with(sim.config()).await else {
+        return;
+    };
+    abandoned_lease_scenario(&s, &sim).await;
+    s.finish().await;
+}
+
 #[tokio::test]
 async fn tiktok_and_youtube_on_sqlite() {
     let sim = Sim::start().await;
