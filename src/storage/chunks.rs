@@ -2,11 +2,17 @@
 //!
 //! A multi-row statement's text depends on its row count. With arbitrary counts every batch
 //! prepares new statements (preparing a 1,000-row insert costs SQLite about as much as
-//! running it) and floods the prepared-statement cache. Chunks of `max` rows and then
-//! falling powers of two use at most `log2(max) + 1` shapes per statement, all of them cached.
+//! running it) and floods the prepared-statement cache. Fewer than [`EXACT_BELOW`] rows go in
+//! one statement of their own size (a webhook's group of a few comments: every statement is a
+//! round trip, and 7 rows as 4, 2 and 1 took three); more go in chunks of [`MAX_ROWS`] and then
+//! falling powers of two. That is at most `EXACT_BELOW + log2(MAX_ROWS)` shapes per statement,
+//! all of them cached.
 
 /// Rows per chunk at most; a power of two.
 pub const MAX_ROWS: usize = 256;
+
+/// Below this many rows, one statement of exactly that many.
+pub const EXACT_BELOW: usize = 16;
 
 pub fn sized_chunks<T>(items: &[T]) -> SizedChunks<'_, T> {
     SizedChunks { rest: items }
@@ -26,6 +32,8 @@ impl<'a, T> Iterator for SizedChunks<'a, T> {
         let len = self.rest.len();
         let size = if len >= MAX_ROWS {
             MAX_ROWS
+        } else if len < EXACT_BELOW {
+            len
         } else {
             1 << (usize::BITS - 1 - len.leading_zeros())
         };
@@ -59,6 +67,10 @@ mod tests {
         let items: Vec<usize> = (0..1000).collect();
         let sizes: Vec<usize> = sized_chunks(&items).map(<[usize]>::len).collect();
         assert_eq!(sizes, [256, 256, 256, 128, 64, 32, 8]);
+        let sizes: Vec<usize> = sized_chunks(&items[..7]).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [7]);
+        let sizes: Vec<usize> = sized_chunks(&items[..300]).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [256, 32, 12]);
         let joined: Vec<usize> = sized_chunks(&items).flatten().copied().collect();
         assert_eq!(joined, items);
         assert_eq!(sized_chunks(&items[..1]).count(), 1);
