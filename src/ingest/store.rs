@@ -69,8 +69,15 @@ async fn store_once(
     let committed_refs = if db.backend() == Backend::Postgres {
         // Committed on their own: a channel, video or contact is only a name for an id, and
         // holding the new ones' index entries until the batch commits would make concurrent
-        // writers that met the same new author wait for each other's whole batch.
-        let mut own = begin(db, events).await?;
+        // writers that met the same new author wait for each other's whole batch. A small
+        // batch (a webhook's few comments) commits each statement as it runs, without the two
+        // round trips of `BEGIN` and `COMMIT`; a bulk batch, with several statements, commits
+        // them together (one flush of the log, not one each).
+        let mut own = if events.len() < BULK_EVENTS {
+            db.each_on_its_own().await?
+        } else {
+            begin(db, events).await?
+        };
         let refs = resolve_refs(&mut own, cache, &mut learned, workspace, events, now).await?;
         own.commit().await?;
         Some(refs)

@@ -97,6 +97,21 @@ impl Db {
         })
     }
 
+    /// On PostgreSQL, a connection whose statements each commit on their own, used like a
+    /// transaction: for writes that are complete one by one (a batch's new channels, videos and
+    /// contacts, names for ids), where `BEGIN` and `COMMIT` would be two more round trips. On
+    /// SQLite, the writer in a transaction, as [`Db::begin`].
+    pub async fn each_on_its_own(&self) -> Result<Tx, sqlx::Error> {
+        let Pools::Postgres(pool) = &self.pools else {
+            return self.begin().await;
+        };
+        let conn = self.noted(pool.acquire().await)?;
+        Ok(Tx {
+            inner: TxInner::PostgresAutocommit(conn),
+            health: self.health.clone(),
+        })
+    }
+
     /// Runs one `INSERT … RETURNING id` on the writer and returns the new id.
     pub async fn insert_id(&self, sql: Sql) -> Result<i64, sqlx::Error> {
         let mut tx = self.begin().await?;
@@ -167,13 +182,16 @@ enum TxInner {
     /// SQLite's writer inside `BEGIN IMMEDIATE` (see [`writer`] for why not sqlx's own).
     Sqlite(PoolConnection<Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+    /// A connection without a transaction: each statement commits (see
+    /// [`Db::each_on_its_own`]).
+    PostgresAutocommit(PoolConnection<Postgres>),
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
         match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,
-            TxInner::Postgres(_) => Backend::Postgres,
+            TxInner::Postgres(_) | TxInner::PostgresAutocommit(_) => Backend::Postgres,
         }
     }
 
@@ -188,6 +206,11 @@ impl Tx {
             TxInner::Postgres(tx) => {
                 bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(&mut **tx)
+                    .await
+            }
+            TxInner::PostgresAutocommit(conn) => {
+                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
+                    .fetch_all(&mut **conn)
                     .await
             }
         };
@@ -218,6 +241,10 @@ impl Tx {
             }
             TxInner::Postgres(tx) => bind_args!(sqlx::query(&sql.text), sql.args)
                 .execute(&mut **tx)
+                .await
+                .map(|done| done.rows_affected()),
+            TxInner::PostgresAutocommit(conn) => bind_args!(sqlx::query(&sql.text), sql.args)
+                .execute(&mut **conn)
                 .await
                 .map(|done| done.rows_affected()),
         };
@@ -253,6 +280,8 @@ impl Tx {
         let result = match self.inner {
             TxInner::Sqlite(conn) => writer::commit(conn).await,
             TxInner::Postgres(tx) => tx.commit().await,
+            // Every statement committed as it ran.
+            TxInner::PostgresAutocommit(_) => Ok(()),
         };
         match &result {
             Ok(()) => self.health.committed(),
