@@ -40,6 +40,11 @@ fn chunked<T: Copy>(set: &BTreeSet<T>) -> Vec<Vec<T>> {
     padded_chunks(&set.iter().copied().collect::<Vec<T>>()).collect()
 }
 
+/// Round `round`'s chunk of `chunks`, empty once they ran out.
+fn share<T>(chunks: &[Vec<T>], round: usize) -> &[T] {
+    chunks.get(round).map_or(&[], Vec::as_slice)
+}
+
 /// One row of the ledger's read: which part it answers, and that part's columns.
 type Row = (
     i64,
@@ -74,10 +79,10 @@ impl Ledger {
         let rounds = [authors.len(), videos.len(), pairs.len(), channels.len()];
         for round in 0..rounds.into_iter().max().unwrap_or(0) {
             let (authors, videos, pairs, channels) = (
-                authors.get(round).cloned().unwrap_or_default(),
-                videos.get(round).cloned().unwrap_or_default(),
-                pairs.get(round).cloned().unwrap_or_default(),
-                channels.get(round).cloned().unwrap_or_default(),
+                share(&authors, round),
+                share(&videos, round),
+                share(&pairs, round),
+                share(&channels, round),
             );
             let mut sql = Sql::new("");
             let part = |sql: &mut Sql, select: &str| {
@@ -89,8 +94,10 @@ impl Ledger {
             if who.longest_cooldown > 0 && !authors.is_empty() {
                 part(
                     &mut sql,
-                    "SELECT CAST(1 AS BIGINT), rule_id, author_id, MAX(decided_at), CAST(NULL AS TEXT) \
-                     FROM rule_runs WHERE rule_id IN ",
+                    &format!(
+                        "SELECT CAST({COOLDOWN} AS BIGINT), rule_id, author_id, MAX(decided_at), \
+                         CAST(NULL AS TEXT) FROM rule_runs WHERE rule_id IN "
+                    ),
                 );
                 sql.bind_list(who.rules.iter().copied())
                     .push(" AND author_id IN ")
@@ -105,8 +112,11 @@ impl Ledger {
             if !pairs.is_empty() {
                 part(
                     &mut sql,
-                    "SELECT DISTINCT CAST(2 AS BIGINT), author_id, video_id, CAST(NULL AS TIMESTAMPTZ), \
-                     CAST(NULL AS TEXT) FROM rule_runs WHERE reply_text IS NOT NULL AND outcome IN ",
+                    &format!(
+                        "SELECT DISTINCT CAST({ON_VIDEO} AS BIGINT), author_id, video_id, \
+                         CAST(NULL AS TIMESTAMPTZ), CAST(NULL AS TEXT) FROM rule_runs \
+                         WHERE reply_text IS NOT NULL AND outcome IN "
+                    ),
                 );
                 sql.push(LIVE).push(" AND (");
                 for (i, (author, video)) in pairs.iter().enumerate() {
@@ -125,8 +135,11 @@ impl Ledger {
             if !channels.is_empty() {
                 part(
                     &mut sql,
-                    "SELECT CAST(3 AS BIGINT), channel_id, COUNT(*), CAST(NULL AS TIMESTAMPTZ), \
-                     CAST(NULL AS TEXT) FROM rule_runs WHERE channel_id IN ",
+                    &format!(
+                        "SELECT CAST({HOURLY} AS BIGINT), channel_id, COUNT(*), \
+                         CAST(NULL AS TIMESTAMPTZ), CAST(NULL AS TEXT) FROM rule_runs \
+                         WHERE channel_id IN "
+                    ),
                 );
                 sql.bind_list(channels.iter().copied())
                     .push(" AND decided_at > ")

@@ -5,8 +5,8 @@
 //! running it) and floods the prepared-statement cache. Fewer than [`EXACT_BELOW`] rows go in
 //! one statement of their own size (a webhook's group of a few comments: every statement is a
 //! round trip, and 7 rows as 4, 2 and 1 took three); more go in chunks of [`MAX_ROWS`] and then
-//! falling powers of two. That is at most `EXACT_BELOW + log2(MAX_ROWS)` shapes per statement,
-//! all of them cached.
+//! falling powers of two. That is at most 20 shapes per statement (1 to 15 rows, then 16 to
+//! 256), all of them cached.
 
 /// Rows per chunk at most; a power of two.
 pub const MAX_ROWS: usize = 256;

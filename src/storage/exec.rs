@@ -172,7 +172,8 @@ impl Db {
     }
 }
 
-/// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
+/// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back
+/// (except one from [`Db::each_on_its_own`] on PostgreSQL, whose statements committed as they ran).
 pub struct Tx {
     inner: TxInner,
     health: Arc<Health>,
