@@ -9,7 +9,7 @@ use super::model::{
     MESSAGE_SELECT, MessageRow, MessageView, THREAD_COLUMNS, THREAD_FROM, ThreadRow, ThreadView,
 };
 use super::search::{SearchPlan, tsquery};
-use super::walk;
+use super::walk::{self, Test};
 use crate::ids::{MessageId, ThreadId};
 use crate::storage::{Backend, Db, Sql};
 
@@ -29,10 +29,11 @@ pub async fn list_threads(
     let want = f.limit + 1;
     // On PostgreSQL a search first walks the newest threads, testing each one's messages:
     // words common enough to fill a page there never touch the search index.
-    let (mut rows, rest) = match (&f.q, db.backend()) {
+    let (mut rows, mut rest) = match (&f.q, db.backend()) {
         (Some(q), Backend::Postgres) => match tsquery(q) {
             Some(query) => {
-                let walked = walk::newest(db, workspace, f, &query).await?;
+                let walked =
+                    walk::newest(db, workspace, f, Test::Words(&query), f.cursor, want).await?;
                 (walked.rows, walked.rest)
             }
             None => (Vec::new(), None),
@@ -45,7 +46,18 @@ pub async fn list_threads(
             Some(q) => Some(SearchPlan::new(db, workspace, q).await?),
             None => None,
         };
-        if !matches!(search, Some(SearchPlan::Nothing)) {
+        if let Some(threads) = search
+            .as_ref()
+            .and_then(|s| s.threads_to_walk(db.backend()))
+        {
+            let take = want - rows.len() as i64;
+            let walked = walk::newest(db, workspace, f, Test::Among(threads), after, take).await?;
+            rows.extend(walked.rows);
+            rest = walked.rest;
+        }
+        if let Some(after) = rest
+            && !matches!(search, Some(SearchPlan::Nothing))
+        {
             capped = search.as_ref().is_some_and(SearchPlan::capped);
             let sql = page_query(
                 db.backend(),
@@ -111,7 +123,7 @@ fn page_query(
     sql
 }
 
-/// Appends `SELECT {columns}` of the workspace's threads that pass every filter but the
+/// Appends `SELECT {columns}` (of `t` alone) of the workspace's threads that pass every filter but the
 /// search and the cursor (`plus` is the unary `+` that keeps SQLite off an index, or nothing).
 pub(super) fn push_filtered(
     sql: &mut Sql,
@@ -120,8 +132,15 @@ pub(super) fn push_filtered(
     f: &ThreadFilter,
     plus: &str,
 ) {
+    // The channel is joined only when a filter asks for it: walking 12,000 threads, the join
+    // cost a third of the time.
+    let join = if f.platform.is_some() || f.channel.is_some() {
+        " JOIN channels c ON c.id = t.channel_id"
+    } else {
+        ""
+    };
     sql.push(&format!(
-        "SELECT {columns}{THREAD_FROM} WHERE {plus}t.workspace_id = "
+        "SELECT {columns} FROM threads t{join} WHERE {plus}t.workspace_id = "
     ))
     .bind(workspace);
     match f.status {

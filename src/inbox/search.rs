@@ -5,19 +5,24 @@
 //!
 //! Neither planner can tell how many messages a prefix search matches, and the right plan
 //! depends on it. (On PostgreSQL a search first walks the newest threads, `walk.rs`; what
-//! follows is for what the walk leaves.) So unibox first fetches the matching message ids, up
-//! to [`EXACT_CAP`], and then chooses:
+//! follows is for what the walk leaves.) So unibox first fetches the matches, up to
+//! [`EXACT_CAP`] messages — on SQLite the messages' ids (the index holds no more), on
+//! PostgreSQL their threads' ids (read from the rows the index's matches are checked
+//! against anyway, so the page need not look 3,700 messages up again) — and then chooses:
 //! - no match: nothing to query;
 //! - up to [`DRIVE_MAX`] matches: start from them, fetch their threads and sort (cost grows
 //!   with the matches);
 //! - up to [`EXACT_CAP`]: walk the threads newest first and keep those among the matches
 //!   (cost grows with the threads passed before a page is full, which shrinks as matches
-//!   grow; at a million messages the two cross near a thousand matches);
+//!   grow; at a million messages the two cross near a thousand matches). On PostgreSQL the
+//!   walk is `walk.rs`'s, testing each thread against the list in memory;
 //! - more: on PostgreSQL, walk the threads and test each one's messages against the query
 //!   (exact; common words fill a page fast). SQLite cannot test one message cheaply, so it
 //!   walks against the [`EXACT_CAP`] most recent matches instead (the first step fetches
-//!   matches newest first, so those are its ids, and the index is read once), and says so
-//!   (`capped`).
+//!   matches newest first, so those are its ids, and the index is read once), testing each
+//!   thread's own messages by the thread's index (those matches are dense among the newest
+//!   threads, so a page is full after a few hundred; looking all 10,000 up first cost more),
+//!   and says so (`capped`).
 
 use crate::storage::{Backend, Db, Sql};
 
@@ -59,13 +64,14 @@ pub fn terms(q: &str) -> Vec<Vec<String>> {
 pub enum SearchPlan {
     /// Nothing can match (no words, or no message has them).
     Nothing,
-    /// The ids of all matching messages, as a JSON array, and whether to start from them.
-    Matches { ids: String, drive: bool },
+    /// All matches (SQLite: the messages' ids; PostgreSQL: their threads' ids, each once),
+    /// and whether to start from them.
+    Matches { ids: Vec<i64>, drive: bool },
     /// Too many matches to list (PostgreSQL): the `tsquery`, tested per thread.
     Common(String),
     /// Too many matches to list (SQLite): the ids of the most recent [`EXACT_CAP`] of this
-    /// workspace's matches, as a JSON array.
-    Recent(String),
+    /// workspace's matching messages.
+    Recent(Vec<i64>),
 }
 
 fn match_query(backend: Backend, terms: &[Vec<String>]) -> String {
@@ -108,7 +114,7 @@ impl SearchPlan {
         let mut hits = Sql::new("SELECT COUNT(*), ");
         hits.push(match backend {
             Backend::Sqlite => "COALESCE(group_concat(id), '')",
-            Backend::Postgres => "COALESCE(string_agg(CAST(id AS TEXT), ','), '')",
+            Backend::Postgres => "COALESCE(string_agg(CAST(thread_id AS TEXT), ','), '')",
         });
         hits.push(match backend {
             Backend::Sqlite if scoped => {
@@ -119,7 +125,7 @@ impl SearchPlan {
                 " FROM (SELECT rowid AS id FROM message_search WHERE message_search MATCH "
             }
             Backend::Postgres => {
-                " FROM (SELECT id FROM messages WHERE search @@ to_tsquery('simple', "
+                " FROM (SELECT thread_id FROM messages WHERE search @@ to_tsquery('simple', "
             }
         });
         hits.bind(query.as_str());
@@ -144,29 +150,40 @@ impl SearchPlan {
         if n > EXACT_CAP && backend == Backend::Postgres {
             return Ok(SearchPlan::Common(query));
         }
-        let ids = if n > EXACT_CAP {
-            // The oldest match is one too many.
-            let mut ids: Vec<i64> = list.split(',').filter_map(|id| id.parse().ok()).collect();
-            ids.sort_unstable_by(|a, b| b.cmp(a));
-            ids.truncate(EXACT_CAP as usize);
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!("[{}]", list.join(","))
-        } else {
-            format!("[{list}]")
-        };
+        let mut ids: Vec<i64> = list.split(',').filter_map(|id| id.parse().ok()).collect();
+        if backend == Backend::Postgres {
+            // A thread with several matching messages is listed once.
+            ids.sort_unstable();
+            ids.dedup();
+        }
         Ok(match n {
             0 => SearchPlan::Nothing,
             n if n <= EXACT_CAP => SearchPlan::Matches {
+                drive: ids.len() as i64 <= DRIVE_MAX,
                 ids,
-                drive: n <= DRIVE_MAX,
             },
-            _ => SearchPlan::Recent(ids),
+            _ => {
+                // The oldest match is one too many.
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                ids.truncate(EXACT_CAP as usize);
+                SearchPlan::Recent(ids)
+            }
         })
     }
 
     /// Whether results come from the most recent matches only.
     pub fn capped(&self) -> bool {
         matches!(self, SearchPlan::Recent { .. })
+    }
+
+    /// On PostgreSQL, the matching threads when there are more than [`DRIVE_MAX`]: looking
+    /// each up costs more than walking the newest threads and keeping those among them
+    /// (`walk::newest`), as far as a page needs.
+    pub fn threads_to_walk(&self, backend: Backend) -> Option<&[i64]> {
+        match self {
+            SearchPlan::Matches { ids, drive: false } if backend == Backend::Postgres => Some(ids),
+            _ => None,
+        }
     }
 
     /// Whether the thread query should start from the matches rather than walk threads in
@@ -181,16 +198,20 @@ impl SearchPlan {
             SearchPlan::Nothing => {
                 sql.push(" AND 1 = 0");
             }
-            SearchPlan::Matches { ids, .. } | SearchPlan::Recent(ids) => {
-                sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN (");
-                match backend {
-                    Backend::Sqlite => sql.push("SELECT value FROM json_each(").bind(ids.as_str()),
-                    Backend::Postgres => sql
-                        .push("SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(")
-                        .bind(ids.as_str())
-                        .push(" AS json)"),
-                };
-                sql.push(")))");
+            SearchPlan::Matches { ids, .. } if backend == Backend::Postgres => {
+                sql.push(" AND t.id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(")
+                    .bind(json_list(ids))
+                    .push(" AS json)))");
+            }
+            SearchPlan::Matches { ids, .. } => {
+                sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN (SELECT value FROM json_each(")
+                    .bind(json_list(ids))
+                    .push(")))");
+            }
+            SearchPlan::Recent(ids) => {
+                sql.push(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.id IN (SELECT value FROM json_each(")
+                    .bind(json_list(ids))
+                    .push(")))");
             }
             SearchPlan::Common(query) => {
                 sql.push(" AND t.id IN (SELECT m.thread_id FROM messages m WHERE m.search @@ to_tsquery('simple', ");
@@ -201,6 +222,12 @@ impl SearchPlan {
             }
         }
     }
+}
+
+/// `[1,2,3]`: a list bound as one argument, whatever its length (one statement shape).
+pub(super) fn json_list(ids: &[i64]) -> String {
+    let items: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
 }
 
 /// Whether `workspace` is the only one with threads (two probes of an index).

@@ -8,6 +8,37 @@ fn ids(threads: &[Value]) -> Vec<i64> {
 }
 
 /// Three channels on three platforms, comments and DMs, at distinct times.
+/// The numbers (`n…` in the subject) of every thread a search finds, page by page.
+async fn every_page(s: &TestServer, q: &str, limit: usize) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/threads?q={q}&limit={limit}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (status, body) = s.get_json(&path).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["search_capped"], false, "{q}");
+        let page = body["threads"].as_array().unwrap();
+        assert!(page.len() <= limit);
+        seen.extend(page.iter().map(|t| -> i64 {
+            t["subject"]
+                .as_str()
+                .unwrap()
+                .rsplit_once(" n")
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
+        }));
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
 async fn seed(s: &TestServer) {
     let mut yt = at(
         comment("yt1", "Great tutorial, thanks"),
@@ -339,6 +370,36 @@ on_both_backends! {
         assert!(rest["next_cursor"].is_null(), "{rest}");
         assert!(s.threads("?q=zephyr%20marigold").await.is_empty());
         assert!(s.threads("?q=marigold&status=done").await.is_empty());
+    }
+
+    /// More than a thousand matching threads, none among the newest: PostgreSQL's walk by the
+    /// words gives up, and the index's list of threads is walked newest first (`sage`: the
+    /// walk fills the page) or, when the matches lie too far back for that to pay, looked up
+    /// (`sorrel`: one match the walk finds, the rest far older). Every page is exact.
+    async fn many_matches_deep_in_the_inbox_are_exact(s: &TestServer) {
+        let total = 3_000;
+        for chunk in 0..total / 1_000 {
+            let events: Vec<Value> = (chunk * 1_000..(chunk + 1) * 1_000)
+                .map(|i| {
+                    let mut words = vec!["plain".to_owned()];
+                    if i < 2_200 && i % 2 == 0 {
+                        words.push("sage".into());
+                    }
+                    if i < 1_100 || i == 2_300 {
+                        words.push("sorrel".into());
+                    }
+                    let time = format!("2026-11-24T{:02}:{:02}:{:02}Z", i / 3_600, i / 60 % 60, i % 60);
+                    at(comment(&format!("m{i}"), &format!("{} n{i}", words.join(" "))), &time)
+                })
+                .collect();
+            s.ingest(Value::Array(events)).await;
+        }
+        let sage: Vec<i64> = (0..2_200).rev().filter(|i| i % 2 == 0).collect();
+        let sorrel: Vec<i64> = std::iter::once(2_300).chain((0..1_100).rev()).collect();
+        assert_eq!(every_page(s, "sage", 50).await, sage);
+        assert_eq!(every_page(s, "sorrel", 50).await, sorrel);
+        assert_eq!(every_page(s, "sorrel%20sag", 200).await, sorrel.iter().copied().filter(|i| i % 2 == 0 && *i < 2_200).collect::<Vec<_>>());
+        assert_eq!(every_page(s, "sorrel&status=done", 50).await, Vec::<i64>::new());
     }
 
     /// Search counts only the asking workspace's matches: another workspace's common word
