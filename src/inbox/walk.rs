@@ -85,17 +85,10 @@ pub async fn newest(
         let Some(end) = end else { break None };
         walked += window;
         after = Some(end);
-        let found = hits.len() as i64;
-        // How many more threads the walk expects to test, at the rate it found matches.
-        let ahead = match found {
-            0 => i64::MAX,
-            _ => (want - found).saturating_mul(walked) / found,
-        };
-        if walked.saturating_add(ahead) > most {
-            break Some(after);
+        match next_window(walked, hits.len() as i64, want, most) {
+            Some(next) => window = next,
+            None => break Some(after),
         }
-        // Not `clamp`: near the end what is left may be less than a first window.
-        window = (ahead + ahead / 4).max(FIRST_WINDOW).min(most - walked);
     };
     let rows = if hits.is_empty() {
         Vec::new()
@@ -109,6 +102,21 @@ pub async fn newest(
         db.fetch_all(sql).await?
     };
     Ok(Walked { rows, rest })
+}
+
+/// How many threads the walk tests next, having tested `walked` and found `found` of the
+/// `want` it looks for; `None` when it expects to pass more than `most` in all.
+fn next_window(walked: i64, found: i64, want: i64, most: i64) -> Option<i64> {
+    // How many more threads the walk expects to test, at the rate it found matches.
+    let ahead = match found {
+        0 => i64::MAX,
+        _ => (want - found).saturating_mul(walked) / found,
+    };
+    if walked.saturating_add(ahead) > most {
+        return None;
+    }
+    // Not `clamp`: near the end what is left may be less than a first window.
+    Some((ahead + ahead / 4).max(FIRST_WINDOW).min(most - walked))
 }
 
 /// Tests the next `size` threads after `after` that pass the filters: the ids of those that
@@ -165,4 +173,26 @@ async fn test_window(
         .map(|(_, id, _, _)| id)
         .collect();
     Ok((hits, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_grow_with_the_estimate_and_stop_at_the_bound() {
+        // Nothing found: the rest is the index's.
+        assert_eq!(next_window(500, 0, 51, WALK_MAX), None);
+        // Half found in 500: about 500 more, with a quarter to spare.
+        assert_eq!(next_window(500, 25, 51, WALK_MAX), Some(650));
+        // A little ahead: at least a first window.
+        assert_eq!(next_window(500, 50, 51, WALK_MAX), Some(FIRST_WINDOW));
+        // Too far ahead for the bound.
+        assert_eq!(next_window(500, 4, 51, WALK_MAX), None);
+        // Near the bound, less than a first window is left: that much, not a panic.
+        assert_eq!(next_window(5_875, 50, 51, WALK_MAX), Some(125));
+        // A list's walk is bounded by its length.
+        assert_eq!(next_window(500, 50, 51, 4 * 1_001), Some(FIRST_WINDOW));
+        assert_eq!(next_window(4_000, 50, 51, 4_004), None);
+    }
 }
