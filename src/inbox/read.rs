@@ -123,8 +123,9 @@ fn page_query(
     sql
 }
 
-/// Appends `SELECT {columns}` (of `t` alone) of the workspace's threads that pass every filter but the
-/// search and the cursor (`plus` is the unary `+` that keeps SQLite off an index, or nothing).
+/// Appends `SELECT {columns}` (of `t` alone) of the workspace's threads that pass every
+/// filter but the search and the cursor (`plus` is the unary `+` that keeps SQLite off an
+/// index, or nothing).
 pub(super) fn push_filtered(
     sql: &mut Sql,
     columns: &str,
