@@ -7,7 +7,6 @@ fn ids(threads: &[Value]) -> Vec<i64> {
     threads.iter().map(|t| t["id"].as_i64().unwrap()).collect()
 }
 
-/// Three channels on three platforms, comments and DMs, at distinct times.
 /// The numbers (`n…` in the subject) of every thread a search finds, page by page.
 async fn every_page(s: &TestServer, q: &str, limit: usize) -> Vec<i64> {
     let mut seen = Vec::new();
@@ -39,6 +38,7 @@ async fn every_page(s: &TestServer, q: &str, limit: usize) -> Vec<i64> {
     }
 }
 
+/// Three channels on three platforms, comments and DMs, at distinct times.
 async fn seed(s: &TestServer) {
     let mut yt = at(
         comment("yt1", "Great tutorial, thanks"),
