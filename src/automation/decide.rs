@@ -14,7 +14,7 @@ use super::ledger::{Involved, Ledger};
 use super::runs::{self, NewRun};
 use super::safeguards::{Stop, Subject};
 use super::variants::{self, Picked};
-use crate::conversations::{Automated, Outbound, record_outbound_many};
+use crate::conversations::{Automated, Outbound, Threads, record_outbound_many};
 use crate::domain::{Kind, Mode, Platform, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::random;
@@ -35,6 +35,9 @@ pub struct Arrival<'a> {
     pub author: i64,
     pub created_at: DateTime<Utc>,
     pub sample: Sample<'a>,
+    /// Whether a reply of ours from a person came after it, when the batch alone can tell (its
+    /// thread is new and holds only the batch's messages); `None`: the database is asked.
+    pub answered_in_batch: Option<bool>,
 }
 
 /// One rule's decision for one arrival, before it is written.
@@ -378,7 +381,8 @@ async fn write(
             ));
         }
     }
-    record_outbound_many(tx, &replies, now).await?;
+    // Every reply goes to an arrival's thread, which this transaction inserted or grew.
+    record_outbound_many(tx, &replies, Threads::Held, now).await?;
     Ok(())
 }
 
@@ -439,14 +443,27 @@ pub fn reply_message<'a>(
 }
 
 /// Of the arrivals `acting` (by index), those whose thread already holds a later reply of
-/// ours from a person (typed here or in the platform's app).
+/// ours from a person (typed here or in the platform's app). Threads the batch made are
+/// answered from the batch; only the others are looked up.
 async fn answered_later(
     tx: &mut Tx,
     arrivals: &[Arrival<'_>],
     acting: impl Iterator<Item = usize>,
 ) -> Result<BTreeSet<usize>, sqlx::Error> {
-    let indexes: BTreeSet<usize> = acting.collect();
-    let threads: BTreeSet<i64> = indexes.iter().map(|&i| arrivals[i].thread.0).collect();
+    let mut answered = BTreeSet::new();
+    let mut ask = BTreeSet::new();
+    for i in acting {
+        match arrivals[i].answered_in_batch {
+            Some(true) => {
+                answered.insert(i);
+            }
+            Some(false) => {}
+            None => {
+                ask.insert(i);
+            }
+        }
+    }
+    let threads: BTreeSet<i64> = ask.iter().map(|&i| arrivals[i].thread.0).collect();
     let threads: Vec<i64> = threads.into_iter().collect();
     let mut latest = HashMap::new();
     for chunk in padded_chunks(&threads) {
@@ -460,14 +477,12 @@ async fn answered_later(
             latest.insert(thread, id);
         }
     }
-    Ok(indexes
-        .into_iter()
-        .filter(|&i| {
-            latest
-                .get(&arrivals[i].thread.0)
-                .is_some_and(|&id| id > arrivals[i].message.0)
-        })
-        .collect())
+    answered.extend(ask.into_iter().filter(|&i| {
+        latest
+            .get(&arrivals[i].thread.0)
+            .is_some_and(|&id| id > arrivals[i].message.0)
+    }));
+    Ok(answered)
 }
 
 /// For each (channel, author) among the arrivals, the id of the author's first message there.

@@ -13,7 +13,9 @@ use tokio::sync::{Notify, watch};
 use super::decide::{Answering, reply_message};
 use super::runs::settle;
 use super::safeguards::in_window;
-use crate::conversations::{Automated, Outbound, enqueue_moderation, record_outbound_many};
+use crate::conversations::{
+    Automated, Outbound, Threads, enqueue_moderation, record_outbound_many,
+};
 use crate::domain::{Deed, Kind, Platform, State, Status};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions;
@@ -103,7 +105,7 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
     for (run, planned) in due.iter().zip(&planned) {
         act(&mut tx, run, planned, &mut replies, now).await?;
     }
-    record_outbound_many(&mut tx, &replies, now).await?;
+    record_outbound_many(&mut tx, &replies, Threads::Lock, now).await?;
     tx.commit().await?;
     Ok(due.len())
 }

@@ -25,6 +25,15 @@ pub struct Outbound<'a> {
     pub automated: Option<Automated>,
 }
 
+/// Whether the transaction already holds the rows of the threads it adds to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// It wrote them already (a rule answering in the batch that stored the messages).
+    Held,
+    /// They are locked first, in key order (see `summary::lock_threads`).
+    Lock,
+}
+
 /// Stores `message` in its thread and brings the thread up to date. A person answering has
 /// read the thread: it is no longer unread (a rule's reply leaves it as it was).
 pub async fn record_outbound(
@@ -32,7 +41,7 @@ pub async fn record_outbound(
     message: &Outbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<MessageId, sqlx::Error> {
-    record_outbound_many(tx, std::slice::from_ref(message), now)
+    record_outbound_many(tx, std::slice::from_ref(message), Threads::Lock, now)
         .await?
         .pop()
         .flatten()
@@ -44,6 +53,7 @@ pub async fn record_outbound(
 pub async fn record_outbound_many(
     tx: &mut Tx,
     messages: &[Outbound<'_>],
+    threads: Threads,
     now: DateTime<Utc>,
 ) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
     if messages.is_empty() {
@@ -79,7 +89,7 @@ pub async fn record_outbound_many(
         .filter_map(|(_, id)| *id)
         .collect();
     enqueue_replies(tx, &queued, now).await?;
-    grow_by_replies(tx, messages, now).await?;
+    grow_by_replies(tx, messages, threads, now).await?;
     let read: BTreeSet<ThreadId> = messages
         .iter()
         .filter(|m| m.source == Source::Manual)
@@ -99,6 +109,7 @@ pub async fn record_outbound_many(
 async fn grow_by_replies(
     tx: &mut Tx,
     messages: &[Outbound<'_>],
+    threads: Threads,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let counted =
@@ -118,8 +129,10 @@ async fn grow_by_replies(
         // Of equal times the last inserted (the highest id) is the latest.
         g.latest_text = m.text;
     }
-    let threads: Vec<ThreadId> = by_thread.keys().copied().collect();
-    lock_threads(tx, &threads).await?;
+    if threads == Threads::Lock {
+        let threads: Vec<ThreadId> = by_thread.keys().copied().collect();
+        lock_threads(tx, &threads).await?;
+    }
     let growth: Vec<Growth<'_>> = by_thread.into_values().collect();
     grow_threads(tx, &growth, now).await
 }

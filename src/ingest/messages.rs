@@ -63,13 +63,15 @@ struct ProvisionalThread {
     thread_key: String,
 }
 
+/// Stores the batch's messages, filling in `outcomes`. Returns the batch's fresh threads: made
+/// by this batch and holding nothing else (no merge moved older messages into them).
 pub async fn write_messages(
     tx: &mut Tx,
     workspace: i64,
     incoming: &[Incoming<'_>],
     now: DateTime<Utc>,
     outcomes: &mut [Option<Outcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<HashSet<i64>, sqlx::Error> {
     // Within one batch the first copy of a message counts; later copies are duplicates of it.
     let mut first: HashMap<Key, usize> = HashMap::new();
     let mut fresh = Vec::new();
@@ -149,6 +151,11 @@ pub async fn write_messages(
     touched.extend(merge_provisional(tx, incoming, &pending, &created, &keys, thread_ids).await?);
 
     grown.retain(|thread, _| !touched.contains(thread));
+    let fresh: HashSet<i64> = thread_ids
+        .values()
+        .copied()
+        .filter(|t| !existed.contains(t) && !touched.contains(t))
+        .collect();
     let grown: Vec<Growth<'_>> = grown.into_values().collect();
     grow_threads(tx, &grown, now).await?;
     // Grown threads were opened by `grow_threads`; recomputed ones are opened here.
@@ -182,7 +189,7 @@ pub async fn write_messages(
             ..original
         });
     }
-    Ok(())
+    Ok(fresh)
 }
 
 /// Adds a newly stored message to what its (existing) thread grows by. Messages come in

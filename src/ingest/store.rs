@@ -1,6 +1,6 @@
 //! Writes a validated batch in one transaction: all of it or none of it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -131,8 +131,8 @@ async fn store_once(
         }
     }
     if !incoming.is_empty() {
-        write_messages(&mut tx, workspace, &incoming, now, &mut outcomes).await?;
-        let arrivals = arrivals(&incoming, &outcomes);
+        let fresh = write_messages(&mut tx, workspace, &incoming, now, &mut outcomes).await?;
+        let arrivals = arrivals(&incoming, &outcomes, &fresh);
         automation::decide(&mut tx, &memory.rules, workspace, &arrivals, now).await?;
     }
     tx.commit().await?;
@@ -235,20 +235,43 @@ async fn resolve_refs(
     })
 }
 
-/// The messages this batch stored from someone else, as the rules see them.
-fn arrivals<'a>(incoming: &'a [Incoming<'a>], outcomes: &[Option<Outcome>]) -> Vec<Arrival<'a>> {
+/// The messages this batch stored from someone else, as the rules see them. In a thread the
+/// batch made (`fresh`), only the batch's own messages can have answered them.
+fn arrivals<'a>(
+    incoming: &'a [Incoming<'a>],
+    outcomes: &[Option<Outcome>],
+    fresh: &HashSet<i64>,
+) -> Vec<Arrival<'a>> {
+    let created = |m: &Incoming<'_>| {
+        outcomes[m.index]
+            .as_ref()
+            .filter(|o| o.status == OutcomeStatus::Created)
+    };
+    // The newest of the batch's own messages from the account (an ingested one is a person's),
+    // by thread.
+    let mut ours: HashMap<i64, i64> = HashMap::new();
+    for m in incoming
+        .iter()
+        .filter(|m| m.direction == Direction::Outbound)
+    {
+        if let Some((thread, id)) = created(m).and_then(|o| Some((o.thread_id?, o.id))) {
+            let newest = ours.entry(thread).or_insert(id);
+            *newest = (*newest).max(id);
+        }
+    }
     incoming
         .iter()
         .filter(|m| m.direction == Direction::Inbound)
         .filter_map(|m| {
-            let outcome = outcomes[m.index].as_ref()?;
-            if outcome.status != OutcomeStatus::Created {
-                return None;
-            }
+            let outcome = created(m)?;
+            let thread = outcome.thread_id?;
             let e = m.event;
             Some(Arrival {
                 message: MessageId(outcome.id),
-                thread: ThreadId(outcome.thread_id?),
+                thread: ThreadId(thread),
+                answered_in_batch: fresh
+                    .contains(&thread)
+                    .then(|| ours.get(&thread).is_some_and(|&id| id > outcome.id)),
                 channel: ChannelId(m.channel_id),
                 external_id: &e.external_id,
                 parent_external_id: e.parent_external_id.as_deref(),
