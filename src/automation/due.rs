@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 use super::decide::{Answering, reply_message};
+use super::hourly;
 use super::runs::settle;
 use super::safeguards::in_window;
 use crate::conversations::{
@@ -62,6 +63,7 @@ struct DueRun {
     thread_id: i64,
     channel_id: i64,
     actions: String,
+    decided_at: DateTime<Utc>,
     kind: Kind,
     platform: Platform,
     external_id: Option<String>,
@@ -83,7 +85,7 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
     let mut tx = db.begin().await?;
     let mut sql = Sql::new(
         "SELECT r.id, r.workspace_id, r.rule_id, r.message_id, r.thread_id, r.channel_id, r.actions, \
-         m.kind, c.platform, m.external_id, m.parent_external_id, m.created_at, \
+         r.decided_at, m.kind, c.platform, m.external_id, m.parent_external_id, m.created_at, \
          w.automation_paused AS paused, ru.enabled AS rule_enabled \
          FROM rule_runs r JOIN messages m ON m.id = r.message_id \
          JOIN channels c ON c.id = r.channel_id \
@@ -102,12 +104,24 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
         .collect();
     // Replies are written together at the end: each thread's summary is brought up to date once.
     let mut replies = Vec::new();
+    let mut skipped = Vec::new();
     for (run, planned) in due.iter().zip(&planned) {
-        act(&mut tx, run, planned, &mut replies, now).await?;
+        if act(&mut tx, run, planned, &mut replies, now).await? == Acted::Skipped {
+            skipped.push((run.channel_id, run.decided_at));
+        }
     }
     record_outbound_many(&mut tx, &replies, Threads::Lock, now).await?;
+    // Last, as deciding takes them: thread rows before the hourly count's.
+    hourly::withdraw(&mut tx, skipped).await?;
     tx.commit().await?;
     Ok(due.len())
+}
+
+#[derive(PartialEq)]
+enum Acted {
+    Done,
+    /// It no longer counts towards the hourly cap.
+    Skipped,
 }
 
 async fn act<'a>(
@@ -116,7 +130,7 @@ async fn act<'a>(
     planned: &'a [Value],
     replies: &mut Vec<Outbound<'a>>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Acted, sqlx::Error> {
     let skip = if run.paused {
         Some("paused")
     } else if run.rule_enabled != Some(true) {
@@ -129,7 +143,8 @@ async fn act<'a>(
         None
     };
     if let Some(reason) = skip {
-        return settle(tx, run.id, "skipped", Some(reason.to_owned()), now).await;
+        settle(tx, run.id, "skipped", Some(reason.to_owned()), now).await?;
+        return Ok(Acted::Skipped);
     }
     let thread = ThreadId(run.thread_id);
     let workspace = run.workspace_id;
@@ -154,7 +169,8 @@ async fn act<'a>(
     )
     .await?;
     let reason = (!notes.is_empty()).then(|| notes.join("; "));
-    settle(tx, run.id, "done", reason, now).await
+    settle(tx, run.id, "done", reason, now).await?;
+    Ok(Acted::Done)
 }
 
 /// Does every action of `planned` for the message `to`; replies go to `replies` as queued

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::book::Plan;
+use super::hourly;
 use super::safeguards::{LIVE, Stop, Subject, in_window};
 use crate::domain::Mode;
 use crate::storage::{Sql, Tx, padded_chunks};
@@ -136,15 +137,12 @@ impl Ledger {
                 part(
                     &mut sql,
                     &format!(
-                        "SELECT CAST({HOURLY} AS BIGINT), channel_id, COUNT(*), \
-                         CAST(NULL AS TIMESTAMPTZ), CAST(NULL AS TEXT) FROM rule_runs \
-                         WHERE channel_id IN "
+                        "SELECT CAST({HOURLY} AS BIGINT), channel_id, n, \
+                         CAST(NULL AS TIMESTAMPTZ), CAST(NULL AS TEXT) FROM ("
                     ),
                 );
-                sql.bind_list(channels.iter().copied())
-                    .push(" AND decided_at > ")
-                    .bind(now - Duration::hours(1))
-                    .push(" AND mode = 'auto' AND outcome IN ('due', 'done') GROUP BY channel_id");
+                hourly::push_counts(&mut sql, channels, now);
+                sql.push(") hourly");
             }
             for (what, column, ids) in [
                 (TO_AUTHOR, "author_id", &authors),

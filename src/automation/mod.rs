@@ -10,6 +10,7 @@ mod book;
 mod decide;
 pub mod due;
 mod error;
+mod hourly;
 mod ledger;
 pub mod pause;
 mod runs;

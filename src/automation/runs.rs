@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::hourly;
 use super::variants::Picked;
 use crate::domain::Mode;
 use crate::ids::{ChannelId, MessageId, ThreadId};
@@ -57,6 +58,10 @@ pub async fn insert_many(
             ids.insert((message, rule), id);
         }
     }
+    let counted = runs
+        .iter()
+        .filter(|r| r.mode == Mode::Auto && matches!(r.outcome, "due" | "done"));
+    hourly::add(tx, counted.map(|r| (r.channel.0, r.decided_at))).await?;
     Ok(ids)
 }
 

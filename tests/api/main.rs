@@ -19,6 +19,7 @@ mod demo;
 mod edge;
 mod engagement;
 mod faults;
+mod hourly_cap;
 mod inbox_api;
 mod ingest;
 mod layout;
