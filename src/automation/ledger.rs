@@ -144,9 +144,11 @@ impl Ledger {
                 hourly::push_counts(&mut sql, channels, now);
                 sql.push(") hourly");
             }
-            for (what, column, ids) in [
-                (TO_AUTHOR, "author_id", &authors),
-                (ON_VIDEO_TEXT, "video_id", &videos),
+            // The newest reply to each author and under each video: one row each, read backwards
+            // from the newest run, however many runs a busy video has had.
+            for (what, table, column, ids) in [
+                (TO_AUTHOR, "contacts", "author_id", &authors),
+                (ON_VIDEO_TEXT, "videos", "video_id", &videos),
             ] {
                 if ids.is_empty() {
                     continue;
@@ -154,17 +156,13 @@ impl Ledger {
                 part(
                     &mut sql,
                     &format!(
-                        "SELECT CAST({what} AS BIGINT), {column}, CAST(NULL AS BIGINT), \
-                     CAST(NULL AS TIMESTAMPTZ), reply_text FROM rule_runs WHERE id IN \
-                     (SELECT MAX(id) FROM rule_runs WHERE {column} IN "
+                        "SELECT CAST({what} AS BIGINT), x.id, CAST(NULL AS BIGINT), \
+                         CAST(NULL AS TIMESTAMPTZ), (SELECT r.reply_text FROM rule_runs r \
+                         WHERE r.{column} = x.id AND r.reply_text IS NOT NULL AND r.outcome IN {LIVE} \
+                         ORDER BY r.id DESC LIMIT 1) FROM {table} x WHERE x.id IN "
                     ),
                 );
-                sql.bind_list(ids.iter().copied())
-                    .push(" AND reply_text IS NOT NULL AND outcome IN ")
-                    .push(LIVE)
-                    .push(" GROUP BY ")
-                    .push(column)
-                    .push(")");
+                sql.bind_list(ids.iter().copied());
             }
             if sql.text.is_empty() {
                 continue;

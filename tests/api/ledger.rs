@@ -1,6 +1,7 @@
-//! The hourly cap counts a channel's automated actions of the last hour, exactly: runs that
-//! were skipped when due stop counting, runs older than an hour never count, even those in
-//! the minute at the window's edge.
+//! What the safeguards read of earlier batches' runs. The hourly cap counts a channel's
+//! automated actions of the last hour, exactly: runs that were skipped when due stop counting,
+//! runs older than an hour never count, even those in the minute at the window's edge. The
+//! last text sent to a person, or under a video, is not sent again.
 
 use std::time::Duration;
 
@@ -112,5 +113,32 @@ on_both_backends! {
         earlier_run(s, rule, channel, 3, start + chrono::Duration::milliseconds(2500)).await;
         s.ingest(json!([fresh(comment("e2", "price?"))])).await;
         assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE reason = 'hourly_cap'").await, 1);
+    }
+
+    async fn a_text_is_not_sent_again_to_a_person_or_under_a_video(s: &TestServer) {
+        let mut rule = capped_rule(0, 1000);
+        rule["actions"] = json!([{"type": "reply", "variants": ["See the shop!"]}]);
+        create_rule(s, rule).await;
+        let mut first = fresh(comment("t1", "price?"));
+        first["author"]["external_id"] = json!("fan-a");
+        s.ingest(json!([first])).await;
+        // The same person again, on another video: the one text was theirs last.
+        let mut again = fresh(comment("t2", "price??"));
+        again["author"]["external_id"] = json!("fan-a");
+        again["video"] = json!({"external_id": "7377694258502880999"});
+        s.ingest(json!([again])).await;
+        // Someone else under the first video: it was the video's last text.
+        let mut other = fresh(comment("t3", "price???"));
+        other["author"]["external_id"] = json!("fan-b");
+        s.ingest(json!([other])).await;
+        // Someone else on another video, where nobody was answered yet: answered.
+        let mut elsewhere = fresh(comment("t4", "price!"));
+        elsewhere["author"]["external_id"] = json!("fan-c");
+        elsewhere["video"] = json!({"external_id": "7377694258502880777"});
+        s.ingest(json!([elsewhere])).await;
+        let outcomes: Vec<(String, Option<String>)> = s.db.fetch_all(Sql::new(
+            "SELECT outcome, reason FROM rule_runs ORDER BY id")).await.unwrap();
+        let repeat = ("suppressed".to_owned(), Some("would_repeat".to_owned()));
+        assert_eq!(outcomes, [("done".to_owned(), None), repeat.clone(), repeat, ("done".to_owned(), None)]);
     }
 }
