@@ -1,6 +1,7 @@
 //! Background work has one home: everything that runs beside the requests is started here
 //! and stopped here, together, on shutdown: the ingest writer, the worker that acts on rule
-//! runs as they fall due, the outbox dispatcher, and the platform polls. Each stored batch
+//! runs as they fall due, the outbox dispatcher, the platform polls and, on PostgreSQL, the
+//! statistics of tables that are still young (`storage/statistics.rs`). Each stored batch
 //! (where a rule without delay queues its replies) and each batch of due runs acted on wakes
 //! the dispatcher, so a reply goes out within milliseconds instead of at the next tick.
 
@@ -70,6 +71,8 @@ impl Workers {
         };
         let polls = crate::polling::work(Arc::new(poller), stopping.clone());
         tasks.push(("platform polls", tokio::spawn(polls)));
+        let statistics = crate::storage::statistics::work(db.clone(), stopping.clone());
+        tasks.push(("statistics", tokio::spawn(statistics)));
         let hear = live.clone().listen(stopping);
         tasks.push(("other instances' changes", tokio::spawn(hear)));
         Workers {

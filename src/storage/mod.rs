@@ -8,6 +8,7 @@ mod exec;
 mod health;
 mod notify;
 mod sql;
+pub mod statistics;
 mod writer;
 
 pub use chunks::{MAX_ROWS, padded_chunks, sized_chunks};

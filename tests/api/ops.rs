@@ -66,3 +66,41 @@ async fn shutdown_finishes_the_request_in_flight() {
     );
     s.finish().await;
 }
+
+/// A young PostgreSQL database gets statistics as its tables double, without waiting for
+/// autovacuum's next look, so statement plans are made for the tables as they now are.
+#[tokio::test]
+async fn young_tables_get_statistics_as_they_double() {
+    let Some(s) = TestServer::postgres().await else {
+        return;
+    };
+    let analysed = || async {
+        let (n,): (i64,) =
+            s.db.fetch_optional(unibox::storage::Sql::new(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'messages' \
+                 AND schemaname = current_schema()",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        n
+    };
+    assert_eq!(analysed().await, 0);
+    let events: Vec<Value> = (0..600)
+        .map(|i| comment(&format!("grow{i}"), "hello"))
+        .collect();
+    s.ingest(Value::Array(events)).await;
+    let mut n = 0;
+    for _ in 0..100 {
+        n = analysed().await;
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        n > 0,
+        "600 new messages and no statistics gathered within ten seconds"
+    );
+    s.finish().await;
+}
