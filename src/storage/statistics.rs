@@ -61,7 +61,7 @@ async fn refresh(db: &Db) -> Result<(), sqlx::Error> {
     // Another instance analysing the same table holds it: this one looks again later.
     tx.execute(Sql::new("SET LOCAL lock_timeout = '1s'"))
         .await?;
-    tx.execute(Sql::new(&format!("ANALYZE {names}"))).await?;
+    tx.execute(Sql::new(format!("ANALYZE {names}"))).await?;
     tx.commit().await?;
     tracing::debug!(tables = %names, "gathered statistics of tables that doubled");
     Ok(())
