@@ -103,6 +103,7 @@ pub async fn upsert_videos(
         return Ok(HashMap::new());
     }
     let rows: Vec<_> = videos.iter().collect();
+    let mut ids = HashMap::with_capacity(rows.len());
     for chunk in sized_chunks(&rows) {
         let mut sql = Sql::new(
             "INSERT INTO videos (workspace_id, channel_id, external_id, title, url, published_at, created_at) VALUES ",
@@ -121,9 +122,9 @@ pub async fn upsert_videos(
              OR COALESCE(excluded.url, videos.url) IS DISTINCT FROM videos.url \
              OR (excluded.published_at IS NOT NULL AND videos.published_at IS NULL)",
         );
-        tx.execute(sql).await?;
+        learn_returned(tx, sql, &mut ids).await?;
     }
-    select_ids(tx, "videos", videos.keys()).await
+    select_missing(tx, "videos", videos.keys(), ids).await
 }
 
 /// Creates or updates contacts (keeping known names when an event has none); returns their ids.
@@ -137,6 +138,7 @@ pub async fn upsert_contacts(
         return Ok(HashMap::new());
     }
     let rows: Vec<_> = contacts.iter().collect();
+    let mut ids = HashMap::with_capacity(rows.len());
     for chunk in sized_chunks(&rows) {
         let mut sql = Sql::new(
             "INSERT INTO contacts (workspace_id, channel_id, external_id, username, display_name, created_at) VALUES ",
@@ -154,13 +156,41 @@ pub async fn upsert_contacts(
              WHERE COALESCE(excluded.username, contacts.username) IS DISTINCT FROM contacts.username \
              OR COALESCE(excluded.display_name, contacts.display_name) IS DISTINCT FROM contacts.display_name",
         );
-        tx.execute(sql).await?;
+        learn_returned(tx, sql, &mut ids).await?;
     }
-    select_ids(tx, "contacts", contacts.keys()).await
+    select_missing(tx, "contacts", contacts.keys(), ids).await
+}
+
+/// Runs an upsert and keeps the ids of the rows it inserted or changed.
+async fn learn_returned(
+    tx: &mut Tx,
+    mut sql: Sql,
+    ids: &mut HashMap<Key, i64>,
+) -> Result<(), sqlx::Error> {
+    sql.push(" RETURNING id, channel_id, external_id");
+    for row in tx.fetch_all::<KeyedId>(sql).await? {
+        ids.insert((row.channel_id, row.external_id), row.id);
+    }
+    Ok(())
+}
+
+/// `ids` completed with the rows the upsert left as they were (it returns only those it wrote):
+/// a batch of new authors costs one statement, not two.
+async fn select_missing<'k>(
+    tx: &mut Tx,
+    table: &'static str,
+    keys: impl Iterator<Item = &'k Key>,
+    mut ids: HashMap<Key, i64>,
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let missing: Vec<&Key> = keys.filter(|k| !ids.contains_key(*k)).collect();
+    if !missing.is_empty() {
+        ids.extend(select_ids(tx, table, missing.into_iter()).await?);
+    }
+    Ok(ids)
 }
 
 /// Ids of rows of `table` (videos, contacts or messages) by (channel id, external id).
-pub async fn select_ids<'k>(
+async fn select_ids<'k>(
     tx: &mut Tx,
     table: &'static str,
     keys: impl Iterator<Item = &'k Key>,

@@ -32,6 +32,24 @@ on_both_backends! {
         assert_eq!(detail["messages"][0]["state"], "received");
     }
 
+    async fn a_person_and_a_video_named_with_less_are_still_the_same(s: &TestServer) {
+        s.ingest(comment("n1", "first")).await;
+        // The same author and video again, saying less (a reply's webhook often does): nothing
+        // to change in their rows, which the write therefore does not return; both messages
+        // still point at them.
+        let mut bare = comment("n2", "second");
+        bare["author"] = json!({"external_id": "author-n1", "username": "user_n1"});
+        bare["video"] = json!({"external_id": "7377694258502880513", "title": "Unboxing"});
+        let body = s.ingest(bare).await;
+        assert_eq!(body["created"], 1, "{body}");
+        let rows: Vec<(i64, i64)> = s.db.fetch_all(unibox::storage::Sql::new(
+            "SELECT COUNT(DISTINCT author_id), COUNT(DISTINCT video_id) FROM messages")).await.unwrap();
+        assert_eq!(rows, [(1, 1)]);
+        let threads = s.threads("").await;
+        assert_eq!(threads[0]["contact"]["username"], "user_n1", "kept, not forgotten");
+        assert_eq!(threads[0]["video"]["title"], "Unboxing");
+    }
+
     async fn batch_stores_every_kind_of_event(s: &TestServer) {
         let body = s.ingest(json!([
             comment("c1", "first"),
