@@ -378,22 +378,8 @@ async fn faults_scenario(s: &TestServer, sim: &Sim, comments: usize) {
     assert!(number(s, "SELECT COUNT(*) FROM outbox WHERE attempts > 1").await > 0);
 }
 
-#[tokio::test]
-async fn sending_on_sqlite() {
-    let sim = Sim::start().await;
-    let s = TestServer::sqlite_with(sim.config()).await;
-    sending_scenario(&s, &sim).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn sending_on_postgres() {
-    let sim = Sim::start().await;
-    let Some(s) = TestServer::postgres_with(sim.config()).await else {
-        return;
-    };
-    sending_scenario(&s, &sim).await;
-    s.finish().await;
+simulated_on_both_backends! {
+    sending(s, sim) with sim.config() => sending_scenario(&s, &sim);
 }
 
 /// An instance died after the platform took a reply and before it recorded it: the row is
@@ -436,58 +422,13 @@ async fn abandoned_lease_scenario(s: &TestServer, sim: &Sim) {
     );
 }
 
-#[tokio::test]
-async fn abandoned_lease_on_sqlite() {
-    let sim = Sim::start().await;
-    let s = TestServer::sqlite_with(sim.config()).await;
-    abandoned_lease_scenario(&s, &sim).await;
-    s.finish().await;
+simulated_on_both_backends! {
+    abandoned_lease(s, sim) with sim.config() => abandoned_lease_scenario(&s, &sim);
 }
 
-#[tokio::test]
-async fn abandoned_lease_on_postgres() {
-    let sim = Sim::start().await;
-    let Some(s) = TestServer::postgres_with(sim.config()).await else {
-        return;
-    };
-    abandoned_lease_scenario(&s, &sim).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn tiktok_and_youtube_on_sqlite() {
-    let sim = Sim::start().await;
-    let s = TestServer::sqlite_with(sim.config()).await;
-    other_platforms_scenario(&s, &sim).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn tiktok_and_youtube_on_postgres() {
-    let sim = Sim::start().await;
-    let Some(s) = TestServer::postgres_with(sim.config()).await else {
-        return;
-    };
-    other_platforms_scenario(&s, &sim).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn faults_on_sqlite() {
-    let sim = Sim::start().await;
-    let s = TestServer::sqlite_with(sim.config()).await;
-    faults_scenario(&s, &sim, 200).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn faults_on_postgres() {
-    let sim = Sim::start().await;
-    let Some(s) = TestServer::postgres_with(sim.config()).await else {
-        return;
-    };
-    faults_scenario(&s, &sim, 200).await;
-    s.finish().await;
+simulated_on_both_backends! {
+    tiktok_and_youtube(s, sim) with sim.config() => other_platforms_scenario(&s, &sim);
+    faults(s, sim) with sim.config() => faults_scenario(&s, &sim, 200);
 }
 
 /// Two instances on one PostgreSQL database, both dispatching: each reply sent once.

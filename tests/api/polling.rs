@@ -286,20 +286,6 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     );
 }
 
-#[tokio::test]
-async fn polls_on_sqlite() {
-    let sim = Sim::start().await;
-    let s = TestServer::sqlite_with(sim.config()).await;
-    scenario(&s, &sim).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn polls_on_postgres() {
-    let sim = Sim::start().await;
-    let Some(s) = TestServer::postgres_with(sim.config()).await else {
-        return;
-    };
-    scenario(&s, &sim).await;
-    s.finish().await;
+simulated_on_both_backends! {
+    polls(s, sim) with sim.config() => scenario(&s, &sim);
 }

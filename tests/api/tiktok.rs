@@ -199,20 +199,6 @@ fn tiktok(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
     }
 }
 
-#[tokio::test]
-async fn comment_update_on_sqlite() {
-    let sim = Sim::start().await;
-    let s = TestServer::sqlite_with(tiktok(&sim)).await;
-    scenario(&s, &sim).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn comment_update_on_postgres() {
-    let sim = Sim::start().await;
-    let Some(s) = TestServer::postgres_with(tiktok(&sim)).await else {
-        return;
-    };
-    scenario(&s, &sim).await;
-    s.finish().await;
+simulated_on_both_backends! {
+    comment_update(s, sim) with tiktok(&sim) => scenario(&s, &sim);
 }

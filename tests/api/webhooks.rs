@@ -177,20 +177,9 @@ async fn scenario(s: &TestServer) {
     );
 }
 
-#[tokio::test]
-async fn meta_webhooks_on_sqlite() {
-    let s = TestServer::sqlite_with(meta).await;
-    scenario(&s).await;
-    s.finish().await;
-}
-
-#[tokio::test]
-async fn meta_webhooks_on_postgres() {
-    let Some(s) = TestServer::postgres_with(meta).await else {
-        return;
-    };
-    scenario(&s).await;
-    s.finish().await;
+simulated_on_both_backends! {
+    // The webhooks need no platform: the simulator stands by unused.
+    meta_webhooks(s, _sim) with meta => scenario(&s);
 }
 
 #[tokio::test]

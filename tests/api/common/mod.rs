@@ -411,6 +411,38 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Like `on_both_backends!`, for tests that need the platform simulator: each backend's test
+/// starts its own simulator (`$sim`) and a server configured by `$config` (which may use it),
+/// then runs `$body` with both. `name(s, sim) with config => body;`
+#[allow(unused_macros)] // `tests/secrets.rs` shares this module and needs no simulator.
+macro_rules! simulated_on_both_backends {
+    ($($(#[$meta:meta])* $name:ident($server:ident, $sim:ident) with $config:expr => $body:expr;)*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test]
+                async fn sqlite() {
+                    let $sim = crate::outbox::Sim::start().await;
+                    let $server = TestServer::sqlite_with($config).await;
+                    $body.await;
+                    $server.finish().await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    let $sim = crate::outbox::Sim::start().await;
+                    let Some($server) = TestServer::postgres_with($config).await else { return };
+                    $body.await;
+                    $server.finish().await;
+                }
+            }
+        )*
+    };
+}
+
 /// A comment event with sensible defaults.
 pub fn comment(id: &str, text: &str) -> Value {
     json!({
