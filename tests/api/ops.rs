@@ -67,10 +67,10 @@ async fn shutdown_finishes_the_request_in_flight() {
     s.finish().await;
 }
 
-/// A young PostgreSQL database gets statistics as its tables double, without waiting for
+/// A young PostgreSQL database gets statistics as its tables grow, without waiting for
 /// autovacuum's next look, so statement plans are made for the tables as they now are.
 #[tokio::test]
-async fn young_tables_get_statistics_as_they_double() {
+async fn young_tables_get_statistics_as_they_grow() {
     let Some(s) = TestServer::postgres().await else {
         return;
     };
