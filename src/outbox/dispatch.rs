@@ -96,8 +96,9 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
             }
         }
         while running.try_join_next().is_some() {}
-        if claimed > 0 && claimed == free {
-            // There may be more due: claim again as soon as a slot is free.
+        if free == 0 || (claimed > 0 && claimed == free) {
+            // Every slot is taken, and more may be due: claim again as soon as one is free. (A
+            // call ending otherwise makes nothing due: a retry rings `wake` when recorded.)
             tokio::select! {
                 _ = slots.clone().acquire_owned() => {}
                 _ = stop.changed() => break,
@@ -120,7 +121,6 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = d.wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
             _ = stop.changed() => break,
         }
         if *stop.borrow() {
