@@ -119,26 +119,25 @@ on_both_backends! {
         let mut rule = capped_rule(0, 1000);
         rule["actions"] = json!([{"type": "reply", "variants": ["See the shop!"]}]);
         create_rule(s, rule).await;
-        let mut first = fresh(comment("t1", "price?"));
-        first["author"]["external_id"] = json!("fan-a");
-        s.ingest(json!([first])).await;
+        let first_video = "7377694258502880513";
+        ask(s, "t1", "fan-a", first_video).await;
         // The same person again, on another video: the one text was theirs last.
-        let mut again = fresh(comment("t2", "price??"));
-        again["author"]["external_id"] = json!("fan-a");
-        again["video"] = json!({"external_id": "7377694258502880999"});
-        s.ingest(json!([again])).await;
+        ask(s, "t2", "fan-a", "7377694258502880999").await;
         // Someone else under the first video: it was the video's last text.
-        let mut other = fresh(comment("t3", "price???"));
-        other["author"]["external_id"] = json!("fan-b");
-        s.ingest(json!([other])).await;
+        ask(s, "t3", "fan-b", first_video).await;
         // Someone else on another video, where nobody was answered yet: answered.
-        let mut elsewhere = fresh(comment("t4", "price!"));
-        elsewhere["author"]["external_id"] = json!("fan-c");
-        elsewhere["video"] = json!({"external_id": "7377694258502880777"});
-        s.ingest(json!([elsewhere])).await;
+        ask(s, "t4", "fan-c", "7377694258502880777").await;
         let outcomes: Vec<(String, Option<String>)> = s.db.fetch_all(Sql::new(
             "SELECT outcome, reason FROM rule_runs ORDER BY id")).await.unwrap();
         let repeat = ("suppressed".to_owned(), Some("would_repeat".to_owned()));
         assert_eq!(outcomes, [("done".to_owned(), None), repeat.clone(), repeat, ("done".to_owned(), None)]);
     }
+}
+
+/// `author` asks the price under `video`, in a batch of its own.
+async fn ask(s: &TestServer, id: &str, author: &str, video: &str) {
+    let mut event = fresh(comment(id, "price?"));
+    event["author"]["external_id"] = json!(author);
+    event["video"] = json!({"external_id": video});
+    s.ingest(json!([event])).await;
 }
