@@ -17,7 +17,7 @@ use crate::automation::{self, Arrival};
 use crate::domain::{Direction, Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::trial::Sample;
-use crate::storage::{Backend, Db, Sql, Tx};
+use crate::storage::{Backend, Db, Tx};
 
 /// How often a batch is tried when PostgreSQL aborts it for a deadlock or a serialization
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
@@ -76,7 +76,7 @@ async fn store_once(
         let mut own = if events.len() < BULK_EVENTS {
             db.each_on_its_own().await?
         } else {
-            begin(db, events).await?
+            db.begin().await?
         };
         let refs = resolve_refs(&mut own, cache, &mut learned, workspace, events, now).await?;
         own.commit().await?;
@@ -84,7 +84,11 @@ async fn store_once(
     } else {
         None
     };
-    let mut tx = begin(db, events).await?;
+    // Every batch keeps PostgreSQL's cached plans: planning each of a bulk batch's statements
+    // for its own arguments also re-planned the foreign-key checks behind every inserted row
+    // (a third of the database's time at a million messages). Plans made while a table was
+    // small are renewed as it grows (`storage::statistics`).
+    let mut tx = db.begin().await?;
     let Refs {
         channels,
         videos: video_ids,
@@ -143,23 +147,9 @@ async fn store_once(
         .collect()
 }
 
-/// From this many events on, PostgreSQL plans each of the batch's statements for its own
-/// arguments.
+/// From this many events on, a batch's new channels, videos and contacts commit together on
+/// PostgreSQL (one flush of the log), not statement by statement.
 const BULK_EVENTS: usize = 64;
-
-/// Starts a write transaction for `events`. A plan PostgreSQL caches for a statement is kept
-/// until the table's statistics are next analysed; while a bulk import grows tables from
-/// empty, a lookup planned as a scan of a small table kept scanning it whole as it grew (20 ms
-/// instead of 1 ms per 256 keys at 200,000 messages). Small batches (a webhook's comment) keep
-/// the cached plans, which save them more than planning would.
-async fn begin(db: &Db, events: &[Event]) -> Result<Tx, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    if tx.backend() == Backend::Postgres && events.len() >= BULK_EVENTS {
-        tx.execute(Sql::new("SET LOCAL plan_cache_mode = force_custom_plan"))
-            .await?;
-    }
-    Ok(tx)
-}
 
 /// The channel `event` is about, among those the batch resolved.
 fn channel_of(channels: &HashMap<(Platform, String), ChannelRef>, event: &Event) -> ChannelRef {
