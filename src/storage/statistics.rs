@@ -8,6 +8,9 @@
 //! fourfold since their last statistics: a handful of times while a table is young, rarely
 //! after. (Each analysis makes every connection plan its statements afresh for a while, so
 //! not more often: analysing at each doubling measured a worse p99 at 500 webhooks a second.)
+//! Bulk ingest relies on it too: its reads by key keep cached plans (planning every statement
+//! for its arguments also re-planned each inserted row's foreign-key checks), and this is what
+//! keeps a plan made for a near-empty table from scanning it whole once it holds millions.
 
 use std::time::Duration;
 
