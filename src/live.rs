@@ -2,9 +2,11 @@
 //! (server-sent events, `web/live.rs`). On SQLite the one instance tells its own pages; on
 //! PostgreSQL a change is sent with `NOTIFY` and every instance, this one included, hears it
 //! with `LISTEN` and tells its pages, so a comment stored by one instance shows on pages
-//! another serves.
+//! another serves. A changed channel is told the same way, at once, to every instance's
+//! memory of channels ([`ChannelsEpoch`]).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +19,27 @@ const CHANNEL: &str = "unibox_live";
 /// Changes within this long of each other are told once: a burst of webhooks costs pages one
 /// refresh (and PostgreSQL one `NOTIFY`) per workspace and kind, not one per webhook.
 const GATHER: Duration = Duration::from_millis(150);
+
+/// The payload that says a channel changed.
+const CHANNELS: &str = "channels";
+
+/// A count that moves whenever a channel is connected, changed, removed or first seen, on
+/// this instance or (on PostgreSQL, as soon as it is heard) another, and whenever changes
+/// may have gone unheard (the listener reconnected). What an instance remembers of channels
+/// (which workspaces connected an account, a channel's id and own author id) is kept with the
+/// count it was read at, and read again once the count moved.
+#[derive(Clone, Default)]
+pub struct ChannelsEpoch(Arc<AtomicU64>);
+
+impl ChannelsEpoch {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn advance(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// What changed: new messages (and with them suggestions), or where replies are on their way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,6 +73,7 @@ pub struct Live {
     /// Turns true when the server shuts down: open streams end, so shutting down does not
     /// wait for pages that would listen forever.
     closing: watch::Sender<bool>,
+    channels: ChannelsEpoch,
 }
 
 impl Live {
@@ -60,7 +84,26 @@ impl Live {
             pages,
             pending: Mutex::default(),
             closing: watch::channel(false).0,
+            channels: ChannelsEpoch::default(),
         })
+    }
+
+    /// The count that moves when any instance changes a channel.
+    pub fn channels_epoch(&self) -> ChannelsEpoch {
+        self.channels.clone()
+    }
+
+    /// A channel was connected, changed, removed or first seen (its transaction committed):
+    /// this instance forgets what it read of channels now, and every other one as soon as it
+    /// hears. Never waits.
+    pub fn channels_changed(&self) {
+        self.channels.advance();
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.notify(CHANNEL, CHANNELS).await {
+                tracing::warn!(error = %e, "cannot tell other instances that a channel changed");
+            }
+        });
     }
 
     /// Changes of every workspace, as they come (a page keeps those of its own), and the
@@ -128,12 +171,18 @@ impl Live {
                 }
             };
             let mut listener = listener;
+            // Whatever was sent while no one listened is unheard: channels are read again.
+            self.channels.advance();
             loop {
                 let heard = tokio::select! {
                     heard = listener.recv() => heard,
                     _ = stop.wait_for(|s| *s) => return,
                 };
                 match heard {
+                    Ok(n) if n.payload() == CHANNELS => {
+                        wait = Duration::from_millis(200);
+                        self.channels.advance();
+                    }
                     Ok(n) => {
                         wait = Duration::from_millis(200);
                         if let Some((workspace, change)) = n

@@ -24,6 +24,8 @@ pub struct Workers {
     pub limits: Arc<Limits>,
     /// When each account's last event was written (at most every few seconds).
     pub heard: Arc<crate::connectors::health::Heard>,
+    /// Which workspaces each account's webhooks go to, as recently read.
+    pub routes: Arc<crate::connectors::routing::Routes>,
     /// The client for the platforms' APIs (the outbox, webhooks that fetch, pollers).
     pub platforms: Arc<Platforms>,
     outbox: Arc<Notify>,
@@ -37,13 +39,6 @@ impl Workers {
         let (stop, stopping) = watch::channel(false);
         let mut tasks = Vec::new();
         let outbox = Arc::new(Notify::new());
-        // A rule without delay queues its replies in the batch's own transaction.
-        let wake = vec![outbox.clone()];
-        let (ingest, writer) = IngestQueue::new(db.clone(), stopping.clone(), wake, live.clone());
-        let ingest = Arc::new(ingest);
-        tasks.push(("ingest writer", tokio::spawn(writer)));
-        let due = crate::automation::due::work(db.clone(), outbox.clone(), stopping.clone());
-        tasks.push(("rule actions", tokio::spawn(due)));
         let timeout = Duration::from_millis(config.outbox.platform_timeout_ms.max(1));
         let platforms = Arc::new(Platforms::new(&config.platforms, timeout));
         let limits = Arc::new(Limits::default());
@@ -55,6 +50,16 @@ impl Workers {
             outbox.clone(),
             live.clone(),
         );
+        // A rule without delay queues its replies in the batch's own transaction, leased to
+        // the dispatcher where it has a free slot; the others wait for its claim.
+        let wake = vec![outbox.clone()];
+        let courier = Some(dispatcher.courier.clone());
+        let (ingest, writer) =
+            IngestQueue::new(db.clone(), courier, stopping.clone(), wake, live.clone());
+        let ingest = Arc::new(ingest);
+        tasks.push(("ingest writer", tokio::spawn(writer)));
+        let due = crate::automation::due::work(db.clone(), outbox.clone(), stopping.clone());
+        tasks.push(("rule actions", tokio::spawn(due)));
         let dispatch = crate::outbox::dispatch::work(Arc::new(dispatcher), stopping.clone());
         tasks.push(("outbox dispatcher", tokio::spawn(dispatch)));
         let heard = Arc::new(crate::connectors::health::Heard::default());
@@ -79,6 +84,9 @@ impl Workers {
             ingest,
             limits,
             heard,
+            routes: Arc::new(crate::connectors::routing::Routes::new(
+                live.channels_epoch(),
+            )),
             platforms,
             outbox,
             stop,

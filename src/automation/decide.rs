@@ -14,9 +14,12 @@ use super::ledger::{Involved, Ledger};
 use super::runs::{self, NewRun};
 use super::safeguards::{Stop, Subject};
 use super::variants::{self, Picked};
-use crate::conversations::{Automated, Outbound, Threads, record_outbound_many};
+use crate::conversations::{
+    self, Automated, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
+};
 use crate::domain::{Kind, Mode, Platform, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::outbox::Courier;
 use crate::random;
 use crate::rules::Message;
 use crate::rules::action::{Action, platform_can};
@@ -52,21 +55,24 @@ struct Decision {
     due: DateTime<Utc>,
 }
 
-/// Decides every arrival; returns how many runs were written.
+/// Decides every arrival. Returns the replies leased to `courier` as they were queued (rules
+/// acting at once), to hand over once the transaction commits; without a courier they wait
+/// for the dispatcher's claim.
 pub async fn decide(
     tx: &mut Tx,
     books: &RuleBooks,
+    courier: Option<&Courier>,
     workspace: i64,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
-) -> Result<usize, sqlx::Error> {
+) -> Result<Vec<Leased>, sqlx::Error> {
     if arrivals.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let standing = books.current(tx, workspace).await?;
     let book = standing.book.clone();
     if book.matcher.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let first = if book.needs_first {
         first_messages(tx, arrivals).await?
@@ -92,7 +98,7 @@ pub async fn decide(
         }
     }
     if fired.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let involved = Involved {
         rules: fired.iter().flat_map(|(_, r)| r.iter().copied()).collect(),
@@ -122,17 +128,24 @@ pub async fn decide(
                 .is_some_and(|p| p.mode == Mode::Auto && p.delay.0 == 0)
         })
     });
-    let answered = answered_later(tx, arrivals, may_act_now.map(|(i, _)| *i)).await?;
-    if tx.backend() == Backend::Postgres {
+    let may_act_now: Vec<usize> = may_act_now.map(|(i, _)| *i).collect();
+    let answered = answered_later(tx, arrivals, may_act_now.iter().copied()).await?;
+    // The channels, as replies sent at once need them (read with the lock on PostgreSQL).
+    let mut senders = conversations::delivery::senders();
+    senders.bind_list(involved.channels.iter().copied());
+    let senders: Vec<Sender> = if tx.backend() == Backend::Postgres {
         // Cool-downs and caps count earlier runs: concurrent batches on one channel take
         // turns from here to their commit, so two cannot both see room for the last reply of
         // the hour. `NO KEY UPDATE`, in id order: deciders wait for each other, never for (or
         // against) the key-share locks every insert referencing a channel takes.
-        let mut lock = Sql::new("SELECT id FROM channels WHERE id IN ");
-        lock.bind_list(involved.channels.iter().copied())
-            .push(" ORDER BY id FOR NO KEY UPDATE");
-        tx.fetch_all::<(i64,)>(lock).await?;
-    }
+        senders.push(" ORDER BY c.id FOR NO KEY UPDATE OF c");
+        tx.fetch_all(senders).await?
+    } else if courier.is_some() && !may_act_now.is_empty() {
+        tx.fetch_all(senders).await?
+    } else {
+        Vec::new()
+    };
+    let senders: HashMap<i64, Sender> = senders.into_iter().map(|s| (s.id, s)).collect();
     let mut ledger = Ledger::load(tx, &involved, now).await?;
     let mut decisions = Vec::new();
     for (i, rules) in fired {
@@ -156,8 +169,30 @@ pub async fn decide(
             decisions.push(d);
         }
     }
-    write(tx, workspace, arrivals, &book, &decisions, &answered, now).await?;
-    Ok(decisions.len())
+    let until = now
+        + Duration::from_std(courier.map_or_else(Default::default, Courier::lease))
+            .unwrap_or_default();
+    let reserve = |s: &Sender, deed| courier.and_then(|c| c.reserve(s, deed));
+    let send_now = courier.map(|_| SendNow {
+        senders: &senders,
+        until,
+        reserve: &reserve,
+    });
+    let written = Written {
+        arrivals,
+        book: &book,
+        decisions: &decisions,
+        answered: &answered,
+    };
+    write(tx, workspace, &written, send_now.as_ref(), now).await
+}
+
+/// What [`write`] writes.
+struct Written<'a> {
+    arrivals: &'a [Arrival<'a>],
+    book: &'a RuleBook,
+    decisions: &'a [Decision],
+    answered: &'a BTreeSet<usize>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -277,16 +312,21 @@ fn write_replies(
     Ok(picked)
 }
 
-/// Writes the runs, many per statement, and the suggested and dry-run replies as messages.
+/// Writes the runs, many per statement, and the suggested and dry-run replies as messages;
+/// returns the replies leased as they were queued.
 async fn write(
     tx: &mut Tx,
     workspace: i64,
-    arrivals: &[Arrival<'_>],
-    book: &RuleBook,
-    decisions: &[Decision],
-    answered: &BTreeSet<usize>,
+    written: &Written<'_>,
+    send_now: Option<&SendNow<'_>>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<Leased>, sqlx::Error> {
+    let Written {
+        arrivals,
+        book,
+        decisions,
+        answered,
+    } = *written;
     // A rule without delay acts here, in the transaction that stores the message, after the
     // one check the due worker makes that this batch itself can change: a reply of ours (typed
     // in the platform's app, or listed by a poll) after the message, in the same batch.
@@ -382,8 +422,8 @@ async fn write(
         }
     }
     // Every reply goes to an arrival's thread, which this transaction inserted or grew.
-    record_outbound_many(tx, &replies, Threads::Held, now).await?;
-    Ok(())
+    let (_, leased) = record_outbound_leasing(tx, &replies, Threads::Held, send_now, now).await?;
+    Ok(leased)
 }
 
 /// The message a rule's reply answers.

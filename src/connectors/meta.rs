@@ -250,27 +250,6 @@ fn direct_message(
     Some(event)
 }
 
-/// The workspaces that connected each account (a Page can be connected in several).
-pub async fn workspaces_for(
-    db: &crate::storage::Db,
-    platform: Platform,
-    accounts: &[&str],
-) -> Result<std::collections::HashMap<String, Vec<i64>>, sqlx::Error> {
-    let mut found: std::collections::HashMap<String, Vec<i64>> = Default::default();
-    for chunk in crate::storage::sized_chunks(accounts) {
-        let mut sql = crate::storage::Sql::new(
-            "SELECT platform_id, workspace_id FROM channels WHERE platform = ",
-        );
-        sql.bind(platform)
-            .push(" AND platform_id IN ")
-            .bind_list(chunk.iter().copied());
-        for (account, workspace) in db.fetch_all::<(String, i64)>(sql).await? {
-            found.entry(account).or_default().push(workspace);
-        }
-    }
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ pub mod health;
 pub mod meta;
 pub mod meta_send;
 pub mod meta_stats;
+pub mod routing;
 pub mod send;
 pub mod signature;
 pub mod tiktok;

@@ -10,9 +10,11 @@ mod new_message;
 mod outbound;
 pub mod summary;
 
-pub use delivery::{enqueue_moderation, enqueue_replies};
+pub use delivery::{Leased, SendNow, Sender, enqueue_moderation, enqueue_replies};
 pub use new_message::{Automated, NewMessage, insert_messages};
-pub use outbound::{Outbound, Threads, record_outbound, record_outbound_many};
+pub use outbound::{
+    Outbound, Threads, record_outbound, record_outbound_leasing, record_outbound_many,
+};
 pub use summary::{
     Growth, grow_threads, lock_threads, mark_new_inbound, merge_thread, refresh_threads, snippet,
 };

@@ -1,13 +1,13 @@
 //! Messages the account itself sends: manual replies and rule replies.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::delivery::enqueue_replies;
+use super::delivery::{Leased, SendNow, enqueue_leasing};
 use super::new_message::{Automated, NewMessage, insert_messages};
 use super::summary::{Growth, grow_threads, lock_threads};
-use crate::domain::{Direction, Kind, Source, State};
+use crate::domain::{Deed, Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::storage::{Sql, Tx, sized_chunks};
 
@@ -56,12 +56,33 @@ pub async fn record_outbound_many(
     threads: Threads,
     now: DateTime<Utc>,
 ) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
+    let (ids, _) = record_outbound_leasing(tx, messages, threads, None, now).await?;
+    Ok(ids)
+}
+
+/// [`record_outbound_many`], leasing the queued replies `send_now` has a slot for (stored
+/// `sending`); returns the ids and the leased rows, to hand over once the transaction commits.
+pub async fn record_outbound_leasing(
+    tx: &mut Tx,
+    messages: &[Outbound<'_>],
+    threads: Threads,
+    send_now: Option<&SendNow<'_>>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Option<MessageId>>, Vec<Leased>), sqlx::Error> {
     if messages.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
+    let slots: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            let send_now = send_now.filter(|_| m.state == State::Queued)?;
+            send_now.slot(m.channel.0, m.deed())
+        })
+        .collect();
     let rows: Vec<NewMessage<'_>> = messages
         .iter()
-        .map(|m| NewMessage {
+        .zip(&slots)
+        .map(|(m, slot)| NewMessage {
             workspace: m.workspace,
             channel: m.channel,
             thread: m.thread,
@@ -73,7 +94,11 @@ pub async fn record_outbound_many(
             author_name: String::new(),
             direction: Direction::Outbound,
             source: m.source,
-            state: m.state,
+            state: if slot.is_some() {
+                State::Sending
+            } else {
+                m.state
+            },
             text: m.text,
             created_at: now,
             received_at: now,
@@ -88,7 +113,13 @@ pub async fn record_outbound_many(
         .filter(|(m, _)| m.state == State::Queued)
         .filter_map(|(_, id)| *id)
         .collect();
-    enqueue_replies(tx, &queued, now).await?;
+    let leases: HashMap<MessageId, _> = ids
+        .iter()
+        .zip(slots)
+        .filter_map(|(id, slot)| Some(((*id)?, slot?)))
+        .collect();
+    let until = send_now.map(|s| s.until);
+    let leased = enqueue_leasing(tx, &queued, leases, until, now).await?;
     grow_by_replies(tx, messages, threads, now).await?;
     let read: BTreeSet<ThreadId> = messages
         .iter()
@@ -100,7 +131,18 @@ pub async fn record_outbound_many(
         sql.bind_list(chunk.iter().copied());
         tx.execute(sql).await?;
     }
-    Ok(ids)
+    Ok((ids, leased))
+}
+
+impl Outbound<'_> {
+    /// What the platform will be asked to do (the outbox row says it for certain).
+    fn deed(&self) -> Deed {
+        match (self.kind, self.parent_external_id) {
+            (Kind::Comment, _) => Deed::Reply,
+            (Kind::Dm, Some(_)) => Deed::PrivateReply,
+            (Kind::Dm, None) => Deed::Dm,
+        }
+    }
 }
 
 /// Adds the counted replies to their threads' summaries (they are the threads' newest

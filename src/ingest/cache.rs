@@ -2,32 +2,55 @@
 //! references are all known (the usual case under load) skips those statements.
 //!
 //! Ids never change once a row exists, so a cached id stays right even with several unibox
-//! instances on one database. Entries are added only after the transaction that wrote them
-//! committed. Each map is bounded: when full it is cleared and fills again from the database.
+//! instances on one database. A channel's own author id can change, and a channel can be
+//! removed: channels are kept with the channels' count they were read at
+//! ([`crate::live::ChannelsEpoch`], moved by every instance) and read again once it moved.
+//! Entries are added only after the transaction that wrote them committed. Each map is
+//! bounded: when full it is cleared and fills again from the database.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::event::{AuthorRef, VideoRef};
 use super::refs::{ChannelRef, Key};
 use crate::domain::Platform;
+use crate::live::{ChannelsEpoch, Live};
 
 const MAX_VIDEOS: usize = 100_000;
 const MAX_CONTACTS: usize = 200_000;
 const MAX_CHANNELS: usize = 10_000;
 
 /// What the ingest path keeps between batches: known ids, and each workspace's rules compiled.
-#[derive(Default)]
 pub struct Memory {
     pub refs: RefCache,
     pub rules: crate::automation::RuleBooks,
 }
 
-#[derive(Default)]
+impl Memory {
+    pub fn new(live: Arc<Live>) -> Memory {
+        Memory {
+            refs: RefCache {
+                epoch: live.channels_epoch(),
+                live,
+                channels: Mutex::default(),
+                videos: Mutex::default(),
+                contacts: Mutex::default(),
+            },
+            rules: crate::automation::RuleBooks::default(),
+        }
+    }
+}
+
+type Channels = HashMap<(i64, Platform, String), ChannelRef>;
+
 pub struct RefCache {
-    /// By workspace, platform and name: the same handle may be connected in two workspaces.
-    channels: Mutex<HashMap<(i64, Platform, String), ChannelRef>>,
+    /// Told when a batch made a channel (other instances forget their channels).
+    live: Arc<Live>,
+    epoch: ChannelsEpoch,
+    /// By workspace, platform and name: the same handle may be connected in two workspaces;
+    /// with the channels' count they were read at.
+    channels: Mutex<(u64, Channels)>,
     videos: Mutex<HashMap<Key, (i64, u64)>>,
     contacts: Mutex<HashMap<Key, (i64, u64)>>,
 }
@@ -101,13 +124,22 @@ pub fn learn_written<T>(
 }
 
 impl RefCache {
-    /// Forgets every channel: one was changed (its own author id), and is read again.
-    pub fn forget_channels(&self) {
-        lock(&self.channels).clear();
+    /// What a batch starting now will learn, once it commits.
+    pub fn learning(&self) -> Learned {
+        Learned {
+            epoch: self.epoch.get(),
+            ..Learned::default()
+        }
     }
 
     pub fn channel(&self, workspace: i64, platform: Platform, name: &str) -> Option<ChannelRef> {
-        lock(&self.channels)
+        let epoch = self.epoch.get();
+        let mut channels = lock(&self.channels);
+        if channels.0 != epoch {
+            *channels = (epoch, HashMap::new());
+        }
+        channels
+            .1
             .get(&(workspace, platform, name.to_owned()))
             .cloned()
     }
@@ -135,7 +167,16 @@ impl RefCache {
 
     /// Remembers what a committed batch wrote.
     pub fn remember(&self, learned: Learned) {
-        insert_bounded(&mut lock(&self.channels), MAX_CHANNELS, learned.channels);
+        if learned.made_channel {
+            self.live.channels_changed();
+        }
+        {
+            // Channels read before a channel changed may be out of date: not kept.
+            let mut channels = lock(&self.channels);
+            if channels.0 == learned.epoch && self.epoch.get() == learned.epoch {
+                insert_bounded(&mut channels.1, MAX_CHANNELS, learned.channels);
+            }
+        }
         insert_bounded(&mut lock(&self.videos), MAX_VIDEOS, learned.videos);
         insert_bounded(&mut lock(&self.contacts), MAX_CONTACTS, learned.contacts);
     }
@@ -144,6 +185,10 @@ impl RefCache {
 /// Rows a batch resolved, to cache once it commits.
 #[derive(Default)]
 pub struct Learned {
+    /// The channels' count when the batch began.
+    epoch: u64,
+    /// Whether the batch made a channel (seen for the first time).
+    pub made_channel: bool,
     pub channels: Vec<((i64, Platform, String), ChannelRef)>,
     pub videos: Vec<(Key, (i64, u64))>,
     pub contacts: Vec<(Key, (i64, u64))>,

@@ -15,6 +15,7 @@ use super::cache::Memory;
 use super::event::Event;
 use super::outcome::Outcome;
 use super::store::store_events;
+use crate::outbox::Courier;
 use crate::storage::Db;
 
 /// Most events written in one combined transaction.
@@ -46,7 +47,6 @@ struct Job {
 
 #[derive(Clone)]
 pub struct IngestQueue {
-    cache: Arc<Memory>,
     /// Batches waiting for the writer.
     jobs: mpsc::Sender<Job>,
     /// Rung after each stored batch: rules without delay may have queued replies.
@@ -62,18 +62,26 @@ impl IngestQueue {
     /// The queue, and the writer task to run (see `workers`).
     pub fn new(
         db: Db,
+        courier: Option<Arc<Courier>>,
         stop: watch::Receiver<bool>,
         stored: Vec<Arc<tokio::sync::Notify>>,
         live: Arc<crate::live::Live>,
     ) -> (Self, Writer) {
-        let cache = Arc::new(Memory::default());
+        let cache = Arc::new(Memory::new(live.clone()));
         let (jobs, rx) = mpsc::channel(64);
         let shared = Arc::new(Jobs {
             rx: tokio::sync::Mutex::new((rx, None)),
             idle: AtomicUsize::new(0),
         });
         let loops: Vec<_> = (0..writers(&db))
-            .map(|_| write_jobs(db.clone(), cache.clone(), shared.clone(), stop.clone()))
+            .map(|_| {
+                let writer = Writing {
+                    db: db.clone(),
+                    cache: cache.clone(),
+                    courier: courier.clone(),
+                };
+                write_jobs(writer, shared.clone(), stop.clone())
+            })
             .collect();
         let writer = Box::pin(async move {
             let running: Vec<_> = loops.into_iter().map(tokio::spawn).collect();
@@ -83,18 +91,8 @@ impl IngestQueue {
                 }
             }
         }) as Writer;
-        let queue = IngestQueue {
-            cache,
-            jobs,
-            stored,
-            live,
-        };
+        let queue = IngestQueue { jobs, stored, live };
         (queue, writer)
-    }
-
-    /// After a channel changed: what this instance remembers of channels is read again.
-    pub fn forget_channels(&self) {
-        self.cache.refs.forget_channels();
     }
 
     pub async fn store(
@@ -159,7 +157,27 @@ struct Jobs {
 /// With a writer idle, a group stops growing at this many events.
 const SHARED_GROUP_EVENTS: usize = 500;
 
-async fn write_jobs(db: Db, cache: Arc<Memory>, jobs: Arc<Jobs>, mut stop: watch::Receiver<bool>) {
+/// What each writer writes with: the database, what the ingest path remembers, and where
+/// replies leased as they are queued go.
+struct Writing {
+    db: Db,
+    cache: Arc<Memory>,
+    courier: Option<Arc<Courier>>,
+}
+
+impl Writing {
+    async fn store(
+        &self,
+        workspace: i64,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, sqlx::Error> {
+        let courier = self.courier.as_deref();
+        store_events(&self.db, &self.cache, courier, workspace, events, now).await
+    }
+}
+
+async fn write_jobs(writer: Writing, jobs: Arc<Jobs>, mut stop: watch::Receiver<bool>) {
     loop {
         let group = {
             jobs.idle.fetch_add(1, Ordering::SeqCst);
@@ -169,7 +187,7 @@ async fn write_jobs(db: Db, cache: Arc<Memory>, jobs: Arc<Jobs>, mut stop: watch
             gather(rx, &jobs.idle, waiting, &mut stop).await
         };
         match group {
-            Some(group) => write_group(&db, &cache, group).await,
+            Some(group) => write_group(&writer, group).await,
             None => return,
         }
     }
@@ -236,10 +254,10 @@ async fn gather(
     Some(group)
 }
 
-async fn write_group(db: &Db, cache: &Memory, group: Vec<Job>) {
+async fn write_group(writer: &Writing, group: Vec<Job>) {
     if group.len() == 1 {
         let job = group.into_iter().next().expect("one job");
-        let result = store_events(db, cache, job.workspace, &job.events, job.now).await;
+        let result = writer.store(job.workspace, &job.events, job.now).await;
         let _ = job.reply.send(result);
         return;
     }
@@ -249,7 +267,7 @@ async fn write_group(db: &Db, cache: &Memory, group: Vec<Job>) {
         .iter()
         .flat_map(|j| j.events.iter().cloned())
         .collect();
-    match store_events(db, cache, workspace, &all, now).await {
+    match writer.store(workspace, &all, now).await {
         Ok(outcomes) => {
             let mut rest = outcomes.into_iter();
             let mut offset = 0;
@@ -269,7 +287,7 @@ async fn write_group(db: &Db, cache: &Memory, group: Vec<Job>) {
         Err(e) => {
             tracing::warn!(error = %e, batches = group.len(), "combined write failed; writing each batch alone");
             for job in group {
-                let result = store_events(db, cache, job.workspace, &job.events, job.now).await;
+                let result = writer.store(job.workspace, &job.events, job.now).await;
                 let _ = job.reply.send(result);
             }
         }

@@ -57,7 +57,7 @@ pub async fn resolve_channels(
                         .bind(now);
                 });
                 insert.push(" ON CONFLICT (workspace_id, platform, platform_id) DO NOTHING");
-                tx.execute(insert).await?;
+                learned.made_channel |= tx.execute(insert).await? > 0;
                 find_channel(tx, workspace, platform, name)
                     .await?
                     .ok_or(sqlx::Error::RowNotFound)?

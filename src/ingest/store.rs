@@ -16,6 +16,7 @@ use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
 use crate::domain::{Direction, Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::outbox::Courier;
 use crate::rules::trial::Sample;
 use crate::storage::{Backend, Db, Tx};
 
@@ -27,13 +28,14 @@ const ATTEMPTS: u32 = 4;
 pub async fn store_events(
     db: &Db,
     memory: &Memory,
+    courier: Option<&Courier>,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match store_once(db, memory, workspace, events, now).await {
+        match store_once(db, memory, courier, workspace, events, now).await {
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                 tracing::warn!(error = %e, attempt, "batch conflicted with a concurrent writer; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
@@ -60,12 +62,13 @@ fn is_transient(e: &sqlx::Error) -> bool {
 async fn store_once(
     db: &Db,
     memory: &Memory,
+    courier: Option<&Courier>,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let cache = &memory.refs;
-    let mut learned = Learned::default();
+    let mut learned = cache.learning();
     let committed_refs = if db.backend() == Backend::Postgres {
         // Committed on their own: a channel, video or contact is only a name for an id, and
         // holding the new ones' index entries until the batch commits would make concurrent
@@ -100,6 +103,7 @@ async fn store_once(
     let channel_of = |e: &Event| channel_of(&channels, e);
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
+    let mut leased = Vec::new();
     let mut incoming = Vec::new();
     for (index, event) in events.iter().enumerate() {
         let channel = channel_of(event);
@@ -137,9 +141,13 @@ async fn store_once(
     if !incoming.is_empty() {
         let fresh = write_messages(&mut tx, workspace, &incoming, now, &mut outcomes).await?;
         let arrivals = arrivals(&incoming, &outcomes, &fresh);
-        automation::decide(&mut tx, &memory.rules, workspace, &arrivals, now).await?;
+        leased =
+            automation::decide(&mut tx, &memory.rules, courier, workspace, &arrivals, now).await?;
     }
     tx.commit().await?;
+    if let Some(courier) = courier {
+        courier.hand(leased);
+    }
     cache.remember(learned);
     outcomes
         .into_iter()

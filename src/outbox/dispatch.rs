@@ -11,12 +11,14 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::claim::{Lease, claim, next_due};
+use super::courier::Courier;
 use super::limits::Limits;
 use super::quota;
 use super::settle::{Policy, Settled, settle_all};
 use crate::config::OutboxConfig;
 use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
 use crate::connectors::{send, youtube_send};
+use crate::conversations::Leased;
 use crate::domain::{Delivery, Platform};
 use crate::storage::{Db, Sql};
 
@@ -35,6 +37,12 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     /// Open pages hear where replies are.
     pub live: Arc<crate::live::Live>,
+    /// Calls at once at most: a claim takes what is free, a reply leased as it was queued
+    /// reserved its slot first.
+    slots: Arc<Semaphore>,
+    /// Rows leased as they were queued, and what hands them over.
+    handed: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Leased>>>,
+    pub courier: Arc<Courier>,
 }
 
 impl Dispatcher {
@@ -46,6 +54,11 @@ impl Dispatcher {
         wake: Arc<Notify>,
         live: Arc<crate::live::Live>,
     ) -> Self {
+        let concurrency = config.outbox_concurrency.max(1);
+        let lease = Duration::from_secs(config.outbox_lease_seconds.max(1));
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let (to, handed) = mpsc::unbounded_channel();
+        let courier = Courier::new(slots.clone(), limits.clone(), lease, to);
         Dispatcher {
             db,
             platforms,
@@ -54,19 +67,28 @@ impl Dispatcher {
                 retry_base: Duration::from_millis(config.outbox_retry_base_ms),
                 max_attempts: config.outbox_max_attempts.max(1),
             },
-            lease: Duration::from_secs(config.outbox_lease_seconds.max(1)),
-            concurrency: config.outbox_concurrency.max(1),
+            lease,
+            concurrency,
             wake,
             live,
+            slots,
+            handed: std::sync::Mutex::new(Some(handed)),
+            courier: Arc::new(courier),
         }
     }
 }
 
 /// Runs until `stop` turns true, then lets the calls in flight finish and records them.
 pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(d.concurrency));
+    let slots = d.slots.clone();
     let (finished, outcomes) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record_outcomes(d.clone(), outcomes));
+    let handed = d
+        .handed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .map(|rows| tokio::spawn(take_handed(d.clone(), rows, finished.clone(), stop.clone())));
     let mut running = JoinSet::new();
     loop {
         let free = slots.available_permits();
@@ -80,16 +102,7 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
                     claimed = rows.len();
                     for lease in rows {
                         let permit = slots.clone().acquire_owned().await.expect("never closed");
-                        let (d, finished) = (d.clone(), finished.clone());
-                        running.spawn(async move {
-                            let mut lease = lease;
-                            let outcome = deliver(&d, &mut lease).await;
-                            let _ = finished.send(Finished {
-                                lease,
-                                outcome,
-                                _slot: permit,
-                            });
-                        });
+                        call(&mut running, &d, lease, permit, &finished);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "claiming outbox rows failed; will retry"),
@@ -128,8 +141,80 @@ pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
         }
     }
     while running.join_next().await.is_some() {}
+    if let Some(handed) = handed {
+        let _ = handed.await;
+    }
     drop(finished);
     let _ = recorder.await;
+}
+
+/// Starts the call for `lease` in its slot; its outcome goes to `finished`.
+fn call(
+    running: &mut JoinSet<()>,
+    d: &Arc<Dispatcher>,
+    mut lease: Lease,
+    slot: OwnedSemaphorePermit,
+    finished: &mpsc::UnboundedSender<Finished>,
+) {
+    let (d, finished) = (d.clone(), finished.clone());
+    running.spawn(async move {
+        let outcome = deliver(&d, &mut lease).await;
+        let _ = finished.send(Finished {
+            lease,
+            outcome,
+            _slot: slot,
+        });
+    });
+}
+
+/// Calls for the rows leased as they were queued, as they are handed over, until `stop`;
+/// then for those handed over already.
+async fn take_handed(
+    d: Arc<Dispatcher>,
+    mut handed: mpsc::UnboundedReceiver<Leased>,
+    finished: mpsc::UnboundedSender<Finished>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut running = JoinSet::new();
+    loop {
+        let row = tokio::select! {
+            row = handed.recv() => row,
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let Some(row) = row else { break };
+        let (lease, slot) = lease_of(row);
+        call(&mut running, &d, lease, slot, &finished);
+        while running.try_join_next().is_some() {}
+    }
+    d.courier.close();
+    while let Ok(row) = handed.try_recv() {
+        let (lease, slot) = lease_of(row);
+        call(&mut running, &d, lease, slot, &finished);
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// A row leased as it was queued, as a claim would have returned it.
+fn lease_of(row: Leased) -> (Lease, OwnedSemaphorePermit) {
+    let lease = Lease {
+        id: row.id,
+        workspace_id: row.workspace_id,
+        channel_id: row.sender.id,
+        message_id: row.message_id,
+        action: row.action,
+        target: row.target,
+        video: row.video,
+        text: row.text,
+        attempts: 1,
+        in_doubt: false,
+        expires_at: row.expires_at,
+        platform: row.sender.platform,
+        account: row.sender.account,
+        own_author_id: row.sender.own_author_id,
+        credentials: row.sender.credentials,
+        lease_until: Some(row.lease_until),
+    };
+    (lease, row.slot)
 }
 
 /// A call made, waiting to be recorded; its slot is free once it is.
@@ -189,7 +274,16 @@ async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiv
 
 async fn record(d: &Dispatcher, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
     let now = crate::clock::now();
-    let mut tx = d.db.begin().await?;
+    // Calls that all went through are recorded by statements complete on their own (one per
+    // chunk on PostgreSQL, see `sent`): no transaction around them.
+    let all_sent = batch
+        .iter()
+        .all(|f| matches!(f.outcome, Outcome::Done { .. }));
+    let mut tx = if all_sent {
+        d.db.each_on_its_own().await?
+    } else {
+        d.db.begin().await?
+    };
     let calls: Vec<(&Lease, &Outcome)> = batch.iter().map(|f| (&f.lease, &f.outcome)).collect();
     let settled = settle_all(&mut tx, &calls, &d.policy, now).await?;
     tx.commit().await?;
@@ -206,7 +300,11 @@ async fn deliver(d: &Dispatcher, lease: &mut Lease) -> Outcome {
         )
     } else {
         // A call may not outlive its lease: past it, another dispatcher may take the row over.
-        let deadline = d.lease.mul_f64(0.75);
+        let left = lease
+            .lease_until
+            .and_then(|until| (until - now).to_std().ok())
+            .unwrap_or(d.lease);
+        let deadline = d.lease.min(left).mul_f64(0.75);
         match tokio::time::timeout(deadline, attempt(d, lease)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Unknown {

@@ -156,6 +156,20 @@ impl Limits {
         held
     }
 
+    /// Whether calls of `deed` on `channel` are held back now (a platform's `Retry-After`, a
+    /// spent budget), or its breaker is open or probing: then a reply is not handed to the
+    /// dispatcher as it is queued, but waits for a claim like the rest.
+    pub fn holds(&self, channel: i64, platform: Platform, deed: Deed, now: Instant) -> bool {
+        let deed = endpoint(platform, deed);
+        let s = self.state();
+        s.holds
+            .get(&(channel, deed))
+            .is_some_and(|until| *until > now)
+            || s.breakers
+                .get(&channel)
+                .is_some_and(|b| b.open_until.is_some())
+    }
+
     /// Takes a token for a call of `deed` on `channel`, or says how long until one is there.
     pub fn take(
         &self,

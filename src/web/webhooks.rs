@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::instrument;
 
-use crate::connectors::meta::{translate, workspaces_for};
+use crate::connectors::meta::translate;
 use crate::connectors::signature::{SignatureError, same_secret, verify_meta, verify_tiktok};
 use crate::connectors::{channels, tiktok};
 use crate::domain::Platform;
@@ -115,7 +115,11 @@ pub async fn meta_receive(
     let mut heard = Vec::new();
     for deliveries in by_platform.values() {
         let accounts: Vec<&str> = deliveries.iter().map(|d| d.account.as_str()).collect();
-        let connected = workspaces_for(&state.db, deliveries[0].platform, &accounts).await?;
+        let connected = state
+            .workers
+            .routes
+            .workspaces_for(&state.db, deliveries[0].platform, &accounts)
+            .await?;
         heard.push((deliveries[0].platform, accounts));
         for d in deliveries {
             match connected.get(&d.account) {

@@ -197,3 +197,133 @@ async fn without_the_app_secret_meta_webhooks_are_refused() {
     );
     s.finish().await;
 }
+
+/// A comment webhook for the account with comments `ids` by the author `5550001`.
+fn comments(ids: &[&str]) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp();
+    let changes: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            json!({"field": "comments", "value": {"id": id, "text": "Mooi!",
+            "from": {"id": "5550001", "username": "lisa"}, "media": {"id": "18100000000000009"}}})
+        })
+        .collect();
+    serde_json::to_vec(
+        &json!({"object": "instagram", "entry": [{"id": IG, "time": now, "changes": changes}]}),
+    )
+    .unwrap()
+}
+
+/// Two instances on one PostgreSQL database: what one changes about a channel, the other
+/// acts on at once — not after its memory of channels times out.
+#[tokio::test]
+async fn another_instance_sees_a_changed_channel_at_once() {
+    let Some(s) = TestServer::postgres_with(meta).await else {
+        return;
+    };
+    // Connects the account in `workspace`; the channel's id.
+    let server = &s;
+    let connect = |workspace: i64| async move {
+        let s = server;
+        let admin = s.api_client(&s.token_for(workspace, Scope::Admin).await);
+        let body = json!({"platform": "instagram", "handle": "acme.ig", "platform_id": IG,
+            "credentials": {"access_token": "token-0123456789"}});
+        let r = admin
+            .post(s.url("/api/v1/channels"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    };
+    let channel = connect(1).await;
+
+    // The other instance, serving webhooks on its own port with its own pool and workers.
+    let mut config = unibox::Config::for_database(&s.database_url);
+    meta(&mut config);
+    let other_db = unibox::storage::connect(&s.database_url, 5).await.unwrap();
+    let other = unibox::AppState::new(other_db.clone(), config);
+    let epoch = other.live.channels_epoch();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(unibox::serve(listener, other, async {
+        let _ = stopped.await;
+    }));
+    let post_other = |body: Vec<u8>| {
+        let url = format!("{base}/webhooks/meta");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-hub-signature-256", signed(&body).unwrap())
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // Waits (briefly: well within the memory's few seconds) until the other instance heard.
+    let heard = |before: u64| {
+        let epoch = epoch.clone();
+        async move {
+            for _ in 0..200 {
+                if epoch.get() > before {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("the other instance never heard that a channel changed");
+        }
+    };
+    // Let the other instance's listener connect before anything changes.
+    heard(0).await;
+    let answer = post_other(comments(&["18000000000000101"])).await;
+    assert_eq!(answer["created"], 1, "{answer}");
+
+    // Connected in a second workspace too: the next comment goes to both.
+    let two = s.add_workspace("two").await;
+    let before = epoch.get();
+    connect(two).await;
+    heard(before).await;
+    let answer = post_other(comments(&["18000000000000102"])).await;
+    assert_eq!(answer["created"], 2, "stored in both workspaces: {answer}");
+
+    // The account's own id set in the first workspace: what the ingest API brings from that
+    // author is ours there now (a webhook says whose a comment is itself).
+    let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+    let before = epoch.get();
+    let r = admin
+        .patch(s.url(&format!("/api/v1/channels/{channel}")))
+        .json(&json!({"own_author_id": "5550001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    heard(before).await;
+    let event = FakeMessage::comment("18000000000000103")
+        .on("instagram", IG)
+        .by("5550001")
+        .build();
+    let r = s
+        .api_client(&s.token_for(1, Scope::Write).await)
+        .post(format!("{base}/api/v1/events"))
+        .json(&json!([event]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        s.count("messages WHERE external_id = '18000000000000103' AND direction = 'outbound'")
+            .await,
+        1
+    );
+
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+    other_db.close().await;
+    s.finish().await;
+}

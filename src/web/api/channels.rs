@@ -43,7 +43,7 @@ pub async fn connect(
         channels::connect(&mut tx, caller.workspace, &change, &Who::from(&caller), now).await?;
     tx.commit().await?;
     // The channel's own author id decides which messages are ours: read it again.
-    state.workers.ingest.forget_channels();
+    state.live.channels_changed();
     let one = channels::get(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("channel"))?;
@@ -73,7 +73,7 @@ pub async fn change(
         return Err(AppError::NotFound("channel"));
     }
     tx.commit().await?;
-    state.workers.ingest.forget_channels();
+    state.live.channels_changed();
     show(State(state), caller, Path(id)).await
 }
 
@@ -92,7 +92,7 @@ pub async fn remove(
         ))),
         Some(Ok(())) => {
             tx.commit().await?;
-            state.workers.ingest.forget_channels();
+            state.live.channels_changed();
             Ok(StatusCode::NO_CONTENT)
         }
     }

@@ -203,6 +203,6 @@ pub async fn connect(
     .await
     .map_err(AppError::from)?;
     tx.commit().await?;
-    state.workers.ingest.forget_channels();
+    state.live.channels_changed();
     Ok(see_other("/channels"))
 }
