@@ -55,9 +55,16 @@ struct Decision {
     due: DateTime<Utc>,
 }
 
-/// Decides every arrival. Returns the replies leased to `courier` as they were queued (rules
-/// acting at once), to hand over once the transaction commits; without a courier they wait
-/// for the dispatcher's claim.
+/// What deciding left for the outbox: replies leased to the courier as they were queued (to
+/// hand over once the transaction commits), and whether anything waits for the dispatcher's
+/// claim (a reply not leased, a like, hiding or deleting).
+#[derive(Default)]
+pub struct Decided {
+    pub leased: Vec<Leased>,
+    pub queued: bool,
+}
+
+/// Decides every arrival (see [`Decided`]); without a courier every reply waits for a claim.
 pub async fn decide(
     tx: &mut Tx,
     books: &RuleBooks,
@@ -65,14 +72,14 @@ pub async fn decide(
     workspace: i64,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
-) -> Result<Vec<Leased>, sqlx::Error> {
+) -> Result<Decided, sqlx::Error> {
     if arrivals.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Decided::default());
     }
     let standing = books.current(tx, workspace).await?;
     let book = standing.book.clone();
     if book.matcher.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Decided::default());
     }
     let first = if book.needs_first {
         first_messages(tx, arrivals).await?
@@ -98,7 +105,7 @@ pub async fn decide(
         }
     }
     if fired.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Decided::default());
     }
     let involved = Involved {
         rules: fired.iter().flat_map(|(_, r)| r.iter().copied()).collect(),
@@ -312,15 +319,14 @@ fn write_replies(
     Ok(picked)
 }
 
-/// Writes the runs, many per statement, and the suggested and dry-run replies as messages;
-/// returns the replies leased as they were queued.
+/// Writes the runs, many per statement, and the suggested and dry-run replies as messages.
 async fn write(
     tx: &mut Tx,
     workspace: i64,
     written: &Written<'_>,
     send_now: Option<&SendNow<'_>>,
     now: DateTime<Utc>,
-) -> Result<Vec<Leased>, sqlx::Error> {
+) -> Result<Decided, sqlx::Error> {
     let Written {
         arrivals,
         book,
@@ -369,11 +375,18 @@ async fn write(
         .collect();
     let ids = runs::insert_many(tx, &rows).await?;
     let mut replies = Vec::new();
+    let mut moderated = false;
     let empty = Vec::new();
     for d in decisions.iter().filter(|d| now_acting(d)) {
         let a = &arrivals[d.arrival];
         let run = ids[&(a.message.0, d.rule)];
         let planned = d.actions.as_array().unwrap_or(&empty);
+        moderated |= planned.iter().any(|p| {
+            !matches!(
+                p["type"].as_str(),
+                Some("reply" | "private_reply" | "label" | "remove_label" | "assign" | "close")
+            )
+        });
         let to = a.answering();
         let notes = apply(
             tx,
@@ -422,8 +435,12 @@ async fn write(
         }
     }
     // Every reply goes to an arrival's thread, which this transaction inserted or grew.
+    let queued = replies.iter().filter(|r| r.state == State::Queued).count();
     let (_, leased) = record_outbound_leasing(tx, &replies, Threads::Held, send_now, now).await?;
-    Ok(leased)
+    Ok(Decided {
+        queued: moderated || leased.len() < queued,
+        leased,
+    })
 }
 
 /// The message a rule's reply answers.

@@ -21,5 +21,5 @@ mod variants;
 pub mod verdicts;
 
 pub use book::RuleBooks;
-pub use decide::{Arrival, decide};
+pub use decide::{Arrival, Decided, decide};
 pub use error::AutomationError;

@@ -49,8 +49,6 @@ struct Job {
 pub struct IngestQueue {
     /// Batches waiting for the writer.
     jobs: mpsc::Sender<Job>,
-    /// Rung after each stored batch: rules without delay may have queued replies.
-    stored: Vec<Arc<tokio::sync::Notify>>,
     /// Open pages hear of new messages.
     live: Arc<crate::live::Live>,
 }
@@ -79,6 +77,7 @@ impl IngestQueue {
                     db: db.clone(),
                     cache: cache.clone(),
                     courier: courier.clone(),
+                    stored: stored.clone(),
                 };
                 write_jobs(writer, shared.clone(), stop.clone())
             })
@@ -91,7 +90,7 @@ impl IngestQueue {
                 }
             }
         }) as Writer;
-        let queue = IngestQueue { jobs, stored, live };
+        let queue = IngestQueue { jobs, live };
         (queue, writer)
     }
 
@@ -113,9 +112,6 @@ impl IngestQueue {
             .await
             .map_err(|_| closed())?;
         let outcomes = answer.await.map_err(|_| closed())??;
-        for wake in &self.stored {
-            wake.notify_one();
-        }
         if outcomes
             .iter()
             .any(|o| o.status == super::outcome::OutcomeStatus::Created)
@@ -163,6 +159,9 @@ struct Writing {
     db: Db,
     cache: Arc<Memory>,
     courier: Option<Arc<Courier>>,
+    /// Rung after a batch that queued something for the dispatcher's claim (a rule without
+    /// delay whose reply could not be leased at once, or that likes, hides or deletes).
+    stored: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl Writing {
@@ -173,7 +172,13 @@ impl Writing {
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, sqlx::Error> {
         let courier = self.courier.as_deref();
-        store_events(&self.db, &self.cache, courier, workspace, events, now).await
+        let stored = store_events(&self.db, &self.cache, courier, workspace, events, now).await?;
+        if stored.queued {
+            for wake in &self.stored {
+                wake.notify_one();
+            }
+        }
+        Ok(stored.outcomes)
     }
 }
 

@@ -24,6 +24,13 @@ use crate::storage::{Backend, Db, Tx};
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
 const ATTEMPTS: u32 = 4;
 
+/// A batch written: each event's outcome, and whether it queued anything for the
+/// dispatcher's claim (replies it leased went to the courier instead).
+pub struct Stored {
+    pub outcomes: Vec<Outcome>,
+    pub queued: bool,
+}
+
 #[instrument(skip_all, fields(events = events.len()))]
 pub async fn store_events(
     db: &Db,
@@ -32,7 +39,7 @@ pub async fn store_events(
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<Vec<Outcome>, sqlx::Error> {
+) -> Result<Stored, sqlx::Error> {
     let mut attempt = 1;
     loop {
         match store_once(db, memory, courier, workspace, events, now).await {
@@ -66,7 +73,7 @@ async fn store_once(
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<Vec<Outcome>, sqlx::Error> {
+) -> Result<Stored, sqlx::Error> {
     let cache = &memory.refs;
     let mut learned = cache.learning();
     let committed_refs = if db.backend() == Backend::Postgres {
@@ -103,7 +110,7 @@ async fn store_once(
     let channel_of = |e: &Event| channel_of(&channels, e);
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
-    let mut leased = Vec::new();
+    let mut decided = automation::Decided::default();
     let mut incoming = Vec::new();
     for (index, event) in events.iter().enumerate() {
         let channel = channel_of(event);
@@ -141,18 +148,22 @@ async fn store_once(
     if !incoming.is_empty() {
         let fresh = write_messages(&mut tx, workspace, &incoming, now, &mut outcomes).await?;
         let arrivals = arrivals(&incoming, &outcomes, &fresh);
-        leased =
+        decided =
             automation::decide(&mut tx, &memory.rules, courier, workspace, &arrivals, now).await?;
     }
     tx.commit().await?;
     if let Some(courier) = courier {
-        courier.hand(leased);
+        courier.hand(decided.leased);
     }
     cache.remember(learned);
-    outcomes
+    let outcomes = outcomes
         .into_iter()
         .map(|o| o.ok_or(sqlx::Error::RowNotFound))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Stored {
+        outcomes,
+        queued: decided.queued,
+    })
 }
 
 /// From this many events on, a batch's new channels, videos and contacts commit together on
