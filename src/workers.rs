@@ -1,9 +1,10 @@
 //! Background work has one home: everything that runs beside the requests is started here
 //! and stopped here, together, on shutdown: the ingest writer, the worker that acts on rule
 //! runs as they fall due, the outbox dispatcher, the platform polls and, on PostgreSQL, the
-//! statistics of tables that are still young (`storage/statistics.rs`). Each stored batch
-//! (where a rule without delay queues its replies) and each batch of due runs acted on wakes
-//! the dispatcher, so a reply goes out within milliseconds instead of at the next tick.
+//! statistics of tables that are still young (`storage/statistics.rs`). A rule without delay
+//! hands its replies to the dispatcher leased (`outbox::Courier`); a stored batch that left
+//! something for the dispatcher's claim, and each batch of due runs acted on, wakes it, so a
+//! reply goes out within milliseconds instead of at the next tick.
 
 use std::sync::Arc;
 use std::time::Duration;
