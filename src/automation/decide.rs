@@ -176,7 +176,8 @@ pub async fn decide(
             decisions.push(d);
         }
     }
-    let until = now
+    // The lease runs from now, not from when the batch arrived (it may have waited).
+    let until = crate::clock::now()
         + Duration::from_std(courier.map_or_else(Default::default, Courier::lease))
             .unwrap_or_default();
     let reserve = |s: &Sender, deed| courier.and_then(|c| c.reserve(s, deed));
