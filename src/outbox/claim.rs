@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::conversations::delivery::CAN_SEND;
 use crate::domain::{Deed, Platform};
 use crate::storage::{Backend, Db, Sql};
 
@@ -49,10 +50,14 @@ const COLUMNS: &str = "SELECT o.id, o.workspace_id, o.channel_id, o.message_id, 
 /// yet (no access token), nor of channels whose token the platform refused (they wait for
 /// credentials), nor of custom channels (no platform to send to). Every query that looks for
 /// work uses it, so a row that cannot be sent never looks due.
-const SENDABLE: &str = "FROM outbox o JOIN channels c ON c.id = o.channel_id \
-     LEFT JOIN channel_health h ON h.channel_id = o.channel_id \
-     WHERE h.token_problem IS NULL AND c.platform <> 'custom' \
-     AND c.credentials LIKE '%\"access_token\"%' AND ";
+fn sendable(sql: &mut Sql) -> &mut Sql {
+    sql.push(
+        "FROM outbox o JOIN channels c ON c.id = o.channel_id \
+         LEFT JOIN channel_health h ON h.channel_id = o.channel_id WHERE ",
+    )
+    .push(CAN_SEND)
+    .push(" AND ")
+}
 
 /// Leases up to `limit` sendable rows due by `now` until `until`, leaving out `held`.
 pub async fn claim(
@@ -76,7 +81,7 @@ pub async fn claim(
     // Abandoned leases first (rare, by their own index), then due rows by their time.
     for abandoned in [true, false] {
         let mut sql = Sql::new(COLUMNS);
-        sql.push(SENDABLE);
+        sendable(&mut sql);
         pick(&mut sql, abandoned, now, held, limit - rows.len());
         let found: Vec<Lease> = tx.fetch_all(sql).await?;
         rows.extend(found);
@@ -154,8 +159,8 @@ async fn claim_in_one(
     let mut sql = Sql::new("WITH ");
     for (name, abandoned) in [("abandoned", true), ("due", false)] {
         sql.push(name)
-            .push(" AS (SELECT o.id, o.in_doubt AS was_in_doubt ")
-            .push(SENDABLE);
+            .push(" AS (SELECT o.id, o.in_doubt AS was_in_doubt ");
+        sendable(&mut sql);
         pick(&mut sql, abandoned, now, held, limit);
         sql.push(" FOR UPDATE OF o SKIP LOCKED), ");
     }
@@ -189,11 +194,11 @@ async fn claim_in_one(
 /// Asked on the read side first: an idle server does not take the writer for nothing.
 async fn anything_due(db: &Db, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
     let mut sql = Sql::new("SELECT 1 ");
-    sql.push(SENDABLE)
+    sendable(&mut sql)
         .push("o.state IN ('queued', 'failed') AND o.next_attempt_at <= ")
         .bind(now)
-        .push(" UNION ALL SELECT 1 ")
-        .push(SENDABLE)
+        .push(" UNION ALL SELECT 1 ");
+    sendable(&mut sql)
         .push("o.state = 'sending' AND o.lease_until <= ")
         .bind(now)
         .push(" LIMIT 1");
@@ -203,7 +208,7 @@ async fn anything_due(db: &Db, now: DateTime<Utc>) -> Result<bool, sqlx::Error> 
 /// When the next row falls due, if any waits (for the dispatcher's sleep).
 pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let mut sql = Sql::new("SELECT MIN(o.next_attempt_at) ");
-    sql.push(SENDABLE).push("o.state IN ('queued', 'failed')");
+    sendable(&mut sql).push("o.state IN ('queued', 'failed')");
     Ok(db
         .fetch_optional::<(Option<DateTime<Utc>>,)>(sql)
         .await?
