@@ -22,6 +22,9 @@ use crate::conversations::Leased;
 use crate::domain::{Delivery, Platform};
 use crate::storage::{Db, Sql};
 
+/// How long the recorder waits for more calls to end before it records what ended.
+const RECORD_GATHER: Duration = Duration::from_millis(10);
+
 /// How long the dispatcher sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_millis(500);
 
@@ -159,11 +162,10 @@ fn call(
     let (d, finished) = (d.clone(), finished.clone());
     running.spawn(async move {
         let outcome = deliver(&d, &mut lease).await;
-        let _ = finished.send(Finished {
-            lease,
-            outcome,
-            _slot: slot,
-        });
+        // The call is over: its slot goes to the next one while the outcome waits to be
+        // recorded (the row stays `sending` under its lease until then).
+        drop(slot);
+        let _ = finished.send(Finished { lease, outcome });
     });
 }
 
@@ -217,11 +219,10 @@ fn lease_of(row: Leased) -> (Lease, OwnedSemaphorePermit) {
     (lease, row.slot)
 }
 
-/// A call made, waiting to be recorded; its slot is free once it is.
+/// A call made, waiting to be recorded.
 struct Finished {
     lease: Lease,
     outcome: Outcome,
-    _slot: OwnedSemaphorePermit,
 }
 
 /// Records outcomes as they come, many in one transaction (on SQLite the single writer would
@@ -231,10 +232,13 @@ struct Finished {
 async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
     while let Some(first) = outcomes.recv().await {
         let mut batch = vec![first];
+        // Calls that end within a few milliseconds of each other are recorded together: under
+        // load one statement per call or two was much of what the database was asked.
+        let until = tokio::time::Instant::now() + RECORD_GATHER;
         while batch.len() < 256 {
-            match outcomes.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
+            match tokio::time::timeout_at(until, outcomes.recv()).await {
+                Ok(Some(more)) => batch.push(more),
+                _ => break,
             }
         }
         let mut wait = Duration::from_millis(50);
