@@ -35,7 +35,6 @@ pub struct Dispatcher {
     pub limits: Arc<Limits>,
     pub policy: Policy,
     pub lease: Duration,
-    pub concurrency: usize,
     /// Rung when a row may have become due (a reply queued, a row retried).
     pub wake: Arc<Notify>,
     /// Open pages hear where replies are.
@@ -57,9 +56,8 @@ impl Dispatcher {
         wake: Arc<Notify>,
         live: Arc<crate::live::Live>,
     ) -> Self {
-        let concurrency = config.outbox_concurrency.max(1);
         let lease = Duration::from_secs(config.outbox_lease_seconds.max(1));
-        let slots = Arc::new(Semaphore::new(concurrency));
+        let slots = Arc::new(Semaphore::new(config.outbox_concurrency.max(1)));
         let (to, handed) = mpsc::unbounded_channel();
         let courier = Courier::new(slots.clone(), limits.clone(), lease, to);
         Dispatcher {
@@ -71,7 +69,6 @@ impl Dispatcher {
                 max_attempts: config.outbox_max_attempts.max(1),
             },
             lease,
-            concurrency,
             wake,
             live,
             slots,
