@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::storage::{Sql, Tx, sized_chunks};
+use crate::storage::{EXACT_BELOW, Sql, Tx, sized_chunks};
 
 /// Slots per channel: more than the 61 minutes one hour's window can touch.
 const SLOTS: i64 = 64;
@@ -21,32 +21,54 @@ fn minute(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(60)
 }
 
+/// The minutes' counts to add for runs at these (channel, decision time)s.
+pub struct Counts(BTreeMap<(i64, i64), i64>);
+
+impl Counts {
+    pub fn of(runs: impl IntoIterator<Item = (i64, DateTime<Utc>)>) -> Counts {
+        Counts(by_minute(runs))
+    }
+
+    /// Whether there are some, few enough for [`Counts::push_add`].
+    pub fn fit_one(&self) -> bool {
+        (1..EXACT_BELOW).contains(&self.0.len())
+    }
+
+    /// Appends the statement that adds them all, as [`add`] runs it; only when
+    /// [`Counts::fit_one`].
+    pub fn push_add(&self, sql: &mut Sql) {
+        debug_assert!(self.fit_one());
+        let rows: Vec<_> = self.0.iter().collect();
+        push_add(sql, &rows);
+    }
+}
+
 /// Counts each (channel, decision time) of runs that became automated actions.
-pub async fn add(
-    tx: &mut Tx,
-    runs: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
-) -> Result<(), sqlx::Error> {
-    let counts = by_minute(runs);
-    let rows: Vec<(&(i64, i64), &i64)> = counts.iter().collect();
+pub async fn add(tx: &mut Tx, counts: &Counts) -> Result<(), sqlx::Error> {
+    let rows: Vec<(&(i64, i64), &i64)> = counts.0.iter().collect();
     for chunk in sized_chunks(&rows) {
-        let mut sql =
-            Sql::new("INSERT INTO automation_minutes (channel_id, slot, minute, actions) VALUES ");
-        sql.bind_rows(chunk, |r, ((channel, minute), n)| {
-            r.bind(*channel)
-                .bind(minute.rem_euclid(SLOTS))
-                .bind(*minute)
-                .bind(**n);
-        });
-        // A slot still holding a minute an hour gone starts over.
-        sql.push(
-            " ON CONFLICT (channel_id, slot) DO UPDATE SET actions = CASE \
-             WHEN automation_minutes.minute = excluded.minute \
-             THEN automation_minutes.actions + excluded.actions ELSE excluded.actions END, \
-             minute = excluded.minute",
-        );
+        let mut sql = Sql::new("");
+        push_add(&mut sql, chunk);
         tx.execute(sql).await?;
     }
     Ok(())
+}
+
+fn push_add(sql: &mut Sql, rows: &[(&(i64, i64), &i64)]) {
+    sql.push("INSERT INTO automation_minutes (channel_id, slot, minute, actions) VALUES ");
+    sql.bind_rows(rows, |r, ((channel, minute), n)| {
+        r.bind(*channel)
+            .bind(minute.rem_euclid(SLOTS))
+            .bind(*minute)
+            .bind(**n);
+    });
+    // A slot still holding a minute an hour gone starts over.
+    sql.push(
+        " ON CONFLICT (channel_id, slot) DO UPDATE SET actions = CASE \
+         WHEN automation_minutes.minute = excluded.minute \
+         THEN automation_minutes.actions + excluded.actions ELSE excluded.actions END, \
+         minute = excluded.minute",
+    );
 }
 
 /// Takes back runs counted by [`add`] that will not act after all (skipped when due). A run

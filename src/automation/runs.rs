@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::hourly;
+use super::hourly::{self, Counts};
 use super::variants::Picked;
 use crate::domain::Mode;
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::action::Action;
 use std::collections::HashMap;
 
-use crate::storage::{Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, sized_chunks};
 
 pub struct NewRun<'a> {
     pub workspace: i64,
@@ -38,9 +38,23 @@ pub async fn insert_many(
     tx: &mut Tx,
     runs: &[NewRun<'_>],
 ) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
+    let counted = runs
+        .iter()
+        .filter(|r| r.mode == Mode::Auto && matches!(r.outcome, "due" | "done"));
+    let counts = Counts::of(counted.map(|r| (r.channel.0, r.decided_at)));
+    // On PostgreSQL a batch's count goes with (the first of) its runs' statements: this is written while
+    // the batch holds its channels' lock, where every round trip keeps other batches waiting.
+    let together = tx.backend() == Backend::Postgres && counts.fit_one();
+    let mut count_here = together;
     let mut ids = HashMap::with_capacity(runs.len());
     for chunk in sized_chunks(runs) {
-        let mut sql = Sql::new(
+        let mut sql = Sql::new("");
+        if std::mem::take(&mut count_here) {
+            sql.push("WITH counted AS (");
+            counts.push_add(&mut sql);
+            sql.push(") ");
+        }
+        sql.push(
             "INSERT INTO rule_runs (workspace_id, rule_id, message_id, thread_id, channel_id, author_id, \
              video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at, acted_at) VALUES ",
         );
@@ -58,10 +72,9 @@ pub async fn insert_many(
             ids.insert((message, rule), id);
         }
     }
-    let counted = runs
-        .iter()
-        .filter(|r| r.mode == Mode::Auto && matches!(r.outcome, "due" | "done"));
-    hourly::add(tx, counted.map(|r| (r.channel.0, r.decided_at))).await?;
+    if !together {
+        hourly::add(tx, &counts).await?;
+    }
     Ok(ids)
 }
 

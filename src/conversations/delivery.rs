@@ -103,8 +103,14 @@ struct Queued {
     parent_created_at: Option<DateTime<Utc>>,
 }
 
+/// The outbox row of a reply, private reply or DM, up to its values.
+pub(super) const INSERT_REPLY: &str = "INSERT INTO outbox (workspace_id, channel_id, message_id, \
+     thread_id, action, target, video, text, state, in_doubt, attempts, lease_until, \
+     next_attempt_at, expires_at, created_at, updated_at)";
+
 impl Queued {
-    /// What the platform is asked to do, on what, and until when it may.
+    /// What the platform is asked to do, on what, and until when it may (on PostgreSQL, a
+    /// reply recorded in one statement has it said in SQL: `outbound_in_one.rs`).
     fn deed(&self) -> (Deed, String, Option<DateTime<Utc>>) {
         let parent = self.parent_external_id.clone().unwrap_or_default();
         match (self.kind, self.thread_kind) {
@@ -168,11 +174,8 @@ pub async fn enqueue_leasing(
             .map(|q| q.id)
             .collect();
         let lease = |q: &Queued| until.filter(|_| leasing.contains(&q.id));
-        let mut insert = Sql::new(
-            "INSERT INTO outbox (workspace_id, channel_id, message_id, thread_id, action, target, \
-             video, text, state, in_doubt, attempts, lease_until, next_attempt_at, expires_at, \
-             created_at, updated_at) VALUES ",
-        );
+        let mut insert = Sql::new(INSERT_REPLY);
+        insert.push(" VALUES ");
         insert.bind_rows(&rows, |r, q| {
             let (deed, target, expires) = q.deed();
             r.bind(q.workspace_id)

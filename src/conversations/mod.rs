@@ -8,6 +8,7 @@
 pub mod delivery;
 mod new_message;
 mod outbound;
+mod outbound_in_one;
 pub mod summary;
 
 pub use delivery::{Leased, SendNow, Sender, enqueue_moderation, enqueue_replies};

@@ -57,30 +57,8 @@ async fn insert_chunk(
     tx: &mut Tx,
     chunk: &[NewMessage<'_>],
 ) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
-    let mut sql = Sql::new(
-        "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
-         video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at, \
-         rule_id, rule_run_id, rule_variant) VALUES ",
-    );
-    sql.bind_rows(chunk, |r, m| {
-        r.bind(m.workspace)
-            .bind(m.channel)
-            .bind(m.thread)
-            .bind(m.kind.as_str());
-        r.bind(m.external_id)
-            .bind(m.parent_external_id)
-            .bind(m.video);
-        r.bind(m.author)
-            .bind(m.author_name.clone())
-            .bind(m.direction.as_str());
-        r.bind(m.source.as_str())
-            .bind(m.state.as_str())
-            .bind(m.text);
-        r.bind(m.created_at).bind(m.received_at).bind(m.sent_at);
-        r.bind(m.automated.map(|a| a.rule))
-            .bind(m.automated.map(|a| a.run))
-            .bind(m.automated.map(|a| a.variant));
-    });
+    let mut sql = Sql::new("");
+    push_insert(&mut sql, chunk);
     if tx.backend() == Backend::Sqlite {
         let ids = tx.insert_ids(sql, chunk.len()).await?;
         return Ok(ids.into_iter().map(|id| Some(MessageId(id))).collect());
@@ -111,4 +89,32 @@ async fn insert_chunk(
             None => unkeyed.next(),
         })
         .collect())
+}
+
+/// Appends the `INSERT INTO messages … VALUES …` of `rows` (no conflict clause, no `RETURNING`).
+pub(super) fn push_insert(sql: &mut Sql, rows: &[NewMessage<'_>]) {
+    sql.push(
+        "INSERT INTO messages (workspace_id, channel_id, thread_id, kind, external_id, parent_external_id, \
+         video_id, author_id, author_name, direction, source, state, text, created_at, received_at, sent_at, \
+         rule_id, rule_run_id, rule_variant) VALUES ",
+    );
+    sql.bind_rows(rows, |r, m| {
+        r.bind(m.workspace)
+            .bind(m.channel)
+            .bind(m.thread)
+            .bind(m.kind.as_str());
+        r.bind(m.external_id)
+            .bind(m.parent_external_id)
+            .bind(m.video);
+        r.bind(m.author)
+            .bind(m.author_name.clone())
+            .bind(m.direction.as_str());
+        r.bind(m.source.as_str())
+            .bind(m.state.as_str())
+            .bind(m.text);
+        r.bind(m.created_at).bind(m.received_at).bind(m.sent_at);
+        r.bind(m.automated.map(|a| a.rule))
+            .bind(m.automated.map(|a| a.run))
+            .bind(m.automated.map(|a| a.variant));
+    });
 }

@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 
 use super::delivery::{Leased, SendNow, enqueue_leasing};
 use super::new_message::{Automated, NewMessage, insert_messages};
+use super::outbound_in_one::record_in_one;
 use super::summary::{Growth, grow_threads, lock_threads};
 use crate::domain::{Deed, Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::storage::{Sql, Tx, sized_chunks};
+use crate::storage::{Backend, EXACT_BELOW, Sql, Tx, sized_chunks};
 
 /// A message to send from the account, waiting for the platform.
 pub struct Outbound<'a> {
@@ -106,21 +107,31 @@ pub async fn record_outbound_leasing(
             automated: m.automated,
         })
         .collect();
-    let ids = insert_messages(tx, &rows).await?;
-    let queued: Vec<MessageId> = messages
-        .iter()
-        .zip(&ids)
-        .filter(|(m, _)| m.state == State::Queued)
-        .filter_map(|(_, id)| *id)
-        .collect();
-    let leases: HashMap<MessageId, _> = ids
-        .iter()
-        .zip(slots)
-        .filter_map(|(id, slot)| Some(((*id)?, slot?)))
-        .collect();
+    let growth = growth(messages, now);
+    if threads == Threads::Lock {
+        let threads: Vec<ThreadId> = growth.iter().map(|g| g.thread).collect();
+        lock_threads(tx, &threads).await?;
+    }
     let until = send_now.map(|s| s.until);
-    let leased = enqueue_leasing(tx, &queued, leases, until, now).await?;
-    grow_by_replies(tx, messages, threads, now).await?;
+    let (ids, leased) = if tx.backend() == Backend::Postgres && rows.len() < EXACT_BELOW {
+        record_in_one(tx, &rows, slots, until, now).await?
+    } else {
+        let ids = insert_messages(tx, &rows).await?;
+        let queued: Vec<MessageId> = messages
+            .iter()
+            .zip(&ids)
+            .filter(|(m, _)| m.state == State::Queued)
+            .filter_map(|(_, id)| *id)
+            .collect();
+        let leases: HashMap<MessageId, _> = ids
+            .iter()
+            .zip(slots)
+            .filter_map(|(id, slot)| Some(((*id)?, slot?)))
+            .collect();
+        let leased = enqueue_leasing(tx, &queued, leases, until, now).await?;
+        grow_threads(tx, &growth, now).await?;
+        (ids, leased)
+    };
     let read: BTreeSet<ThreadId> = messages
         .iter()
         .filter(|m| m.source == Source::Manual)
@@ -145,15 +156,10 @@ impl Outbound<'_> {
     }
 }
 
-/// Adds the counted replies to their threads' summaries (they are the threads' newest
+/// What the counted replies add to their threads' summaries (they are the threads' newest
 /// messages, none a top-level comment, so the threads grow rather than being recomputed).
 /// Replies not sent and not on their way (suggested, dry run) leave the summaries alone.
-async fn grow_by_replies(
-    tx: &mut Tx,
-    messages: &[Outbound<'_>],
-    threads: Threads,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+fn growth<'a>(messages: &[Outbound<'a>], now: DateTime<Utc>) -> Vec<Growth<'a>> {
     let counted =
         |m: &&Outbound<'_>| !matches!(m.state, State::Suggested | State::DryRun | State::Rejected);
     let mut by_thread: BTreeMap<ThreadId, Growth<'_>> = BTreeMap::new();
@@ -171,10 +177,5 @@ async fn grow_by_replies(
         // Of equal times the last inserted (the highest id) is the latest.
         g.latest_text = m.text;
     }
-    if threads == Threads::Lock {
-        let threads: Vec<ThreadId> = by_thread.keys().copied().collect();
-        lock_threads(tx, &threads).await?;
-    }
-    let growth: Vec<Growth<'_>> = by_thread.into_values().collect();
-    grow_threads(tx, &growth, now).await
+    by_thread.into_values().collect()
 }

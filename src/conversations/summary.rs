@@ -107,6 +107,26 @@ pub struct Growth<'a> {
     pub video: Option<i64>,
 }
 
+/// How [`grow_threads`] moves a thread's summary by what `k` adds to it (`k`: id, added,
+/// first_at, latest_at, latest_text, inbound_at, video_id), up to `updated_at = `.
+pub(super) const GROW: &str = concat!(
+    "message_count = threads.message_count + k.added, \
+    preview = CASE WHEN k.latest_at >= threads.last_message_at THEN k.latest_text \
+        ELSE threads.preview END, \
+    subject = CASE WHEN k.first_at >= threads.last_message_at THEN threads.subject ELSE ",
+    subject!(),
+    " END, \
+    last_message_at = CASE WHEN k.latest_at > threads.last_message_at THEN k.latest_at \
+        ELSE threads.last_message_at END, \
+    last_inbound_at = CASE WHEN k.inbound_at IS NULL THEN threads.last_inbound_at \
+        WHEN threads.last_inbound_at IS NULL OR k.inbound_at > threads.last_inbound_at \
+        THEN k.inbound_at ELSE threads.last_inbound_at END, \
+    status = CASE WHEN k.inbound_at IS NULL THEN threads.status ELSE 'open' END, \
+    unread = (threads.unread OR k.inbound_at IS NOT NULL), \
+    video_id = COALESCE(threads.video_id, k.video_id), \
+    updated_at = "
+);
+
 /// Adds new messages to the summaries of threads that existed, without reading their other
 /// messages: counts add up, the latest time and preview move forward, and the subject is
 /// looked up again only when a new message is older than the thread's latest. It gives what
@@ -130,25 +150,8 @@ pub async fn grow_threads(
                 .bind(g.last_inbound_at)
                 .bind(g.video);
         });
-        sql.push(concat!(
-            ") UPDATE threads SET \
-            message_count = threads.message_count + k.added, \
-            preview = CASE WHEN k.latest_at >= threads.last_message_at THEN k.latest_text \
-                ELSE threads.preview END, \
-            subject = CASE WHEN k.first_at >= threads.last_message_at THEN threads.subject ELSE ",
-            subject!(),
-            " END, \
-            last_message_at = CASE WHEN k.latest_at > threads.last_message_at THEN k.latest_at \
-                ELSE threads.last_message_at END, \
-            last_inbound_at = CASE WHEN k.inbound_at IS NULL THEN threads.last_inbound_at \
-                WHEN threads.last_inbound_at IS NULL OR k.inbound_at > threads.last_inbound_at \
-                THEN k.inbound_at ELSE threads.last_inbound_at END, \
-            status = CASE WHEN k.inbound_at IS NULL THEN threads.status ELSE 'open' END, \
-            unread = (threads.unread OR k.inbound_at IS NOT NULL), \
-            video_id = COALESCE(threads.video_id, k.video_id), \
-            updated_at = "
-        ));
-        sql.bind(now).push(" FROM k WHERE threads.id = k.id");
+        sql.push(") UPDATE threads SET ").push(GROW).bind(now);
+        sql.push(" FROM k WHERE threads.id = k.id");
         tx.execute(sql).await?;
     }
     Ok(())

@@ -11,7 +11,7 @@ mod sql;
 pub mod statistics;
 mod writer;
 
-pub use chunks::{MAX_ROWS, padded_chunks, sized_chunks};
+pub use chunks::{EXACT_BELOW, MAX_ROWS, padded_chunks, sized_chunks};
 pub use connect::{connect, migrate, open};
 pub use exec::{Row, Tx};
 pub use health::{Fault, Health, fault, is_invalid_text};
