@@ -25,6 +25,7 @@ mod layout;
 mod ledger;
 mod ops;
 mod outbox;
+mod outbox_held;
 mod outbox_rows;
 mod pages;
 mod polling;
