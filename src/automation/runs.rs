@@ -42,8 +42,9 @@ pub async fn insert_many(
         .iter()
         .filter(|r| r.mode == Mode::Auto && matches!(r.outcome, "due" | "done"));
     let counts = Counts::of(counted.map(|r| (r.channel.0, r.decided_at)));
-    // On PostgreSQL a batch's count goes with (the first of) its runs' statements: this is written while
-    // the batch holds its channels' lock, where every round trip keeps other batches waiting.
+    // On PostgreSQL a batch's count goes with (the first of) its runs' statements: they are
+    // written while the batch holds its channels' lock, where every round trip keeps other
+    // batches waiting.
     let together = tx.backend() == Backend::Postgres && counts.fit_one();
     let mut count_here = together;
     let mut ids = HashMap::with_capacity(runs.len());

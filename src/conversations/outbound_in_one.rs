@@ -8,6 +8,11 @@
 //! as `delivery::Queued::deed` reads it in Rust for the general path and SQLite; the two must
 //! say the same. Every test of replies, private replies and DMs runs on both backends, so each
 //! is checked against the same expectations.
+//!
+//! One difference, at the edge: a thread whose latest message is dated after now (a
+//! platform's clock ahead of ours) has its subject looked up again, and in one statement that
+//! lookup does not see the reply being stored. The subject then stays the person's message
+//! where the general path would take the reply, if it were the thread's earliest.
 
 use chrono::{DateTime, Utc};
 
