@@ -10,7 +10,7 @@ use super::outbound_in_one::record_in_one;
 use super::summary::{Growth, grow_threads, lock_threads};
 use crate::domain::{Deed, Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::storage::{Backend, EXACT_BELOW, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, MAX_ROWS, Sql, Tx, sized_chunks};
 
 /// A message to send from the account, waiting for the platform.
 pub struct Outbound<'a> {
@@ -113,7 +113,7 @@ pub async fn record_outbound_leasing(
         lock_threads(tx, &threads).await?;
     }
     let until = send_now.map(|s| s.until);
-    let (ids, leased) = if tx.backend() == Backend::Postgres && rows.len() < EXACT_BELOW {
+    let (ids, leased) = if tx.backend() == Backend::Postgres && rows.len() <= MAX_ROWS {
         record_in_one(tx, &rows, slots, until, now).await?
     } else {
         let ids = insert_messages(tx, &rows).await?;

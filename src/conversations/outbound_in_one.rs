@@ -1,8 +1,10 @@
-//! On PostgreSQL, a few outbound messages are recorded in one statement: the messages, their
-//! outbox rows and their threads' growth, where the general path (`outbound.rs`) takes four
-//! round trips (insert, read back what the outbox row needs, insert the rows, grow the
-//! threads). A rule's replies are written while the batch holds its channels' lock, which
-//! concurrent batches wait for, so every round trip there counts twice.
+//! On PostgreSQL, outbound messages (up to `MAX_ROWS` at once) are recorded in one statement:
+//! the messages, their outbox rows and their threads' growth, where the general path
+//! (`outbound.rs`) takes four round trips (insert, read back what the outbox row needs, insert
+//! the rows, grow the threads). The messages are read from one array per column, so the
+//! statement has one shape (prepared and planned once per connection) for any number of them.
+//! A rule's replies are written while the batch holds its channels' lock, which concurrent
+//! batches wait for, so every round trip there counts twice.
 //!
 //! The outbox row is read off the joined thread, contact, video and answered comment in SQL,
 //! as `delivery::Queued::deed` reads it in Rust for the general path and SQLite; the two must
@@ -17,7 +19,7 @@
 use chrono::{DateTime, Utc};
 
 use super::delivery::{DM_WINDOW, INSERT_REPLY, Leased, PRIVATE_REPLY_WINDOW, Sender};
-use super::new_message::{NewMessage, push_insert};
+use super::new_message::{NewMessage, push_insert_unnest};
 use super::summary::GROW;
 use crate::domain::Deed;
 use crate::ids::MessageId;
@@ -50,7 +52,7 @@ pub(super) async fn record_in_one(
 ) -> Result<(Vec<Option<MessageId>>, Vec<Leased>), sqlx::Error> {
     debug_assert!(rows.iter().all(|m| m.external_id.is_none()));
     let mut sql = Sql::new("WITH m AS (");
-    push_insert(&mut sql, rows);
+    push_insert_unnest(&mut sql, rows);
     sql.push(
         " RETURNING id, workspace_id, channel_id, thread_id, kind, parent_external_id, text, state), \
          k AS (SELECT thread_id AS id, COUNT(*) AS added, ",
@@ -103,7 +105,7 @@ pub(super) async fn record_in_one(
     if written.len() != rows.len() {
         return Err(sqlx::Error::RowNotFound);
     }
-    // Ids are drawn in the order of the `VALUES`, so the n-th smallest is the n-th row's.
+    // Ids are drawn in the order of the arrays, so the n-th smallest is the n-th row's.
     let mut leased = Vec::new();
     for ((row, lease), w) in rows.iter().zip(leases).zip(&written) {
         let (message, Some(id), Some(action), Some(target), video, expires_at) = w.clone() else {

@@ -71,7 +71,11 @@ impl IngestQueue {
             rx: tokio::sync::Mutex::new((rx, None)),
             idle: AtomicUsize::new(0),
         });
-        let loops: Vec<_> = (0..writers(&db))
+        let count = writers(&db);
+        // Each writer holds one connection at a time (its batch's names for ids commit before
+        // the batch's transaction begins); one more each for a retry racing a release.
+        let db = db.with_own_connections(2 * count as u32);
+        let loops: Vec<_> = (0..count)
             .map(|_| {
                 let writer = Writing {
                     db: db.clone(),

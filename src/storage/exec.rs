@@ -10,9 +10,23 @@ use sqlx::pool::PoolConnection;
 
 use super::{Arg, Backend, Db, Health, Pools, Sql, writer};
 
-/// Binds every argument of `$sql` onto the query `$q`.
+/// Binds every argument of `$sql` onto the query `$q`: on SQLite (`sqlite`), where a column
+/// of values for `unnest` cannot be bound (the statements that use one run on PostgreSQL
+/// only), or on PostgreSQL (`pg`).
 macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
+    (sqlite, $q:expr, $args:expr) => {
+        bind_args!(@each $q, $args, v, _q => unreachable!("arrays are bound on PostgreSQL only: {v:?}"))
+    };
+    (pg, $q:expr, $args:expr) => {
+        bind_args!(@each $q, $args, v, q => match v {
+            Arg::Ints(v) => q.bind(v),
+            Arg::Texts(v) => q.bind(v),
+            Arg::Times(v) => q.bind(v),
+            Arg::Bools(v) => q.bind(v),
+            scalar => unreachable!("bound above: {scalar:?}"),
+        })
+    };
+    (@each $q:expr, $args:expr, $v:ident, $qa:ident => $array:expr) => {{
         let mut q = $q;
         for arg in $args {
             q = match arg {
@@ -23,6 +37,10 @@ macro_rules! bind_args {
                 Arg::Time(v) => q.bind(v),
                 Arg::OptTime(v) => q.bind(v),
                 Arg::Bool(v) => q.bind(v),
+                $v => {
+                    let $qa = q;
+                    $array
+                }
             };
         }
         q
@@ -39,12 +57,12 @@ impl Db {
         match &self.pools {
             Pools::Sqlite { read, .. } => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
+                bind_args!(sqlite, sqlx::query_as::<Sqlite, T>(&text), sql.args)
                     .fetch_all(read)
                     .await
             }
             Pools::Postgres(pool) => {
-                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
+                bind_args!(pg, sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(pool)
                     .await
             }
@@ -55,12 +73,12 @@ impl Db {
         match &self.pools {
             Pools::Sqlite { read, .. } => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
+                bind_args!(sqlite, sqlx::query_as::<Sqlite, T>(&text), sql.args)
                     .fetch_optional(read)
                     .await
             }
             Pools::Postgres(pool) => {
-                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
+                bind_args!(pg, sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_optional(pool)
                     .await
             }
@@ -72,12 +90,12 @@ impl Db {
         let result = match &self.pools {
             Pools::Sqlite { write, .. } => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query(&text), sql.args)
+                bind_args!(sqlite, sqlx::query(&text), sql.args)
                     .execute(write)
                     .await
                     .map(|done| done.rows_affected())
             }
-            Pools::Postgres(pool) => bind_args!(sqlx::query(&sql.text), sql.args)
+            Pools::Postgres(pool) => bind_args!(pg, sqlx::query(&sql.text), sql.args)
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected()),
@@ -200,17 +218,17 @@ impl Tx {
         let result = match &mut self.inner {
             TxInner::Sqlite(conn) => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query_as::<Sqlite, T>(&text), sql.args)
+                bind_args!(sqlite, sqlx::query_as::<Sqlite, T>(&text), sql.args)
                     .fetch_all(&mut **conn)
                     .await
             }
             TxInner::Postgres(tx) => {
-                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
+                bind_args!(pg, sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(&mut **tx)
                     .await
             }
             TxInner::PostgresAutocommit(conn) => {
-                bind_args!(sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
+                bind_args!(pg, sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(&mut **conn)
                     .await
             }
@@ -235,16 +253,16 @@ impl Tx {
         let result = match &mut self.inner {
             TxInner::Sqlite(conn) => {
                 let text = sql.sqlite_text();
-                bind_args!(sqlx::query(&text), sql.args)
+                bind_args!(sqlite, sqlx::query(&text), sql.args)
                     .execute(&mut **conn)
                     .await
                     .map(|done| done.rows_affected())
             }
-            TxInner::Postgres(tx) => bind_args!(sqlx::query(&sql.text), sql.args)
+            TxInner::Postgres(tx) => bind_args!(pg, sqlx::query(&sql.text), sql.args)
                 .execute(&mut **tx)
                 .await
                 .map(|done| done.rows_affected()),
-            TxInner::PostgresAutocommit(conn) => bind_args!(sqlx::query(&sql.text), sql.args)
+            TxInner::PostgresAutocommit(conn) => bind_args!(pg, sqlx::query(&sql.text), sql.args)
                 .execute(&mut **conn)
                 .await
                 .map(|done| done.rows_affected()),
@@ -261,7 +279,7 @@ impl Tx {
             return Err(sqlx::Error::Protocol("insert_ids is for SQLite".into()));
         };
         let text = sql.sqlite_text();
-        let done = bind_args!(sqlx::query(&text), sql.args)
+        let done = bind_args!(sqlite, sqlx::query(&text), sql.args)
             .execute(&mut **conn)
             .await;
         let done = self.noted(done)?;

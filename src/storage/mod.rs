@@ -71,6 +71,40 @@ impl Db {
         }
     }
 
+    /// The same database, with `connections` of its own on PostgreSQL for a worker's hot path
+    /// of statements that find and write rows by key (the ingest writers). PostgreSQL plans a
+    /// prepared statement on each connection it runs on, and plans it again for each run's
+    /// arguments until it has seen five runs, or for ever when it guesses that one plan for
+    /// all arguments costs more (as it does for rows read from arrays, whose length it cannot
+    /// know): the writers' statements, spread over the shared pool, were planned thousands of
+    /// times in a young server's first seconds, a plan of the statement storing a rule's
+    /// replies costing more than a millisecond while the batch held its channels' lock. Here
+    /// each is planned once per connection, for all arguments ([`KEYED`]). On SQLite, the
+    /// same pools (its one writer is already its own; SQLite keeps a prepared statement's
+    /// plan).
+    pub fn with_own_connections(&self, connections: u32) -> Db {
+        match &self.pools {
+            Pools::Sqlite { .. } => self.clone(),
+            Pools::Postgres(pool) => {
+                let options = (*pool.connect_options()).clone();
+                let own = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(connections.max(1))
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(KEYED).await.map(drop)
+                        })
+                    })
+                    .connect_lazy_with(options);
+                Db {
+                    pools: Pools::Postgres(own),
+                    health: self.health.clone(),
+                }
+            }
+        }
+    }
+
     pub async fn close(&self) {
         match &self.pools {
             Pools::Sqlite { read, write } => {
@@ -81,6 +115,16 @@ impl Db {
         }
     }
 }
+
+/// How a connection of [`Db::with_own_connections`] plans: once for all arguments, and joining
+/// by index lookups row by row. A plan for all arguments guesses how many rows a statement
+/// brings (ten from arrays); against a young database's small tables it then preferred
+/// reading a whole table into a hash to a few index lookups (the thread, contact, video and
+/// answered comment of each reply: a scan of thousands of messages per statement). Every
+/// statement of the writers finds its rows by key, where looking each up by its index is the
+/// right plan at any size of table.
+const KEYED: &str = "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; \
+     SET enable_mergejoin = off";
 
 /// True when the error is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

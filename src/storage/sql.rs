@@ -13,6 +13,13 @@ pub enum Arg {
     Time(DateTime<Utc>),
     OptTime(Option<DateTime<Utc>>),
     Bool(bool),
+    /// A column of values, for `unnest(…)`: PostgreSQL only. A statement that reads its rows
+    /// from arrays has one shape (one prepared statement, planned once per connection) for
+    /// any number of rows, where `VALUES` lists have one per count.
+    Ints(Vec<Option<i64>>),
+    Texts(Vec<Option<String>>),
+    Times(Vec<Option<DateTime<Utc>>>),
+    Bools(Vec<bool>),
 }
 
 impl From<i64> for Arg {

@@ -64,3 +64,41 @@ on_both_backends! {
         assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE state = 'queued'").await, 3);
     }
 }
+
+on_both_backends! {
+    /// Forty comments in one batch, each answered by a rule at once: on PostgreSQL the forty
+    /// replies are stored, queued and counted by one statement (rows read from arrays), on
+    /// SQLite by the general path; each reply must end up in its own comment's thread with its
+    /// own outbox row.
+    async fn a_batch_s_replies_each_get_their_own_row(s: &TestServer) {
+        create_rule(s, json!({"name": "Thanks", "mode": "auto", "delay_seconds": 0,
+            "applies_to": ["comment"], "conditions": [{"type": "keywords", "any": ["love"]}],
+            "actions": [{"type": "reply", "variants": ["Thanks {{ author.username }}!"]}]})).await;
+        let ids: Vec<String> = (0..40).map(|n| format!("c{n:02}")).collect();
+        let events: Vec<_> = ids.iter().map(|id| comment(id, "love it")).collect();
+        s.ingest(json!(events)).await;
+
+        // Each reply: its outbox row aims at the comment it answers, in that comment's thread.
+        let rows: Vec<(String, String, String, String, String)> = s.db.fetch_all(Sql::new(
+            "SELECT o.target, o.action, o.state, m.text, c.external_id FROM outbox o \
+             JOIN messages m ON m.id = o.message_id JOIN messages c ON c.thread_id = m.thread_id \
+             AND c.direction = 'inbound' ORDER BY o.target")).await.unwrap();
+        let expected: Vec<(String, String, String, String, String)> = ids.iter()
+            .map(|id| (id.clone(), "reply".into(), "queued".into(), format!("Thanks user_{id}!"),
+                       id.clone()))
+            .collect();
+        assert_eq!(rows, expected);
+        // Each reply names the run that wrote it, the run of its own comment.
+        let (runs,): (i64,) = s.db.fetch_optional(Sql::new(
+            "SELECT COUNT(*) FROM messages m JOIN rule_runs r ON r.id = m.rule_run_id \
+             JOIN messages c ON c.id = r.message_id AND c.thread_id = m.thread_id \
+             WHERE m.direction = 'outbound'")).await.unwrap().unwrap();
+        assert_eq!(runs, 40);
+        // Every thread counts its comment and its reply, the reply shown.
+        let threads: Vec<(i64, String)> = s.db.fetch_all(Sql::new(
+            "SELECT message_count, preview FROM threads ORDER BY thread_key")).await.unwrap();
+        let expected: Vec<(i64, String)> =
+            ids.iter().map(|id| (2, format!("Thanks user_{id}!"))).collect();
+        assert_eq!(threads, expected);
+    }
+}
