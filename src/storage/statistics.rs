@@ -11,6 +11,8 @@
 //! Bulk ingest relies on it too: its reads by key keep cached plans (planning every statement
 //! for its arguments also re-planned each inserted row's foreign-key checks), and this is what
 //! keeps a plan made for a near-empty table from scanning it whole once it holds millions.
+//! What the ingest writers change shows here as their connections publish it: with each next
+//! transaction after a second, or when one falls idle, after up to ten seconds.
 
 use std::time::Duration;
 
