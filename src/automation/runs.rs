@@ -11,7 +11,7 @@ use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::action::Action;
 use std::collections::HashMap;
 
-use crate::storage::{Backend, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, table_chunks};
 
 pub struct NewRun<'a> {
     pub workspace: i64,
@@ -48,7 +48,7 @@ pub async fn insert_many(
     let together = tx.backend() == Backend::Postgres && counts.fit_one();
     let mut count_here = together;
     let mut ids = HashMap::with_capacity(runs.len());
-    for chunk in sized_chunks(runs) {
+    for chunk in table_chunks(tx.backend(), runs) {
         let mut sql = Sql::new("");
         if std::mem::take(&mut count_here) {
             sql.push("WITH counted AS (");
@@ -57,9 +57,9 @@ pub async fn insert_many(
         }
         sql.push(
             "INSERT INTO rule_runs (workspace_id, rule_id, message_id, thread_id, channel_id, author_id, \
-             video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at, acted_at) VALUES ",
+             video_id, mode, outcome, reason, actions, reply_text, due_at, decided_at, acted_at) ",
         );
-        sql.bind_rows(chunk, |r, run| {
+        sql.bind_table(tx.backend(), chunk, |r, run| {
             r.bind(run.workspace).bind(run.rule).bind(run.message);
             r.bind(run.thread).bind(run.channel).bind(run.author);
             r.bind(run.video).bind(run.mode).bind(run.outcome);

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::storage::{Arg, Backend, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, table_chunks};
 
 /// One message row to store.
 pub struct NewMessage<'a> {
@@ -38,8 +38,8 @@ pub struct Automated {
     pub variant: i64,
 }
 
-/// Inserts `rows`; returns each row's new id, or `None` where a concurrent writer stored the
-/// same message (channel and external id) first. On SQLite the caller must have checked,
+/// Inserts `rows` (on PostgreSQL up to `MAX_ROWS` per statement); returns each row's new id, or
+/// `None` where a concurrent writer stored the same message (channel and external id) first. On SQLite the caller must have checked,
 /// inside this transaction, that none of them is stored (SQLite has one writer, so nothing
 /// can come between); the ids are then taken without a round trip per row.
 pub async fn insert_messages(
@@ -47,7 +47,7 @@ pub async fn insert_messages(
     rows: &[NewMessage<'_>],
 ) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
     let mut ids = Vec::with_capacity(rows.len());
-    for chunk in sized_chunks(rows) {
+    for chunk in table_chunks(tx.backend(), rows) {
         ids.extend(insert_chunk(tx, chunk).await?);
     }
     Ok(ids)
@@ -58,7 +58,7 @@ async fn insert_chunk(
     chunk: &[NewMessage<'_>],
 ) -> Result<Vec<Option<MessageId>>, sqlx::Error> {
     let mut sql = Sql::new("");
-    push_insert(&mut sql, chunk);
+    push_insert(&mut sql, tx.backend(), chunk);
     if tx.backend() == Backend::Sqlite {
         let ids = tx.insert_ids(sql, chunk.len()).await?;
         return Ok(ids.into_iter().map(|id| Some(MessageId(id))).collect());
@@ -96,10 +96,12 @@ const COLUMNS: &str = "INSERT INTO messages (workspace_id, channel_id, thread_id
      parent_external_id, video_id, author_id, author_name, direction, source, state, text, created_at, \
      received_at, sent_at, rule_id, rule_run_id, rule_variant) ";
 
-/// Appends the `INSERT INTO messages … VALUES …` of `rows` (no conflict clause, no `RETURNING`).
-pub(super) fn push_insert(sql: &mut Sql, rows: &[NewMessage<'_>]) {
-    sql.push(COLUMNS).push("VALUES ");
-    sql.bind_rows(rows, |r, m| {
+/// Appends the `INSERT INTO messages …` of `rows` (no conflict clause, no `RETURNING`); on
+/// PostgreSQL the rows are read from arrays (`Sql::bind_table`), inserted and given their ids
+/// in order.
+pub(super) fn push_insert(sql: &mut Sql, backend: Backend, rows: &[NewMessage<'_>]) {
+    sql.push(COLUMNS);
+    sql.bind_table(backend, rows, |r, m| {
         r.bind(m.workspace)
             .bind(m.channel)
             .bind(m.thread)
@@ -118,47 +120,4 @@ pub(super) fn push_insert(sql: &mut Sql, rows: &[NewMessage<'_>]) {
             .bind(m.automated.map(|a| a.run))
             .bind(m.automated.map(|a| a.variant));
     });
-}
-
-/// [`push_insert`] on PostgreSQL, the rows read from one array per column: one statement shape
-/// (prepared and planned once per connection) for any number of rows, where each count of
-/// `VALUES` rows is a statement of its own. Rows are inserted, and their ids drawn, in order.
-pub(super) fn push_insert_unnest(sql: &mut Sql, rows: &[NewMessage<'_>]) {
-    let ints = |f: fn(&NewMessage<'_>) -> Option<i64>| Arg::Ints(rows.iter().map(f).collect());
-    let texts = |f: fn(&NewMessage<'_>) -> Option<String>| Arg::Texts(rows.iter().map(f).collect());
-    let times =
-        |f: fn(&NewMessage<'_>) -> Option<DateTime<Utc>>| Arg::Times(rows.iter().map(f).collect());
-    let columns = [
-        (ints(|m| Some(m.workspace)), "bigint"),
-        (ints(|m| Some(m.channel.0)), "bigint"),
-        (ints(|m| Some(m.thread.0)), "bigint"),
-        (texts(|m| Some(m.kind.as_str().to_owned())), "text"),
-        (texts(|m| m.external_id.map(str::to_owned)), "text"),
-        (texts(|m| m.parent_external_id.map(str::to_owned)), "text"),
-        (ints(|m| m.video), "bigint"),
-        (ints(|m| m.author), "bigint"),
-        (texts(|m| Some(m.author_name.clone())), "text"),
-        (texts(|m| Some(m.direction.as_str().to_owned())), "text"),
-        (texts(|m| Some(m.source.as_str().to_owned())), "text"),
-        (texts(|m| Some(m.state.as_str().to_owned())), "text"),
-        (texts(|m| Some(m.text.to_owned())), "text"),
-        (times(|m| Some(m.created_at)), "timestamptz"),
-        (times(|m| Some(m.received_at)), "timestamptz"),
-        (times(|m| m.sent_at), "timestamptz"),
-        (ints(|m| m.automated.map(|a| a.rule)), "bigint"),
-        (ints(|m| m.automated.map(|a| a.run)), "bigint"),
-        (ints(|m| m.automated.map(|a| a.variant)), "bigint"),
-    ];
-    sql.push(COLUMNS).push("SELECT * FROM unnest(");
-    for (i, (column, kind)) in columns.into_iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("CAST(")
-            .bind(column)
-            .push(" AS ")
-            .push(kind)
-            .push("[])");
-    }
-    sql.push(")");
 }

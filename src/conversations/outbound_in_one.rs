@@ -19,11 +19,11 @@
 use chrono::{DateTime, Utc};
 
 use super::delivery::{DM_WINDOW, INSERT_REPLY, Leased, PRIVATE_REPLY_WINDOW, Sender};
-use super::new_message::{NewMessage, push_insert_unnest};
+use super::new_message::{NewMessage, push_insert};
 use super::summary::GROW;
 use crate::domain::Deed;
 use crate::ids::MessageId;
-use crate::storage::{Sql, Tx};
+use crate::storage::{Backend, Sql, Tx};
 
 /// A message's lease, when it is one: the channel it goes through and the dispatcher's slot.
 pub(super) type Lease = Option<(Sender, tokio::sync::OwnedSemaphorePermit)>;
@@ -52,7 +52,7 @@ pub(super) async fn record_in_one(
 ) -> Result<(Vec<Option<MessageId>>, Vec<Leased>), sqlx::Error> {
     debug_assert!(rows.iter().all(|m| m.external_id.is_none()));
     let mut sql = Sql::new("WITH m AS (");
-    push_insert_unnest(&mut sql, rows);
+    push_insert(&mut sql, Backend::Postgres, rows);
     sql.push(
         " RETURNING id, workspace_id, channel_id, thread_id, kind, parent_external_id, text, state), \
          k AS (SELECT thread_id AS id, COUNT(*) AS added, ",

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
-use crate::storage::{Sql, Tx, padded_chunks, sized_chunks};
+use crate::storage::{Sql, Tx, padded_chunks, table_chunks};
 
 /// (channel id, external id): how every platform object is identified.
 pub type Key = (i64, String);
@@ -104,11 +104,11 @@ pub async fn upsert_videos(
     }
     let rows: Vec<_> = videos.iter().collect();
     let mut ids = HashMap::with_capacity(rows.len());
-    for chunk in sized_chunks(&rows) {
+    for chunk in table_chunks(tx.backend(), &rows) {
         let mut sql = Sql::new(
-            "INSERT INTO videos (workspace_id, channel_id, external_id, title, url, published_at, created_at) VALUES ",
+            "INSERT INTO videos (workspace_id, channel_id, external_id, title, url, published_at, created_at) ",
         );
-        sql.bind_rows(chunk, |r, ((channel, ext), v)| {
+        sql.bind_table(tx.backend(), chunk, |r, ((channel, ext), v)| {
             r.bind(workspace).bind(*channel).bind(ext.as_str());
             r.bind(v.title.clone()).bind(v.url.clone());
             r.bind(v.published_at).bind(now);
@@ -139,11 +139,11 @@ pub async fn upsert_contacts(
     }
     let rows: Vec<_> = contacts.iter().collect();
     let mut ids = HashMap::with_capacity(rows.len());
-    for chunk in sized_chunks(&rows) {
+    for chunk in table_chunks(tx.backend(), &rows) {
         let mut sql = Sql::new(
-            "INSERT INTO contacts (workspace_id, channel_id, external_id, username, display_name, created_at) VALUES ",
+            "INSERT INTO contacts (workspace_id, channel_id, external_id, username, display_name, created_at) ",
         );
-        sql.bind_rows(chunk, |r, ((channel, ext), a)| {
+        sql.bind_table(tx.backend(), chunk, |r, ((channel, ext), a)| {
             r.bind(workspace).bind(*channel).bind(ext.as_str());
             r.bind(a.username.clone())
                 .bind(a.display_name.clone())

@@ -14,7 +14,7 @@ use super::messages::Incoming;
 use crate::conversations::{lock_threads, snippet};
 use crate::domain::{Direction, Kind};
 use crate::ids::ThreadId;
-use crate::storage::{Backend, Sql, Tx, padded_chunks, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, padded_chunks, table_chunks};
 
 /// (channel id, kind, thread key).
 pub type ThreadKey = (i64, &'static str, String);
@@ -91,12 +91,12 @@ pub async fn resolve_threads(
         .filter(|(k, _)| !ids.contains_key(*k))
         .collect();
     let mut created: HashSet<ThreadKey> = HashSet::new();
-    for chunk in sized_chunks(&new) {
+    for chunk in table_chunks(tx.backend(), &new) {
         let mut sql = Sql::new(
             "INSERT INTO threads (workspace_id, channel_id, kind, thread_key, video_id, contact_id, subject, preview, \
-             status, unread, message_count, last_message_at, last_inbound_at, created_at, updated_at) VALUES ",
+             status, unread, message_count, last_message_at, last_inbound_at, created_at, updated_at) ",
         );
-        sql.bind_rows(chunk, |r, ((channel, kind, key), s)| {
+        sql.bind_table(tx.backend(), chunk, |r, ((channel, kind, key), s)| {
             let opener = s.root.unwrap_or(s.first);
             let contact = if *kind == Kind::Dm.as_str() {
                 s.first.contact_id

@@ -15,11 +15,24 @@ pub const MAX_ROWS: usize = 256;
 pub const EXACT_BELOW: usize = 16;
 
 pub fn sized_chunks<T>(items: &[T]) -> SizedChunks<'_, T> {
-    SizedChunks { rest: items }
+    SizedChunks {
+        rest: items,
+        any_size: false,
+    }
+}
+
+/// Chunks for rows bound with `Sql::bind_table`: on PostgreSQL, where such a statement has one
+/// shape for any number of rows, up to [`MAX_ROWS`] at a time; on SQLite, [`sized_chunks`].
+pub fn table_chunks<T>(backend: super::Backend, items: &[T]) -> SizedChunks<'_, T> {
+    SizedChunks {
+        rest: items,
+        any_size: backend == super::Backend::Postgres,
+    }
 }
 
 pub struct SizedChunks<'a, T> {
     rest: &'a [T],
+    any_size: bool,
 }
 
 impl<'a, T> Iterator for SizedChunks<'a, T> {
@@ -32,7 +45,7 @@ impl<'a, T> Iterator for SizedChunks<'a, T> {
         let len = self.rest.len();
         let size = if len >= MAX_ROWS {
             MAX_ROWS
-        } else if len < EXACT_BELOW {
+        } else if len < EXACT_BELOW || self.any_size {
             len
         } else {
             1 << (usize::BITS - 1 - len.leading_zeros())

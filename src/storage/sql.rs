@@ -141,7 +141,7 @@ impl Sql {
             }
             self.push("(");
             let mut binder = RowBinder {
-                sql: self,
+                sink: Sink::Sql(self),
                 first: true,
             };
             row(&mut binder, r);
@@ -151,29 +151,52 @@ impl Sql {
     }
 }
 
-/// Binds the values of one row inside [`Sql::bind_rows`].
+/// Where [`RowBinder`] puts a row: straight into the statement (`VALUES`), or aside, to be
+/// turned into columns (`unnest`, see `table.rs`).
+pub(super) enum Sink<'a> {
+    Sql(&'a mut Sql),
+    Items(&'a mut Vec<Item>),
+}
+
+/// One value of a row set aside: bound, or a literal SQL expression.
+pub(super) enum Item {
+    Bind(Arg),
+    Raw(String),
+}
+
+/// Binds the values of one row inside [`Sql::bind_rows`] (or `Sql::bind_table`).
 pub struct RowBinder<'a> {
-    sql: &'a mut Sql,
-    first: bool,
+    pub(super) sink: Sink<'a>,
+    pub(super) first: bool,
 }
 
 impl RowBinder<'_> {
     pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
-        if !self.first {
-            self.sql.push(", ");
+        match &mut self.sink {
+            Sink::Sql(sql) => {
+                if !self.first {
+                    sql.push(", ");
+                }
+                sql.bind(value);
+            }
+            Sink::Items(items) => items.push(Item::Bind(value.into())),
         }
         self.first = false;
-        self.sql.bind(value);
         self
     }
 
     /// A literal SQL expression inside the row (a constant, never user input).
     pub fn raw(&mut self, text: &str) -> &mut Self {
-        if !self.first {
-            self.sql.push(", ");
+        match &mut self.sink {
+            Sink::Sql(sql) => {
+                if !self.first {
+                    sql.push(", ");
+                }
+                sql.push(text);
+            }
+            Sink::Items(items) => items.push(Item::Raw(text.to_owned())),
         }
         self.first = false;
-        self.sql.push(text);
         self
     }
 }
