@@ -172,29 +172,26 @@ pub struct RowBinder<'a> {
 
 impl RowBinder<'_> {
     pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
-        match &mut self.sink {
-            Sink::Sql(sql) => {
-                if !self.first {
-                    sql.push(", ");
-                }
-                sql.bind(value);
-            }
-            Sink::Items(items) => items.push(Item::Bind(value.into())),
-        }
-        self.first = false;
-        self
+        self.put(Item::Bind(value.into()))
     }
 
     /// A literal SQL expression inside the row (a constant, never user input).
     pub fn raw(&mut self, text: &str) -> &mut Self {
+        self.put(Item::Raw(text.to_owned()))
+    }
+
+    fn put(&mut self, item: Item) -> &mut Self {
         match &mut self.sink {
             Sink::Sql(sql) => {
                 if !self.first {
                     sql.push(", ");
                 }
-                sql.push(text);
+                match item {
+                    Item::Bind(value) => sql.bind(value),
+                    Item::Raw(text) => sql.push(&text),
+                };
             }
-            Sink::Items(items) => items.push(Item::Raw(text.to_owned())),
+            Sink::Items(items) => items.push(item),
         }
         self.first = false;
         self
