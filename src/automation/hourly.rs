@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::storage::{EXACT_BELOW, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, MAX_ROWS, Sql, Tx, table_chunks};
 
 /// Slots per channel: more than the 61 minutes one hour's window can touch.
 const SLOTS: i64 = 64;
@@ -29,34 +29,34 @@ impl Counts {
         Counts(by_minute(runs))
     }
 
-    /// Whether there are some, few enough for [`Counts::push_add`].
+    /// Whether there are some, few enough for one statement ([`Counts::push_add`]).
     pub fn fit_one(&self) -> bool {
-        (1..EXACT_BELOW).contains(&self.0.len())
+        (1..=MAX_ROWS).contains(&self.0.len())
     }
 
-    /// Appends the statement that adds them all, as [`add`] runs it; only when
+    /// Appends the PostgreSQL statement that adds them all, as [`add`] runs it; only when
     /// [`Counts::fit_one`].
     pub fn push_add(&self, sql: &mut Sql) {
         debug_assert!(self.fit_one());
         let rows: Vec<_> = self.0.iter().collect();
-        push_add(sql, &rows);
+        push_add(sql, Backend::Postgres, &rows);
     }
 }
 
 /// Counts each (channel, decision time) of runs that became automated actions.
 pub async fn add(tx: &mut Tx, counts: &Counts) -> Result<(), sqlx::Error> {
     let rows: Vec<(&(i64, i64), &i64)> = counts.0.iter().collect();
-    for chunk in sized_chunks(&rows) {
+    for chunk in table_chunks(tx.backend(), &rows) {
         let mut sql = Sql::new("");
-        push_add(&mut sql, chunk);
+        push_add(&mut sql, tx.backend(), chunk);
         tx.execute(sql).await?;
     }
     Ok(())
 }
 
-fn push_add(sql: &mut Sql, rows: &[(&(i64, i64), &i64)]) {
-    sql.push("INSERT INTO automation_minutes (channel_id, slot, minute, actions) VALUES ");
-    sql.bind_rows(rows, |r, ((channel, minute), n)| {
+fn push_add(sql: &mut Sql, backend: Backend, rows: &[(&(i64, i64), &i64)]) {
+    sql.push("INSERT INTO automation_minutes (channel_id, slot, minute, actions) ");
+    sql.bind_table(backend, rows, |r, ((channel, minute), n)| {
         r.bind(*channel)
             .bind(minute.rem_euclid(SLOTS))
             .bind(*minute)

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::claim::Lease;
 use crate::connectors::health;
-use crate::storage::{Arg, Backend, MAX_ROWS, Sql, Tx, sized_chunks};
+use crate::storage::{Backend, Sql, Tx, sized_chunks, table_chunks};
 
 /// A row whose call went through, with the id the platform gave what it made.
 pub struct Sent<'a> {
@@ -26,7 +26,7 @@ pub async fn record_sent(
 ) -> Result<Vec<bool>, sqlx::Error> {
     if tx.backend() == Backend::Postgres {
         let mut ours = BTreeSet::new();
-        for chunk in sent.chunks(MAX_ROWS) {
+        for chunk in table_chunks(Backend::Postgres, sent) {
             ours.extend(record_in_one(tx, chunk, now).await?);
         }
         return Ok(sent.iter().map(|s| ours.contains(&s.lease.id)).collect());
@@ -63,23 +63,16 @@ async fn record_in_one(
     chunk: &[Sent<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    // Read from one array per column: one statement shape for any number of rows.
-    let ints = |f: fn(&Sent<'_>) -> i64| Arg::Ints(chunk.iter().map(|s| Some(f(s))).collect());
-    let mut sql = Sql::new("WITH k AS (SELECT * FROM unnest(CAST(");
-    sql.bind(ints(|s| s.lease.id))
-        .push(" AS bigint[]), CAST(")
-        .bind(Arg::Times(chunk.iter().map(|s| s.lease.lease_until).collect()))
-        .push(" AS timestamptz[]), CAST(")
-        .bind(ints(|s| s.lease.message_id))
-        .push(" AS bigint[]), CAST(")
-        .bind(ints(|s| s.lease.channel_id))
-        .push(" AS bigint[]), CAST(")
-        .bind(Arg::Texts(chunk.iter().map(|s| s.platform_id.map(str::to_owned)).collect()))
-        .push(" AS text[]), CAST(")
-        .bind(Arg::Bools(chunk.iter().map(|s| s.lease.action.makes_message()).collect()))
-        .push(
-            " AS boolean[])) AS k(id, lease_until, message_id, channel_id, reply_id, makes_message)",
-        );
+    let mut sql =
+        Sql::new("WITH k(id, lease_until, message_id, channel_id, reply_id, makes_message) AS (");
+    sql.bind_table(Backend::Postgres, chunk, |r, s| {
+        r.bind(s.lease.id)
+            .bind(s.lease.lease_until)
+            .bind(s.lease.message_id)
+            .bind(s.lease.channel_id)
+            .bind(s.platform_id)
+            .bind(s.lease.action.makes_message());
+    });
     sql.push(
         "), ours AS (SELECT o.id FROM outbox o JOIN k ON k.id = o.id \
          AND o.lease_until = k.lease_until WHERE o.state = 'sending' ORDER BY o.id FOR UPDATE OF o), \

@@ -12,7 +12,7 @@ pub mod statistics;
 mod table;
 mod writer;
 
-pub use chunks::{EXACT_BELOW, MAX_ROWS, padded_chunks, sized_chunks, table_chunks};
+pub use chunks::{MAX_ROWS, padded_chunks, sized_chunks, table_chunks};
 pub use connect::{connect, migrate, open};
 pub use exec::{Row, Tx};
 pub use health::{Fault, Health, fault, is_invalid_text};

@@ -79,62 +79,49 @@ impl Sql {
 
 /// One column's values as one array argument, with its SQL type.
 fn column(values: Vec<Arg>) -> (Arg, &'static str) {
-    let wrong = |a: &Arg| -> ! { panic!("a column mixes kinds of values: {a:?}") };
     match values.first() {
-        Some(Arg::Int(_) | Arg::OptInt(_)) => (
-            Arg::Ints(
-                values
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Int(v) => Some(*v),
-                        Arg::OptInt(v) => *v,
-                        other => wrong(other),
-                    })
-                    .collect(),
-            ),
-            "bigint",
-        ),
-        Some(Arg::Text(_) | Arg::OptText(_)) => (
-            Arg::Texts(
-                values
-                    .into_iter()
-                    .map(|a| match a {
-                        Arg::Text(v) => Some(v),
-                        Arg::OptText(v) => v,
-                        other => wrong(&other),
-                    })
-                    .collect(),
-            ),
-            "text",
-        ),
-        Some(Arg::Time(_) | Arg::OptTime(_)) => (
-            Arg::Times(
-                values
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Time(v) => Some(*v),
-                        Arg::OptTime(v) => *v,
-                        other => wrong(other),
-                    })
-                    .collect(),
-            ),
-            "timestamptz",
-        ),
-        Some(Arg::Bool(_)) => (
-            Arg::Bools(
-                values
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Bool(v) => *v,
-                        other => wrong(other),
-                    })
-                    .collect(),
-            ),
-            "boolean",
-        ),
-        Some(other) => wrong(other),
+        Some(Arg::Int(_) | Arg::OptInt(_)) => {
+            let ints = cells(values, |a| match a {
+                Arg::Int(v) => Ok(Some(v)),
+                Arg::OptInt(v) => Ok(v),
+                other => Err(other),
+            });
+            (Arg::Ints(ints), "bigint")
+        }
+        Some(Arg::Text(_) | Arg::OptText(_)) => {
+            let texts = cells(values, |a| match a {
+                Arg::Text(v) => Ok(Some(v)),
+                Arg::OptText(v) => Ok(v),
+                other => Err(other),
+            });
+            (Arg::Texts(texts), "text")
+        }
+        Some(Arg::Time(_) | Arg::OptTime(_)) => {
+            let times = cells(values, |a| match a {
+                Arg::Time(v) => Ok(Some(v)),
+                Arg::OptTime(v) => Ok(v),
+                other => Err(other),
+            });
+            (Arg::Times(times), "timestamptz")
+        }
+        Some(Arg::Bool(_)) => {
+            let bools = cells(values, |a| match a {
+                Arg::Bool(v) => Ok(v),
+                other => Err(other),
+            });
+            (Arg::Bools(bools), "boolean")
+        }
+        Some(other) => panic!("an array cannot be a column's value: {other:?}"),
         None => panic!("a table needs at least one row"),
     }
+}
+
+/// Each value of a column through `cell`; a value of another kind is a bug in the caller.
+fn cells<T>(values: Vec<Arg>, cell: fn(Arg) -> Result<T, Arg>) -> Vec<T> {
+    values
+        .into_iter()
+        .map(|a| cell(a).unwrap_or_else(|a| panic!("a column mixes kinds of values: {a:?}")))
+        .collect()
 }
 
 #[cfg(test)]
