@@ -3,7 +3,9 @@
 //! latency from a webhook leaving the sender to its reply arriving at the simulator, at a
 //! steady 500 comments a second for 10 seconds, then the sustained webhook throughput (as fast
 //! as 32 senders go) and how fast the replies follow. Every comment is stored and answered
-//! durably on the way; a missing or doubled reply is reported.
+//! durably on the way; a missing or doubled reply is reported. Beside the latency it prints how
+//! long the webhooks took to be answered (stored, the rule decided: the reply leaves as the
+//! answer does) and in which seconds of the steady phase the replies over 20 ms were sent.
 //!
 //! Run: `cargo bench --bench replies`. Knobs: UNIBOX_BENCH_BACKENDS ("sqlite,postgres"),
 //! UNIBOX_BENCH_RATE (500 a second), UNIBOX_BENCH_SECONDS (10), UNIBOX_BENCH_BURST (9000; one account's rule answers at most 10,000 an hour),
@@ -171,14 +173,17 @@ async fn run(backend: &str, url: &str) {
         tasks.push(tokio::spawn(async move {
             let at = now_us();
             let ok = post(&client, &b, body, sig).await;
-            (id, at, ok)
+            (id, at, ok, now_us())
         }));
     }
     let mut sent = HashMap::new();
+    let start_us = now_us() - started.elapsed().as_micros() as i64;
     let mut refused = 0;
+    let mut acked = Vec::with_capacity(total);
     for t in tasks {
-        let (id, at, ok) = t.await.unwrap();
+        let (id, at, ok, answered) = t.await.unwrap();
         if ok {
+            acked.push((answered - at) as f64 / 1000.0);
             sent.insert(id, at);
         } else {
             refused += 1;
@@ -211,6 +216,25 @@ async fn run(backend: &str, url: &str) {
             latency[latency.len() - 1]
         );
     }
+
+    acked.sort_by(f64::total_cmp);
+    if !acked.is_empty() {
+        println!(
+            "webhook answered (stored, rule decided): p50 {:>7.2} ms   p95 {:>7.2} ms   p99 {:>7.2} ms",
+            percentile(&acked, 0.5),
+            percentile(&acked, 0.95),
+            percentile(&acked, 0.99)
+        );
+    }
+    // Where the slow ones were: replies over 20 ms by the second their webhook left.
+    let mut slow = vec![0usize; seconds.max(1) + 1];
+    for (id, at) in &replies {
+        if (at[0] - sent[id]) > 20_000 {
+            let second = ((sent[id] - start_us) / 1_000_000).clamp(0, seconds as i64) as usize;
+            slow[second] += 1;
+        }
+    }
+    println!("over 20 ms, by second of the steady phase: {slow:?}");
 
     // Sustained throughput: as fast as 32 senders go.
     let burst = knob("UNIBOX_BENCH_BURST", 9_000);

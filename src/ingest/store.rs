@@ -81,8 +81,9 @@ async fn store_once(
         // holding the new ones' index entries until the batch commits would make concurrent
         // writers that met the same new author wait for each other's whole batch. A small
         // batch (a webhook's few comments) commits each statement as it runs, without the two
-        // round trips of `BEGIN` and `COMMIT`; a bulk batch, with several statements, commits
-        // them together (one flush of the log, not one each).
+        // round trips of `BEGIN` and `COMMIT` and without waiting for the disk
+        // (`Db::each_on_its_own`: the batch's own commit, later in the log, waits for them
+        // too); a bulk batch, with several statements, commits them together.
         let mut own = if events.len() < BULK_EVENTS {
             db.each_on_its_own().await?
         } else {

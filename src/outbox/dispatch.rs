@@ -276,7 +276,9 @@ async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiv
 async fn record(d: &Dispatcher, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
     let now = crate::clock::now();
     // Calls that all went through are recorded by statements complete on their own (one per
-    // chunk on PostgreSQL, see `sent`): no transaction around them.
+    // chunk on PostgreSQL, see `sent`): no transaction around them, and no wait for the disk.
+    // A record a database crash loses leaves its row `sending` and in doubt: once its lease
+    // runs out, the platform is asked whether the call went through before any new attempt.
     let all_sent = batch
         .iter()
         .all(|f| matches!(f.outcome, Outcome::Done { .. }));

@@ -26,8 +26,12 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             .connect_with(options)
             .await
             .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;
+        // Statements each on their own are few and short: the dispatcher's records of calls
+        // that went through.
+        let unflushed =
+            super::unflushed_pool(2, pool.connect_options().as_ref().clone(), super::UNFLUSHED);
         return Ok(Db {
-            pools: Pools::Postgres(pool),
+            pools: Pools::Postgres { pool, unflushed },
             health: Arc::default(),
         });
     }
@@ -139,7 +143,7 @@ async fn checkpoint(pool: &sqlx::SqlitePool) -> Result<(i64, i64), sqlx::Error> 
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     match &db.pools {
         Pools::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
-        Pools::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        Pools::Postgres { pool, .. } => sqlx::migrate!("migrations/postgres").run(pool).await?,
     }
     Ok(())
 }

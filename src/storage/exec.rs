@@ -61,7 +61,7 @@ impl Db {
                     .fetch_all(read)
                     .await
             }
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 bind_args!(pg, sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_all(pool)
                     .await
@@ -77,7 +77,7 @@ impl Db {
                     .fetch_optional(read)
                     .await
             }
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 bind_args!(pg, sqlx::query_as::<Postgres, T>(&sql.text), sql.args)
                     .fetch_optional(pool)
                     .await
@@ -95,7 +95,7 @@ impl Db {
                     .await
                     .map(|done| done.rows_affected())
             }
-            Pools::Postgres(pool) => bind_args!(pg, sqlx::query(&sql.text), sql.args)
+            Pools::Postgres { pool, .. } => bind_args!(pg, sqlx::query(&sql.text), sql.args)
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected()),
@@ -107,7 +107,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         let inner = match &self.pools {
             Pools::Sqlite { write, .. } => writer::begin(write).await.map(TxInner::Sqlite),
-            Pools::Postgres(pool) => pool.begin().await.map(TxInner::Postgres),
+            Pools::Postgres { pool, .. } => pool.begin().await.map(TxInner::Postgres),
         };
         Ok(Tx {
             inner: self.noted(inner)?,
@@ -117,13 +117,15 @@ impl Db {
 
     /// On PostgreSQL, a connection whose statements each commit on their own, used like a
     /// transaction: for writes that are complete one by one (a batch's new channels, videos and
-    /// contacts, names for ids), where `BEGIN` and `COMMIT` would be two more round trips. On
-    /// SQLite, the writer in a transaction, as [`Db::begin`].
+    /// contacts, names for ids; the dispatcher's records of calls that went through), where
+    /// `BEGIN` and `COMMIT` would be two more round trips. Their commits do not wait for the
+    /// disk (see `UNFLUSHED` for why nothing acknowledged can rest on them alone). On SQLite,
+    /// the writer in a transaction, as [`Db::begin`].
     pub async fn each_on_its_own(&self) -> Result<Tx, sqlx::Error> {
-        let Pools::Postgres(pool) = &self.pools else {
+        let Pools::Postgres { unflushed, .. } = &self.pools else {
             return self.begin().await;
         };
-        let conn = self.noted(pool.acquire().await)?;
+        let conn = self.noted(unflushed.acquire().await)?;
         Ok(Tx {
             inner: TxInner::PostgresAutocommit(conn),
             health: self.health.clone(),
@@ -156,7 +158,7 @@ impl Db {
         }
         let probed = match &self.pools {
             Pools::Sqlite { write, .. } => writer::probe(write).await,
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("INSERT INTO storage_probe (filler) VALUES (NULL)")
                     .execute(&mut *tx)

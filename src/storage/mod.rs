@@ -46,17 +46,20 @@ pub struct Db {
 
 /// SQLite gets two pools: many readers and exactly one writer, because SQLite allows a single
 /// writer and queueing in our process is cheaper and fairer than spinning on `SQLITE_BUSY`.
+///
+/// PostgreSQL gets a pool for everything, and a few connections whose commits do not wait for
+/// the disk, for [`Db::each_on_its_own`].
 #[derive(Clone, Debug)]
 enum Pools {
     Sqlite { read: SqlitePool, write: SqlitePool },
-    Postgres(PgPool),
+    Postgres { pool: PgPool, unflushed: PgPool },
 }
 
 impl Db {
     pub fn backend(&self) -> Backend {
         match self.pools {
             Pools::Sqlite { .. } => Backend::Sqlite,
-            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -68,7 +71,7 @@ impl Db {
     pub fn sqlite_writer(&self) -> Option<&SqlitePool> {
         match &self.pools {
             Pools::Sqlite { write, .. } => Some(write),
-            Pools::Postgres(_) => None,
+            Pools::Postgres { .. } => None,
         }
     }
 
@@ -86,20 +89,19 @@ impl Db {
     pub fn with_own_connections(&self, connections: u32) -> Db {
         match &self.pools {
             Pools::Sqlite { .. } => self.clone(),
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 let options = (*pool.connect_options()).clone();
                 let own = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(connections.max(1))
                     .acquire_timeout(std::time::Duration::from_secs(10))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            use sqlx::Executor;
-                            conn.execute(KEYED).await.map(drop)
-                        })
-                    })
-                    .connect_lazy_with(options);
+                    .after_connect(|conn, _| Box::pin(settle_in(conn, KEYED)))
+                    .connect_lazy_with(options.clone());
+                let unflushed = unflushed_pool(connections, options, UNFLUSHED_KEYED);
                 Db {
-                    pools: Pools::Postgres(own),
+                    pools: Pools::Postgres {
+                        pool: own,
+                        unflushed,
+                    },
                     health: self.health.clone(),
                 }
             }
@@ -112,7 +114,10 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Pools::Postgres(pool) => pool.close().await,
+            Pools::Postgres { pool, unflushed } => {
+                pool.close().await;
+                unflushed.close().await;
+            }
         }
     }
 }
@@ -124,8 +129,46 @@ impl Db {
 /// answered comment of each reply: a scan of thousands of messages per statement). Every
 /// statement of the writers finds its rows by key, where looking each up by its index is the
 /// right plan at any size of table.
-const KEYED: &str = "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; \
-     SET enable_mergejoin = off";
+const KEYED: &str = keyed!();
+
+/// [`KEYED`]'s settings, for the constants that build on it.
+macro_rules! keyed {
+    () => {
+        "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; \
+         SET enable_mergejoin = off"
+    };
+}
+use keyed;
+
+/// How a connection of [`Db::each_on_its_own`] commits: without waiting for the log to reach
+/// the disk (PostgreSQL's `synchronous_commit = off`). What such a statement writes is either
+/// a name for an id that a later transaction uses, and that transaction's commit waits for the
+/// log up to its own record, which lies after this one's; or a record of a platform call that
+/// a database crash may lose, when the row's lease runs out and it is looked up on the platform
+/// before any new attempt (`outbox`). Either way nothing acknowledged rests on it alone.
+const UNFLUSHED: &str = "SET synchronous_commit = off";
+
+/// [`UNFLUSHED`] on a connection of [`Db::with_own_connections`].
+const UNFLUSHED_KEYED: &str = concat!(keyed!(), "; SET synchronous_commit = off");
+
+/// Connections for [`Db::each_on_its_own`], opened when first needed, with `settings`.
+fn unflushed_pool(
+    connections: u32,
+    options: sqlx::postgres::PgConnectOptions,
+    settings: &'static str,
+) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(connections.max(1))
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .after_connect(move |conn, _| Box::pin(settle_in(conn, settings)))
+        .connect_lazy_with(options)
+}
+
+/// Applies a pool's `settings` to a new connection.
+async fn settle_in(conn: &mut sqlx::PgConnection, settings: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute(settings).await.map(drop)
+}
 
 /// True when the error is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -9,7 +9,7 @@ impl Db {
     /// Sends `payload` on `channel` to every listening instance (PostgreSQL; `false` on SQLite,
     /// where nothing else listens).
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<bool, sqlx::Error> {
-        if !matches!(self.pools, Pools::Postgres(_)) {
+        if !matches!(self.pools, Pools::Postgres { .. }) {
             return Ok(false);
         }
         let mut sql = Sql::new("SELECT pg_notify(");
@@ -22,7 +22,7 @@ impl Db {
     /// share (PostgreSQL only). It reconnects by itself when the connection drops; what was
     /// sent meanwhile is lost.
     pub async fn listen(&self, channel: &str) -> Option<Result<PgListener, sqlx::Error>> {
-        let Pools::Postgres(pool) = &self.pools else {
+        let Pools::Postgres { pool, .. } = &self.pools else {
             return None;
         };
         let own = PgPoolOptions::new()

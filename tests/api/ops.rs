@@ -99,6 +99,60 @@ async fn the_writers_connections_plan_once_and_look_rows_up_by_key() {
     s.finish().await;
 }
 
+/// Statements each on their own (names for ids, records of calls that went through) commit
+/// without waiting for the disk; a transaction's commit, on the same pools, waits for it
+/// (PostgreSQL). See `storage::UNFLUSHED` for why nothing acknowledged rests on the former.
+#[tokio::test]
+async fn only_statements_on_their_own_commit_without_waiting_for_the_disk() {
+    let Some(s) = TestServer::postgres().await else {
+        return;
+    };
+    let ask = "SELECT current_setting('synchronous_commit'), current_setting('plan_cache_mode')";
+    let setting = |mut tx: unibox::storage::Tx| async move {
+        let row: (String, String) = tx
+            .fetch_optional(unibox::storage::Sql::new(ask))
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+        row
+    };
+    let own = s.db.with_own_connections(1);
+    for (db, plans) in [(&s.db, "auto"), (&own, "force_generic_plan")] {
+        let alone = setting(db.each_on_its_own().await.unwrap()).await;
+        assert_eq!(alone, ("off".to_string(), plans.to_string()));
+        let together = setting(db.begin().await.unwrap()).await;
+        assert_eq!(together, ("on".to_string(), plans.to_string()));
+        let (plain,): (String,) = db
+            .fetch_optional(unibox::storage::Sql::new(
+                "SELECT current_setting('synchronous_commit')",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(plain, "on");
+    }
+    // What a statement on its own wrote is there for every other connection at once.
+    let mut alone = own.each_on_its_own().await.unwrap();
+    alone
+        .execute(unibox::storage::Sql::new(
+            "INSERT INTO storage_probe (filler) VALUES (NULL)",
+        ))
+        .await
+        .unwrap();
+    let (n,): (i64,) =
+        s.db.fetch_optional(unibox::storage::Sql::new(
+            "SELECT COUNT(*) FROM storage_probe",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 1);
+    alone.commit().await.unwrap();
+    own.close().await;
+    s.finish().await;
+}
+
 /// A young PostgreSQL database gets statistics as its tables grow, without waiting for
 /// autovacuum's next look, so statement plans are made for the tables as they now are.
 #[tokio::test]
