@@ -30,9 +30,10 @@ const TABLES: &str = "('messages', 'threads', 'contacts', 'videos', 'rule_runs',
 /// How finely the young tables are described ([`SAMPLE_TARGET`] × 300 rows read, buckets per
 /// column): these statistics serve while a table is young, before autovacuum's first look,
 /// which describes it in full (PostgreSQL's default is 100: 30,000 rows). The hot path finds
-/// rows by key and needs the tables' sizes more than their histograms; analysing the whole
-/// of each young table took 40 to 100 ms of a core at 500 comments a second, a stall for
-/// every batch then being written.
+/// rows by key and needs the tables' sizes more than their histograms. An analysis of the
+/// grown tables took 30 to 140 ms at 500 comments a second, a core taken from the batches
+/// then being written; with this target a run's analyses took 153–300 ms in all, where they
+/// took 288–394.
 const SAMPLE_TARGET: u32 = 10;
 
 /// Runs until `stop` turns true; on SQLite (whose planner reads no such statistics unless asked)
