@@ -122,6 +122,14 @@ impl Db {
     }
 }
 
+/// The settings of [`KEYED`], as a literal for the constants that build on it.
+macro_rules! keyed {
+    () => {
+        "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; \
+         SET enable_mergejoin = off"
+    };
+}
+
 /// How a connection of [`Db::with_own_connections`] plans: once for all arguments, and joining
 /// by index lookups row by row. A plan for all arguments guesses how many rows a statement
 /// brings (ten from arrays); against a young database's small tables it then preferred
@@ -130,15 +138,6 @@ impl Db {
 /// statement of the writers finds its rows by key, where looking each up by its index is the
 /// right plan at any size of table.
 const KEYED: &str = keyed!();
-
-/// [`KEYED`]'s settings, for the constants that build on it.
-macro_rules! keyed {
-    () => {
-        "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; \
-         SET enable_mergejoin = off"
-    };
-}
-use keyed;
 
 /// How a connection of [`Db::each_on_its_own`] commits: without waiting for the log to reach
 /// the disk (PostgreSQL's `synchronous_commit = off`). What such a statement writes is either

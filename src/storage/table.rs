@@ -33,6 +33,7 @@ impl Sql {
             table.push(items);
         }
         let width = table.first().map_or(0, Vec::len);
+        let row_count = table.len();
         let mut columns: Vec<Vec<Arg>> = vec![Vec::with_capacity(table.len()); width];
         let mut literals: Vec<Option<String>> = vec![None; width];
         for items in table {
@@ -40,9 +41,21 @@ impl Sql {
             for (at, item) in items.into_iter().enumerate() {
                 match item {
                     Item::Bind(arg) => columns[at].push(arg),
-                    Item::Raw(text) => literals[at] = Some(text),
+                    Item::Raw(text) => {
+                        let same = literals[at].as_ref().is_none_or(|was| *was == text);
+                        assert!(same, "a literal column has one value in every row");
+                        literals[at] = Some(text);
+                    }
                 }
             }
+        }
+        for (values, literal) in columns.iter().zip(&literals) {
+            let rows = if literal.is_some() { 0 } else { row_count };
+            assert_eq!(
+                values.len(),
+                rows,
+                "a column is bound in every row or in none"
+            );
         }
         self.push("SELECT ");
         let mut arrays = Vec::new();
@@ -149,5 +162,27 @@ mod tests {
         );
         assert!(matches!(&sql.args[..], [Arg::Ints(n), Arg::Texts(s)]
             if n == &[Some(1), Some(2)] && s == &[Some("a".to_owned()), None]));
+    }
+
+    #[test]
+    #[should_panic(expected = "bound in every row or in none")]
+    fn a_column_bound_in_some_rows_and_literal_in_others_is_refused() {
+        let mut sql = Sql::new("INSERT INTO t (n) ");
+        sql.bind_table(Backend::Postgres, [1_i64, 2], |r, n| {
+            if n == 1 {
+                r.bind(n);
+            } else {
+                r.raw("0");
+            }
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "one value in every row")]
+    fn a_literal_column_with_two_values_is_refused() {
+        let mut sql = Sql::new("INSERT INTO t (state) ");
+        sql.bind_table(Backend::Postgres, ["'open'", "'done'"], |r, state| {
+            r.raw(state);
+        });
     }
 }
