@@ -13,6 +13,30 @@ use super::{Db, Health, Pools, writer};
 /// again.
 const STATEMENT_CACHE: usize = 512;
 
+/// How long a pooled connection may lie unused before it is tried (a round trip) as it is
+/// handed out. sqlx tries every connection it hands out by default: on the ingest writers'
+/// path that was one round trip to PostgreSQL (or to SQLite's worker thread) in every dozen,
+/// for connections used a millisecond before. One that lay idle longer, as across a database
+/// restart, is still tried, and a dead one replaced; one that breaks in between fails its
+/// statement, which answers `503` like any lost connection.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// `options` that try a connection as it is handed out only after [`IDLE_CHECK`].
+pub(super) fn checked_when_idle<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_CHECK {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// Opens the database named by `url`: `postgres://…`/`postgresql://…` or `sqlite://…`
 /// (a SQLite file is created when missing).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
@@ -20,7 +44,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         let options = PgConnectOptions::from_str(url)
             .context("DATABASE_URL is not a valid PostgreSQL URL")?
             .statement_cache_capacity(STATEMENT_CACHE);
-        let pool = PgPoolOptions::new()
+        let pool = checked_when_idle(PgPoolOptions::new())
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
@@ -54,7 +78,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     // ingest (64 MiB gave the same ingest rate at a million messages and 30 MiB more memory);
     // readers keep 2 MiB each and share the OS page cache. (No mmap: each connection would
     // map the file again, and memory figures would count pages once per map.)
-    let write = SqlitePoolOptions::new()
+    let write = checked_when_idle(SqlitePoolOptions::new())
         .max_connections(1)
         .after_release(|conn, _| Box::pin(writer::release_clean(conn)))
         .connect_with(
@@ -65,7 +89,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         )
         .await
         .with_context(|| format!("cannot open SQLite database {url}"))?;
-    let read = SqlitePoolOptions::new()
+    let read = checked_when_idle(SqlitePoolOptions::new())
         .max_connections(max_connections.max(2))
         .connect_with(options.pragma("cache_size", "-2048"))
         .await

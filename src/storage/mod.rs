@@ -91,7 +91,7 @@ impl Db {
             Pools::Sqlite { .. } => self.clone(),
             Pools::Postgres { pool, .. } => {
                 let options = (*pool.connect_options()).clone();
-                let own = sqlx::postgres::PgPoolOptions::new()
+                let own = connect::checked_when_idle(sqlx::postgres::PgPoolOptions::new())
                     .max_connections(connections.max(1))
                     .acquire_timeout(std::time::Duration::from_secs(10))
                     .after_connect(|conn, _| Box::pin(settle_in(conn, KEYED)))
@@ -156,7 +156,7 @@ fn unflushed_pool(
     options: sqlx::postgres::PgConnectOptions,
     settings: &'static str,
 ) -> PgPool {
-    sqlx::postgres::PgPoolOptions::new()
+    connect::checked_when_idle(sqlx::postgres::PgPoolOptions::new())
         .max_connections(connections.max(1))
         .acquire_timeout(std::time::Duration::from_secs(10))
         .after_connect(move |conn, _| Box::pin(settle_in(conn, settings)))

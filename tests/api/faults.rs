@@ -353,6 +353,46 @@ async fn postgres_backends_killed_mid_batch() {
     s.finish().await;
 }
 
+/// A pooled connection is tried before use only after lying idle a while (a round trip per
+/// use otherwise): those the database closed meanwhile are replaced, not handed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_closed_while_idle_are_replaced() {
+    let Some(s) = TestServer::postgres().await else {
+        return;
+    };
+    let url = s.url("/api/v1/events");
+    assert_eq!(send(&s.client, &url, &batch("before", 20)).await.0, 201);
+    let name = s.database_url.rsplit('/').next().unwrap().to_owned();
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let killed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'idle'",
+    )
+    .bind(&name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        killed.len() >= 2,
+        "the writers' and the requests' connections: {killed:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for round in 0..3 {
+        let (status, body) = send(&s.client, &url, &batch(&format!("after{round}"), 20)).await;
+        assert_eq!(
+            status, 201,
+            "a connection closed while idle was used: {body}"
+        );
+    }
+    let (status, _) = s.get_json("/readyz").await;
+    assert_eq!(status, 200);
+    s.finish().await;
+}
+
 /// A TCP proxy in front of PostgreSQL that can play a server restart: every open connection
 /// is cut and new ones are turned away until it comes back.
 struct Restartable {
