@@ -12,6 +12,7 @@
 //! Prints, per backend: ingest throughput, p50/p95 of the first inbox page and of the JSON
 //! thread list, p50/p95 of full-text searches, and the server's peak RSS.
 
+#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};

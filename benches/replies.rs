@@ -5,7 +5,9 @@
 //! as 32 senders go) and how fast the replies follow. Every comment is stored and answered
 //! durably on the way; a missing or doubled reply is reported. Beside the latency it prints how
 //! long the webhooks took to be answered (stored, the rule decided: the reply leaves as the
-//! answer does) and in which seconds of the steady phase the replies over 20 ms were sent.
+//! answer does), in which seconds of the steady phase the replies over 20 ms were sent, and
+//! what the machine did meanwhile: how busy it was, how much the hypervisor took (steal), and
+//! the CPU time per comment of the server, of PostgreSQL and of the benchmark.
 //!
 //! Run: `cargo bench --bench replies`. Knobs: UNIBOX_BENCH_BACKENDS ("sqlite,postgres"),
 //! UNIBOX_BENCH_RATE (500 a second), UNIBOX_BENCH_SECONDS (10), UNIBOX_BENCH_BURST (9000; one account's rule answers at most 10,000 an hour),
@@ -164,6 +166,7 @@ async fn run(backend: &str, url: &str) {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::with_capacity(total);
+    let machine = support::Machine::now(server.child.id());
     let started = Instant::now();
     for n in 0..total {
         tick.tick().await;
@@ -190,6 +193,7 @@ async fn run(backend: &str, url: &str) {
         }
     }
     let offered = total as f64 / started.elapsed().as_secs_f64();
+    let machine = support::Machine::now(server.child.id()).since(&machine, total);
     let replies = replies_for(&world, &sent, Duration::from_secs(60)).await;
     let mut latency: Vec<f64> = replies
         .iter()
@@ -235,6 +239,7 @@ async fn run(backend: &str, url: &str) {
         }
     }
     println!("over 20 ms, by second of the steady phase: {slow:?}");
+    println!("{machine}");
 
     // Sustained throughput: as fast as 32 senders go.
     let burst = knob("UNIBOX_BENCH_BURST", 9_000);

@@ -254,3 +254,84 @@ impl Scratch {
         }
     }
 }
+
+/// What the machine did over a stretch of a benchmark (Linux's `/proc`; zeros elsewhere):
+/// how busy it was, how much time the hypervisor took from it (steal: a virtual machine's
+/// neighbours, which stall every process at random and make latency runs differ), and the CPU
+/// time of the server, of PostgreSQL's processes and of the benchmark itself.
+pub struct Machine {
+    busy: u64,
+    steal: u64,
+    all: u64,
+    server: u64,
+    database: u64,
+    own: u64,
+}
+
+/// Clock ticks of `/proc/<pid>/stat` (user and system time), 0 when unreadable.
+fn process_ticks(stat: &str) -> u64 {
+    // The fields after the command name (which may hold spaces) start after its ')'.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are the stat file's 14th and 15th fields, the 12th and 13th after ')'.
+    fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+        .unwrap_or(0)
+}
+
+impl Machine {
+    pub fn now(server: u32) -> Machine {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let at = |i: usize| cpu.get(i).copied().unwrap_or(0);
+        let all: u64 = cpu.iter().take(8).sum();
+        let ticks = |pid: &str| {
+            process_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+        };
+        let database = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "postgres")
+            })
+            .map(|pid| ticks(&pid))
+            .sum();
+        Machine {
+            busy: all - at(3) - at(4) - at(7),
+            steal: at(7),
+            all,
+            server: ticks(&server.to_string()),
+            database,
+            own: ticks("self"),
+        }
+    }
+
+    /// What happened since `before`, per `items` for the CPU times.
+    pub fn since(&self, before: &Machine, items: usize) -> String {
+        let all = self.all.saturating_sub(before.all).max(1) as f64;
+        // Clock ticks are a hundredth of a second on Linux.
+        let per = |a: u64, b: u64| a.saturating_sub(b) as f64 * 10_000.0 / items.max(1) as f64;
+        format!(
+            "machine: {:.0} % busy, {:.0} % taken by the hypervisor (steal); CPU per comment: server {:.0} µs, PostgreSQL {:.0} µs, sender and simulator {:.0} µs",
+            self.busy.saturating_sub(before.busy) as f64 * 100.0 / all,
+            self.steal.saturating_sub(before.steal) as f64 * 100.0 / all,
+            per(self.server, before.server),
+            per(self.database, before.database),
+            per(self.own, before.own),
+        )
+    }
+}
