@@ -213,7 +213,8 @@ async fn write_jobs(writer: Writing, jobs: Arc<Jobs>, mut stop: watch::Receiver<
 }
 
 /// The next group to write: the first waiting batch and, when more were waiting, those that
-/// join it within the writers' gathering time (see [`GATHER`]). `None` once the queue is closed and empty.
+/// join it within the writers' gathering time (see [`GATHER`]). `None` once the queue is
+/// closed and empty.
 async fn gather(
     rx: &mut mpsc::Receiver<Job>,
     jobs: &Jobs,

@@ -139,16 +139,23 @@ macro_rules! keyed {
 /// right plan at any size of table.
 const KEYED: &str = keyed!();
 
+/// The setting of [`UNFLUSHED`], as a literal for the constant that builds on it.
+macro_rules! unflushed {
+    () => {
+        "SET synchronous_commit = off"
+    };
+}
+
 /// How a connection of [`Db::each_on_its_own`] commits: without waiting for the log to reach
 /// the disk (PostgreSQL's `synchronous_commit = off`). What such a statement writes is either
 /// a name for an id that a later transaction uses, and that transaction's commit waits for the
 /// log up to its own record, which lies after this one's; or a record of a platform call that
 /// a database crash may lose, when the row's lease runs out and it is looked up on the platform
 /// before any new attempt (`outbox`). Either way nothing acknowledged rests on it alone.
-const UNFLUSHED: &str = "SET synchronous_commit = off";
+const UNFLUSHED: &str = unflushed!();
 
 /// [`UNFLUSHED`] on a connection of [`Db::with_own_connections`].
-const UNFLUSHED_KEYED: &str = concat!(keyed!(), "; SET synchronous_commit = off");
+const UNFLUSHED_KEYED: &str = concat!(keyed!(), "; ", unflushed!());
 
 /// Connections for [`Db::each_on_its_own`], opened when first needed, with `settings`.
 fn unflushed_pool(
