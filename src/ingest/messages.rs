@@ -107,7 +107,8 @@ pub async fn write_messages(
     // it. Two concurrent batches carrying the same messages in another order can deadlock on
     // PostgreSQL; the batch is then retried (see `store::store_events`).
     let keys = thread_keys(incoming, &pending, &stored);
-    let threads = resolve_threads(tx, workspace, incoming, &pending, &keys, now).await?;
+    let known = stored_threads(&stored);
+    let threads = resolve_threads(tx, workspace, incoming, &pending, &keys, &known, now).await?;
     let thread_ids = &threads.ids;
     let created =
         insert_messages(tx, workspace, incoming, &pending, &keys, thread_ids, now).await?;
@@ -244,6 +245,17 @@ async fn lookup_stored(
         }
     }
     Ok(found)
+}
+
+/// The threads of the stored messages looked up (a reply's parent's thread is its own).
+fn stored_threads(stored: &HashMap<Key, StoredMessage>) -> HashMap<ThreadKey, i64> {
+    stored
+        .iter()
+        .map(|((channel, _), s)| {
+            let key = (*channel, s.thread_kind.as_str(), s.thread_key.clone());
+            (key, s.thread_id)
+        })
+        .collect()
 }
 
 /// Comments of one channel in this batch, each with its parent (if any).

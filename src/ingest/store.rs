@@ -76,7 +76,7 @@ async fn store_once(
 ) -> Result<Stored, sqlx::Error> {
     let cache = &memory.refs;
     let mut learned = cache.learning();
-    let committed_refs = if db.backend() == Backend::Postgres {
+    let (committed_refs, mut tx) = if db.backend() == Backend::Postgres {
         // Committed on their own: a channel, video or contact is only a name for an id, and
         // holding the new ones' index entries until the batch commits would make concurrent
         // writers that met the same new author wait for each other's whole batch. A small
@@ -84,22 +84,27 @@ async fn store_once(
         // round trips of `BEGIN` and `COMMIT` and without waiting for the disk
         // (`Db::each_on_its_own`: the batch's own commit, later in the log, waits for them
         // too); a bulk batch, with several statements, commits them together.
-        let mut own = if events.len() < BULK_EVENTS {
-            db.each_on_its_own().await?
-        } else {
-            db.begin().await?
+        let names = async {
+            let mut own = if events.len() < BULK_EVENTS {
+                db.each_on_its_own().await?
+            } else {
+                db.begin().await?
+            };
+            let refs = resolve_refs(&mut own, cache, &mut learned, workspace, events, now).await?;
+            own.commit().await?;
+            Ok(refs)
         };
-        let refs = resolve_refs(&mut own, cache, &mut learned, workspace, events, now).await?;
-        own.commit().await?;
-        Some(refs)
+        // The batch's transaction begins meanwhile, on its own connection: `BEGIN` takes no
+        // snapshot, so the batch's first statement, after the names committed, sees them.
+        let (refs, tx) = tokio::try_join!(names, db.begin())?;
+        (Some(refs), tx)
     } else {
-        None
+        (None, db.begin().await?)
     };
     // Every batch keeps PostgreSQL's cached plans: planning each of a bulk batch's statements
     // for its own arguments also re-planned the foreign-key checks behind every inserted row
     // (a third of the database's time at a million messages). Plans made while a table was
     // small are renewed as it grows (`storage::statistics`).
-    let mut tx = db.begin().await?;
     let Refs {
         channels,
         videos: video_ids,

@@ -50,12 +50,14 @@ struct Summary<'a> {
     last_inbound: Option<DateTime<Utc>>,
 }
 
+/// `known`: threads the batch already found (those of stored messages it looked up).
 pub async fn resolve_threads(
     tx: &mut Tx,
     workspace: i64,
     incoming: &[Incoming<'_>],
     pending: &[usize],
     keys: &HashMap<usize, String>,
+    known: &HashMap<ThreadKey, i64>,
     now: DateTime<Utc>,
 ) -> Result<BatchThreads, sqlx::Error> {
     let mut summaries: BTreeMap<ThreadKey, Summary<'_>> = BTreeMap::new();
@@ -83,8 +85,16 @@ pub async fn resolve_threads(
         }
         s.last_inbound = s.last_inbound.max(inbound);
     }
-    let wanted: Vec<&ThreadKey> = summaries.keys().collect();
-    let mut ids = find_existing(tx, &wanted).await?;
+    let mut ids: HashMap<ThreadKey, i64> = summaries
+        .keys()
+        .filter_map(|k| Some((k.clone(), *known.get(k)?)))
+        .collect();
+    if tx.backend() == Backend::Sqlite {
+        let wanted: Vec<&ThreadKey> = summaries.keys().filter(|k| !ids.contains_key(*k)).collect();
+        ids.extend(find_existing(tx, &wanted).await?);
+    }
+    // PostgreSQL looks up only what its insert below did not insert: most comments open a
+    // thread, so that costs one statement where a lookup first cost two.
 
     let new: Vec<(&ThreadKey, &Summary<'_>)> = summaries
         .iter()
@@ -135,7 +145,8 @@ pub async fn resolve_threads(
             ids.insert(key, row.id);
         }
     }
-    // Created by a concurrent writer between our lookup and our insert: existing after all.
+    // Not inserted: existing before the batch (PostgreSQL did not look first), or created by a
+    // concurrent writer between our lookup and our insert.
     let raced: Vec<&ThreadKey> = summaries.keys().filter(|k| !ids.contains_key(*k)).collect();
     if !raced.is_empty() {
         ids.extend(find_existing(tx, &raced).await?);

@@ -56,14 +56,18 @@ pub async fn work(db: Db, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Analyses the tables that have grown at least fourfold (and by 500 rows or more) since their
-/// last statistics.
+/// Analyses the tables that hold at least four times the rows their last statistics counted
+/// (and 500 or more).
 async fn refresh(db: &Db) -> Result<(), sqlx::Error> {
+    // Grown: more live rows now than four times those its last statistics counted (none before
+    // the first). Not rows changed since: the outbox's rows, the threads and the replies are
+    // each updated after their insert, and counting those analysed them every few seconds.
     let mut sql = Sql::new(
-        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() \
-         AND n_mod_since_analyze >= 500 AND n_mod_since_analyze * 4 >= n_live_tup * 3 AND relname IN ",
+        "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
+         WHERE s.schemaname = current_schema() \
+         AND s.n_live_tup >= GREATEST(4 * c.reltuples, 500) AND s.relname IN ",
     );
-    sql.push(TABLES).push(" ORDER BY relname");
+    sql.push(TABLES).push(" ORDER BY 1");
     let grown: Vec<(String,)> = db.fetch_all(sql).await?;
     if grown.is_empty() {
         return Ok(());

@@ -154,43 +154,83 @@ async fn only_statements_on_their_own_commit_without_waiting_for_the_disk() {
 }
 
 /// A young PostgreSQL database gets statistics as its tables grow, without waiting for
-/// autovacuum's next look, so statement plans are made for the tables as they now are.
+/// autovacuum's next look, so statement plans are made for the tables as they now are; rows
+/// that only change (a reply sent, a thread grown) do not make it look again.
 #[tokio::test]
 async fn young_tables_get_statistics_as_they_grow() {
     let Some(s) = TestServer::postgres().await else {
         return;
     };
-    let analysed = || async {
-        let (n,): (i64,) =
-            s.db.fetch_optional(unibox::storage::Sql::new(
-                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'messages' \
-                 AND schemaname = current_schema()",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        n
+    let messages = |column: &'static str| {
+        let db = s.db.clone();
+        async move {
+            let (n,): (i64,) = db
+                .fetch_optional(unibox::storage::Sql::new(format!(
+                    "SELECT {column} FROM pg_stat_user_tables WHERE relname = 'messages' \
+                     AND schemaname = current_schema()"
+                )))
+                .await
+                .unwrap()
+                .unwrap();
+            n
+        }
     };
-    assert_eq!(analysed().await, 0);
-    let events: Vec<Value> = (0..600)
-        .map(|i| comment(&format!("grow{i}"), "hello"))
-        .collect();
-    s.ingest(Value::Array(events)).await;
     // The writers' own connections publish what they changed when they fall idle, and
     // PostgreSQL then waits up to ten seconds before it does (sooner under load, when every
     // next transaction publishes the last second's changes); the statistics worker looks every
     // two. Autovacuum would look once a minute.
-    let mut n = 0;
-    for _ in 0..200 {
-        n = analysed().await;
-        if n > 0 {
+    let analysed_beyond = |count: i64| async move {
+        for _ in 0..200 {
+            if messages("analyze_count").await > count {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    };
+    let grow = |from: usize, to: usize| {
+        let events: Vec<Value> = (from..to)
+            .map(|i| comment(&format!("grow{i}"), "hello"))
+            .collect();
+        s.ingest(Value::Array(events))
+    };
+    assert_eq!(messages("analyze_count").await, 0);
+    grow(0, 600).await;
+    assert!(
+        analysed_beyond(0).await,
+        "600 new messages and no statistics gathered within twenty seconds"
+    );
+    let first = messages("analyze_count").await;
+
+    // Every row changed, none added: the statistics still describe the table's size.
+    s.db.execute(unibox::storage::Sql::new(
+        "UPDATE messages SET author_name = author_name || ''",
+    ))
+    .await
+    .unwrap();
+    let mut published = false;
+    for _ in 0..150 {
+        if messages("n_mod_since_analyze").await >= 600 {
+            published = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert!(published, "the update's changes were never published");
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
+    assert_eq!(
+        messages("analyze_count").await,
+        first,
+        "600 rows changed in a table of 600 were analysed again"
+    );
+
+    // Four times the rows the statistics counted: looked at again.
+    for from in (600..2400).step_by(600) {
+        grow(from, from + 600).await;
+    }
     assert!(
-        n > 0,
-        "600 new messages and no statistics gathered within twenty seconds"
+        analysed_beyond(first).await,
+        "a table grown fourfold was not analysed again within twenty seconds"
     );
     s.finish().await;
 }
