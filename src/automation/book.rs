@@ -160,6 +160,11 @@ pub struct Standing {
     pub time_zone: chrono_tz::Tz,
 }
 
+/// A workspace's time zone setting; one that no longer parses counts as UTC.
+pub fn time_zone(zone: &str) -> chrono_tz::Tz {
+    zone.parse().unwrap_or(chrono_tz::UTC)
+}
+
 /// The compiled rules of every workspace this instance has seen.
 #[derive(Default)]
 pub struct RuleBooks {
@@ -177,9 +182,8 @@ impl RuleBooks {
             .fetch_optional(sql)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
-        let time_zone = zone.parse().unwrap_or(chrono_tz::UTC);
-        let cached = self.lock().get(&workspace).cloned();
-        if let Some(book) = cached.filter(|b| b.version == version) {
+        let time_zone = time_zone(&zone);
+        if let Some(book) = self.cached(workspace).filter(|b| b.version == version) {
             return Ok(Standing {
                 book,
                 paused,
@@ -203,6 +207,12 @@ impl RuleBooks {
             paused,
             time_zone,
         })
+    }
+
+    /// The workspace's rules as this instance last compiled them, if it has: whether they
+    /// are still current, the caller asks the database.
+    pub fn cached(&self, workspace: i64) -> Option<Arc<RuleBook>> {
+        self.lock().get(&workspace).cloned()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<RuleBook>>> {

@@ -13,6 +13,7 @@ use super::due::apply;
 use super::ledger::{Involved, Ledger};
 use super::runs::{self, NewRun};
 use super::safeguards::{Stop, Subject};
+use super::turns::{Rules, TURNS, lock_channels_reading_rules, were_current};
 use super::variants::{self, Picked};
 use crate::conversations::{
     self, Automated, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
@@ -76,10 +77,43 @@ pub async fn decide(
     if arrivals.is_empty() {
         return Ok(Decided::default());
     }
-    let standing = books.current(tx, workspace).await?;
-    let book = standing.book.clone();
+    // On PostgreSQL the rules this instance compiled last are assumed, and whether they are
+    // still the workspace's is read with the channels' lock: one round trip where there were
+    // two. Rules changed meanwhile: the batch is decided again by the current ones.
+    if tx.backend() == Backend::Postgres
+        && let Some(book) = books.cached(workspace)
+    {
+        let rules = Rules::Assumed(book);
+        if let Some(decided) =
+            decide_by(tx, books, courier, workspace, arrivals, rules, now).await?
+        {
+            return Ok(decided);
+        }
+    }
+    let rules = Rules::Read(books.current(tx, workspace).await?);
+    decide_by(tx, books, courier, workspace, arrivals, rules, now)
+        .await?
+        .ok_or_else(|| sqlx::Error::Protocol("rules read in this transaction went stale".into()))
+}
+
+/// [`decide`] by `rules`; `None` when the rules assumed are no longer the workspace's.
+async fn decide_by(
+    tx: &mut Tx,
+    books: &RuleBooks,
+    courier: Option<&Courier>,
+    workspace: i64,
+    arrivals: &[Arrival<'_>],
+    rules: Rules,
+    now: DateTime<Utc>,
+) -> Result<Option<Decided>, sqlx::Error> {
+    let book = match &rules {
+        Rules::Read(standing) => standing.book.clone(),
+        Rules::Assumed(book) => book.clone(),
+    };
     if book.matcher.is_empty() {
-        return Ok(Decided::default());
+        return Ok(were_current(tx, books, workspace, &rules)
+            .await?
+            .then(Decided::default));
     }
     let first = if book.needs_first {
         first_messages(tx, arrivals).await?
@@ -105,7 +139,9 @@ pub async fn decide(
         }
     }
     if fired.is_empty() {
-        return Ok(Decided::default());
+        return Ok(were_current(tx, books, workspace, &rules)
+            .await?
+            .then(Decided::default));
     }
     let involved = Involved {
         rules: fired.iter().flat_map(|(_, r)| r.iter().copied()).collect(),
@@ -138,19 +174,28 @@ pub async fn decide(
     let may_act_now: Vec<usize> = may_act_now.map(|(i, _)| *i).collect();
     let answered = answered_later(tx, arrivals, may_act_now.iter().copied()).await?;
     // The channels, as replies sent at once need them (read with the lock on PostgreSQL).
-    let mut senders = conversations::delivery::senders();
-    senders.bind_list(involved.channels.iter().copied());
-    let senders: Vec<Sender> = if tx.backend() == Backend::Postgres {
-        // Cool-downs and caps count earlier runs: concurrent batches on one channel take
-        // turns from here to their commit, so two cannot both see room for the last reply of
-        // the hour. `NO KEY UPDATE`, in id order: deciders wait for each other, never for (or
-        // against) the key-share locks every insert referencing a channel takes.
-        senders.push(" ORDER BY c.id FOR NO KEY UPDATE OF c");
-        tx.fetch_all(senders).await?
-    } else if courier.is_some() && !may_act_now.is_empty() {
-        tx.fetch_all(senders).await?
-    } else {
-        Vec::new()
+    // Cool-downs and caps count earlier runs: on PostgreSQL concurrent batches on one channel
+    // take turns from here to their commit, so two cannot both see room for the last reply of
+    // the hour.
+    let channels = &involved.channels;
+    let (senders, standing) = match rules {
+        Rules::Assumed(book) => match lock_channels_reading_rules(tx, channels, book).await? {
+            Some(locked) => locked,
+            None => return Ok(None),
+        },
+        Rules::Read(standing) => {
+            let mut senders = conversations::delivery::senders();
+            senders.bind_list(channels.iter().copied());
+            let senders: Vec<Sender> = if tx.backend() == Backend::Postgres {
+                senders.push(TURNS);
+                tx.fetch_all(senders).await?
+            } else if courier.is_some() && !may_act_now.is_empty() {
+                tx.fetch_all(senders).await?
+            } else {
+                Vec::new()
+            };
+            (senders, standing)
+        }
     };
     let senders: HashMap<i64, Sender> = senders.into_iter().map(|s| (s.id, s)).collect();
     let mut ledger = Ledger::load(tx, &involved, now).await?;
@@ -192,7 +237,9 @@ pub async fn decide(
         decisions: &decisions,
         answered: &answered,
     };
-    write(tx, workspace, &written, send_now.as_ref(), now).await
+    write(tx, workspace, &written, send_now.as_ref(), now)
+        .await
+        .map(Some)
 }
 
 /// What [`write`] writes.

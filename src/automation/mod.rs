@@ -17,6 +17,7 @@ mod runs;
 mod safeguards;
 pub mod stats;
 pub mod suggestions;
+mod turns;
 mod variants;
 pub mod verdicts;
 

@@ -38,13 +38,18 @@ pub struct Sender {
 /// Reads channels as [`Sender`]s; the caller adds the list of ids (and, on PostgreSQL, may
 /// lock them).
 pub fn senders() -> Sql {
+    senders_with("", "")
+}
+
+/// [`senders`], with more `columns` (each after a comma) from the tables `joined`.
+pub fn senders_with(columns: &str, joined: &str) -> Sql {
     let mut sql = Sql::new(
         "SELECT c.id, c.platform, c.platform_id AS account, c.own_author_id, c.credentials, (",
     );
-    sql.push(CAN_SEND).push(
-        ") AS sendable FROM channels c LEFT JOIN channel_health h ON h.channel_id = c.id \
-         WHERE c.id IN ",
-    );
+    sql.push(CAN_SEND).push(") AS sendable").push(columns);
+    sql.push(" FROM channels c")
+        .push(joined)
+        .push(" LEFT JOIN channel_health h ON h.channel_id = c.id WHERE c.id IN ");
     sql
 }
 

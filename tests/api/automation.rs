@@ -116,6 +116,13 @@ on_both_backends! {
         assert_eq!(r.status(), 200);
         s.ingest(json!([fresh(comment("c3", "price please"))])).await;
         assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs").await, 1);
+        // A rule made meanwhile counts too, though no rule of the old ones fires.
+        let mut shipping = price_rule("dry_run");
+        shipping["name"] = json!("Shipping");
+        shipping["conditions"] = json!([{"type": "keywords", "any": ["shipping"]}]);
+        let newer = create_rule(s, shipping).await;
+        s.ingest(json!([fresh(comment("c4", "shipping to Belgium?"))])).await;
+        assert_eq!(number(s, &format!("SELECT COUNT(*) FROM rule_runs WHERE rule_id = {newer}")).await, 1);
 
         let (_, rules) = s.get_json("/api/v1/rules").await;
         let stats = &rules["rules"][0]["stats"];
@@ -205,6 +212,11 @@ on_both_backends! {
         admin.put(s.url("/api/v1/automation")).json(&json!({"paused": false})).send().await.unwrap();
         s.ingest(json!([fresh(comment("p2", "price?"))])).await;
         wait_for(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'", 1).await;
+        // Paused again, with the rules unchanged since the last decision: stopped at once.
+        admin.put(s.url("/api/v1/automation")).json(&json!({"paused": true})).send().await.unwrap();
+        s.ingest(json!([fresh(comment("p3", "price?"))])).await;
+        assert_eq!(number(s, "SELECT COUNT(*) FROM rule_runs WHERE outcome = 'suppressed' AND reason = 'paused'").await, 2);
+        assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 1);
     }
 
     async fn a_person_answering_first_keeps_the_rule_quiet(s: &TestServer) {
