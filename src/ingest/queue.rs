@@ -80,9 +80,10 @@ impl IngestQueue {
                 std::time::Duration::ZERO
             },
         });
-        // Each writer holds one connection at a time (its batch's names for ids commit before
-        // the batch's transaction begins); one more each for a retry racing a release.
-        let db = db.with_own_connections(2 * count as u32);
+        // Each writer holds up to two connections at once (a bulk batch's names for ids commit
+        // on one while the batch's transaction begins on the other); one more each for a retry
+        // racing a release. Connections open as they are first needed.
+        let db = db.with_own_connections(3 * count as u32);
         let loops: Vec<_> = (0..count)
             .map(|_| {
                 let writer = Writing {
