@@ -1,5 +1,6 @@
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -62,6 +63,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     if !url.starts_with("sqlite:") {
         anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://");
     }
+    // `NORMAL`: a commit does not wait for the disk; the log is flushed by each background
+    // checkpoint (every 20 ms while writing), so a killed process loses nothing acknowledged
+    // and a power cut at most what was acknowledged since the last checkpoint. `FULL` (a flush
+    // per commit) measured p99 99-792 ms at 500 comments a second, where this measured 13-15:
+    // now and then the disk takes hundreds of milliseconds to flush, and the one writer waits.
     let options = SqliteConnectOptions::from_str(url)
         .context("DATABASE_URL is not a valid SQLite URL")?
         .create_if_missing(true)
@@ -78,9 +84,15 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     // ingest (64 MiB gave the same ingest rate at a million messages and 30 MiB more memory);
     // readers keep 2 MiB each and share the OS page cache. (No mmap: each connection would
     // map the file again, and memory figures would count pages once per map.)
+    // Each return of the writer counts: the background checkpoint runs only after writes.
+    let writes = Arc::new(AtomicU64::new(0));
+    let released = writes.clone();
     let write = checked_when_idle(SqlitePoolOptions::new())
         .max_connections(1)
-        .after_release(|conn, _| Box::pin(writer::release_clean(conn)))
+        .after_release(move |conn, _| {
+            released.fetch_add(1, Ordering::Relaxed);
+            Box::pin(writer::release_clean(conn))
+        })
         .connect_with(
             options
                 .clone()
@@ -98,7 +110,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         pools: Pools::Sqlite { read, write },
         health: Arc::new(Health::default()),
     };
-    tokio::spawn(checkpoint_in_background(db.clone()));
+    tokio::spawn(checkpoint_in_background(db.clone(), writes));
     Ok(db)
 }
 
@@ -112,37 +124,68 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
 /// it) and its index, mapped by every connection, to 22 MB.
 const LOG_PAGES: i64 = 16_384;
 
-/// How often the background checkpoint runs (back to back while each takes longer).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// How often the background checkpoint runs after writes (back to back while each takes
+/// longer). Often, so that each copy is small. The reply benchmark's p99 at 500 comments a
+/// second on SQLite, on a machine where every 100 ms measured 14-18 ms: every 500 ms 22-24
+/// ms, every 5 s 54-75 ms. On a slower machine later, three to six rounds each: every 300 ms
+/// 39-46 ms, 100 ms 22-27, 40 ms 15-23, 20 ms 15-18, 10 ms 16-23.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
+
+/// Without writes of its own, the checkpoint still runs this often: another process (a
+/// `unibox` command) may have written.
+const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 
 /// Copies the write-ahead log back into the database file from a reader connection, so the
 /// single writer never does the bulk of it. A passive checkpoint never blocks the writer or
-/// readers. When it has copied a log of [`LOG_PAGES`] or more, the writer is taken for a
-/// moment to copy the little written meanwhile, so that its next transaction starts the log
-/// over. When the disk was full and has room again, the log is cut back to nothing. It stops
-/// when the pools close.
-async fn checkpoint_in_background(db: Db) {
+/// readers. It runs [`CHECKPOINT_EVERY`] while the writer is being used (`writes` counts its
+/// returns), and every [`CHECKPOINT_IDLE`] otherwise, so an idle server does not checkpoint
+/// fifty times a second. When it has copied a log of [`LOG_PAGES`] or more, the writer is taken for
+/// a moment to copy the little written meanwhile, so that its next transaction starts the log
+/// over. When the disk was full and has room again, the log is cut back to nothing once the
+/// writes pause. It stops when the pools close.
+async fn checkpoint_in_background(db: Db, writes: Arc<AtomicU64>) {
     let Pools::Sqlite { read, write } = &db.pools else {
         return;
     };
-    // Often, so that each copy is small: with a checkpoint every 500 ms the reply benchmark's
-    // p99 on SQLite was 22-24 ms, every 5 s 54-75 ms, every 100 ms 14-18 ms. Nothing to copy
-    // costs a fraction of a millisecond.
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
+    // The writes the last successful checkpoint saw, and when it ran.
+    let mut copied_after = None;
+    let mut copied_at = tokio::time::Instant::now();
+    let mut shrink_from = None;
     loop {
         tick.tick().await;
         if read.is_closed() {
             return;
         }
-        db.shrink_log_if_recovered().await;
+        let seen = writes.load(Ordering::Relaxed);
+        let idle = copied_after == Some(seen);
+        // After a full spell the log is cut back once all written is copied and the writes
+        // paused (or a second on): cut while they go on, it grows again with them.
+        if db.log_recovered() {
+            shrink_from.get_or_insert_with(tokio::time::Instant::now);
+        }
+        if let Some(from) = shrink_from
+            && (idle || from.elapsed() >= CHECKPOINT_IDLE)
+        {
+            db.shrink_log().await;
+            shrink_from = None;
+            continue;
+        }
+        if idle && copied_at.elapsed() < CHECKPOINT_IDLE {
+            continue;
+        }
         let copied = match checkpoint(read).await {
             Ok((log, copied)) if log >= LOG_PAGES && copied == log => checkpoint(write).await,
             other => other,
         };
         match copied {
-            Ok(_) => failing = false,
+            Ok(_) => {
+                failing = false;
+                copied_after = Some(seen);
+                copied_at = tokio::time::Instant::now();
+            }
             Err(_) if read.is_closed() => return,
             // Said once per spell: a full disk fails every checkpoint until space is freed.
             Err(e) if !failing => {

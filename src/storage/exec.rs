@@ -174,10 +174,15 @@ impl Db {
         Ok(())
     }
 
-    /// After a full spell, gives the write-ahead log's space back (SQLite; a no-op elsewhere).
-    pub async fn shrink_log_if_recovered(&self) {
+    /// Whether a full spell ended since the last call (then the write-ahead log, which may have
+    /// grown into all of the disk, is to be cut back: [`Db::shrink_log`]).
+    pub(super) fn log_recovered(&self) -> bool {
+        self.health.take_recovered()
+    }
+
+    /// Gives the write-ahead log's space back (SQLite; a no-op elsewhere).
+    pub(super) async fn shrink_log(&self) {
         if let Pools::Sqlite { write, .. } = &self.pools
-            && self.health.take_recovered()
             && let Err(e) = writer::truncate_log(write).await
         {
             tracing::warn!(error = %e, "cannot cut the write-ahead log back");
