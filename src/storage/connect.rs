@@ -128,7 +128,7 @@ const LOG_PAGES: i64 = 16_384;
 /// longer). Often, so that each copy is small. The reply benchmark's p99 at 500 comments a
 /// second on SQLite, on a machine where every 100 ms measured 14-18 ms: every 500 ms 22-24
 /// ms, every 5 s 54-75 ms. On a slower machine later, three to six rounds each: every 300 ms
-/// 39-46 ms, 100 ms 22-27, 40 ms 15-23, 20 ms 15-18, 10 ms 16-23.
+/// 39-46 ms, 100 ms 22-27, 40 ms 15-23, 20 ms 15-20, 10 ms 16-23.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 
 /// Without writes of its own, the checkpoint still runs this often: another process (a
@@ -139,10 +139,10 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 /// single writer never does the bulk of it. A passive checkpoint never blocks the writer or
 /// readers. It runs [`CHECKPOINT_EVERY`] while the writer is being used (`writes` counts its
 /// returns), and every [`CHECKPOINT_IDLE`] otherwise, so an idle server does not checkpoint
-/// fifty times a second. When it has copied a log of [`LOG_PAGES`] or more, the writer is taken for
-/// a moment to copy the little written meanwhile, so that its next transaction starts the log
-/// over. When the disk was full and has room again, the log is cut back to nothing once the
-/// writes pause. It stops when the pools close.
+/// fifty times a second. When it has copied a log of [`LOG_PAGES`] or more, the writer is
+/// taken for a moment to copy the little written meanwhile, so that its next transaction
+/// starts the log over. When the disk was full and has room again, the log is cut back to
+/// nothing once the writes pause. It stops when the pools close.
 async fn checkpoint_in_background(db: Db, writes: Arc<AtomicU64>) {
     let Pools::Sqlite { read, write } = &db.pools else {
         return;
