@@ -41,6 +41,7 @@ pub async fn store_events(
     now: DateTime<Utc>,
 ) -> Result<Stored, sqlx::Error> {
     let mut attempt = 1;
+    let mut reconnected = false;
     loop {
         match store_once(db, memory, courier, workspace, events, now).await {
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
@@ -48,8 +49,29 @@ pub async fn store_events(
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
             }
+            Err(e) if !reconnected && db.backend() == Backend::Postgres && lost_connection(&e) => {
+                tracing::warn!(error = %e, "batch's connection was lost; trying once more on another");
+                reconnected = true;
+            }
             result => return result,
         }
+    }
+}
+
+/// PostgreSQL ended the connection (its backend terminated, or the socket closed while it lay
+/// in the pool, where a connection is tried before use only after a second idle): the pool
+/// drops it, and the batch is tried once more on another, so that one stale connection does
+/// not refuse it. Lost before the commit, nothing of the batch was stored; lost at the
+/// commit, it may have been, and storing it again finds its events stored (duplicates).
+/// Lost again, the batch is refused (`503`).
+fn lost_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("57P01" | "57P02"))
+                || d.code().is_some_and(|c| c.starts_with("08"))
+        }
+        _ => false,
     }
 }
 
