@@ -18,7 +18,7 @@ use crate::domain::{Direction, Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::outbox::Courier;
 use crate::rules::trial::Sample;
-use crate::storage::{Backend, Db, Tx};
+use crate::storage::{Backend, Db, Tx, connection_lost};
 
 /// How often a batch is tried when PostgreSQL aborts it for a deadlock or a serialization
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
@@ -49,29 +49,17 @@ pub async fn store_events(
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
             }
-            Err(e) if !reconnected && db.backend() == Backend::Postgres && lost_connection(&e) => {
+            // A connection lost (its backend terminated, or the socket closed while it lay in
+            // the pool, where it is tried before use only after a second idle): once more on
+            // another, so one stale connection does not refuse the batch. Lost before the
+            // commit, nothing of it was stored; lost at the commit, it may have been, and
+            // storing it again finds its events stored. Lost again: refused (`503`).
+            Err(e) if !reconnected && db.backend() == Backend::Postgres && connection_lost(&e) => {
                 tracing::warn!(error = %e, "batch's connection was lost; trying once more on another");
                 reconnected = true;
             }
             result => return result,
         }
-    }
-}
-
-/// PostgreSQL ended the connection (its backend terminated, or the socket closed while it lay
-/// in the pool, where a connection is tried before use only after a second idle): the pool
-/// drops it, and the batch is tried once more on another, so that one stale connection does
-/// not refuse it. Lost before the commit, nothing of the batch was stored; lost at the
-/// commit, it may have been, and storing it again finds its events stored (duplicates).
-/// Lost again, the batch is refused (`503`).
-fn lost_connection(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(d) => {
-            matches!(d.code().as_deref(), Some("57P01" | "57P02"))
-                || d.code().is_some_and(|c| c.starts_with("08"))
-        }
-        _ => false,
     }
 }
 

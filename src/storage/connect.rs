@@ -163,7 +163,7 @@ async fn checkpoint_in_background(db: Db, writes: Arc<AtomicU64>) {
         let idle = copied_after == Some(seen);
         // After a full spell the log is cut back once all written is copied and the writes
         // paused (or a second on): cut while they go on, it grows again with them.
-        if db.log_recovered() {
+        if db.health.take_recovered() {
             shrink_from.get_or_insert_with(tokio::time::Instant::now);
         }
         if let Some(from) = shrink_from

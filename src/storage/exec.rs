@@ -174,13 +174,7 @@ impl Db {
         Ok(())
     }
 
-    /// Whether a full spell ended since the last call (then the write-ahead log, which may have
-    /// grown into all of the disk, is to be cut back: [`Db::shrink_log`]).
-    pub(super) fn log_recovered(&self) -> bool {
-        self.health.take_recovered()
-    }
-
-    /// Gives the write-ahead log's space back (SQLite; a no-op elsewhere).
+    /// Gives the write-ahead log's space back after a full spell (SQLite; a no-op elsewhere).
     pub(super) async fn shrink_log(&self) {
         if let Pools::Sqlite { write, .. } = &self.pools
             && let Err(e) = writer::truncate_log(write).await

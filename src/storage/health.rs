@@ -58,6 +58,19 @@ fn postgres_fault(code: &str) -> Option<Fault> {
     }
 }
 
+/// True when `err` says the connection itself is gone: PostgreSQL ended it (its backend
+/// terminated, a connection exception) or its socket closed. The pool drops such a
+/// connection as it comes back, so another may work.
+pub fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02"),
+        _ => false,
+    }
+}
+
 /// True when `err` is invalid text the database refused (PostgreSQL takes no NUL in text).
 pub fn is_invalid_text(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e)

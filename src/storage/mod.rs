@@ -15,7 +15,7 @@ mod writer;
 pub use chunks::{MAX_ROWS, padded_chunks, sized_chunks, table_chunks};
 pub use connect::{connect, migrate, open};
 pub use exec::{Row, Tx};
-pub use health::{Fault, Health, fault, is_invalid_text};
+pub use health::{Fault, Health, connection_lost, fault, is_invalid_text};
 pub use sql::{Arg, RowBinder, Sql};
 
 use std::sync::Arc;

@@ -6,8 +6,9 @@
 //! table) while they grew to thousands, and the safeguards' read took 5.3 ms instead of about
 //! one. So every few seconds the tables the hot path reads are analysed when they have grown
 //! fourfold since their last statistics: a handful of times while a table is young, rarely
-//! after; one table at a time, a tenth of a second apart, so that no core is taken for long. (Each analysis makes every connection plan its statements afresh for a while, so
-//! not more often: analysing at each doubling measured a worse p99 at 500 webhooks a second.)
+//! after; one table at a time, a tenth of a second apart, so that no core is taken for long.
+//! (Each analysis makes every connection plan its statements afresh for a while, so not more
+//! often: analysing at each doubling measured a worse p99 at 500 webhooks a second.)
 //! Bulk ingest relies on it too: its reads by key keep cached plans (planning every statement
 //! for its arguments also re-planned each inserted row's foreign-key checks), and this is what
 //! keeps a plan made for a near-empty table from scanning it whole once it holds millions.
