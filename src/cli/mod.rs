@@ -81,9 +81,11 @@ async fn open(config: &Config) -> anyhow::Result<storage::Db> {
     let db = storage::open(
         config.storage.database_url.expose(),
         config.storage.db_max_connections,
+        config.storage.db_flush,
     )
     .await?;
-    tracing::info!(backend = db.backend().name(), "database ready");
+    let flush = storage::Flush::for_backend(config.storage.db_flush, db.backend());
+    tracing::info!(backend = db.backend().name(), %flush, "database ready");
     Ok(db)
 }
 

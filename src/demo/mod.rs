@@ -79,6 +79,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let db = storage::open(
         config.storage.database_url.expose(),
         config.storage.db_max_connections,
+        config.storage.db_flush,
     )
     .await?;
     // The history is written once; a later start rebuilds the same history (same seed, same

@@ -7,7 +7,7 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Db, Health, Pools, writer};
+use super::{Backend, Db, Flush, Health, Pools, writer};
 
 /// Prepared statements kept per connection: every shape of every multi-row statement
 /// (`chunks.rs`: up to 20 each) stays prepared, so a batch never waits for one to be planned
@@ -39,12 +39,26 @@ pub(super) fn checked_when_idle<DB: sqlx::Database>(
 }
 
 /// Opens the database named by `url`: `postgres://…`/`postgresql://…` or `sqlite://…`
-/// (a SQLite file is created when missing).
+/// (a SQLite file is created when missing), its commits flushed as the backend does by
+/// default ([`Flush::for_backend`]).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    connect_flushing(url, max_connections, None).await
+}
+
+/// [`connect`], its commits flushed as `flush` says (the backend's default when `None`).
+pub async fn connect_flushing(
+    url: &str,
+    max_connections: u32,
+    flush: Option<Flush>,
+) -> anyhow::Result<Db> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let options = PgConnectOptions::from_str(url)
+        let mut options = PgConnectOptions::from_str(url)
             .context("DATABASE_URL is not a valid PostgreSQL URL")?
             .statement_cache_capacity(STATEMENT_CACHE);
+        // Set as each connection starts, so every pool made from these options has it.
+        if Flush::for_backend(flush, Backend::Postgres) == Flush::Background {
+            options = options.options([("synchronous_commit", "off")]);
+        }
         let pool = checked_when_idle(PgPoolOptions::new())
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -63,16 +77,19 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     if !url.starts_with("sqlite:") {
         anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://");
     }
-    // `NORMAL`: a commit does not wait for the disk; the log is flushed by each background
-    // checkpoint (every 20 ms while writing), so a killed process loses nothing acknowledged
-    // and a power cut at most what was acknowledged since the last checkpoint. `FULL` (a flush
-    // per commit) measured p99 99-792 ms at 500 comments a second, where this measured 13-15:
-    // now and then the disk takes hundreds of milliseconds to flush, and the one writer waits.
+    // `NORMAL` (by default): a commit does not wait for the disk; the log is flushed by each
+    // background checkpoint (every 20 ms while writing), so a killed process loses nothing
+    // acknowledged and a power cut at most what was acknowledged since the last checkpoint.
+    // `FULL`: each commit flushes the log (see `Flush`).
+    let synchronous = match Flush::for_backend(flush, Backend::Sqlite) {
+        Flush::Commit => SqliteSynchronous::Full,
+        Flush::Background => SqliteSynchronous::Normal,
+    };
     let options = SqliteConnectOptions::from_str(url)
         .context("DATABASE_URL is not a valid SQLite URL")?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(synchronous)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory")
@@ -215,10 +232,10 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connects to `url` and brings its schema up to date: what every command that serves does
-/// first.
-pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Db> {
-    let db = connect(url, max_connections).await?;
+/// Connects to `url` ([`connect_flushing`]) and brings its schema up to date: what every
+/// command that serves does first.
+pub async fn open(url: &str, max_connections: u32, flush: Option<Flush>) -> anyhow::Result<Db> {
+    let db = connect_flushing(url, max_connections, flush).await?;
     migrate(&db)
         .await
         .context("cannot apply database migrations")?;

@@ -16,6 +16,7 @@ mod channels;
 mod cli;
 mod crash;
 mod demo;
+mod durability;
 mod edge;
 mod engagement;
 mod faults;
