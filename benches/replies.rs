@@ -6,8 +6,9 @@
 //! durably on the way; a missing or doubled reply is reported. Beside the latency it prints how
 //! long the webhooks took to be answered (stored, the rule decided: the reply leaves as the
 //! answer does), in which seconds of the steady phase the replies over 20 ms were sent, and
-//! what the machine did meanwhile: how busy it was, how much the hypervisor took (steal), and
-//! the CPU time per comment of the server, of PostgreSQL and of the benchmark.
+//! what the machine did meanwhile: how busy it was, how much the hypervisor took (steal), the
+//! CPU time per comment of the server, of PostgreSQL and of the benchmark, and how long the
+//! disk took to flush (`disk.rs`).
 //!
 //! Run: `cargo bench --bench replies`. Knobs: UNIBOX_BENCH_BACKENDS ("sqlite,postgres"),
 //! UNIBOX_BENCH_RATE (500 a second), UNIBOX_BENCH_SECONDS (10), UNIBOX_BENCH_BURST (9000; one account's rule answers at most 10,000 an hour),
@@ -17,6 +18,7 @@
 //! UNIBOX_BENCH_HISTORY (0; comments sent and answered through a third account before the
 //! warm-up, as in a database that has been running: at most 10,000, the account's hourly cap).
 
+mod disk;
 #[allow(dead_code)]
 mod support;
 
@@ -231,6 +233,7 @@ async fn run(backend: &str, url: &str) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::with_capacity(total);
     let machine = support::Machine::now(server.child.id());
+    let disk = disk::DiskProbe::start();
     let started = Instant::now();
     for n in 0..total {
         tick.tick().await;
@@ -258,6 +261,7 @@ async fn run(backend: &str, url: &str) {
     }
     let offered = total as f64 / started.elapsed().as_secs_f64();
     let machine = support::Machine::now(server.child.id()).since(&machine, total);
+    let disk = disk.finish();
     let replies = replies_for(&world, &sent, Duration::from_secs(60)).await;
     let mut latency: Vec<f64> = replies
         .iter()
@@ -304,6 +308,7 @@ async fn run(backend: &str, url: &str) {
     }
     println!("over 20 ms, by second of the steady phase: {slow:?}");
     println!("{machine}");
+    println!("{disk}");
 
     // Sustained throughput: as fast as 32 senders go.
     let burst = knob("UNIBOX_BENCH_BURST", 9_000);
