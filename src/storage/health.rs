@@ -51,22 +51,25 @@ fn postgres_fault(code: &str) -> Option<Fault> {
         // PostgreSQL: disk full, out of memory, too many connections.
         "53100" => Some(Fault::Full),
         c if c.starts_with("53") => Some(Fault::Unavailable),
-        // Connection exceptions; shutting down, crashed, starting up.
-        c if c.starts_with("08") => Some(Fault::Unavailable),
-        "57P01" | "57P02" | "57P03" => Some(Fault::Unavailable),
+        c if postgres_connection_ended(c) => Some(Fault::Unavailable),
+        // Starting up.
+        "57P03" => Some(Fault::Unavailable),
         _ => None,
     }
 }
 
-/// True when `err` says the connection itself is gone: PostgreSQL ended it (its backend
-/// terminated, a connection exception) or its socket closed. The pool drops such a
-/// connection as it comes back, so another may work.
+/// PostgreSQL's SQLSTATE for a connection it ended: connection exceptions, its backend
+/// terminated (shutting down) or crashed.
+fn postgres_connection_ended(code: &str) -> bool {
+    code.starts_with("08") || code == "57P01" || code == "57P02"
+}
+
+/// True when `err` says the connection itself is gone: PostgreSQL ended it or its socket
+/// closed. The pool drops such a connection as it comes back, so another may work.
 pub fn connection_lost(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02"),
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| postgres_connection_ended(&c)),
         _ => false,
     }
 }
