@@ -7,8 +7,8 @@
 //! long the webhooks took to be answered (stored, the rule decided: the reply leaves as the
 //! answer does), in which seconds of the steady phase the replies over 20 ms were sent, and
 //! what the machine did meanwhile: how busy it was, how much the hypervisor took (steal), the
-//! CPU time per comment of the server, of PostgreSQL and of the benchmark, and how long the
-//! disk took to flush (`disk.rs`).
+//! CPU time per comment of the server, of PostgreSQL and of the benchmark, how long the
+//! disk took to flush (`disk.rs`) and, on PostgreSQL, what its write-ahead log did (`wal.rs`).
 //!
 //! Run: `cargo bench --bench replies`. Knobs: UNIBOX_BENCH_BACKENDS ("sqlite,postgres"),
 //! UNIBOX_BENCH_RATE (500 a second), UNIBOX_BENCH_SECONDS (10), UNIBOX_BENCH_BURST (9000; one account's rule answers at most 10,000 an hour),
@@ -22,6 +22,7 @@
 mod disk;
 #[allow(dead_code)]
 mod support;
+mod wal;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -236,6 +237,7 @@ async fn run(backend: &str, url: &str) {
     let mut tasks = Vec::with_capacity(total);
     let machine = support::Machine::now(server.child.id());
     let flushes = disk::DiskProbe::start();
+    let log = (backend == "PostgreSQL").then(|| wal::WalWatch::start(url));
     let started = Instant::now();
     for n in 0..total {
         tick.tick().await;
@@ -264,6 +266,10 @@ async fn run(backend: &str, url: &str) {
     let offered = total as f64 / started.elapsed().as_secs_f64();
     let machine = support::Machine::now(server.child.id()).since(&machine, total);
     let flushes = flushes.finish();
+    let log = match log {
+        Some(log) => Some(log.finish(total).await),
+        None => None,
+    };
     let replies = replies_for(&world, &sent, Duration::from_secs(60)).await;
     let mut latency: Vec<f64> = replies
         .iter()
@@ -311,6 +317,9 @@ async fn run(backend: &str, url: &str) {
     println!("over 20 ms, by second of the steady phase: {slow:?}");
     println!("{machine}");
     println!("{flushes}");
+    if let Some(log) = log {
+        println!("{log}");
+    }
 
     // Sustained throughput: as fast as 32 senders go.
     let burst = knob("UNIBOX_BENCH_BURST", 9_000);

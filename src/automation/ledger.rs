@@ -85,53 +85,73 @@ impl Ledger {
                 share(&pairs, round),
                 share(&channels, round),
             );
+            // Every part reads rule runs by one key at a time (a subquery per row of the
+            // batch's rules, authors and (author, video) pairs, the keys given as rows): a
+            // plan made while the table was young then stays right as it grows, where a list
+            // of ORs was planned as a scan of the whole table and kept as it grew.
             let mut sql = Sql::new("");
-            let part = |sql: &mut Sql, select: &str| {
-                if !sql.text.is_empty() {
+            let cooldowns = who.longest_cooldown > 0 && !authors.is_empty();
+            let mut tables = 0;
+            let mut table = |sql: &mut Sql, head: &str| {
+                sql.push(if tables == 0 { "WITH " } else { ", " })
+                    .push(head);
+                tables += 1;
+            };
+            if cooldowns {
+                table(&mut sql, "fired (rule) AS (");
+                sql.bind_table(tx.backend(), &who.rules, |r, rule| {
+                    r.bind(*rule);
+                })
+                .push(")");
+                table(&mut sql, "who (author) AS (");
+                sql.bind_table(tx.backend(), authors, |r, author| {
+                    r.bind(*author);
+                })
+                .push(")");
+            }
+            if !pairs.is_empty() {
+                table(&mut sql, "pairs (author, video) AS (");
+                sql.bind_table(tx.backend(), pairs, |r, (author, video)| {
+                    r.bind(*author).bind(*video);
+                })
+                .push(")");
+            }
+            sql.push(" ");
+            let mut parts = 0;
+            let mut part = |sql: &mut Sql, select: &str| {
+                if parts > 0 {
                     sql.push(" UNION ALL ");
                 }
+                parts += 1;
                 sql.push(select);
             };
-            if who.longest_cooldown > 0 && !authors.is_empty() {
+            if cooldowns {
                 part(
                     &mut sql,
                     &format!(
-                        "SELECT CAST({COOLDOWN} AS BIGINT), rule_id, author_id, MAX(decided_at), \
-                         CAST(NULL AS TEXT) FROM rule_runs WHERE rule_id IN "
+                        "SELECT CAST({COOLDOWN} AS BIGINT), f.rule, w.author, \
+                         (SELECT MAX(r.decided_at) FROM rule_runs r WHERE r.rule_id = f.rule \
+                         AND r.author_id = w.author AND r.decided_at > "
                     ),
                 );
-                sql.bind_list(who.rules.iter().copied())
-                    .push(" AND author_id IN ")
-                    .bind_list(authors.iter().copied())
-                    .push(" AND decided_at > ")
-                    .bind(now - Duration::hours(who.longest_cooldown))
-                    .push(" AND outcome IN ")
+                sql.bind(now - Duration::hours(who.longest_cooldown))
+                    .push(" AND r.outcome IN ")
                     .push(LIVE)
-                    .push(" GROUP BY rule_id, author_id");
+                    .push("), CAST(NULL AS TEXT) FROM fired f, who w");
             }
-            // Only the batch's own (author, video) pairs: a busy video's earlier repliers are many.
+            // Each pair by the author's runs (`+ 0` keeps the video's index out of it: a busy
+            // video's runs are many).
             if !pairs.is_empty() {
                 part(
                     &mut sql,
                     &format!(
-                        "SELECT DISTINCT CAST({ON_VIDEO} AS BIGINT), author_id, video_id, \
-                         CAST(NULL AS TIMESTAMPTZ), CAST(NULL AS TEXT) FROM rule_runs \
-                         WHERE reply_text IS NOT NULL AND outcome IN "
+                        "SELECT CAST({ON_VIDEO} AS BIGINT), p.author, p.video, \
+                         CAST(NULL AS TIMESTAMPTZ), (SELECT r.reply_text FROM rule_runs r \
+                         WHERE r.author_id = p.author AND r.video_id + 0 = p.video \
+                         AND r.reply_text IS NOT NULL AND r.outcome IN {LIVE} LIMIT 1) \
+                         FROM pairs p"
                     ),
                 );
-                sql.push(LIVE).push(" AND (");
-                for (i, (author, video)) in pairs.iter().enumerate() {
-                    sql.push(if i == 0 {
-                        "(author_id = "
-                    } else {
-                        " OR (author_id = "
-                    })
-                    .bind(*author)
-                    .push(" AND video_id = ")
-                    .bind(*video)
-                    .push(")");
-                }
-                sql.push(")");
             }
             if !channels.is_empty() {
                 part(
@@ -164,7 +184,7 @@ impl Ledger {
                 );
                 sql.bind_list(ids.iter().copied());
             }
-            if sql.text.is_empty() {
+            if parts == 0 {
                 continue;
             }
             for row in tx.fetch_all::<Row>(sql).await? {
@@ -179,7 +199,7 @@ impl Ledger {
             (COOLDOWN, Some(rule), Some(author), Some(at), _) => {
                 self.answered_author.insert((rule, author), at);
             }
-            (ON_VIDEO, Some(author), Some(video), _, _) => {
+            (ON_VIDEO, Some(author), Some(video), _, Some(_)) => {
                 self.replied_on_video.insert((author, video));
             }
             (HOURLY, Some(channel), Some(n), _, _) => {

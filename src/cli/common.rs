@@ -4,13 +4,13 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 
 use crate::accounts::workspaces;
 use crate::auth::password;
 use crate::config::Secret;
-use crate::storage::{self, Db};
+use crate::storage::{self, Db, Flush};
 
 #[derive(Debug, Args)]
 pub struct DbArgs {
@@ -22,14 +22,15 @@ pub struct DbArgs {
         hide_env_values = true
     )]
     pub database_url: Secret,
+
+    /// When a commit reaches the disk: `commit` or `background` (as for `serve`).
+    #[arg(long, env = "UNIBOX_DB_FLUSH")]
+    pub db_flush: Option<Flush>,
 }
 
+/// The database, migrated, its commits flushed as the server's are told to.
 pub async fn open(db: &DbArgs) -> anyhow::Result<Db> {
-    let db = storage::connect(db.database_url.expose(), 2).await?;
-    storage::migrate(&db)
-        .await
-        .context("cannot apply database migrations")?;
-    Ok(db)
+    storage::open(db.database_url.expose(), 2, db.db_flush).await
 }
 
 /// A new password from the terminal (asked twice) or one line of stdin.

@@ -128,7 +128,7 @@ impl Db {
 macro_rules! keyed {
     () => {
         "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; \
-         SET enable_mergejoin = off"
+         SET enable_mergejoin = off; SET enable_seqscan = off"
     };
 }
 
@@ -136,9 +136,12 @@ macro_rules! keyed {
 /// by index lookups row by row. A plan for all arguments guesses how many rows a statement
 /// brings (ten from arrays); against a young database's small tables it then preferred
 /// reading a whole table into a hash to a few index lookups (the thread, contact, video and
-/// answered comment of each reply: a scan of thousands of messages per statement). Every
-/// statement of the writers finds its rows by key, where looking each up by its index is the
-/// right plan at any size of table.
+/// answered comment of each reply: a scan of thousands of messages per statement), and with
+/// hash joins off, a nested loop around a scan of the table (the lookup of a batch's stored
+/// messages, planned while the table held 252 rows, read all of them for every batch as it
+/// grew to thousands, until the next statistics made it plan again). Every statement of the
+/// writers finds its rows by key, where looking each up by its index is the right plan at any
+/// size of table; a scan, cheaper only while a table fits in a page or two, is never chosen.
 const KEYED: &str = keyed!();
 
 /// The setting of [`UNFLUSHED`], as a literal for the constant that builds on it.

@@ -9,9 +9,15 @@ use serde_json::json;
 
 /// Runs `unibox args…` with `stdin` piped in.
 fn unibox(s: &TestServer, args: &[&str], stdin: &str) -> Output {
+    unibox_with(s, args, stdin, &[])
+}
+
+/// [`unibox`] with more settings in its environment.
+fn unibox_with(s: &TestServer, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_unibox"))
         .args(args)
         .env("DATABASE_URL", &s.database_url)
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -65,8 +71,12 @@ on_both_backends! {
         // A workspace with an owner, listed.
         let out = unibox(s, &["workspace", "add", "--slug", "client-a", "--name", "Client A", "--owner", "cli@example.test"], "");
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let out = unibox(s, &["workspace", "list"], "");
+        let out = unibox_with(s, &["workspace", "list"], "", &[("UNIBOX_DB_FLUSH", "commit")]);
         assert_eq!(text(&out.stdout), "1\tdefault\tDefault workspace\n2\tby-admin\tMade by the admin\n3\tclient-a\tClient A\n");
+        // The flush setting is the server's: read, and a wrong one refused before anything runs.
+        let out = unibox_with(s, &["workspace", "list"], "", &[("UNIBOX_DB_FLUSH", "always")]);
+        assert!(!out.status.success() && out.stdout.is_empty());
+        assert!(text(&out.stderr).contains("`always` is not a flush mode"), "{}", text(&out.stderr));
         let r = browser.post_form("/workspace", &[("workspace_id", "3")]).await;
         assert_eq!(r.status(), 303, "the owner named can switch to it");
         assert_eq!(browser.get("/members").await.status(), 200, "and owns it");
