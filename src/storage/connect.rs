@@ -46,7 +46,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
 }
 
 /// [`connect`], its commits flushed as `flush` says (the backend's default when `None`).
-pub async fn connect_flushing(
+async fn connect_flushing(
     url: &str,
     max_connections: u32,
     flush: Option<Flush>,
@@ -232,7 +232,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connects to `url` ([`connect_flushing`]) and brings its schema up to date: what every
+/// Connects to `url` (`connect_flushing`) and brings its schema up to date: what every
 /// command that serves does first.
 pub async fn open(url: &str, max_connections: u32, flush: Option<Flush>) -> anyhow::Result<Db> {
     let db = connect_flushing(url, max_connections, flush).await?;

@@ -14,7 +14,7 @@ mod table;
 mod writer;
 
 pub use chunks::{MAX_ROWS, padded_chunks, sized_chunks, table_chunks};
-pub use connect::{connect, connect_flushing, migrate, open};
+pub use connect::{connect, migrate, open};
 pub use exec::{Row, Tx};
 pub use flush::Flush;
 pub use health::{Fault, Health, connection_lost, fault, is_invalid_text};

@@ -140,10 +140,9 @@ impl TestServer {
         config.polling.poll_comments_seconds = 0;
         config.polling.poll_stats_seconds = 0;
         adjust(&mut config);
-        let db = storage::connect_flushing(url, 5, config.storage.db_flush)
+        let db = storage::open(url, 5, config.storage.db_flush)
             .await
             .unwrap();
-        storage::migrate(&db).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
