@@ -55,8 +55,14 @@ impl Workers {
         // the dispatcher where it has a free slot; the others wait for its claim.
         let wake = vec![outbox.clone()];
         let courier = Some(dispatcher.courier.clone());
-        let (ingest, writer) =
-            IngestQueue::new(db.clone(), courier, stopping.clone(), wake, live.clone());
+        let (ingest, writer) = IngestQueue::new(
+            db.clone(),
+            courier,
+            stopping.clone(),
+            wake,
+            live.clone(),
+            config.ingest.ingest_writers,
+        );
         let ingest = Arc::new(ingest);
         tasks.push(("ingest writer", tokio::spawn(writer)));
         let due = crate::automation::due::work(db.clone(), outbox.clone(), stopping.clone());

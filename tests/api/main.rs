@@ -22,6 +22,7 @@ mod engagement;
 mod faults;
 mod inbox_api;
 mod ingest;
+mod ingest_writers;
 mod layout;
 mod ledger;
 mod ops;

@@ -70,7 +70,7 @@ fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<bool
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let live = unibox::live::Live::new(s.db.clone());
     let (ingest, writer) =
-        unibox::ingest::IngestQueue::new(s.db.clone(), None, stopping, Vec::new(), live);
+        unibox::ingest::IngestQueue::new(s.db.clone(), None, stopping, Vec::new(), live, None);
     tokio::spawn(writer);
     let poller = Poller {
         db: s.db.clone(),

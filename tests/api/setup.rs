@@ -9,13 +9,13 @@ use std::time::Duration;
 use crate::common::*;
 
 /// An empty database (no account) on `backend`, dropped at the end.
-struct Empty {
-    url: String,
+pub(crate) struct Empty {
+    pub(crate) url: String,
     drop_pg: Option<(String, String)>,
 }
 
 impl Empty {
-    async fn new(backend: Backend) -> Option<Empty> {
+    pub(crate) async fn new(backend: Backend) -> Option<Empty> {
         let name = unique_name();
         match backend {
             Backend::Sqlite => {
@@ -49,7 +49,7 @@ impl Empty {
         }
     }
 
-    async fn remove(self) {
+    pub(crate) async fn remove(self) {
         use sqlx::Connection;
         match self.drop_pg {
             Some((admin, name)) => {
@@ -70,14 +70,21 @@ impl Empty {
 }
 
 /// `unibox serve` on `url`; its base address and the lines it logs.
-struct Serving {
+pub(crate) struct Serving {
     child: Child,
     base: String,
     lines: mpsc::Receiver<String>,
+    /// The lines [`Serving::wait_for`] read past.
+    seen: Vec<String>,
 }
 
 impl Serving {
     fn start(url: &str) -> Serving {
+        Serving::start_with(url, &[])
+    }
+
+    /// [`Serving::start`] with more settings.
+    pub(crate) fn start_with(url: &str, settings: &[(&str, &str)]) -> Serving {
         let mut child = Command::new(env!("CARGO_BIN_EXE_unibox"))
             .arg("serve")
             .env("DATABASE_URL", url)
@@ -85,6 +92,7 @@ impl Serving {
             .env("UNIBOX_POLL_COMMENTS_SECONDS", "0")
             .env("UNIBOX_POLL_STATS_SECONDS", "0")
             .env("RUST_LOG", "info")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -102,6 +110,7 @@ impl Serving {
             child,
             base: String::new(),
             lines,
+            seen: Vec::new(),
         };
         let line = serving.wait_for("unibox is serving: open ");
         let at = line.find("http://").expect("an address");
@@ -119,10 +128,23 @@ impl Serving {
         loop {
             match self.lines.recv_timeout(Duration::from_secs(30)) {
                 Ok(line) if line.contains(text) => return line,
-                Ok(_) => {}
+                Ok(line) => self.seen.push(line),
                 Err(e) => panic!("no line with {text:?}: {e}"),
             }
         }
+    }
+
+    /// The first line logged so far, or logged within 30 s, that contains `text`.
+    pub(crate) fn line_with(&mut self, text: &str) -> String {
+        match self.seen.iter().find(|l| l.contains(text)) {
+            Some(line) => line.clone(),
+            None => self.wait_for(text),
+        }
+    }
+
+    /// The lines [`Serving::wait_for`] has read past.
+    pub(crate) fn seen_so_far(&self) -> &[String] {
+        &self.seen
     }
 
     /// Lines logged so far.
@@ -130,7 +152,7 @@ impl Serving {
         self.lines.try_iter().collect()
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
