@@ -201,10 +201,9 @@ pub struct IngestConfig {
     #[arg(long, env = "UNIBOX_MAX_BATCH_EVENTS", default_value_t = 5000)]
     pub max_batch_events: usize,
 
-    /// How many writers store batches at once on PostgreSQL (SQLite has one). Default: one
-    /// per core, two to four. One writer on two cores spent a fifth less of PostgreSQL's CPU
-    /// per comment at 500 webhooks a second, with the same latency, and stored bulk batches
-    /// a fifth slower; each writer opens up to four connections of its own.
+    /// The most writers storing batches at once on PostgreSQL (SQLite has one); beyond the
+    /// first, each joins only while 16 events or more wait. Default: one per core, two to
+    /// four. Each writer opens up to four connections of its own.
     #[arg(long, env = "UNIBOX_INGEST_WRITERS", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub ingest_writers: Option<u16>,
 }

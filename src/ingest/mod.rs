@@ -1,6 +1,7 @@
 //! Ingest: messages and statistics from any source, validated and stored all or nothing
 //! (`POST /api/v1/events` is its HTTP face, in `web::api::events`).
 
+mod backlog;
 mod cache;
 mod error;
 mod event;

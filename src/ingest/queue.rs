@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::backlog::Backlog;
 use super::cache::Memory;
 use super::event::Event;
 use super::outcome::Outcome;
@@ -22,19 +23,18 @@ use crate::storage::Db;
 const MAX_GROUP_EVENTS: usize = 5000;
 
 /// Under load (a batch waiting as soon as the previous write ended), how long a writer waits
-/// for more batches to join, when there are several writers. An idle server never waits, nor
-/// does a single writer (SQLite's): while it writes, what arrives queues and joins its next
-/// group anyway, and a wait would only leave the one writer idle with work queued (measured:
-/// a group's write took 3–4 ms, the wait 2 ms more on every comment).
+/// for more batches to join while another writer is writing. An idle server never waits, nor
+/// does a writer alone (SQLite's, or PostgreSQL's first while the others wait for a backlog,
+/// `backlog.rs`): while it writes, what arrives queues and joins its next group anyway, and a
+/// wait would only leave the one writer idle with work queued (measured: a group's write took
+/// 3–4 ms, the wait 2 ms more on every comment).
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// How many groups are written at once. SQLite has one writer. PostgreSQL writes a group on one
 /// backend process, which keeps one core busy; a second writer uses a second core. Concurrent
 /// groups take their locks in key order, and a group that still deadlocks is tried again
-/// (see `store::store_events`). `chosen` (`UNIBOX_INGEST_WRITERS`) overrides the default on
-/// PostgreSQL: two writers on two cores store bulk batches faster than one (3,800 against
-/// 3,000 messages a second), and spend more of PostgreSQL's CPU on webhooks (1,650 against
-/// 1,350 µs a comment; each waits for the other's locks).
+/// (see `store::store_events`); writers beyond the first join only while a backlog waits
+/// (`backlog.rs`). `chosen` (`UNIBOX_INGEST_WRITERS`) overrides the default on PostgreSQL.
 fn writers(db: &Db, chosen: Option<u16>) -> usize {
     match db.backend() {
         crate::storage::Backend::Sqlite => 1,
@@ -60,6 +60,8 @@ struct Job {
 pub struct IngestQueue {
     /// Batches waiting for the writer.
     jobs: mpsc::Sender<Job>,
+    /// How many events they hold.
+    backlog: Arc<Backlog>,
     /// Open pages hear of new messages.
     live: Arc<crate::live::Live>,
 }
@@ -88,28 +90,26 @@ impl IngestQueue {
             );
         }
         tracing::info!(writers = count, "ingest writers ready");
+        let backlog = Arc::new(Backlog::default());
         let shared = Arc::new(Jobs {
             rx: tokio::sync::Mutex::new((rx, None)),
             idle: AtomicUsize::new(0),
-            gather: if count > 1 {
-                GATHER
-            } else {
-                std::time::Duration::ZERO
-            },
+            writing: AtomicUsize::new(0),
+            backlog: backlog.clone(),
         });
         // Each writer holds up to two connections at once (a bulk batch's names for ids commit
         // on one while the batch's transaction begins on the other); one more each for a retry
         // racing a release. Connections open as they are first needed.
         let db = db.with_own_connections(3 * count as u32);
         let loops: Vec<_> = (0..count)
-            .map(|_| {
+            .map(|n| {
                 let writer = Writing {
                     db: db.clone(),
                     cache: cache.clone(),
                     courier: courier.clone(),
                     stored: stored.clone(),
                 };
-                write_jobs(writer, shared.clone(), stop.clone())
+                write_jobs(writer, shared.clone(), stop.clone(), n == 0)
             })
             .collect();
         let writer = Box::pin(async move {
@@ -120,7 +120,11 @@ impl IngestQueue {
                 }
             }
         }) as Writer;
-        let queue = IngestQueue { jobs, live };
+        let queue = IngestQueue {
+            jobs,
+            backlog,
+            live,
+        };
         (queue, writer)
     }
 
@@ -132,15 +136,21 @@ impl IngestQueue {
     ) -> Result<Vec<Outcome>, sqlx::Error> {
         let (reply, answer) = oneshot::channel();
         let closed = || sqlx::Error::PoolClosed;
-        self.jobs
+        let count = events.len();
+        self.backlog.added(count);
+        let sent = self
+            .jobs
             .send(Job {
                 workspace,
                 events,
                 now,
                 reply,
             })
-            .await
-            .map_err(|_| closed())?;
+            .await;
+        if sent.is_err() {
+            self.backlog.taken(count);
+            return Err(closed());
+        }
         let outcomes = answer.await.map_err(|_| closed())??;
         if outcomes
             .iter()
@@ -175,11 +185,13 @@ struct Jobs {
     /// The queue, and a batch taken from it that did not fit the last group (it starts the
     /// next one, whichever writer gathers it).
     rx: tokio::sync::Mutex<(mpsc::Receiver<Job>, Option<Job>)>,
-    /// Writers waiting for their turn to gather: while one is, a group that is already
-    /// [`SHARED_GROUP_EVENTS`] large stops growing and leaves the rest to it.
+    /// Writers waiting for their turn to gather or for a backlog: while one is, a group that
+    /// is already [`SHARED_GROUP_EVENTS`] large stops growing and leaves the rest to it.
     idle: AtomicUsize,
-    /// How long a busy writer waits for a group to grow ([`GATHER`] or none).
-    gather: std::time::Duration,
+    /// Writers writing a group: while one is, a busy writer lets its group gather ([`GATHER`]).
+    writing: AtomicUsize,
+    /// Events queued and not yet in a group: writers beyond the first wait for enough.
+    backlog: Arc<Backlog>,
 }
 
 /// With a writer idle, a group stops growing at this many events.
@@ -214,17 +226,40 @@ impl Writing {
     }
 }
 
-async fn write_jobs(writer: Writing, jobs: Arc<Jobs>, mut stop: watch::Receiver<bool>) {
+/// A writer's loop. The `first` takes every group; the others only while a backlog waits
+/// (`backlog.rs`), and end when asked to stop (the first writes what is still queued).
+async fn write_jobs(
+    writer: Writing,
+    jobs: Arc<Jobs>,
+    mut stop: watch::Receiver<bool>,
+    first: bool,
+) {
     loop {
+        if !first {
+            jobs.idle.fetch_add(1, Ordering::SeqCst);
+            let backlog = jobs.backlog.until_enough(&mut stop).await;
+            jobs.idle.fetch_sub(1, Ordering::SeqCst);
+            if !backlog {
+                return;
+            }
+        }
         let group = {
             jobs.idle.fetch_add(1, Ordering::SeqCst);
             let mut queue = jobs.rx.lock().await;
             jobs.idle.fetch_sub(1, Ordering::SeqCst);
+            // Taken meanwhile by the writer before: wait for a backlog again.
+            if !first && !jobs.backlog.enough() {
+                continue;
+            }
             let (rx, waiting) = &mut *queue;
             gather(rx, &jobs, waiting, &mut stop).await
         };
         match group {
-            Some(group) => write_group(&writer, group).await,
+            Some(group) => {
+                jobs.writing.fetch_add(1, Ordering::SeqCst);
+                write_group(&writer, group).await;
+                jobs.writing.fetch_sub(1, Ordering::SeqCst);
+            }
             None => return,
         }
     }
@@ -256,11 +291,12 @@ async fn gather(
             }
         },
     };
+    jobs.backlog.taken(first.events.len());
     let mut group = vec![first];
     let mut size = group[0].events.len();
     let gather_until = tokio::time::Instant::now()
-        + if busy {
-            jobs.gather
+        + if busy && jobs.writing.load(Ordering::SeqCst) > 0 {
+            GATHER
         } else {
             std::time::Duration::ZERO
         };
@@ -280,6 +316,7 @@ async fn gather(
                     && size + job.events.len() <= MAX_GROUP_EVENTS =>
             {
                 size += job.events.len();
+                jobs.backlog.taken(job.events.len());
                 group.push(job);
             }
             Ok(job) => {
