@@ -5,19 +5,19 @@
 //! database's CPU per comment than one writer did, for the same latency. So the first writer
 //! takes every group, and the others join only while [`HELP_FROM`] events or more wait.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 use tokio::sync::{Notify, watch};
 
 /// Waiting events from which writers beyond the first take groups too: a steady stream of
 /// webhooks leaves a handful waiting while a group is written; a bulk batch, a burst or a
 /// writer held up leaves more.
-pub(super) const HELP_FROM: usize = 16;
+pub(super) const HELP_FROM: isize = 16;
 
 #[derive(Default)]
 pub(super) struct Backlog {
-    /// Events handed to the queue and not yet taken into a group.
-    events: AtomicUsize,
+    /// Events in the queue and not yet taken into a group.
+    events: AtomicIsize,
     /// Told when `events` reaches [`HELP_FROM`].
     grown: Notify,
 }
@@ -25,15 +25,16 @@ pub(super) struct Backlog {
 impl Backlog {
     /// `n` events join the queue.
     pub(super) fn added(&self, n: usize) {
+        let n = n as isize;
         let before = self.events.fetch_add(n, Ordering::SeqCst);
         if before < HELP_FROM && before + n >= HELP_FROM {
             self.grown.notify_waiters();
         }
     }
 
-    /// `n` events were taken into a group (or never reached the queue).
+    /// `n` events were taken into a group.
     pub(super) fn taken(&self, n: usize) {
-        self.events.fetch_sub(n, Ordering::SeqCst);
+        self.events.fetch_sub(n as isize, Ordering::SeqCst);
     }
 
     /// Whether enough events wait for another writer.
@@ -80,14 +81,18 @@ mod tests {
             let (backlog, mut stopping) = (backlog.clone(), stopping.clone());
             tokio::spawn(async move { backlog.until_enough(&mut stopping).await })
         };
-        backlog.added(HELP_FROM - 1);
+        backlog.added(HELP_FROM as usize - 1);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiter.is_finished(), "woke with too few events waiting");
         backlog.added(1);
         assert!(waiter.await.unwrap(), "enough events wait");
 
-        backlog.taken(HELP_FROM);
+        backlog.taken(HELP_FROM as usize);
         assert!(!backlog.enough());
+        // A writer may take a batch before the sender counts it: the count comes out right.
+        backlog.taken(5);
+        backlog.added(5);
+        assert_eq!(backlog.events.load(Ordering::SeqCst), 0);
         let waiter = {
             let (backlog, mut stopping) = (backlog.clone(), stopping.clone());
             tokio::spawn(async move { backlog.until_enough(&mut stopping).await })

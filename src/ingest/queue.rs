@@ -137,20 +137,18 @@ impl IngestQueue {
         let (reply, answer) = oneshot::channel();
         let closed = || sqlx::Error::PoolClosed;
         let count = events.len();
-        self.backlog.added(count);
-        let sent = self
-            .jobs
+        self.jobs
             .send(Job {
                 workspace,
                 events,
                 now,
                 reply,
             })
-            .await;
-        if sent.is_err() {
-            self.backlog.taken(count);
-            return Err(closed());
-        }
+            .await
+            .map_err(|_| closed())?;
+        // Counted once in the queue (a request dropped while waiting for room is not); a
+        // writer may take it first, and the count dips below zero for that moment.
+        self.backlog.added(count);
         let outcomes = answer.await.map_err(|_| closed())??;
         if outcomes
             .iter()
