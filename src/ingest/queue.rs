@@ -83,7 +83,7 @@ impl IngestQueue {
         let cache = Arc::new(Memory::new(live.clone()));
         let (jobs, rx) = mpsc::channel(64);
         let count = self::writers(&db, writers);
-        if count == 1 && writers.is_some_and(|w| w > 1) {
+        if db.backend() == crate::storage::Backend::Sqlite && writers.is_some_and(|w| w > 1) {
             tracing::info!(
                 ingest_writers = writers,
                 "SQLite stores with one writer; UNIBOX_INGEST_WRITERS applies to PostgreSQL"

@@ -6,30 +6,16 @@ use std::process::Command;
 use crate::common::*;
 use crate::setup::{Empty, Serving};
 
-/// The line `unibox serve` logs about its ingest writers, told `count`, without colours; and
-/// the whole log up to it.
+/// The line `unibox serve` logs about its ingest writers, told `count` (plain text: its
+/// stderr is not a terminal), and the whole log up to it.
 async fn writers_line(backend: Backend, count: &str) -> Option<(String, Vec<String>)> {
     let db = Empty::new(backend).await?;
     let mut serving = Serving::start_with(&db.url, &[("UNIBOX_INGEST_WRITERS", count)]);
-    let line = plain(&serving.line_with("ingest writers ready"));
-    let before = serving.seen_so_far().iter().map(|l| plain(l)).collect();
+    let line = serving.line_with("ingest writers ready");
+    let before = serving.seen_so_far().to_vec();
     serving.stop();
     db.remove().await;
     Some((line, before))
-}
-
-/// `line` without its terminal colour codes.
-fn plain(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|&c| c == 'm');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[tokio::test]
