@@ -232,12 +232,17 @@ async fn run(backend: &str, url: &str) {
     let rate = knob("UNIBOX_BENCH_RATE", 500);
     let seconds = knob("UNIBOX_BENCH_SECONDS", 10);
     let total = rate * seconds;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::with_capacity(total);
+    let log = match backend {
+        "PostgreSQL" => Some(wal::WalWatch::start(url).await),
+        _ => None,
+    };
     let machine = support::Machine::now(server.child.id());
     let flushes = disk::DiskProbe::start();
-    let log = (backend == "PostgreSQL").then(|| wal::WalWatch::start(url));
+    // The ticks start here: an interval made before the watchers connected would send the
+    // ticks it missed meanwhile at once.
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let started = Instant::now();
     for n in 0..total {
         tick.tick().await;

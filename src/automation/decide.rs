@@ -185,7 +185,7 @@ async fn decide_by(
         },
         Rules::Read(standing) => {
             let mut senders = conversations::delivery::senders();
-            senders.bind_list(channels.iter().copied());
+            senders.bind_ids(tx.backend(), channels.iter().copied());
             let senders: Vec<Sender> = if tx.backend() == Backend::Postgres {
                 senders.push(TURNS);
                 tx.fetch_all(senders).await?
@@ -576,7 +576,7 @@ async fn answered_later(
             "SELECT thread_id, MAX(id) FROM messages WHERE direction = 'outbound' \
              AND source IN ('manual', 'platform') AND thread_id IN ",
         );
-        sql.bind_list(chunk.iter().copied())
+        sql.bind_ids(tx.backend(), chunk.iter().copied())
             .push(" GROUP BY thread_id");
         for (thread, id) in tx.fetch_all::<(i64, i64)>(sql).await? {
             latest.insert(thread, id);
@@ -602,7 +602,7 @@ async fn first_messages(
         let mut sql = Sql::new(
             "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
         );
-        sql.bind_list(chunk.iter().copied())
+        sql.bind_ids(tx.backend(), chunk.iter().copied())
             .push(" GROUP BY channel_id, author_id");
         for (channel, author, id) in tx.fetch_all::<(i64, i64, i64)>(sql).await? {
             first.insert((channel, author), id);

@@ -101,16 +101,16 @@ fn by_minute(runs: impl IntoIterator<Item = (i64, DateTime<Utc>)>) -> BTreeMap<(
 
 /// Appends to `sql` a select of (channel, actions in the hour before `now`) for `channels`:
 /// the whole minutes inside the window from their slots, the minute at its edge from the runs.
-pub fn push_counts(sql: &mut Sql, channels: &[i64], now: DateTime<Utc>) {
+pub fn push_counts(sql: &mut Sql, backend: Backend, channels: &[i64], now: DateTime<Utc>) {
     let start = now - Duration::hours(1);
     let first_whole = minute(start) + 1;
     let edge = DateTime::<Utc>::from_timestamp(first_whole * 60, 0).unwrap_or(now);
     sql.push("SELECT channel_id, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT channel_id, actions AS n FROM automation_minutes WHERE channel_id IN ")
-        .bind_list(channels.iter().copied())
+        .bind_ids(backend, channels.iter().copied())
         .push(" AND minute >= ")
         .bind(first_whole)
         .push(" UNION ALL SELECT channel_id, 1 AS n FROM rule_runs WHERE channel_id IN ")
-        .bind_list(channels.iter().copied())
+        .bind_ids(backend, channels.iter().copied())
         .push(" AND decided_at > ")
         .bind(start)
         .push(" AND decided_at < ")

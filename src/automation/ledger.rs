@@ -161,7 +161,7 @@ impl Ledger {
                          CAST(NULL AS TIMESTAMPTZ), CAST(NULL AS TEXT) FROM ("
                     ),
                 );
-                hourly::push_counts(&mut sql, channels, now);
+                hourly::push_counts(&mut sql, tx.backend(), channels, now);
                 sql.push(") hourly");
             }
             // The newest reply to each author and under each video: one row each, read backwards
@@ -182,7 +182,7 @@ impl Ledger {
                          ORDER BY r.id DESC LIMIT 1) FROM {table} x WHERE x.id IN "
                     ),
                 );
-                sql.bind_list(ids.iter().copied());
+                sql.bind_ids(tx.backend(), ids.iter().copied());
             }
             if parts == 0 {
                 continue;

@@ -41,7 +41,8 @@ pub(super) async fn lock_channels_reading_rules(
         ", w.rules_version, w.automation_paused, w.time_zone",
         " JOIN workspaces w ON w.id = c.workspace_id",
     );
-    sql.bind_list(channels.iter().copied()).push(TURNS);
+    sql.bind_ids(tx.backend(), channels.iter().copied())
+        .push(TURNS);
     let locked: Vec<Locked> = tx.fetch_all(sql).await?;
     let Some(first) = locked.first().filter(|l| l.rules_version == book.version) else {
         return Ok(None);

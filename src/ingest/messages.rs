@@ -234,7 +234,7 @@ async fn lookup_stored(
     let keys: Vec<&Key> = keys.iter().collect();
     let mut found = HashMap::new();
     for chunk in padded_chunks(&keys) {
-        let mut sql = with_keys(&chunk);
+        let mut sql = with_keys(tx.backend(), &chunk);
         sql.push(
             "SELECT m.id, m.channel_id, m.external_id, m.thread_id, t.kind AS thread_kind, t.thread_key \
              FROM k JOIN messages m ON m.channel_id = k.channel_id AND m.external_id = k.external_id \
@@ -378,7 +378,7 @@ async fn merge_provisional(
     let mut merged_into = HashSet::new();
     let wanted: Vec<&Key> = targets.keys().collect();
     for chunk in sized_chunks(&wanted) {
-        let mut sql = with_keys(chunk);
+        let mut sql = with_keys(tx.backend(), chunk);
         sql.push(
             "SELECT t.id, t.channel_id, t.kind, t.thread_key FROM k JOIN threads t \
              ON t.channel_id = k.channel_id AND t.kind = 'comment' AND t.thread_key = k.external_id",

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
-use crate::storage::{Sql, Tx, padded_chunks, table_chunks};
+use crate::storage::{Backend, Sql, Tx, padded_chunks, table_chunks};
 
 /// (channel id, external id): how every platform object is identified.
 pub type Key = (i64, String);
@@ -198,7 +198,7 @@ async fn select_ids<'k>(
     let keys: Vec<&Key> = keys.collect();
     let mut ids = HashMap::with_capacity(keys.len());
     for chunk in padded_chunks(&keys) {
-        let mut sql = with_keys(&chunk);
+        let mut sql = with_keys(tx.backend(), &chunk);
         sql.push(&format!(
             "SELECT x.id, x.channel_id, x.external_id FROM k JOIN {table} x \
              ON x.channel_id = k.channel_id AND x.external_id = k.external_id"
@@ -210,12 +210,13 @@ async fn select_ids<'k>(
     Ok(ids)
 }
 
-/// Starts a statement with `WITH k(channel_id, external_id) AS (VALUES …)` holding `keys`.
-/// Joining this table is how a batch of keys is looked up: both backends then probe the
-/// unique index once per key (a row-value `IN (VALUES …)` makes SQLite scan the table).
-pub fn with_keys(keys: &[&Key]) -> Sql {
-    let mut sql = Sql::new("WITH k(channel_id, external_id) AS (VALUES ");
-    sql.bind_rows(keys, |r, (channel, ext)| {
+/// Starts a statement with `WITH k(channel_id, external_id) AS (…)` holding `keys` (`VALUES`
+/// on SQLite, arrays on PostgreSQL: one shape for any number of keys). Joining this table is
+/// how a batch of keys is looked up: both backends then probe the unique index once per key
+/// (a row-value `IN (VALUES …)` makes SQLite scan the table).
+pub fn with_keys(backend: Backend, keys: &[&Key]) -> Sql {
+    let mut sql = Sql::new("WITH k(channel_id, external_id) AS (");
+    sql.bind_table(backend, keys, |r, (channel, ext)| {
         r.bind(*channel).bind(ext.as_str());
     });
     sql.push(") ");

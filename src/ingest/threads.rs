@@ -175,8 +175,8 @@ async fn find_existing(
 ) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
     let mut found = HashMap::new();
     for chunk in padded_chunks(keys) {
-        let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (VALUES ");
-        sql.bind_rows(&chunk, |r, (channel, kind, key)| {
+        let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (");
+        sql.bind_table(tx.backend(), &chunk, |r, (channel, kind, key)| {
             r.bind(*channel).bind(*kind).bind(key.as_str());
         });
         sql.push(

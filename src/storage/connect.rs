@@ -55,6 +55,9 @@ async fn connect_flushing(
         let mut options = PgConnectOptions::from_str(url)
             .context("DATABASE_URL is not a valid PostgreSQL URL")?
             .statement_cache_capacity(STATEMENT_CACHE);
+        if options.get_application_name().is_none() {
+            options = options.application_name(super::APPLICATION);
+        }
         // Set as each connection starts, so every pool made from these options has it.
         if Flush::for_backend(flush, Backend::Postgres) == Flush::Background {
             options = options.options([("synchronous_commit", "off")]);
@@ -67,8 +70,8 @@ async fn connect_flushing(
             .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;
         // Statements each on their own are few and short: the dispatcher's records of calls
         // that went through.
-        let unflushed =
-            super::unflushed_pool(2, pool.connect_options().as_ref().clone(), super::UNFLUSHED);
+        let unflushed = super::unflushed_pool(2, super::UNFLUSHED)
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
         return Ok(Db {
             pools: Pools::Postgres { pool, unflushed },
             health: Arc::default(),

@@ -88,17 +88,36 @@ impl Db {
     /// each is planned once per connection, for all arguments ([`KEYED`]). On SQLite, the
     /// same pools (its one writer is already its own; SQLite keeps a prepared statement's
     /// plan).
-    pub fn with_own_connections(&self, connections: u32) -> Db {
+    ///
+    /// `ahead` of each pool's connections open at once, in the background, and stay open. A
+    /// pool opens connections as they are needed, and it takes a connection back a moment after
+    /// its release (in a task of its own): the first groups written back to back found none
+    /// idle and opened one, its server process and encrypted handshake and then every
+    /// statement prepared and planned for the first time, in the middle of a burst (a group
+    /// took 20 ms where it takes 5). Idle connections are handed out in turn, so each is ready
+    /// by the time a burst comes.
+    pub fn with_own_connections(&self, connections: u32, ahead: u32) -> Db {
         match &self.pools {
             Pools::Sqlite { .. } => self.clone(),
             Pools::Postgres { pool, .. } => {
                 let options = (*pool.connect_options()).clone();
+                let name = format!(
+                    "{} ingest",
+                    options.get_application_name().unwrap_or(APPLICATION)
+                );
+                let options = options.application_name(&name);
                 let own = connect::checked_when_idle(sqlx::postgres::PgPoolOptions::new())
                     .max_connections(connections.max(1))
+                    .min_connections(ahead)
                     .acquire_timeout(std::time::Duration::from_secs(10))
                     .after_connect(|conn, _| Box::pin(settle_in(conn, KEYED)))
                     .connect_lazy_with(options.clone());
-                let unflushed = unflushed_pool(connections, options, UNFLUSHED_KEYED);
+                let unflushed = unflushed_pool(connections, UNFLUSHED_KEYED)
+                    .min_connections(ahead)
+                    .connect_lazy_with(options);
+                for pool in [&own, &unflushed] {
+                    tokio::spawn(open_ahead(pool.clone(), ahead));
+                }
                 Db {
                     pools: Pools::Postgres {
                         pool: own,
@@ -123,6 +142,12 @@ impl Db {
         }
     }
 }
+
+/// How unibox's connections name themselves to PostgreSQL (`pg_stat_activity`'s
+/// `application_name`) unless `DATABASE_URL` names them; those of [`Db::with_own_connections`]
+/// (the ingest writers') add " ingest", so that an operator counting connections can tell
+/// whose they are.
+pub const APPLICATION: &str = "unibox";
 
 /// The settings of [`KEYED`], as a literal for the constants that build on it.
 macro_rules! keyed {
@@ -162,17 +187,29 @@ const UNFLUSHED: &str = unflushed!();
 /// [`UNFLUSHED`] on a connection of [`Db::with_own_connections`].
 const UNFLUSHED_KEYED: &str = concat!(keyed!(), "; ", unflushed!());
 
-/// Connections for [`Db::each_on_its_own`], opened when first needed, with `settings`.
-fn unflushed_pool(
-    connections: u32,
-    options: sqlx::postgres::PgConnectOptions,
-    settings: &'static str,
-) -> PgPool {
+/// Options for connections for [`Db::each_on_its_own`], opened when first needed, with
+/// `settings`.
+fn unflushed_pool(connections: u32, settings: &'static str) -> sqlx::postgres::PgPoolOptions {
     connect::checked_when_idle(sqlx::postgres::PgPoolOptions::new())
         .max_connections(connections.max(1))
         .acquire_timeout(std::time::Duration::from_secs(10))
         .after_connect(move |conn, _| Box::pin(settle_in(conn, settings)))
-        .connect_lazy_with(options)
+}
+
+/// Opens `connections` of `pool`'s connections (holding each until all are open, so that
+/// the pool opens that many), then leaves them idle. A database out of reach leaves the pool
+/// to open them as they are needed.
+async fn open_ahead(pool: PgPool, connections: u32) {
+    let mut held = Vec::new();
+    while held.len() < connections as usize {
+        match pool.acquire().await {
+            Ok(conn) => held.push(conn),
+            Err(e) => {
+                tracing::debug!(error = %e, "connections not opened ahead; they open as needed");
+                return;
+            }
+        }
+    }
 }
 
 /// Applies a pool's `settings` to a new connection.

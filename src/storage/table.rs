@@ -88,6 +88,21 @@ impl Sql {
         let names: Vec<String> = arrays.iter().map(|at| format!("c{at}")).collect();
         self.push(") AS u(").push(&names.join(", ")).push(")")
     }
+
+    /// Appends the right side of `x IN …` for `ids` (at least one): `(v1, v2, …)` on SQLite;
+    /// on PostgreSQL the ids read from one array, so that the statement has one shape for any
+    /// number of them (a list has one per count, each planned on each connection the first
+    /// time a batch of that size comes: a burst's first groups planned their reads afresh).
+    pub fn bind_ids(&mut self, backend: Backend, ids: impl IntoIterator<Item = i64>) -> &mut Self {
+        if backend == Backend::Sqlite {
+            return self.bind_list(ids);
+        }
+        self.push("(")
+            .bind_table(backend, ids, |r, id| {
+                r.bind(id);
+            })
+            .push(")")
+    }
 }
 
 /// One column's values as one array argument, with its SQL type.

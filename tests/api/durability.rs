@@ -25,7 +25,7 @@ async fn sqlite_synchronous(s: &TestServer) -> [i64; 2] {
 async fn postgres_synchronous_commit(s: &TestServer) -> [String; 2] {
     let show = || Sql::new("SELECT current_setting('synchronous_commit')");
     let (shared,): (String,) = s.db.fetch_optional(show()).await.unwrap().unwrap();
-    let writers = s.db.with_own_connections(1);
+    let writers = s.db.with_own_connections(1, 1);
     let (own,): (String,) = writers.fetch_optional(show()).await.unwrap().unwrap();
     writers.close().await;
     [shared, own]

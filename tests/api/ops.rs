@@ -86,7 +86,7 @@ async fn the_writers_connections_plan_once_and_look_rows_up_by_key() {
             .unwrap();
         row
     };
-    let own = s.db.with_own_connections(1);
+    let own = s.db.with_own_connections(1, 1);
     assert_eq!(
         settings(own.clone()).await,
         ("force_generic_plan".into(), "off".into(), "off".into())
@@ -96,6 +96,46 @@ async fn the_writers_connections_plan_once_and_look_rows_up_by_key() {
         ("auto".into(), "on".into(), "on".into())
     );
     own.close().await;
+    s.finish().await;
+}
+
+/// The ingest writers' connections open as the server starts, one of each kind per writer,
+/// and stay open while nothing is stored: a burst's first groups do not wait for a connection
+/// to open. They are named for what they are in `pg_stat_activity` (PostgreSQL).
+#[tokio::test]
+async fn the_writers_connections_open_as_the_server_starts() {
+    let Some(s) = TestServer::postgres_with(|c| c.ingest.ingest_writers = Some(3)).await else {
+        return;
+    };
+    let named = |name: &'static str| {
+        let db = s.db.clone();
+        async move {
+            let mut sql = unibox::storage::Sql::new(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = ",
+            );
+            sql.bind(name);
+            let (n,): (i64,) = db.fetch_optional(sql).await.unwrap().unwrap();
+            n
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while named("unibox ingest").await < 6 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Three writers: three connections for transactions, three for statements on their own.
+    assert_eq!(named("unibox ingest").await, 6);
+    assert_eq!(
+        s.count("messages").await,
+        0,
+        "opened before anything was stored"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(named("unibox ingest").await, 6, "no more open while idle");
+    assert!(
+        named("unibox").await >= 1,
+        "the shared pool names itself too"
+    );
     s.finish().await;
 }
 
@@ -117,7 +157,7 @@ async fn only_statements_on_their_own_commit_without_waiting_for_the_disk() {
         tx.commit().await.unwrap();
         row
     };
-    let own = s.db.with_own_connections(1);
+    let own = s.db.with_own_connections(1, 1);
     for (db, plans) in [(&s.db, "auto"), (&own, "force_generic_plan")] {
         let alone = setting(db.each_on_its_own().await.unwrap()).await;
         assert_eq!(alone, ("off".to_string(), plans.to_string()));
