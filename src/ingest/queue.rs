@@ -99,9 +99,9 @@ impl IngestQueue {
         });
         // Each writer holds up to two connections at once (a bulk batch's names for ids commit
         // on one while the batch's transaction begins on the other); one more each for a retry
-        // racing a release. One of each pool per writer opens at once (a small batch takes one
-        // of each; with two, the next group finds one idle while the last one's goes back to
-        // the pool), the rest as they are needed.
+        // racing a release. One of each pool per writer opens at start: a small batch takes
+        // one of each, and a writer alone takes turns between two (the next group begins while
+        // the last one's go back to the pool); the rest open as they are needed.
         let db = db.with_own_connections(3 * count as u32, count as u32);
         let loops: Vec<_> = (0..count)
             .map(|n| {

@@ -59,7 +59,8 @@ impl<'a, T> Iterator for SizedChunks<'a, T> {
 /// Keys for `IN (…)` lists, in chunks of at most [`MAX_ROWS`], each padded to a power of two
 /// by repeating its last key: a key twice in an `IN` list changes no result, and a read of any
 /// number of keys up to `MAX_ROWS` is then one statement (not one per power of two in the
-/// count, each a round trip) in one of a few cached shapes.
+/// count, each a round trip) in one of a few cached shapes. (On PostgreSQL, where such lists
+/// are arrays, `Sql::bind_ids`, any count has one shape; the padding matters to SQLite.)
 pub fn padded_chunks<T: Clone>(keys: &[T]) -> impl Iterator<Item = Vec<T>> + '_ {
     keys.chunks(MAX_ROWS).map(|chunk| {
         let mut padded = chunk.to_vec();
