@@ -203,7 +203,8 @@ pub struct IngestConfig {
 
     /// The most writers storing batches at once on PostgreSQL (SQLite has one); beyond the
     /// first, each joins only while 16 events or more wait. Default: one per core, two to
-    /// four. Each writer opens up to four connections of its own.
+    /// four. Each writer opens up to six connections of its own, two of them as the server
+    /// starts.
     #[arg(long, env = "UNIBOX_INGEST_WRITERS", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub ingest_writers: Option<u16>,
 }

@@ -571,7 +571,7 @@ async fn answered_later(
     let threads: BTreeSet<i64> = ask.iter().map(|&i| arrivals[i].thread.0).collect();
     let threads: Vec<i64> = threads.into_iter().collect();
     let mut latest = HashMap::new();
-    for chunk in padded_chunks(&threads) {
+    for chunk in padded_chunks(tx.backend(), &threads) {
         let mut sql = Sql::new(
             "SELECT thread_id, MAX(id) FROM messages WHERE direction = 'outbound' \
              AND source IN ('manual', 'platform') AND thread_id IN ",
@@ -598,7 +598,7 @@ async fn first_messages(
     let authors: BTreeSet<i64> = arrivals.iter().map(|a| a.author).collect();
     let authors: Vec<i64> = authors.into_iter().collect();
     let mut first = HashMap::new();
-    for chunk in padded_chunks(&authors) {
+    for chunk in padded_chunks(tx.backend(), &authors) {
         let mut sql = Sql::new(
             "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
         );

@@ -10,7 +10,7 @@ use super::book::Plan;
 use super::hourly;
 use super::safeguards::{LIVE, Stop, Subject, in_window};
 use crate::domain::Mode;
-use crate::storage::{Sql, Tx, padded_chunks};
+use crate::storage::{Backend, Sql, Tx, padded_chunks};
 
 #[derive(Default)]
 pub struct Ledger {
@@ -37,8 +37,8 @@ pub struct Involved {
 }
 
 /// A key set in padded chunks (see [`padded_chunks`]).
-fn chunked<T: Copy>(set: &BTreeSet<T>) -> Vec<Vec<T>> {
-    padded_chunks(&set.iter().copied().collect::<Vec<T>>()).collect()
+fn chunked<T: Copy>(backend: Backend, set: &BTreeSet<T>) -> Vec<Vec<T>> {
+    padded_chunks(backend, &set.iter().copied().collect::<Vec<T>>()).collect()
 }
 
 /// Round `round`'s chunk of `chunks`, empty once they ran out.
@@ -72,10 +72,10 @@ impl Ledger {
     ) -> Result<Ledger, sqlx::Error> {
         let mut ledger = Ledger::default();
         let (authors, videos, pairs, channels) = (
-            chunked(&who.authors),
-            chunked(&who.videos),
-            chunked(&who.pairs),
-            chunked(&who.channels),
+            chunked(tx.backend(), &who.authors),
+            chunked(tx.backend(), &who.videos),
+            chunked(tx.backend(), &who.pairs),
+            chunked(tx.backend(), &who.channels),
         );
         let rounds = [authors.len(), videos.len(), pairs.len(), channels.len()];
         for round in 0..rounds.into_iter().max().unwrap_or(0) {

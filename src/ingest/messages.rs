@@ -233,7 +233,7 @@ async fn lookup_stored(
     }
     let keys: Vec<&Key> = keys.iter().collect();
     let mut found = HashMap::new();
-    for chunk in padded_chunks(&keys) {
+    for chunk in padded_chunks(tx.backend(), &keys) {
         let mut sql = with_keys(tx.backend(), &chunk);
         sql.push(
             "SELECT m.id, m.channel_id, m.external_id, m.thread_id, t.kind AS thread_kind, t.thread_key \

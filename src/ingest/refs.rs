@@ -197,7 +197,7 @@ async fn select_ids<'k>(
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
     let keys: Vec<&Key> = keys.collect();
     let mut ids = HashMap::with_capacity(keys.len());
-    for chunk in padded_chunks(&keys) {
+    for chunk in padded_chunks(tx.backend(), &keys) {
         let mut sql = with_keys(tx.backend(), &chunk);
         sql.push(&format!(
             "SELECT x.id, x.channel_id, x.external_id FROM k JOIN {table} x \

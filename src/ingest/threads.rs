@@ -174,7 +174,7 @@ async fn find_existing(
     keys: &[&ThreadKey],
 ) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {
     let mut found = HashMap::new();
-    for chunk in padded_chunks(keys) {
+    for chunk in padded_chunks(tx.backend(), keys) {
         let mut sql = Sql::new("WITH k(channel_id, kind, thread_key) AS (");
         sql.bind_table(tx.backend(), &chunk, |r, (channel, kind, key)| {
             r.bind(*channel).bind(*kind).bind(key.as_str());

@@ -56,18 +56,24 @@ impl<'a, T> Iterator for SizedChunks<'a, T> {
     }
 }
 
-/// Keys for `IN (…)` lists, in chunks of at most [`MAX_ROWS`], each padded to a power of two
-/// by repeating its last key: a key twice in an `IN` list changes no result, and a read of any
-/// number of keys up to `MAX_ROWS` is then one statement (not one per power of two in the
-/// count, each a round trip) in one of a few cached shapes. (On PostgreSQL, where such lists
-/// are arrays, `Sql::bind_ids`, any count has one shape; the padding matters to SQLite.)
-pub fn padded_chunks<T: Clone>(keys: &[T]) -> impl Iterator<Item = Vec<T>> + '_ {
-    keys.chunks(MAX_ROWS).map(|chunk| {
+/// Keys for `IN (…)` lists and key tables, in chunks of at most [`MAX_ROWS`]. On SQLite each
+/// is padded to a power of two by repeating its last key: a key twice in an `IN` list changes
+/// no result, and a read of any number of keys up to `MAX_ROWS` is then one statement (not
+/// one per power of two in the count, each a round trip) in one of a few cached shapes. On
+/// PostgreSQL such lists are arrays (`Sql::bind_ids`, `Sql::bind_table`), one shape for any
+/// count, and a repeated key would only be looked up again.
+pub fn padded_chunks<T: Clone>(
+    backend: super::Backend,
+    keys: &[T],
+) -> impl Iterator<Item = Vec<T>> + '_ {
+    keys.chunks(MAX_ROWS).map(move |chunk| {
         let mut padded = chunk.to_vec();
-        padded.resize(
-            chunk.len().next_power_of_two(),
-            chunk[chunk.len() - 1].clone(),
-        );
+        if backend == super::Backend::Sqlite {
+            padded.resize(
+                chunk.len().next_power_of_two(),
+                chunk[chunk.len() - 1].clone(),
+            );
+        }
         padded
     })
 }
@@ -75,6 +81,7 @@ pub fn padded_chunks<T: Clone>(keys: &[T]) -> impl Iterator<Item = Vec<T>> + '_ 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Backend;
 
     #[test]
     fn sizes_are_few_and_cover_everything() {
@@ -94,17 +101,20 @@ mod tests {
     #[test]
     fn padded_chunks_are_one_per_max_rows_and_a_power_of_two_long() {
         let keys: Vec<usize> = (0..300).collect();
-        let chunks: Vec<Vec<usize>> = padded_chunks(&keys).collect();
+        let chunks: Vec<Vec<usize>> = padded_chunks(Backend::Sqlite, &keys).collect();
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0], (0..256).collect::<Vec<_>>());
         assert_eq!(chunks[1].len(), 64);
         assert_eq!(chunks[1][..44], (256..300).collect::<Vec<_>>()[..]);
         assert!(chunks[1][44..].iter().all(|&k| k == 299));
-        let ten: Vec<Vec<u8>> = padded_chunks(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).collect();
+        let ten: Vec<Vec<u8>> =
+            padded_chunks(Backend::Sqlite, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).collect();
         assert_eq!(
             ten,
             [vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10, 10, 10, 10]]
         );
-        assert_eq!(padded_chunks::<u8>(&[]).count(), 0);
+        assert_eq!(padded_chunks::<u8>(Backend::Sqlite, &[]).count(), 0);
+        let arrays: Vec<Vec<u8>> = padded_chunks(Backend::Postgres, &[1, 2, 3]).collect();
+        assert_eq!(arrays, [vec![1, 2, 3]], "arrays are not padded");
     }
 }
