@@ -113,8 +113,8 @@ async fn store_once(
     };
     // Every batch keeps PostgreSQL's cached plans: planning each of a bulk batch's statements
     // for its own arguments also re-planned the foreign-key checks behind every inserted row
-    // (a third of the database's time at a million messages). Plans made while a table was
-    // small are renewed as it grows (`storage::statistics`).
+    // (a third of the database's time at a million messages). The writers' plans are index
+    // lookups only, right at any size of table (`storage`'s `KEYED`).
     let Refs {
         channels,
         videos: video_ids,

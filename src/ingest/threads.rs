@@ -169,7 +169,7 @@ pub async fn resolve_threads(
 }
 
 /// Ids of the threads among `keys` that exist.
-async fn find_existing(
+pub(super) async fn find_existing(
     tx: &mut Tx,
     keys: &[&ThreadKey],
 ) -> Result<HashMap<ThreadKey, i64>, sqlx::Error> {

@@ -9,7 +9,6 @@ mod flush;
 mod health;
 mod notify;
 mod sql;
-pub mod statistics;
 mod table;
 mod writer;
 
@@ -167,6 +166,11 @@ macro_rules! keyed {
 /// grew to thousands, until the next statistics made it plan again). Every statement of the
 /// writers finds its rows by key, where looking each up by its index is the right plan at any
 /// size of table; a scan, cheaper only while a table fits in a page or two, is never chosen.
+/// So the writers' plans do not wait for the tables' statistics (a young database's come
+/// from autovacuum, within a minute): an analysis makes every connection plan its statements
+/// again, which cost a burst of slow replies at 500 comments a second. For this, every column
+/// of an index a statement looks keys up by comes from its list of keys: with one a constant,
+/// a plan made while the table was small read all the rows with that value for each batch.
 const KEYED: &str = keyed!();
 
 /// The setting of [`UNFLUSHED`], as a literal for the constant that builds on it.
