@@ -5,7 +5,8 @@
 //! postgres://postgres@127.0.0.1:5432/postgres). Knobs: UNIBOX_BENCH_MESSAGES (default
 //! 1000000), UNIBOX_BENCH_BACKENDS (default "sqlite,postgres"), UNIBOX_BENCH_CLIENTS (2),
 //! UNIBOX_BENCH_BATCH (events per request, default 1000), UNIBOX_BENCH_RULES (active reply
-//! rules during the load, default 0; set 100 to compare), UNIBOX_BENCH_KEEP (keep the
+//! rules during the load, default 0; set 100 to compare: keyword rules, some expressions, one
+//! in ten only for an author's first message), UNIBOX_BENCH_KEEP (keep the
 //! databases afterwards, to inspect them). Messages are dated over the three days before the
 //! run, so the rules' windows (comments 7 days, DMs 24 hours) hold for them as in real use.
 //!
@@ -254,6 +255,10 @@ fn bench_rules(n: usize) -> Vec<Value> {
                 }
                 if i % 4 == 0 {
                     c.push(json!({"type": "keywords", "any": ["refund"], "negate": true}));
+                }
+                if i % 10 == 5 {
+                    // A welcome for first-time commenters, as creators set up.
+                    c.push(json!({"type": "first_message"}));
                 }
                 json!(c)
             };

@@ -129,7 +129,7 @@ async fn decide_by(
             channel: a.channel.0,
             video: a.video,
             is_reply: a.sample.is_reply,
-            first_from_author: first.get(&(a.channel.0, a.author)) == Some(&a.message.0),
+            first_from_author: first.get(&a.author) == Some(&a.message.0),
             video_age_days: a.video_published_at.map(|p| (a.created_at - p).num_days()),
             at: a.created_at,
         };
@@ -590,22 +590,30 @@ async fn answered_later(
     Ok(answered)
 }
 
-/// For each (channel, author) among the arrivals, the id of the author's first message there.
+/// For each author among the arrivals, the id of the author's first inbound message (an author
+/// is a contact of one channel). Each author's by a subquery of its own, through the index of
+/// authors' inbound messages: a list of authors joined to the messages could be planned, while
+/// the table was young, as a read of every inbound message, and such a plan is kept.
 async fn first_messages(
     tx: &mut Tx,
     arrivals: &[Arrival<'_>],
-) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
+) -> Result<HashMap<i64, i64>, sqlx::Error> {
     let authors: BTreeSet<i64> = arrivals.iter().map(|a| a.author).collect();
     let authors: Vec<i64> = authors.into_iter().collect();
     let mut first = HashMap::new();
     for chunk in padded_chunks(tx.backend(), &authors) {
-        let mut sql = Sql::new(
-            "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
+        let mut sql = Sql::new("WITH k(author_id) AS (");
+        sql.bind_table(tx.backend(), chunk.iter().copied(), |r, author| {
+            r.bind(author);
+        });
+        sql.push(
+            ") SELECT k.author_id, (SELECT MIN(m.id) FROM messages m \
+             WHERE m.author_id = k.author_id AND m.direction = 'inbound') FROM k",
         );
-        sql.bind_ids(tx.backend(), chunk.iter().copied())
-            .push(" GROUP BY channel_id, author_id");
-        for (channel, author, id) in tx.fetch_all::<(i64, i64, i64)>(sql).await? {
-            first.insert((channel, author), id);
+        for (author, id) in tx.fetch_all::<(i64, Option<i64>)>(sql).await? {
+            if let Some(id) = id {
+                first.insert(author, id);
+            }
         }
     }
     Ok(first)

@@ -20,6 +20,7 @@ mod durability;
 mod edge;
 mod engagement;
 mod faults;
+mod first_message;
 mod inbox_api;
 mod ingest;
 mod ingest_writers;
