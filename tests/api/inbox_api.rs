@@ -42,7 +42,7 @@ async fn every_page(s: &TestServer, q: &str, limit: usize) -> Vec<i64> {
 async fn seed(s: &TestServer) {
     let mut yt = at(
         comment("yt1", "Great tutorial, thanks"),
-        "2026-11-24T09:00:00Z",
+        ts("09:00:00"),
     );
     yt["platform"] = json!("youtube");
     yt["channel"] = json!("UCacme");
@@ -50,15 +50,15 @@ async fn seed(s: &TestServer) {
     s.ingest(json!([
         at(
             comment("tt1", "Where can I buy this?"),
-            "2026-11-24T10:00:00Z"
+            ts("10:00:00")
         ),
         at(
             comment("tt2", "Shipping to Belgium?"),
-            "2026-11-24T10:30:00Z"
+            ts("10:30:00")
         ),
         at(
             dm("ig1", "lisa", "Is the blue one back in stock?"),
-            "2026-11-24T11:00:00Z"
+            ts("11:00:00")
         ),
         yt,
     ]))
@@ -91,7 +91,7 @@ on_both_backends! {
         let subjects: Vec<String> = s.threads("").await.iter().map(|t| t["subject"].as_str().unwrap().to_owned()).collect();
         assert_eq!(subjects, ["Is the blue one back in stock?", "Shipping to Belgium?", "Where can I buy this?", "Great tutorial, thanks"]);
         // A reply on the oldest TikTok thread moves it to the top.
-        s.ingest(at(reply("tt1-r", "tt1", "Also: does it come in red?"), "2026-11-24T12:00:00Z")).await;
+        s.ingest(at(reply("tt1-r", "tt1", "Also: does it come in red?"), ts("12:00:00"))).await;
         assert_eq!(s.threads("").await[0]["subject"], "Where can I buy this?");
     }
 
@@ -209,7 +209,7 @@ on_both_backends! {
     async fn cursor_pagination_has_no_gaps_or_repeats(s: &TestServer) {
         // 25 threads, several sharing the same timestamp, so the cursor must break ties.
         let events: Vec<Value> = (0..25)
-            .map(|i| at(comment(&format!("c{i:02}"), &format!("comment {i}")), &format!("2026-11-24T10:{:02}:00Z", i / 3)))
+            .map(|i| at(comment(&format!("c{i:02}"), &format!("comment {i}")), &format!("{}T10:{:02}:00Z", day(), i / 3)))
             .collect();
         s.ingest(Value::Array(events)).await;
         let mut seen = Vec::new();
@@ -277,9 +277,9 @@ on_both_backends! {
     }
 
     async fn thread_messages_paginate(s: &TestServer) {
-        let mut events = vec![at(comment("top", "root"), "2026-11-24T10:00:00Z")];
+        let mut events = vec![at(comment("top", "root"), ts("10:00:00"))];
         for i in 0..7 {
-            events.push(at(reply(&format!("r{i}"), "top", &format!("reply {i}")), &format!("2026-11-24T10:0{}:30Z", i + 1)));
+            events.push(at(reply(&format!("r{i}"), "top", &format!("reply {i}")), &format!("{}T10:0{}:30Z", day(), i + 1)));
         }
         s.ingest(Value::Array(events)).await;
         let id = s.threads("").await[0]["id"].clone();
@@ -333,7 +333,7 @@ on_both_backends! {
                         i if i % 40 == 0 => format!("every marigold n{i}"),
                         i => format!("plain words n{i}"),
                     };
-                    let time = format!("2026-11-24T{:02}:{:02}:{:02}Z", i / 3_600, i / 60 % 60, i % 60);
+                    let time = format!("{}T{:02}:{:02}:{:02}Z", day(), i / 3_600, i / 60 % 60, i % 60);
                     at(comment(&format!("d{i}"), &text), &time)
                 })
                 .collect();
@@ -388,7 +388,7 @@ on_both_backends! {
                     if i < 1_100 || i == 2_300 {
                         words.push("sorrel".into());
                     }
-                    let time = format!("2026-11-24T{:02}:{:02}:{:02}Z", i / 3_600, i / 60 % 60, i % 60);
+                    let time = format!("{}T{:02}:{:02}:{:02}Z", day(), i / 3_600, i / 60 % 60, i % 60);
                     at(comment(&format!("m{i}"), &format!("{} n{i}", words.join(" "))), &time)
                 })
                 .collect();

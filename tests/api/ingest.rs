@@ -23,7 +23,7 @@ on_both_backends! {
         assert_eq!(t["video"]["external_id"], "7377694258502880513");
         assert_eq!(t["video"]["title"], "Unboxing");
         assert_eq!(t["contact"]["username"], "user_7385350567722402578");
-        assert_eq!(t["last_message_at"], "2026-11-24T10:00:00Z");
+        assert_eq!(t["last_message_at"], ts("10:00:00"));
         let (_, detail) = s.get_json(&format!("/api/v1/threads/{}", t["id"])).await;
         // Big ids come back as the exact strings that went in.
         assert_eq!(detail["messages"][0]["external_id"], "7385350567722402578");
@@ -58,9 +58,9 @@ on_both_backends! {
             {"type": "video_stats", "platform": "tiktok", "channel": "acme_official",
              "video": {"external_id": "7377694258502880513"},
              "views": 10000, "likes": 1200, "comments": 150, "shares": 50, "saves": 30,
-             "captured_at": "2026-11-24T12:00:00Z"},
+             "captured_at": ts("12:00:00")},
             {"type": "channel_stats", "platform": "tiktok", "channel": "acme_official",
-             "followers": 12500, "captured_at": "2026-11-24T12:00:00Z"}
+             "followers": 12500, "captured_at": ts("12:00:00")}
         ])).await;
         assert_eq!(body["created"], 5);
         let types: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
@@ -92,7 +92,7 @@ on_both_backends! {
         let threads = s.threads("").await;
         assert!(threads.iter().all(|t| t["message_count"] == 1));
         let stats = json!({"type": "channel_stats", "platform": "tiktok", "channel": "acme_official",
-            "followers": 10, "captured_at": "2026-11-24T12:00:00Z"});
+            "followers": 10, "captured_at": ts("12:00:00")});
         assert_eq!(s.ingest(stats.clone()).await["created"], 1);
         assert_eq!(s.ingest(stats).await["duplicates"], 1);
         let metrics = s.get("/metrics").await.text().await.unwrap();
@@ -107,23 +107,23 @@ on_both_backends! {
     }
 
     async fn replies_join_their_top_level_comment(s: &TestServer) {
-        s.ingest(json!([at(comment("top", "question?"), "2026-11-24T10:00:00Z")])).await;
-        s.ingest(json!([at(reply("r1", "top", "answer"), "2026-11-24T10:05:00Z")])).await;
-        s.ingest(json!([at(reply("r2", "r1", "answer to answer"), "2026-11-24T10:06:00Z")])).await;
+        s.ingest(json!([at(comment("top", "question?"), ts("10:00:00"))])).await;
+        s.ingest(json!([at(reply("r1", "top", "answer"), ts("10:05:00"))])).await;
+        s.ingest(json!([at(reply("r2", "r1", "answer to answer"), ts("10:06:00"))])).await;
         let threads = s.threads("").await;
         assert_eq!(threads.len(), 1);
         assert_eq!(threads[0]["message_count"], 3);
         assert_eq!(threads[0]["subject"], "question?");
         assert_eq!(threads[0]["preview"], "answer to answer");
-        assert_eq!(threads[0]["last_message_at"], "2026-11-24T10:06:00Z");
+        assert_eq!(threads[0]["last_message_at"], ts("10:06:00"));
     }
 
     async fn reply_before_its_parent_joins_the_thread_when_the_parent_arrives(s: &TestServer) {
         // The reply to a reply arrives first, then the reply, then the top-level comment.
-        s.ingest(json!([at(reply("r2", "r1", "late reply"), "2026-11-24T10:06:00Z")])).await;
-        s.ingest(json!([at(reply("r1", "top", "middle"), "2026-11-24T10:05:00Z")])).await;
+        s.ingest(json!([at(reply("r2", "r1", "late reply"), ts("10:06:00"))])).await;
+        s.ingest(json!([at(reply("r1", "top", "middle"), ts("10:05:00"))])).await;
         assert_eq!(s.count("threads").await, 1, "the orphan thread merged into the reply's thread");
-        s.ingest(json!([at(comment("top", "the question"), "2026-11-24T10:00:00Z")])).await;
+        s.ingest(json!([at(comment("top", "the question"), ts("10:00:00"))])).await;
         let threads = s.threads("").await;
         assert_eq!(threads.len(), 1);
         let t = &threads[0];
@@ -154,7 +154,7 @@ on_both_backends! {
         let mut ours = dm("d4", "acme-account", "Hi Lisa!");
         ours["direction"] = json!("outbound");
         ours["recipient"] = json!({"external_id": "lisa"});
-        ours["created_at"] = json!("2026-11-24T11:05:00Z");
+        ours["created_at"] = json!(ts("11:05:00"));
         s.ingest(ours).await;
         let (_, detail) = s.get_json(&format!("/api/v1/threads/{}", lisa["id"])).await;
         let last = detail["messages"].as_array().unwrap().last().unwrap().clone();
@@ -246,7 +246,7 @@ on_both_backends! {
             {"type": "message"},
             numeric, bad_time, future, nul, bad_url, no_author_id, platform, kind, no_video, self_parent, huge,
             {"type": "video_stats", "platform": "tiktok", "channel": "acme", "video": {"external_id": "v"},
-             "views": -1, "likes": 1.5, "comments": "3", "captured_at": "2026-11-24T12:00:00Z"},
+             "views": -1, "likes": 1.5, "comments": "3", "captured_at": ts("12:00:00")},
             {"type": "channel_stats", "platform": "tiktok", "channel": "acme", "followers": 5},
             {"type": "poll"},
             "not an object"

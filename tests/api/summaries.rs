@@ -23,7 +23,7 @@ impl Draw {
 /// Comment trees and DM conversations on a channel of their own, with times that often tie.
 fn conversation(seed: u64, draw: &mut Draw) -> Vec<Value> {
     let channel = format!("summaries_{seed}");
-    let minute = |draw: &mut Draw| format!("2026-11-24T10:{:02}:00Z", draw.below(6));
+    let minute = |draw: &mut Draw| format!("{}T10:{:02}:00Z", day(), draw.below(6));
     let mut events = Vec::new();
     for t in 0..3 {
         let top = format!("s{seed}-t{t}");

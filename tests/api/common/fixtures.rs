@@ -1,6 +1,7 @@
 //! Typed builders for the events tests send: say what matters to the test, take sensible
 //! defaults for the rest. `FakeMessage::comment("c1").text("Price?").build()`.
 
+use super::ts;
 use serde_json::{Value, json};
 
 pub const CHANNEL: &str = "acme_official";
@@ -31,7 +32,7 @@ impl FakeMessage {
             video: Some(VIDEO.to_owned()),
             author: format!("author-{id}"),
             text: format!("comment {id}"),
-            created_at: "2026-11-24T10:00:00Z".to_owned(),
+            created_at: ts("10:00:00"),
         }
     }
 
@@ -44,7 +45,7 @@ impl FakeMessage {
             video: None,
             author: author.to_owned(),
             text: format!("dm {id}"),
-            created_at: "2026-11-24T11:00:00Z".to_owned(),
+            created_at: ts("11:00:00"),
             ..FakeMessage::comment(id)
         }
     }
@@ -119,7 +120,7 @@ impl FakeVideoStats {
             comments: 0,
             shares: 0,
             saves: 0,
-            captured_at: "2026-11-24T12:00:00Z".to_owned(),
+            captured_at: ts("12:00:00"),
         }
     }
 

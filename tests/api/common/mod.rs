@@ -444,6 +444,19 @@ macro_rules! simulated_on_both_backends {
     };
 }
 
+/// The day the fixtures' messages are stamped: two days before the tests started, so every
+/// time of that day is in the past and inside the platforms' 7-day reply window, whatever
+/// the date the tests run on.
+pub fn day() -> &'static str {
+    static DAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DAY.get_or_init(|| (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d").to_string())
+}
+
+/// An RFC 3339 time on the fixtures' `day()`, from a clock time such as `"10:00:00"`.
+pub fn ts(clock: &str) -> String {
+    format!("{}T{clock}Z", day())
+}
+
 /// A comment event with sensible defaults.
 pub fn comment(id: &str, text: &str) -> Value {
     json!({
@@ -452,7 +465,7 @@ pub fn comment(id: &str, text: &str) -> Value {
         "video": {"external_id": "7377694258502880513", "title": "Unboxing", "url": "https://www.tiktok.com/@acme/video/7377694258502880513"},
         "author": {"external_id": format!("author-{id}"), "username": format!("user_{id}"), "display_name": format!("User {id}")},
         "text": text,
-        "created_at": "2026-11-24T10:00:00Z"
+        "created_at": ts("10:00:00")
     })
 }
 
@@ -470,12 +483,12 @@ pub fn dm(id: &str, author: &str, text: &str) -> Value {
         "external_id": id,
         "author": {"external_id": author, "username": author},
         "text": text,
-        "created_at": "2026-11-24T11:00:00Z"
+        "created_at": ts("11:00:00")
     })
 }
 
-pub fn at(mut event: Value, time: &str) -> Value {
-    event["created_at"] = json!(time);
+pub fn at(mut event: Value, time: impl AsRef<str>) -> Value {
+    event["created_at"] = json!(time.as_ref());
     event
 }
 
