@@ -40,22 +40,13 @@ async fn every_page(s: &TestServer, q: &str, limit: usize) -> Vec<i64> {
 
 /// Three channels on three platforms, comments and DMs, at distinct times.
 async fn seed(s: &TestServer) {
-    let mut yt = at(
-        comment("yt1", "Great tutorial, thanks"),
-        ts("09:00:00"),
-    );
+    let mut yt = at(comment("yt1", "Great tutorial, thanks"), ts("09:00:00"));
     yt["platform"] = json!("youtube");
     yt["channel"] = json!("UCacme");
     yt["video"] = json!({"external_id": "dQw4w9WgXcQ", "title": "How to"});
     s.ingest(json!([
-        at(
-            comment("tt1", "Where can I buy this?"),
-            ts("10:00:00")
-        ),
-        at(
-            comment("tt2", "Shipping to Belgium?"),
-            ts("10:30:00")
-        ),
+        at(comment("tt1", "Where can I buy this?"), ts("10:00:00")),
+        at(comment("tt2", "Shipping to Belgium?"), ts("10:30:00")),
         at(
             dm("ig1", "lisa", "Is the blue one back in stock?"),
             ts("11:00:00")

@@ -449,7 +449,11 @@ macro_rules! simulated_on_both_backends {
 /// the date the tests run on.
 pub fn day() -> &'static str {
     static DAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DAY.get_or_init(|| (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d").to_string())
+    DAY.get_or_init(|| {
+        (chrono::Utc::now() - chrono::Duration::days(2))
+            .format("%Y-%m-%d")
+            .to_string()
+    })
 }
 
 /// An RFC 3339 time on the fixtures' `day()`, from a clock time such as `"10:00:00"`.
