@@ -227,16 +227,25 @@ pub fn by_status(answer: &Answer, reason: String) -> Outcome {
     }
 }
 
-/// Reads `Retry-After`: seconds, or an HTTP date.
+/// The longest a platform's `Retry-After` holds anything back: a call is tried again after
+/// an hour at most, and a platform that still wants a pause says so again.
+pub const LONGEST_HOLD: Duration = Duration::from_secs(3600);
+
+/// Reads `Retry-After`: seconds, or an HTTP date; never more than [`LONGEST_HOLD`].
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or_default())
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else if value.len() > 2 && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More seconds than a u64 holds.
+        LONGEST_HOLD
+    } else {
+        let at = DateTime::parse_from_rfc2822(value)
+            .ok()?
+            .with_timezone(&Utc);
+        at.signed_duration_since(now).to_std().unwrap_or_default()
+    };
+    Some(wait.min(LONGEST_HOLD))
 }
 
 /// A platform id from JSON, which may be a string or a number (TikTok's exceed 2^53: they are
@@ -264,6 +273,25 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn retry_after_is_bounded_whatever_the_platform_says() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for huge in [
+            "10000000000000",
+            &u64::MAX.to_string(),
+            "999999999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(retry_after(huge, now), Some(LONGEST_HOLD), "{huge}");
+        }
+        assert_eq!(
+            retry_after("Mon, 01 Jan 1900 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

@@ -14,16 +14,14 @@ use super::claim::{Lease, claim, next_due};
 use super::courier::Courier;
 use super::limits::Limits;
 use super::quota;
-use super::settle::{Policy, Settled, settle_all};
+use super::recorder::{Finished, record_outcomes};
+use super::settle::Policy;
 use crate::config::OutboxConfig;
 use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
 use crate::connectors::{send, youtube_send};
 use crate::conversations::Leased;
-use crate::domain::{Delivery, Platform};
+use crate::domain::Platform;
 use crate::storage::{Db, Sql};
-
-/// How long the recorder waits for more calls to end before it records what ended.
-const RECORD_GATHER: Duration = Duration::from_millis(10);
 
 /// How long the dispatcher sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_millis(500);
@@ -216,83 +214,6 @@ fn lease_of(row: Leased) -> (Lease, OwnedSemaphorePermit) {
     (lease, row.slot)
 }
 
-/// A call made, waiting to be recorded.
-struct Finished {
-    lease: Lease,
-    outcome: Outcome,
-}
-
-/// Records outcomes as they come, many in one transaction (on SQLite the single writer would
-/// otherwise take one commit per call). A batch that cannot be recorded is tried again; if it
-/// never can be, its rows stay `sending` until their lease runs out and are then reconciled,
-/// so nothing is done twice.
-async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
-    while let Some(first) = outcomes.recv().await {
-        let mut batch = vec![first];
-        // Calls that end within a few milliseconds of each other are recorded together: under
-        // load one statement per call or two was much of what the database was asked.
-        let until = tokio::time::Instant::now() + RECORD_GATHER;
-        while batch.len() < 256 {
-            match tokio::time::timeout_at(until, outcomes.recv()).await {
-                Ok(Some(more)) => batch.push(more),
-                _ => break,
-            }
-        }
-        let mut wait = Duration::from_millis(50);
-        let mut recorded = false;
-        for _ in 0..5 {
-            match record(&d, &batch).await {
-                Ok(settled) => {
-                    for (f, s) in batch.iter().zip(&settled) {
-                        log(&f.lease, &f.outcome, *s);
-                    }
-                    if settled.iter().any(|s| matches!(s, Settled::Retry(_))) {
-                        d.wake.notify_one();
-                    }
-                    let workspaces: std::collections::BTreeSet<i64> =
-                        batch.iter().map(|f| f.lease.workspace_id).collect();
-                    for workspace in workspaces {
-                        d.live.changed(workspace, crate::live::Change::Delivery);
-                    }
-                    recorded = true;
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(rows = batch.len(), error = %e, "recording platform calls failed; trying again");
-                    tokio::time::sleep(wait).await;
-                    wait *= 4;
-                }
-            }
-        }
-        if !recorded {
-            tracing::error!(
-                rows = batch.len(),
-                "could not record platform calls; the rows will be reconciled when their leases run out"
-            );
-        }
-    }
-}
-
-async fn record(d: &Dispatcher, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
-    let now = crate::clock::now();
-    // Calls that all went through are recorded by statements complete on their own (one per
-    // chunk on PostgreSQL, see `sent`): no transaction around them, and no wait for the disk.
-    // A record a database crash loses leaves its row `sending` and in doubt: once its lease
-    // runs out, the platform is asked whether the call went through before any new attempt.
-    let all_sent = batch
-        .iter()
-        .all(|f| matches!(f.outcome, Outcome::Done { .. }));
-    let mut tx = if all_sent {
-        d.db.each_on_its_own().await?
-    } else {
-        d.db.begin().await?
-    };
-    let calls: Vec<(&Lease, &Outcome)> = batch.iter().map(|f| (&f.lease, &f.outcome)).collect();
-    let settled = settle_all(&mut tx, &calls, &d.policy, now).await?;
-    tx.commit().await?;
-    Ok(settled)
-}
-
 /// Calls the platform for `lease` (within its budgets) and says what came of it.
 async fn deliver(d: &Dispatcher, lease: &mut Lease) -> Outcome {
     let now = crate::clock::now();
@@ -437,29 +358,5 @@ async fn pay(d: &Dispatcher, lease: &Lease, units: i64) -> Option<Outcome> {
         Err(e) => Some(Outcome::retry(format!(
             "could not count YouTube's quota units: {e}"
         ))),
-    }
-}
-
-fn log(lease: &Lease, outcome: &Outcome, settled: Settled) {
-    match settled {
-        Settled::Sent => tracing::debug!(row = lease.id, action = %lease.action, "sent"),
-        Settled::Retry(at) => {
-            tracing::info!(row = lease.id, action = %lease.action, %at, outcome = ?outcome, "will retry")
-        }
-        Settled::Ended(Delivery::Expired) => {
-            tracing::info!(row = lease.id, outcome = ?outcome, "expired")
-        }
-        Settled::Ended(_) => {
-            tracing::warn!(row = lease.id, action = %lease.action, outcome = ?outcome, "gave up")
-        }
-        Settled::Waiting => tracing::warn!(
-            row = lease.id,
-            channel = lease.channel_id,
-            "the platform refused the channel's token"
-        ),
-        Settled::Superseded => tracing::warn!(
-            row = lease.id,
-            "a call outlived its lease; the row was taken over and is looked up again"
-        ),
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::claim::Held;
-use crate::connectors::calls::Outcome;
+use crate::connectors::calls::{LONGEST_HOLD, Outcome};
 use crate::domain::{Deed, Platform};
 
 /// Failures in a row without a single success (timeouts, 5xx, refused connections) that open
@@ -266,7 +266,8 @@ impl Limits {
                 after,
                 ..
             } => {
-                let until = now + after.unwrap_or(DEFAULT_BACKOFF);
+                let after = after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD);
+                let until = now.checked_add(after).unwrap_or(now);
                 let hold = s.holds.entry((channel, deed)).or_insert(until);
                 *hold = (*hold).max(until);
                 // The platform's count is the truth: our bucket is empty too.

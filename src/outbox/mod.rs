@@ -13,6 +13,7 @@ pub mod limits;
 pub mod manage;
 pub mod quota;
 pub mod read;
+pub mod recorder;
 pub mod sent;
 pub mod settle;
 

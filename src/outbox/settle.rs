@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::claim::Lease;
 use super::sent::{Sent, record_sent, still_ours};
-use crate::connectors::calls::{Outcome, Refusal};
+use crate::connectors::calls::{LONGEST_HOLD, Outcome, Refusal};
 use crate::connectors::health;
 use crate::domain::Delivery;
 use crate::storage::{Sql, Tx};
@@ -32,7 +32,8 @@ impl Policy {
         let doubling = 1u32 << attempts.clamp(1, 20).saturating_sub(1);
         let plain = self.retry_base.saturating_mul(doubling).min(LONGEST_WAIT);
         let jitter = 0.75 + crate::random::between(0, 1000) as f64 / 2000.0;
-        plain.mul_f64(jitter).max(asked.unwrap_or_default())
+        let asked = asked.unwrap_or_default().min(LONGEST_HOLD);
+        plain.mul_f64(jitter).max(asked)
     }
 }
 
@@ -170,7 +171,7 @@ async fn again(
         return Ok(Settled::Ended(Delivery::Dead));
     }
     let wait = policy.wait(attempts, asked);
-    let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+    let at = later(now, wait);
     // A row that may have gone out is kept for its look-up, window or not.
     if !in_doubt && lease.expires_at.is_some_and(|closes| closes <= at) {
         let why = format!("the platform's window closes before the next attempt: {reason}");
@@ -192,6 +193,13 @@ async fn again(
     tx.execute(sql).await?;
     message_state(tx, lease, "failed", Some(&format!("{RETRYING}{reason}"))).await?;
     Ok(Settled::Retry(at))
+}
+
+/// `now + wait`, for waits that may come from a platform: never past [`LONGEST_HOLD`], never
+/// an overflow.
+pub fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    let wait = chrono::Duration::from_std(wait.min(LONGEST_HOLD)).unwrap_or_default();
+    now.checked_add_signed(wait).unwrap_or(now)
 }
 
 async fn wait_for_token(

@@ -187,9 +187,11 @@ impl World {
         edge += f.rate_limit_rate;
         if r < edge {
             let seconds = f.retry_after_seconds.max(1);
-            inner
-                .promised
-                .insert(key, (now, now + Duration::from_secs(seconds)));
+            // A wait too long for the clock is never over.
+            let until = now
+                .checked_add(Duration::from_secs(seconds))
+                .unwrap_or(now + Duration::from_secs(1 << 40));
+            inner.promised.insert(key, (now, until));
             return Fate::RateLimited(seconds);
         }
         edge += f.timeout_rate;

@@ -7,6 +7,7 @@ mod common;
 
 mod access;
 mod automation;
+mod backoff;
 mod browser;
 mod browser_engagement;
 mod browser_live;
