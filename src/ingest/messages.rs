@@ -36,14 +36,13 @@ impl Incoming<'_> {
     }
 }
 
-/// Who wrote it: the event may say; otherwise the channel's own author id decides.
+/// Who wrote it: a message by the channel's own author id is ours whatever the event says
+/// (connectors set the direction from the account id alone); otherwise the event decides.
 pub fn direction_of(event: &MessageEvent, channel: &ChannelRef) -> Direction {
-    event
-        .direction
-        .unwrap_or_else(|| match &channel.own_author_id {
-            Some(own) if *own == event.author.external_id => Direction::Outbound,
-            _ => Direction::Inbound,
-        })
+    match &channel.own_author_id {
+        Some(own) if *own == event.author.external_id => Direction::Outbound,
+        _ => event.direction.unwrap_or(Direction::Inbound),
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -31,6 +31,7 @@ mod ops;
 mod outbox;
 mod outbox_held;
 mod outbox_rows;
+mod own_messages;
 mod pages;
 mod polling;
 mod properties;
