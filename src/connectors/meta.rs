@@ -41,6 +41,18 @@ fn id_at(v: &Value, field: &str) -> Option<String> {
     }
 }
 
+/// The list at `field`: absent or null is an empty list, anything else but a list a problem.
+fn list_at<'a>(v: &'a Value, field: &str, path: &str, problems: &mut Vec<Problem>) -> &'a [Value] {
+    match v.get(field) {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            problems.push(Problem::new(format!("{path}.{field}"), "must be a list"));
+            &[]
+        }
+    }
+}
+
 fn time_from_seconds(v: Option<&Value>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(v?.as_i64()?, 0)
 }
@@ -75,11 +87,8 @@ pub fn translate(body: &Value) -> Result<Translated, Vec<Problem>> {
             continue;
         };
         let entry_time = time_from_seconds(entry.get("time"));
-        for (c, change) in entry
-            .get("changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        for (c, change) in list_at(entry, "changes", &path, &mut problems)
+            .iter()
             .enumerate()
         {
             let path = format!("{path}.changes[{c}]");
@@ -108,11 +117,8 @@ pub fn translate(body: &Value) -> Result<Translated, Vec<Problem>> {
                 });
             }
         }
-        for (m, item) in entry
-            .get("messaging")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        for (m, item) in list_at(entry, "messaging", &path, &mut problems)
+            .iter()
             .enumerate()
         {
             let path = format!("{path}.messaging[{m}]");
@@ -300,5 +306,22 @@ mod tests {
         let problems = translate(&broken).unwrap_err();
         assert_eq!(problems[0].field, "entry[0].changes[0].value.id");
         assert!(translate(&json!({"object": "whatsapp"})).is_err());
+    }
+
+    #[test]
+    fn changes_and_messaging_must_be_lists() {
+        for (field, value) in [
+            ("changes", json!({"field": "comments"})),
+            ("changes", json!("comments")),
+            ("messaging", json!({"message": {"mid": "m1"}})),
+            ("messaging", json!(7)),
+        ] {
+            let body = json!({"object": "instagram", "entry": [{"id": "1", field: value}]});
+            let problems = translate(&body).unwrap_err();
+            assert_eq!(problems[0].field, format!("entry[0].{field}"), "{body}");
+            assert_eq!(problems[0].message, "must be a list");
+        }
+        let empty = json!({"object": "page", "entry": [{"id": "1", "changes": null}]});
+        assert_eq!(translate(&empty).unwrap().deliveries.len(), 0);
     }
 }

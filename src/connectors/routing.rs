@@ -60,6 +60,9 @@ impl Routes {
                 }
             }
         }
+        // A delivery names an account once per change: ask once per account.
+        ask.sort_unstable();
+        ask.dedup();
         if ask.is_empty() {
             return Ok(found);
         }
@@ -99,7 +102,10 @@ async fn read(
             .bind_list(chunk.iter().copied())
             .push(" ORDER BY workspace_id");
         for (account, workspace) in db.fetch_all::<(String, i64)>(sql).await? {
-            found.entry(account).or_default().push(workspace);
+            let workspaces = found.entry(account).or_default();
+            if !workspaces.contains(&workspace) {
+                workspaces.push(workspace);
+            }
         }
     }
     Ok(found)

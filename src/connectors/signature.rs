@@ -96,7 +96,8 @@ pub fn sign_hmac_sha256(secret: &[u8], message: &[u8]) -> String {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() != 64 || !text.is_ascii() {
+    // Hex digits only: `from_str_radix` alone would take a sign (`+a`).
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -117,6 +118,17 @@ pub fn verify_meta(secret: &str, header: Option<&str>, body: &[u8]) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_read_strictly() {
+        let zeros = "0".repeat(62);
+        assert_eq!(decode_hex(&format!("0a{zeros}")).unwrap()[0], 10);
+        assert_eq!(decode_hex(&format!("0A{zeros}")).unwrap()[0], 10);
+        // `+a` would be read as the byte 0x0a by a number parser; it is not hex.
+        for bad in ["+a", "-0", " a", "0x"] {
+            assert_eq!(decode_hex(&format!("{bad}{zeros}")), None, "{bad}");
+        }
+    }
 
     #[test]
     fn tiktok_signatures_cover_the_time_and_refuse_replays() {

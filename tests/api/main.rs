@@ -27,6 +27,7 @@ mod ingest;
 mod ingest_writers;
 mod layout;
 mod ledger;
+mod meta_deliveries;
 mod ops;
 mod outbox;
 mod outbox_held;
