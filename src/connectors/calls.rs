@@ -248,6 +248,21 @@ pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some(wait.min(LONGEST_HOLD))
 }
 
+/// Whether a platform's creation time, read by `made`, is at or after `since`; an item
+/// without one is not known to be ours.
+pub fn made_since(made: Option<DateTime<Utc>>, since: DateTime<Utc>) -> bool {
+    made.is_some_and(|t| t >= since)
+}
+
+/// A time as the platforms write it: RFC 3339, or Meta's `2026-11-24T10:00:00+0000`.
+pub fn time_of(value: &Value) -> Option<DateTime<Utc>> {
+    let text = value.as_str()?;
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// A platform id from JSON, which may be a string or a number (TikTok's exceed 2^53: they are
 /// read as integers, never through a float).
 pub fn id_of(value: &Value) -> Option<String> {

@@ -3,8 +3,11 @@
 
 use serde_json::{Value, json};
 
-use super::calls::{Answer, Job, Outcome, Platforms, Refusal, by_status, call, id_of};
+use super::calls::{
+    Answer, Job, Outcome, Platforms, Refusal, by_status, call, id_of, made_since, time_of,
+};
 use crate::domain::{Deed, Platform};
+use chrono::{DateTime, Utc};
 
 /// Does `job` on Meta.
 pub async fn send(p: &Platforms, job: &Job<'_>) -> Outcome {
@@ -95,16 +98,20 @@ pub(super) fn refusal(deed: Option<Deed>, answer: &Answer) -> Outcome {
 /// replies with this text under the comment, or our DMs with this text in the conversation.
 /// Private replies need no look (the platform refuses a second one, which counts as done),
 /// and likes, hiding and deleting may simply be done again.
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
+pub async fn find(
+    p: &Platforms,
+    job: &Job<'_>,
+    since: DateTime<Utc>,
+) -> Result<Vec<String>, Outcome> {
     let token = job.token()?;
     let base = &p.meta;
     let ig = job.platform == Platform::Instagram;
     let (request, list): (_, fn(&Value) -> Vec<&Value>) = match job.deed {
         Deed::Reply => {
             let (edge, fields) = if ig {
-                ("replies", "id,text,from")
+                ("replies", "id,text,from,timestamp")
             } else {
-                ("comments", "id,message,from")
+                ("comments", "id,message,from,created_time")
             };
             let request = p
                 .http
@@ -124,7 +131,7 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
                 .get(format!("{base}/{}/conversations", job.account))
                 .query(&[
                     ("user_id", job.target),
-                    ("fields", "messages{id,message,from}"),
+                    ("fields", "messages{id,message,from,created_time}"),
                 ]);
             (request, |body| {
                 items(&body["data"])
@@ -142,7 +149,8 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
     let found = list(&answer.body).into_iter().filter(|item| {
         let text = item["text"].as_str().or(item["message"].as_str());
         let from = id_of(&item["from"]["id"]).unwrap_or_default();
-        text == Some(job.text()) && job.is_us(&from)
+        let made = time_of(&item["timestamp"]).or_else(|| time_of(&item["created_time"]));
+        text == Some(job.text()) && job.is_us(&from) && made_since(made, since)
     });
     Ok(found.filter_map(|item| id_of(&item["id"])).collect())
 }

@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::calls::{Answer, Job, Outcome, Platforms, Refusal, by_status, call, id_of};
+use super::calls::{Answer, Job, Outcome, Platforms, Refusal, by_status, call, id_of, made_since};
 use crate::domain::Deed;
+use chrono::{DateTime, Utc};
 
 /// TikTok's longest reply, in characters.
 pub const MAX_REPLY_CHARS: usize = 150;
@@ -96,7 +97,11 @@ pub(crate) fn envelope(answer: &Answer) -> Result<&Value, Outcome> {
 }
 
 /// Looks for our reply with this text under the comment (the replies listing).
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
+pub async fn find(
+    p: &Platforms,
+    job: &Job<'_>,
+    since: DateTime<Utc>,
+) -> Result<Vec<String>, Outcome> {
     if job.deed != Deed::Reply {
         return Ok(Vec::new());
     }
@@ -124,8 +129,12 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
             .flatten()
             .filter(|c| {
                 let author = id_of(&c["user_id"]).unwrap_or_default();
+                let made = c["create_time"]
+                    .as_i64()
+                    .and_then(|s| DateTime::from_timestamp(s, 0));
                 c["text"].as_str() == Some(job.text())
                     && (c["owner"].as_bool() == Some(true) || job.is_us(&author))
+                    && made_since(made, since)
             });
         found.extend(ours.filter_map(|c| id_of(&c["comment_id"])));
         if data["has_more"].as_bool() != Some(true) {

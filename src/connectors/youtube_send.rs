@@ -3,8 +3,11 @@
 
 use serde_json::json;
 
-use super::calls::{Answer, Job, Outcome, Platforms, Refusal, by_status, call, id_of};
+use super::calls::{
+    Answer, Job, Outcome, Platforms, Refusal, by_status, call, id_of, made_since, time_of,
+};
 use crate::domain::Deed;
+use chrono::{DateTime, Utc};
 
 /// Quota units a call costs.
 pub fn cost(deed: Deed, listing: bool) -> i64 {
@@ -95,7 +98,11 @@ pub fn quota_day(now: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// Looks for our reply with this text under the comment.
-pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> {
+pub async fn find(
+    p: &Platforms,
+    job: &Job<'_>,
+    since: DateTime<Utc>,
+) -> Result<Vec<String>, Outcome> {
     if job.deed != Deed::Reply {
         return Ok(Vec::new());
     }
@@ -121,7 +128,9 @@ pub async fn find(p: &Platforms, job: &Job<'_>) -> Result<Vec<String>, Outcome> 
         .filter(|c| {
             let s = &c["snippet"];
             let author = s["authorChannelId"]["value"].as_str().unwrap_or_default();
-            s["textOriginal"].as_str() == Some(job.text()) && job.is_us(author)
+            s["textOriginal"].as_str() == Some(job.text())
+                && job.is_us(author)
+                && made_since(time_of(&s["publishedAt"]), since)
         });
     Ok(ours.filter_map(|c| id_of(&c["id"])).collect())
 }

@@ -26,6 +26,8 @@ pub struct Lease {
     /// Whether an earlier attempt may have taken effect: reconcile before sending again.
     pub in_doubt: bool,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the row was queued: nothing made on the platform before it is this row's doing.
+    pub queued_at: DateTime<Utc>,
     pub platform: Platform,
     pub account: String,
     pub own_author_id: Option<String>,
@@ -43,8 +45,8 @@ pub struct Held {
 }
 
 const COLUMNS: &str = "SELECT o.id, o.workspace_id, o.channel_id, o.message_id, o.action, o.target, \
-     o.video, o.text, o.attempts, o.in_doubt, o.expires_at, c.platform, c.platform_id AS account, \
-     c.own_author_id, c.credentials, o.lease_until ";
+     o.video, o.text, o.attempts, o.in_doubt, o.expires_at, o.created_at AS queued_at, c.platform, \
+     c.platform_id AS account, c.own_author_id, c.credentials, o.lease_until ";
 
 /// The rows a dispatcher may send, whatever their state: not those of channels not connected
 /// yet (no access token), nor of channels whose token the platform refused (they wait for
@@ -183,7 +185,7 @@ async fn claim_in_one(
     .bind_list(Deed::ALL.iter().copied().filter(|d| d.makes_message()))
     .push(
         ")) SELECT o.id, o.workspace_id, o.channel_id, o.message_id, o.action, o.target, o.video, \
-         o.text, o.attempts, p.was_in_doubt AS in_doubt, o.expires_at, c.platform, \
+         o.text, o.attempts, p.was_in_doubt AS in_doubt, o.expires_at, o.created_at AS queued_at, c.platform, \
          c.platform_id AS account, c.own_author_id, c.credentials, o.lease_until \
          FROM marked o JOIN picked p ON p.id = o.id JOIN channels c ON c.id = o.channel_id \
          ORDER BY o.id",

@@ -205,6 +205,8 @@ fn lease_of(row: Leased) -> (Lease, OwnedSemaphorePermit) {
         attempts: 1,
         in_doubt: false,
         expires_at: row.expires_at,
+        // Queued in the transaction that just committed.
+        queued_at: crate::clock::now(),
         platform: row.sender.platform,
         account: row.sender.account,
         own_author_id: row.sender.own_author_id,
@@ -277,7 +279,7 @@ async fn attempt(d: &Dispatcher, lease: &mut Lease) -> Outcome {
         if let Some(o) = pay(d, lease, youtube_send::cost(lease.action, true)).await {
             return o;
         }
-        match send::find(&d.platforms, &job).await {
+        match send::find(&d.platforms, &job, lease.queued_at).await {
             Ok(candidates) => match unclaimed(d, lease, candidates).await {
                 Ok(Some(id)) => {
                     return Outcome::Done {

@@ -185,6 +185,14 @@ async fn write_edge(
     .await
 }
 
+/// A time as the Graph API writes it: `2026-11-24T10:00:00+0000`.
+fn graph_time(unix_seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_seconds, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S+0000")
+        .to_string()
+}
+
 async fn read_edge(
     State(world): State<Arc<World>>,
     Path((_, id, edge)): Path<(String, String, String)>,
@@ -196,12 +204,14 @@ async fn read_edge(
             if gone(w, &id) {
                 return missing(&id);
             }
-            let text_field = if edge == "replies" { "text" } else { "message" };
+            // Instagram names a comment's time `timestamp`, Facebook `created_time`.
+            let (text_field, time_field) =
+                if edge == "replies" { ("text", "timestamp") } else { ("message", "created_time") };
             let data: Vec<Value> = w
                 .children(&id)
                 .into_iter()
                 .filter(|i| !i.id.starts_with("m_"))
-                .map(|i| json!({"id": i.id, text_field: i.text, "from": {"id": i.author_id}}))
+                .map(|i| json!({"id": i.id, text_field: i.text, "from": {"id": i.author_id}, time_field: graph_time(i.created)}))
                 .collect();
             Json(json!({"data": data})).into_response()
         }
@@ -219,7 +229,7 @@ async fn read_edge(
             let messages: Vec<Value> = w
                 .children(&person)
                 .into_iter()
-                .map(|i| json!({"id": i.id, "message": i.text, "from": {"id": i.author_id}}))
+                .map(|i| json!({"id": i.id, "message": i.text, "from": {"id": i.author_id}, "created_time": graph_time(i.created)}))
                 .collect();
             Json(json!({"data": [{"id": format!("t_{person}"), "messages": {"data": messages}}]})).into_response()
         }

@@ -121,7 +121,9 @@ async fn list(
             .into_iter()
             .map(|c| json!({"kind": "youtube#comment", "id": c.id,
                             "snippet": {"parentId": parent, "textOriginal": c.text, "textDisplay": c.text,
-                                        "authorChannelId": {"value": c.author_id}}}))
+                                        "authorChannelId": {"value": c.author_id},
+                                        "publishedAt": chrono::DateTime::from_timestamp(c.created, 0)
+                                            .unwrap_or_default().to_rfc3339()}}))
             .collect();
         Json(json!({"kind": "youtube#commentListResponse", "items": items})).into_response()
     })

@@ -17,6 +17,7 @@ mod channels;
 mod cli;
 mod crash;
 mod demo;
+mod doubt;
 mod durability;
 mod edge;
 mod engagement;
