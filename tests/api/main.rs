@@ -30,6 +30,7 @@ mod ops;
 mod outbox;
 mod outbox_held;
 mod outbox_rows;
+mod ownership;
 mod pages;
 mod polling;
 mod properties;
