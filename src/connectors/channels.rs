@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::audit::{self, Entry, Who};
 use super::verification::VerificationView;
+use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::{Platform, Verification};
 use crate::problem::Problem;
 use crate::storage::{Db, Sql, Tx};

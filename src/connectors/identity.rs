@@ -41,15 +41,17 @@ pub async fn whose(
             let me = read(request, |a| super::meta_send::refusal(None, a)).await?;
             let linked = &me["instagram_business_account"];
             let (node, name) = match id_of(&linked["id"]) {
-                Some(ig) if platform == Platform::Instagram => {
-                    (Some(ig), text(&linked["username"]).or_else(|| text(&me["name"])))
-                }
+                Some(ig) if platform == Platform::Instagram => (
+                    Some(ig),
+                    text(&linked["username"]).or_else(|| text(&me["name"])),
+                ),
                 _ => (
                     id_of(&me["id"]),
                     text(&me["username"]).or_else(|| text(&me["name"])),
                 ),
             };
-            let account = node.ok_or_else(|| Outcome::retry("Meta's /me answered without an id"))?;
+            let account =
+                node.ok_or_else(|| Outcome::retry("Meta's /me answered without an id"))?;
             Ok(Some(Identity {
                 account,
                 name,
@@ -61,9 +63,8 @@ pub async fn whose(
                 .get("business_id")
                 .and_then(Value::as_str)
                 .unwrap_or(claimed);
-            let data =
-                super::tiktok::account(p, token, business, r#"["username","display_name"]"#)
-                    .await?;
+            let data = super::tiktok::account(p, token, business, r#"["username","display_name"]"#)
+                .await?;
             Ok(Some(Identity {
                 account: business.to_owned(),
                 name: text(&data["username"]).or_else(|| text(&data["display_name"])),

@@ -96,7 +96,8 @@ async fn read(
     for chunk in sized_chunks(accounts) {
         // Only workspaces whose token the platform said is the account's: claiming an
         // account's id proves nothing.
-        let mut sql = Sql::new("SELECT platform_id, workspace_id FROM channels WHERE verification = ");
+        let mut sql =
+            Sql::new("SELECT platform_id, workspace_id FROM channels WHERE verification = ");
         sql.bind(Verification::Verified)
             .push(" AND verified_account = platform_id AND platform = ")
             .bind(platform)

@@ -66,12 +66,7 @@ pub async fn check(
         Ok(Some(who)) if who.account == claimed => Checked::Verified(who),
         Ok(Some(who)) => Checked::Mismatch(who),
         Err(Outcome::Refused { reason, .. }) => Checked::Refused(reason),
-        Err(other) => Checked::Unanswered(
-            other
-                .reason()
-                .unwrap_or("no answer")
-                .to_owned(),
-        ),
+        Err(other) => Checked::Unanswered(other.reason().unwrap_or("no answer").to_owned()),
     }
 }
 
@@ -97,7 +92,11 @@ pub async fn record(
         } else {
             Verification::Unverified
         };
-        (state, None, Some("the credentials changed while they were checked".to_owned()))
+        (
+            state,
+            None,
+            Some("the credentials changed while they were checked".to_owned()),
+        )
     } else {
         match checked {
             Checked::NothingToAsk => (Verification::Unverified, None, None),
@@ -239,14 +238,20 @@ pub async fn ask_about_change(
     if change.credentials.is_empty() {
         return Ok(None);
     }
-    let mut find = Sql::new("SELECT platform, platform_id, credentials FROM channels WHERE workspace_id = ");
+    let mut find =
+        Sql::new("SELECT platform, platform_id, credentials FROM channels WHERE workspace_id = ");
     find.bind(workspace);
     let (platform, claimed) = match (id, change.platform, change.platform_id.as_deref()) {
         (Some(id), _, _) => {
             find.push(" AND id = ").bind(id);
-            match db.fetch_optional::<(Platform, String, String)>(find).await? {
+            match db
+                .fetch_optional::<(Platform, String, String)>(find)
+                .await?
+            {
                 Some((platform, claimed, stored)) => {
-                    return Ok(Some(ask(platforms, platform, claimed, &stored, change).await));
+                    return Ok(Some(
+                        ask(platforms, platform, claimed, &stored, change).await,
+                    ));
                 }
                 None => return Ok(None),
             }
@@ -262,7 +267,9 @@ pub async fn ask_about_change(
         .fetch_optional::<(Platform, String, String)>(find)
         .await?
         .map_or_else(|| "{}".to_owned(), |(_, _, stored)| stored);
-    Ok(Some(ask(platforms, platform, claimed, &stored, change).await))
+    Ok(Some(
+        ask(platforms, platform, claimed, &stored, change).await,
+    ))
 }
 
 async fn ask(

@@ -78,7 +78,14 @@ async fn verify_pending_now(s: &TestServer, sim: &Sim) -> usize {
 
 async fn claiming_an_account_takes_its_token(s: &TestServer, sim: &Sim) {
     connect(s, sim, "instagram", IG, IG_TOKEN).await;
-    connect(s, sim, "tiktok", crate::tiktok::ACCOUNT, crate::tiktok::TOKEN).await;
+    connect(
+        s,
+        sim,
+        "tiktok",
+        crate::tiktok::ACCOUNT,
+        crate::tiktok::TOKEN,
+    )
+    .await;
     let b = s.add_workspace("b").await;
 
     // A made-up token: Meta does not know it. Nothing is saved.
@@ -86,71 +93,172 @@ async fn claiming_an_account_takes_its_token(s: &TestServer, sim: &Sim) {
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["problems"][0]["field"], "credentials.access_token");
     let error = answer["error"].as_str().unwrap();
-    assert!(error.contains(&format!("refused by Instagram for account {IG}")) && error.contains("code 190"), "{error}");
-    assert!(!answer.to_string().contains("made-up-token"), "the token is never repeated: {answer}");
+    assert!(
+        error.contains(&format!("refused by Instagram for account {IG}"))
+            && error.contains("code 190"),
+        "{error}"
+    );
+    assert!(
+        !answer.to_string().contains("made-up-token"),
+        "the token is never repeated: {answer}"
+    );
 
     // B's own token, for B's own account, claimed for A's: Meta says whose it is.
     sim.world.register("ig-token-of-workspace-b-0001", B_IG);
-    let (status, answer) = claim(s, b, None, channel("instagram", IG, "ig-token-of-workspace-b-0001")).await;
+    let (status, answer) = claim(
+        s,
+        b,
+        None,
+        channel("instagram", IG, "ig-token-of-workspace-b-0001"),
+    )
+    .await;
     assert_eq!(status, 422, "{answer}");
     let error = answer["error"].as_str().unwrap();
-    assert!(error.contains(&format!("belongs to Instagram account {B_IG}, not to the account claimed ({IG})")), "{error}");
+    assert!(
+        error.contains(&format!(
+            "belongs to Instagram account {B_IG}, not to the account claimed ({IG})"
+        )),
+        "{error}"
+    );
 
     // TikTok answers `business/get` only to the account's own token.
-    let (status, answer) = claim(s, b, None, channel("tiktok", crate::tiktok::ACCOUNT, "made-up-tiktok-token")).await;
+    let (status, answer) = claim(
+        s,
+        b,
+        None,
+        channel("tiktok", crate::tiktok::ACCOUNT, "made-up-tiktok-token"),
+    )
+    .await;
     assert_eq!(status, 422, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("code 40001"), "{answer}");
-    assert_eq!(s.count(&format!("channels WHERE workspace_id = {b}")).await, 0, "nothing was saved");
+    assert!(
+        answer["error"].as_str().unwrap().contains("code 40001"),
+        "{answer}"
+    );
+    assert_eq!(
+        s.count(&format!("channels WHERE workspace_id = {b}")).await,
+        0,
+        "nothing was saved"
+    );
 
     // B's own integration brings events of those accounts through its ingest API: channels
     // of B's own, which no platform proved, and so receive nothing from the platforms.
     let b_writer = s.api_client(&s.token_for(b, Scope::Write).await);
-    let events = json!([FakeMessage::comment("b-own-1").on("instagram", IG).build(),
-                        FakeMessage::comment("b-own-2").on("tiktok", crate::tiktok::ACCOUNT).build()]);
-    let r = b_writer.post(s.url("/api/v1/events")).json(&events).send().await.unwrap();
+    let events = json!([
+        FakeMessage::comment("b-own-1").on("instagram", IG).build(),
+        FakeMessage::comment("b-own-2")
+            .on("tiktok", crate::tiktok::ACCOUNT)
+            .build()
+    ]);
+    let r = b_writer
+        .post(s.url("/api/v1/events"))
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "the generic ingest API works as before");
     let before = (messages_of(s, 1).await, messages_of(s, b).await);
 
     // A's Instagram comment and TikTok comment go to A only.
     let body = comments(&["18000000000000301"]);
     let (status, answer) = post(s, &body, signed(&body)).await;
-    assert_eq!((status, answer["created"].as_i64()), (200, Some(1)), "{answer}");
+    assert_eq!(
+        (status, answer["created"].as_i64()),
+        (200, Some(1)),
+        "{answer}"
+    );
     let big = "7385350567722409901";
     seed(sim, big, "6900000000000000001", "Nice", None);
     let body = notice(big, "insert");
-    let (status, answer) = deliver(s, &body, Some(unibox::connectors::signature::sign_tiktok(
-        crate::tiktok::SECRET, &body, crate::tiktok::now())), ).await;
-    assert_eq!((status, answer["created"].as_i64()), (200, Some(1)), "{answer}");
-    assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (before.0 + 2, before.1));
+    let (status, answer) = deliver(
+        s,
+        &body,
+        Some(unibox::connectors::signature::sign_tiktok(
+            crate::tiktok::SECRET,
+            &body,
+            crate::tiktok::now(),
+        )),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["created"].as_i64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    assert_eq!(
+        (messages_of(s, 1).await, messages_of(s, b).await),
+        (before.0 + 2, before.1)
+    );
 }
 
 async fn an_unverified_channel_receives_nothing(s: &TestServer, sim: &Sim) {
     // The account's only channel: first seen through the ingest API, without a token.
-    s.ingest(json!([FakeMessage::comment("setup-1").on("instagram", IG).build()])).await;
+    s.ingest(json!([FakeMessage::comment("setup-1")
+        .on("instagram", IG)
+        .build()]))
+        .await;
     let list = admin_get(s, 1, "/api/v1/channels").await;
     assert_eq!(list["channels"][0]["verified"], false, "{list}");
-    assert_eq!(list["channels"][0]["verification"]["state"], "unverified", "{list}");
+    assert_eq!(
+        list["channels"][0]["verification"]["state"], "unverified",
+        "{list}"
+    );
 
     // Its token saved while Meta could not be reached: kept, pending, receiving nothing.
     sim.world.register(IG_TOKEN, IG);
-    sim.world.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
+    sim.world.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
     let id = list["channels"][0]["id"].as_i64().unwrap();
-    let (status, saved) = claim(s, 1, Some(id), json!({"credentials": {"access_token": IG_TOKEN}})).await;
+    let (status, saved) = claim(
+        s,
+        1,
+        Some(id),
+        json!({"credentials": {"access_token": IG_TOKEN}}),
+    )
+    .await;
     sim.world.set_faults(Faults::default());
     assert_eq!(status, 200, "{saved}");
-    assert_eq!((saved["verified"].as_bool(), saved["verification"]["state"].as_str()), (Some(false), Some("pending")), "{saved}");
-    assert!(saved["verification"]["problem"].as_str().unwrap().contains("could not be asked yet"), "{saved}");
+    assert_eq!(
+        (
+            saved["verified"].as_bool(),
+            saved["verification"]["state"].as_str()
+        ),
+        (Some(false), Some("pending")),
+        "{saved}"
+    );
+    assert!(
+        saved["verification"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("could not be asked yet"),
+        "{saved}"
+    );
 
     let before = s.count("messages").await;
     let body = comments(&["18000000000000401"]);
     let (status, answer) = post(s, &body, signed(&body)).await;
-    assert_eq!(status, 200, "acknowledged, so Meta does not deliver it again and again: {answer}");
-    assert_eq!((answer["created"].as_i64(), answer["not_connected"].as_i64()), (Some(0), Some(1)), "{answer}");
+    assert_eq!(
+        status, 200,
+        "acknowledged, so Meta does not deliver it again and again: {answer}"
+    );
+    assert_eq!(
+        (answer["created"].as_i64(), answer["not_connected"].as_i64()),
+        (Some(0), Some(1)),
+        "{answer}"
+    );
     assert_eq!(s.count("messages").await, before, "stored nowhere");
-    assert_eq!(s.count("channel_health WHERE last_event_at IS NOT NULL").await, 0);
+    assert_eq!(
+        s.count("channel_health WHERE last_event_at IS NOT NULL")
+            .await,
+        0
+    );
     let (_, page) = s.page("/channels").await;
     let cell = text_of(&select(&page, "tr.channel td.verification.pending")[0]);
-    assert!(cell.contains("Not verified yet: receives nothing"), "{cell}");
+    assert!(
+        cell.contains("Not verified yet: receives nothing"),
+        "{cell}"
+    );
 
     // The worker asks again: Meta says the token is the account's; what comes next is stored.
     assert_eq!(verify_pending_now(s, sim).await, 1);
@@ -165,27 +273,57 @@ async fn an_unverified_channel_receives_nothing(s: &TestServer, sim: &Sim) {
     assert_eq!(answer["created"], 1, "{answer}");
     let (_, page) = s.page("/channels").await;
     let cell = text_of(&select(&page, "tr.channel td.verification.verified")[0]);
-    assert!(cell.contains(&format!("Verified: the token answers for {IG}")) && cell.contains("meta /me"), "{cell}");
+    assert!(
+        cell.contains(&format!("Verified: the token answers for {IG}"))
+            && cell.contains("meta /me"),
+        "{cell}"
+    );
 
     // The channels page refuses a made-up token with the platform's words, saving nothing.
-    let r = s.post_form("/channels", &[("platform", "instagram"), ("handle", "other.ig"),
-        ("platform_id", B_IG), ("access_token", "made-up-token-0000")]).await;
+    let r = s
+        .post_form(
+            "/channels",
+            &[
+                ("platform", "instagram"),
+                ("handle", "other.ig"),
+                ("platform_id", B_IG),
+                ("access_token", "made-up-token-0000"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let page = scraper::Html::parse_document(&r.text().await.unwrap());
     let problem = text_of(&select(&page, "ul.problems li")[0]);
-    assert!(problem.contains("credentials.access_token") && problem.contains("code 190"), "{problem}");
+    assert!(
+        problem.contains("credentials.access_token") && problem.contains("code 190"),
+        "{problem}"
+    );
     assert_eq!(s.count("channels").await, 1);
 }
 
 async fn both_proved_both_receive(s: &TestServer, sim: &Sim) {
     connect(s, sim, "instagram", IG, IG_TOKEN).await;
-    connect(s, sim, "tiktok", crate::tiktok::ACCOUNT, crate::tiktok::TOKEN).await;
+    connect(
+        s,
+        sim,
+        "tiktok",
+        crate::tiktok::ACCOUNT,
+        crate::tiktok::TOKEN,
+    )
+    .await;
     let b = s.add_workspace("b").await;
     // Another token of the same accounts (a second person the accounts let in).
     sim.world.register("ig-token-of-workspace-b-0001", IG);
-    sim.world.register("tt-token-of-workspace-b-0001", crate::tiktok::ACCOUNT);
-    for (platform, id, token) in [("instagram", IG, "ig-token-of-workspace-b-0001"),
-                                  ("tiktok", crate::tiktok::ACCOUNT, "tt-token-of-workspace-b-0001")] {
+    sim.world
+        .register("tt-token-of-workspace-b-0001", crate::tiktok::ACCOUNT);
+    for (platform, id, token) in [
+        ("instagram", IG, "ig-token-of-workspace-b-0001"),
+        (
+            "tiktok",
+            crate::tiktok::ACCOUNT,
+            "tt-token-of-workspace-b-0001",
+        ),
+    ] {
         let (status, answer) = claim(s, b, None, channel(platform, id, token)).await;
         assert_eq!(status, 201, "{answer}");
         assert_eq!(answer["verified"], true, "{answer}");
@@ -197,8 +335,16 @@ async fn both_proved_both_receive(s: &TestServer, sim: &Sim) {
     let big = "7385350567722409902";
     seed(sim, big, "6900000000000000001", "Nice", None);
     let body = notice(big, "insert");
-    let (_, answer) = deliver(s, &body, Some(unibox::connectors::signature::sign_tiktok(
-        crate::tiktok::SECRET, &body, crate::tiktok::now()))).await;
+    let (_, answer) = deliver(
+        s,
+        &body,
+        Some(unibox::connectors::signature::sign_tiktok(
+            crate::tiktok::SECRET,
+            &body,
+            crate::tiktok::now(),
+        )),
+    )
+    .await;
     assert_eq!(answer["created"], 2, "{answer}");
     assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (2, 2));
 }
@@ -207,11 +353,22 @@ async fn polls_skip_unverified_channels(s: &TestServer, sim: &Sim) {
     connect(s, sim, "youtube", YT, "yt-token-of-workspace-a-0001").await;
     video(sim, "youtube", "ytOwnVideo01", YT, 1_000);
     for i in 0..3 {
-        comment(sim, "youtube", &format!("UgzOwn{i}"), "ytOwnVideo01", &format!("UCfan{i}"), None, 100 - i);
+        comment(
+            sim,
+            "youtube",
+            &format!("UgzOwn{i}"),
+            "ytOwnVideo01",
+            &format!("UCfan{i}"),
+            None,
+            100 - i,
+        );
     }
     // B saves a made-up token for A's channel while YouTube cannot be reached: pending.
     let b = s.add_workspace("b").await;
-    sim.world.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
+    sim.world.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
     let (status, saved) = claim(s, b, None, channel("youtube", YT, "made-up-youtube-token")).await;
     sim.world.set_faults(Faults::default());
     assert_eq!(status, 201, "{saved}");
@@ -219,15 +376,40 @@ async fn polls_skip_unverified_channels(s: &TestServer, sim: &Sim) {
 
     let (p, stop) = poller(s, sim);
     poll_comments(&p).await;
-    assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (3, 0), "polled for A only");
+    assert_eq!(
+        (messages_of(s, 1).await, messages_of(s, b).await),
+        (3, 0),
+        "polled for A only"
+    );
 
     // Asked again, YouTube refuses the token: refused, still polled for nobody but A.
     assert_eq!(verify_pending_now(s, sim).await, 0);
     let one = admin_get(s, b, "/api/v1/channels").await;
     let one = &one["channels"][0];
-    assert_eq!((one["verified"].as_bool(), one["verification"]["state"].as_str()), (Some(false), Some("refused")), "{one}");
-    assert!(one["verification"]["problem"].as_str().unwrap().contains("Invalid Credentials"), "{one}");
-    comment(sim, "youtube", "UgzOwnLate", "ytOwnVideo01", "UCfanlate", None, 0);
+    assert_eq!(
+        (
+            one["verified"].as_bool(),
+            one["verification"]["state"].as_str()
+        ),
+        (Some(false), Some("refused")),
+        "{one}"
+    );
+    assert!(
+        one["verification"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid Credentials"),
+        "{one}"
+    );
+    comment(
+        sim,
+        "youtube",
+        "UgzOwnLate",
+        "ytOwnVideo01",
+        "UCfanlate",
+        None,
+        0,
+    );
     poll_comments(&p).await;
     assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (4, 0));
     let _ = stop.send(true);

@@ -13,8 +13,8 @@ use crate::accounts::audit::Who;
 use crate::auth::Caller;
 use crate::connectors::channels::{self, read_change};
 use crate::connectors::verification;
-use crate::problem::Problem;
 use crate::error::{ApiResult, AppError};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Asks the platform whose token a change saves, before anything is written; a token that
