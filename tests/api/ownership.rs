@@ -421,3 +421,84 @@ simulated_on_both_backends! {
     two_workspaces_that_prove_access_both_receive(s, sim) with platforms(&sim) => both_proved_both_receive(&s, &sim);
     polling_skips_unverified_channels(s, sim) with sim.config() => polls_skip_unverified_channels(&s, &sim);
 }
+
+/// Applies `backend`'s migrations before verification to `url`, stores two channels as they
+/// were (one with a token, one first seen through ingest), then opens the database as unibox
+/// does (the rest of the migrations); their verification states.
+async fn upgraded(url: &str, backend: &str) -> Vec<(String, String)> {
+    let mut before =
+        sqlx::migrate::Migrator::new(std::path::Path::new(&format!("migrations/{backend}")))
+            .await
+            .unwrap();
+    let older: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 15)
+        .cloned()
+        .collect();
+    before.migrations = older.into();
+    let rows = "INSERT INTO channels (workspace_id, platform, platform_id, handle, credentials, created_at) VALUES \
+        (1, 'instagram', '17841400000000001', 'with.token', '{\"access_token\":\"old-token\"}', '2026-01-01T00:00:00Z'), \
+        (1, 'instagram', '17841400000000002', 'seen.only', '{}', '2026-01-01T00:00:00Z')";
+    if backend == "sqlite" {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+            .await
+            .unwrap();
+        before.run(&pool).await.unwrap();
+        sqlx::query(rows).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        before.run(&pool).await.unwrap();
+        sqlx::query(rows).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let flush = unibox::Config::for_database(url).storage.db_flush;
+    let db = unibox::storage::open(url, 2, flush).await.unwrap();
+    let states = db
+        .fetch_all(Sql::new(
+            "SELECT handle, verification FROM channels ORDER BY handle",
+        ))
+        .await
+        .unwrap();
+    db.close().await;
+    states
+}
+
+fn expected_after_upgrade() -> Vec<(String, String)> {
+    vec![
+        ("seen.only".into(), "unverified".into()),
+        ("with.token".into(), "pending".into()),
+    ]
+}
+
+#[tokio::test]
+async fn upgraded_channels_with_a_token_start_pending_sqlite() {
+    let dir = std::env::temp_dir().join(unique_name());
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("unibox.db").display());
+    assert_eq!(upgraded(&url, "sqlite").await, expected_after_upgrade());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn upgraded_channels_with_a_token_start_pending_postgres() {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
+        assert!(!postgres_required(), "PostgreSQL is required here");
+        return;
+    };
+    let name = unique_name();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    assert_eq!(upgraded(&url, "postgres").await, expected_after_upgrade());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
