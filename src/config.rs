@@ -108,6 +108,10 @@ pub struct PollingConfig {
     /// Seconds between statistics polls (video figures, follower counts); 0 turns them off.
     #[arg(long, env = "UNIBOX_POLL_STATS_SECONDS", default_value_t = 3600)]
     pub poll_stats_seconds: u64,
+    /// Seconds between asks of the platforms about channels whose token is not verified yet
+    /// (saved while the platform could not be reached, or from before verification); 0: never.
+    #[arg(long, env = "UNIBOX_VERIFY_CHANNELS_SECONDS", default_value_t = 60)]
+    pub verify_channels_seconds: u64,
 }
 
 /// Sending to the platforms: the outbox and its dispatcher.
@@ -250,6 +254,7 @@ impl Config {
             polling: PollingConfig {
                 poll_comments_seconds: 300,
                 poll_stats_seconds: 3600,
+                verify_channels_seconds: 60,
             },
         }
     }

@@ -79,6 +79,13 @@ word_enum!(
 );
 
 word_enum!(
+    /// Whether the platform said a channel's token is its account's. Only `verified` channels
+    /// receive webhooks and polls; `pending` ones are asked again by a worker, `refused` ones
+    /// wait for new credentials, `unverified` ones have no token to ask with.
+    Verification { Unverified => "unverified", Pending => "pending", Verified => "verified", Refused => "refused" }
+);
+
+word_enum!(
     /// A public comment under a video, or a private direct message.
     Kind { Comment => "comment", Dm => "dm" }
 );

@@ -1,7 +1,7 @@
 //! Background work has one home: everything that runs beside the requests is started here
 //! and stopped here, together, on shutdown: the ingest writer, the worker that acts on rule
-//! runs as they fall due, the outbox dispatcher, the platform polls and the listener for other
-//! instances' changes. A rule without delay
+//! runs as they fall due, the outbox dispatcher, the platform polls, the asks about channels'
+//! unverified tokens and the listener for other instances' changes. A rule without delay
 //! hands its replies to the dispatcher leased (`outbox::Courier`); a stored batch that left
 //! something for the dispatcher's claim, and each batch of due runs acted on, wakes it, so a
 //! reply goes out within milliseconds instead of at the next tick.
@@ -83,6 +83,16 @@ impl Workers {
         };
         let polls = crate::polling::work(Arc::new(poller), stopping.clone());
         tasks.push(("platform polls", tokio::spawn(polls)));
+        if let Some(every) = every(config.polling.verify_channels_seconds) {
+            let verify = crate::connectors::verification::work(
+                db.clone(),
+                platforms.clone(),
+                live.clone(),
+                every,
+                stopping.clone(),
+            );
+            tasks.push(("channel verification", tokio::spawn(verify)));
+        }
         let hear = live.clone().listen(stopping);
         tasks.push(("other instances' changes", tokio::spawn(hear)));
         Workers {

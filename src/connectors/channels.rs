@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::verification::VerificationView;
 use crate::accounts::audit::{self, Entry, Who};
-use crate::domain::Platform;
+use crate::domain::{Platform, Verification};
 use crate::problem::Problem;
 use crate::storage::{Db, Sql, Tx};
 
@@ -25,6 +26,13 @@ struct Row {
     own_author_id: Option<String>,
     credentials: String,
     created_at: DateTime<Utc>,
+    verification: Verification,
+    verified_account: Option<String>,
+    verified_name: Option<String>,
+    verified_via: Option<String>,
+    verified_at: Option<DateTime<Utc>>,
+    verification_problem: Option<String>,
+    verification_checked_at: Option<DateTime<Utc>>,
 }
 
 /// A channel as the API shows it: which credentials are set, not what they are.
@@ -40,6 +48,10 @@ pub struct ChannelView {
     /// they give nothing away.
     pub credentials: Map<String, Value>,
     pub created_at: DateTime<Utc>,
+    /// Whether the platform said the token is this account's: only then do its webhooks and
+    /// polls arrive here.
+    pub verified: bool,
+    pub verification: VerificationView,
 }
 
 impl From<Row> for ChannelView {
@@ -68,11 +80,23 @@ impl From<Row> for ChannelView {
             own_author_id: r.own_author_id,
             credentials,
             created_at: r.created_at,
+            verified: r.verification == Verification::Verified,
+            verification: VerificationView {
+                state: r.verification,
+                account: r.verified_account,
+                account_name: r.verified_name,
+                via: r.verified_via,
+                verified_at: r.verified_at,
+                checked_at: r.verification_checked_at,
+                problem: r.verification_problem,
+            },
         }
     }
 }
 
-const COLUMNS: &str = "SELECT id, platform, handle, platform_id, display_name, own_author_id, credentials, created_at FROM channels";
+const COLUMNS: &str = "SELECT id, platform, handle, platform_id, display_name, own_author_id, credentials, created_at, \
+     verification, verified_account, verified_name, verified_via, verified_at, verification_problem, \
+     verification_checked_at FROM channels";
 
 pub async fn list(db: &Db, workspace: i64) -> Result<Vec<ChannelView>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
@@ -248,6 +272,11 @@ pub fn read_change(body: &Value, whole: bool) -> Result<Change, Vec<Problem>> {
 }
 
 fn merged(stored: &str, change: &Map<String, Value>) -> String {
+    Value::Object(merged_map(stored, change)).to_string()
+}
+
+/// The credentials `stored` (as stored) become with `change`.
+pub fn merged_map(stored: &str, change: &Map<String, Value>) -> Map<String, Value> {
     let mut all: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
     for (k, v) in change {
         if v.is_null() {
@@ -256,7 +285,7 @@ fn merged(stored: &str, change: &Map<String, Value>) -> String {
             all.insert(k.clone(), v.clone());
         }
     }
-    Value::Object(all).to_string()
+    all
 }
 
 fn keys(change: &Change) -> String {
@@ -451,8 +480,8 @@ impl Connected {
     }
 }
 
-/// The channels of `platform` connected with an access token: those of `account` (in every
-/// workspace that connected it), or all of them.
+/// The channels of `platform` connected with an access token the platform said is their
+/// account's: those of `account` (in every workspace that proved it), or all of them.
 pub async fn connected(
     db: &Db,
     platform: Platform,
@@ -461,9 +490,11 @@ pub async fn connected(
     // A token the platform refused is not used again until the credentials change.
     let mut sql = Sql::new(
         "SELECT c.id, c.workspace_id, c.platform_id, c.own_author_id, c.credentials FROM channels c \
-         LEFT JOIN channel_health h ON h.channel_id = c.id WHERE h.token_problem IS NULL AND c.platform = ",
+         LEFT JOIN channel_health h ON h.channel_id = c.id WHERE h.token_problem IS NULL AND c.verification = ",
     );
-    sql.bind(platform);
+    sql.bind(Verification::Verified)
+        .push(" AND c.verified_account = c.platform_id AND c.platform = ")
+        .bind(platform);
     if let Some(account) = account {
         sql.push(" AND c.platform_id = ").bind(account);
     }

@@ -60,7 +60,8 @@ impl Heard {
     }
 }
 
-/// The platform delivered events for `accounts` (webhooks, polling).
+/// The platform delivered events for `accounts` (webhooks, polling): written on the channels
+/// that proved the account, the only ones that received them.
 pub async fn events_received(
     db: &Db,
     heard: &Heard,
@@ -75,7 +76,9 @@ pub async fn events_received(
     }
     let mut sql = Sql::new("INSERT INTO channel_health (channel_id, last_event_at) SELECT id, ");
     sql.bind(now)
-        .push(" FROM channels WHERE platform = ")
+        .push(" FROM channels WHERE verification = ")
+        .bind(crate::domain::Verification::Verified)
+        .push(" AND platform = ")
         .bind(platform)
         .push(" AND platform_id IN ");
     sql.bind_list(accounts.iter().copied())

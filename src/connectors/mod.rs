@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod channels;
 pub mod health;
+pub mod identity;
 pub mod meta;
 pub mod meta_send;
 pub mod meta_stats;
@@ -13,5 +14,6 @@ pub mod send;
 pub mod signature;
 pub mod tiktok;
 pub mod tiktok_send;
+pub mod verification;
 pub mod youtube;
 pub mod youtube_send;

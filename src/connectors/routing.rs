@@ -1,4 +1,5 @@
-//! Which workspaces a platform's account delivers to: every webhook asks, so the answers are
+//! Which workspaces a platform's account delivers to (those whose token the platform said is
+//! the account's: `verification`): every webhook asks, so the answers are
 //! kept in memory. An answer is kept with the channels' count it was read at
 //! ([`ChannelsEpoch`]), which any instance moves when it connects, changes or removes a
 //! channel, and for a few seconds at most (should a change go unheard). Only accounts some
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::Platform;
+use crate::domain::{Platform, Verification};
 use crate::live::ChannelsEpoch;
 use crate::storage::{Db, Sql, sized_chunks};
 
@@ -96,8 +97,13 @@ async fn read(
 ) -> Result<HashMap<String, Vec<i64>>, sqlx::Error> {
     let mut found: HashMap<String, Vec<i64>> = HashMap::new();
     for chunk in sized_chunks(accounts) {
-        let mut sql = Sql::new("SELECT platform_id, workspace_id FROM channels WHERE platform = ");
-        sql.bind(platform)
+        // Only workspaces whose token the platform said is the account's: claiming an
+        // account's id proves nothing.
+        let mut sql =
+            Sql::new("SELECT platform_id, workspace_id FROM channels WHERE verification = ");
+        sql.bind(Verification::Verified)
+            .push(" AND verified_account = platform_id AND platform = ")
+            .bind(platform)
             .push(" AND platform_id IN ")
             .bind_list(chunk.iter().copied())
             .push(" ORDER BY workspace_id");

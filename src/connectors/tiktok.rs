@@ -205,6 +205,23 @@ pub async fn video_stats(
     Ok((events, next))
 }
 
+/// The business account's profile (`fields`: a JSON list of names), which TikTok shows only
+/// to that account's own token.
+pub async fn account(
+    p: &Platforms,
+    token: &str,
+    business: &str,
+    fields: &str,
+) -> Result<Value, Outcome> {
+    let query = [
+        ("business_id", business.to_owned()),
+        ("fields", fields.to_owned()),
+    ];
+    envelope_get(p, token, "get/", &query)
+        .await
+        .map_err(Outcome::for_read)
+}
+
 /// The account's follower count as a snapshot.
 pub async fn channel_stats(
     p: &Platforms,
@@ -212,16 +229,7 @@ pub async fn channel_stats(
     business: &str,
     account: &str,
 ) -> Result<Option<Value>, Outcome> {
-    let data = envelope_get(
-        p,
-        token,
-        "get/",
-        &[
-            ("business_id", business.to_owned()),
-            ("fields", r#"["followers_count","videos_count"]"#.to_owned()),
-        ],
-    )
-    .await?;
+    let data = self::account(p, token, business, r#"["followers_count","videos_count"]"#).await?;
     Ok(data["followers_count"].as_i64().map(|followers| {
         json!({"type": "channel_stats", "platform": "tiktok", "channel": account, "followers": followers,
                "posts": data["videos_count"].as_i64(), "captured_at": crate::clock::now().to_rfc3339()})

@@ -310,17 +310,33 @@ async fn remove(
     .await
 }
 
-/// An account or Page read with `?fields=followers_count`.
+/// An account or Page read with `?fields=followers_count`; `/me`: the account the token
+/// belongs to (Meta's answer to a token it does not know: code 190).
 async fn node(
     State(world): State<Arc<World>>,
     Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    let endpoint = if id == "me" { "meta/me" } else { "meta/node" };
     faulty(
         &world,
         authorised(&world, &headers),
-        "meta/node",
-        move |w, _| Json(json!({"id": id, "followers_count": w.followers(&id)})).into_response(),
+        endpoint,
+        move |w, token| {
+            if id != "me" {
+                return Json(json!({"id": id, "followers_count": w.followers(&id)}))
+                    .into_response();
+            }
+            match w.owner(token) {
+                Some(account) => Json(json!({"id": account})).into_response(),
+                None => error(
+                    StatusCode::BAD_REQUEST,
+                    190,
+                    None,
+                    "Invalid OAuth access token - Cannot parse access token",
+                ),
+            }
+        },
     )
     .await
 }

@@ -256,7 +256,7 @@ async fn list_videos(
     .await
 }
 
-/// The account's profile figures.
+/// The account's profile and figures, shown only to the account's own token.
 async fn account(
     State(world): State<Arc<World>>,
     headers: HeaderMap,
@@ -266,13 +266,21 @@ async fn account(
         &world,
         authorised(&world, &headers, "get"),
         "tiktok/get",
-        move |w, _| {
+        move |w, token| {
             let business = q.get("business_id").cloned().unwrap_or_default();
+            if w.owner(token).as_deref() != Some(business.as_str()) {
+                return envelope(
+                    40001,
+                    "No permission to operate this business account: the access token does not belong to it.",
+                    json!({}),
+                );
+            }
             envelope(
                 0,
                 "OK",
-                json!({"followers_count": w.followers(&business),
-                                 "videos_count": w.videos_of("tiktok", &business).len()}),
+                json!({"username": format!("user{business}"), "display_name": format!("Account {business}"),
+                       "followers_count": w.followers(&business),
+                       "videos_count": w.videos_of("tiktok", &business).len()}),
             )
         },
     )

@@ -238,6 +238,11 @@ impl World {
             .insert(token.to_owned(), account.to_owned());
     }
 
+    /// The account behind `token`, when the platform knows the token.
+    pub fn owner(&self, token: &str) -> Option<String> {
+        self.inner().accounts.get(token).cloned()
+    }
+
     /// The account behind `token`.
     pub fn account(&self, token: &str) -> String {
         self.inner()

@@ -76,7 +76,7 @@ async fn killed_twice_mid_burst_loses_nothing_and_sends_nothing_twice() {
     let path = dir.join("unibox.db");
     let url = format!("sqlite://{}", path.display());
     // Set up with the harness (account, channel, rule), then hand the file to the binary.
-    let s = TestServer::sqlite_file(&path).await;
+    let s = TestServer::sqlite_file_with(&path, sim.config()).await;
     connect(&s, &sim, "instagram", IG, IG_TOKEN).await;
     create_rule(&s, thanks_rule()).await;
     s.finish().await;

@@ -34,6 +34,7 @@ mod outbox;
 mod outbox_held;
 mod outbox_rows;
 mod own_messages;
+mod ownership;
 mod pages;
 mod polling;
 mod properties;

@@ -58,8 +58,10 @@ impl Sim {
     }
 }
 
-/// Connects an account with its token through the API, and tells the simulator whose it is.
+/// Tells the simulator whose the token is, and connects the account with it through the API
+/// (which asks the platform).
 pub async fn connect(s: &TestServer, sim: &Sim, platform: &str, id: &str, token: &str) -> i64 {
+    sim.world.register(token, id);
     let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
     let r = admin
         .post(s.url("/api/v1/channels"))
@@ -73,7 +75,7 @@ pub async fn connect(s: &TestServer, sim: &Sim, platform: &str, id: &str, token:
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap();
     assert!(status == 201 || status == 200, "{body}");
-    sim.world.register(token, id);
+    assert_eq!(body["verified"], true, "{body}");
     body["id"].as_i64().unwrap()
 }
 
@@ -233,6 +235,7 @@ async fn sending_scenario(s: &TestServer, sim: &Sim) {
         &format!("SELECT id FROM channels WHERE platform_id = '{IG}'"),
     )
     .await;
+    sim.world.register("ig-token-renewed-000000", IG);
     let r = admin
         .patch(s.url(&format!("/api/v1/channels/{channel}")))
         .json(&json!({"credentials": {"access_token": "ig-token-renewed-000000"}}))
@@ -240,7 +243,6 @@ async fn sending_scenario(s: &TestServer, sim: &Sim) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    sim.world.register("ig-token-renewed-000000", IG);
     wait_for(s, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'", 4).await;
     assert_eq!(sim.writes("reply")["1790000000000004"].len(), 1);
 

@@ -20,7 +20,7 @@ const TT_TOKEN: &str = "tt-token-0123456789abcdef";
 const IG: &str = "17841400000000001";
 const IG_TOKEN: &str = "ig-token-0123456789abcdef";
 
-fn comment(
+pub fn comment(
     sim: &Sim,
     platform: &'static str,
     id: &str,
@@ -44,7 +44,7 @@ fn comment(
     });
 }
 
-fn video(sim: &Sim, platform: &str, id: &str, account: &str, views: i64) {
+pub fn video(sim: &Sim, platform: &str, id: &str, account: &str, views: i64) {
     sim.world.set_video(Video {
         platform: platform.into(),
         id: id.into(),
@@ -60,7 +60,7 @@ fn video(sim: &Sim, platform: &str, id: &str, account: &str, views: i64) {
 }
 
 /// A poller of the test's own, driven round by round (the server's polls are off in tests).
-fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<bool>) {
+pub fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<bool>) {
     let mut config = unibox::Config::for_database(&s.database_url);
     sim.config()(&mut config);
     let platforms = unibox::connectors::calls::Platforms::new(

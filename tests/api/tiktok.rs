@@ -11,12 +11,12 @@ use unibox::connectors::signature::sign_tiktok;
 use unibox::simulate::Faults;
 use unibox::simulate::world::Item;
 
-const SECRET: &str = "tiktok-client-secret";
-const ACCOUNT: &str = "act.example.openid";
-const TOKEN: &str = "tt-token-0123456789abcdef";
-const VIDEO: &str = "7377694258502880513";
+pub const SECRET: &str = "tiktok-client-secret";
+pub const ACCOUNT: &str = "act.example.openid";
+pub const TOKEN: &str = "tt-token-0123456789abcdef";
+pub const VIDEO: &str = "7377694258502880513";
 
-fn seed(sim: &Sim, id: &str, author: &str, text: &str, parent: Option<&str>) {
+pub fn seed(sim: &Sim, id: &str, author: &str, text: &str, parent: Option<&str>) {
     sim.world.add(Item {
         id: id.into(),
         platform: "tiktok",
@@ -32,7 +32,7 @@ fn seed(sim: &Sim, id: &str, author: &str, text: &str, parent: Option<&str>) {
     });
 }
 
-fn notice(comment: &str, action: &str) -> Vec<u8> {
+pub fn notice(comment: &str, action: &str) -> Vec<u8> {
     // The content is JSON inside a string, with the ids as bare integers, as TikTok sends it.
     let content = format!(
         "{{\"comment_id\":{comment},\"video_id\":{VIDEO},\"parent_comment_id\":0,\"comment_type\":\"comment\",\"comment_action\":\"{action}\",\"timestamp\":{},\"unique_identifier\":\"fan\"}}",
@@ -43,7 +43,7 @@ fn notice(comment: &str, action: &str) -> Vec<u8> {
     .unwrap()
 }
 
-async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
+pub async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut r = s
         .anonymous()
         .post(s.url("/webhooks/tiktok"))
@@ -57,7 +57,7 @@ async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -191,7 +191,7 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     );
 }
 
-fn tiktok(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
+pub fn tiktok(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
     let base = sim.config();
     move |c| {
         base(c);

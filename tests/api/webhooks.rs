@@ -5,19 +5,20 @@
 
 use crate::automation::{create_rule, fresh};
 use crate::common::*;
+use crate::outbox::{Sim, connect};
 use serde_json::{Value, json};
 use unibox::connectors::signature::sign_hmac_sha256;
 
-const SECRET: &str = "meta-app-secret";
+pub const SECRET: &str = "meta-app-secret";
 const VERIFY: &str = "verify-me";
-const IG: &str = "17841400000000001";
+pub const IG: &str = "17841400000000001";
 
 fn meta(config: &mut unibox::Config) {
     config.platforms.meta_app_secret = Some(unibox::config::Secret::new(SECRET));
     config.platforms.meta_verify_token = Some(unibox::config::Secret::new(VERIFY));
 }
 
-async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
+pub async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut r = s
         .anonymous()
         .post(s.url("/webhooks/meta"))
@@ -31,7 +32,7 @@ async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, V
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn signed(body: &[u8]) -> Option<String> {
+pub fn signed(body: &[u8]) -> Option<String> {
     Some(format!(
         "sha256={}",
         sign_hmac_sha256(SECRET.as_bytes(), body)
@@ -54,7 +55,16 @@ fn delivery(account: &str) -> Vec<u8> {
     .unwrap()
 }
 
-async fn scenario(s: &TestServer) {
+/// Meta's webhook settings, with the platforms' APIs at `sim` (which says whose tokens are).
+pub fn meta_at(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
+    let base = sim.config();
+    move |c| {
+        base(c);
+        meta(c);
+    }
+}
+
+async fn scenario(s: &TestServer, sim: &Sim) {
     // The handshake.
     let url = |token: &str| {
         s.url(&format!(
@@ -74,12 +84,14 @@ async fn scenario(s: &TestServer) {
         403
     );
 
-    // The account is connected (here: first seen through the ingest API), and a rule listens.
+    // The account is connected with a token Meta says is its own (first seen through the
+    // ingest API, then given its token), and a rule listens.
     s.ingest(json!([fresh(
         json!({"type": "message", "platform": "instagram", "channel": IG, "kind": "dm",
         "external_id": "setup-1", "author": {"external_id": "5559999"}, "text": "hello"})
     )]))
     .await;
+    connect(s, sim, "instagram", IG, "ig-token-0123456789abcdef").await;
     create_rule(s, json!({"name": "Prijs", "mode": "suggest", "conditions": [{"type": "keywords", "any": ["prijs"]}],
         "actions": [{"type": "reply", "variants": ["€19, {{ author.username }}!", "Hij kost €19."]}]})).await;
     let before = s.count("messages").await;
@@ -178,8 +190,8 @@ async fn scenario(s: &TestServer) {
 }
 
 simulated_on_both_backends! {
-    // The webhooks need no platform: the simulator stands by unused.
-    meta_webhooks(s, _sim) with meta => scenario(&s);
+    // The simulator says whose the token is; the webhooks themselves need no platform.
+    meta_webhooks(s, sim) with meta_at(&sim) => scenario(&s, &sim);
 }
 
 #[tokio::test]
@@ -199,7 +211,7 @@ async fn without_the_app_secret_meta_webhooks_are_refused() {
 }
 
 /// A comment webhook for the account with comments `ids` by the author `5550001`.
-fn comments(ids: &[&str]) -> Vec<u8> {
+pub fn comments(ids: &[&str]) -> Vec<u8> {
     let now = chrono::Utc::now().timestamp();
     let changes: Vec<Value> = ids
         .iter()
@@ -218,7 +230,9 @@ fn comments(ids: &[&str]) -> Vec<u8> {
 /// acts on at once — not after its memory of channels times out.
 #[tokio::test]
 async fn another_instance_sees_a_changed_channel_at_once() {
-    let Some(s) = TestServer::postgres_with(meta).await else {
+    let sim = Sim::start().await;
+    sim.world.register("token-0123456789", IG);
+    let Some(s) = TestServer::postgres_with(meta_at(&sim)).await else {
         return;
     };
     // Connects the account in `workspace`; the channel's id.
@@ -241,7 +255,7 @@ async fn another_instance_sees_a_changed_channel_at_once() {
 
     // The other instance, serving webhooks on its own port with its own pool and workers.
     let mut config = unibox::Config::for_database(&s.database_url);
-    meta(&mut config);
+    meta_at(&sim)(&mut config);
     let other_db = unibox::storage::connect(&s.database_url, 5).await.unwrap();
     let other = unibox::AppState::new(other_db.clone(), config);
     let epoch = other.live.channels_epoch();

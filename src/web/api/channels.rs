@@ -1,5 +1,6 @@
 //! `/api/v1/channels`: connecting accounts with their credentials (admins). Credentials are
-//! write-only: the answers say which are set, never what they are.
+//! write-only: the answers say which are set, never what they are. Saved credentials are
+//! first shown to the platform, which says whose they are (`verification`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,8 +12,30 @@ use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
 use crate::connectors::channels::{self, read_change};
+use crate::connectors::verification;
 use crate::error::{ApiResult, AppError};
+use crate::problem::Problem;
 use crate::state::AppState;
+
+/// Asks the platform whose token a change saves, before anything is written; a token that
+/// answers for another account, or that the platform refuses, is a 422 and nothing is saved.
+pub(crate) async fn ask(
+    state: &AppState,
+    workspace: i64,
+    id: Option<i64>,
+    change: &channels::Change,
+) -> Result<Option<verification::Asked>, AppError> {
+    let asked =
+        verification::ask_about_change(&state.db, &state.workers.platforms, workspace, id, change)
+            .await?;
+    if let Some(why) = asked.as_ref().and_then(verification::Asked::refusal) {
+        return Err(AppError::Invalid {
+            message: format!("the access token {why}; nothing was saved"),
+            problems: vec![Problem::new("credentials.access_token", why)],
+        });
+    }
+    Ok(asked)
+}
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let all = channels::list(&state.db, caller.workspace).await?;
@@ -37,10 +60,14 @@ pub async fn connect(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let change = read_change(&body, true).map_err(AppError::invalid)?;
+    let asked = ask(&state, caller.workspace, None, &change).await?;
     let mut tx = state.db.begin().await?;
     let now = crate::clock::now();
     let id =
         channels::connect(&mut tx, caller.workspace, &change, &Who::from(&caller), now).await?;
+    if let Some(asked) = &asked {
+        verification::record(&mut tx, id, &asked.checked, asked.token.as_deref(), now).await?;
+    }
     tx.commit().await?;
     // The channel's own author id decides which messages are ours: read it again.
     state.live.channels_changed();
@@ -58,6 +85,7 @@ pub async fn change(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
     let change = read_change(&body, false).map_err(AppError::invalid)?;
+    let asked = ask(&state, caller.workspace, Some(id), &change).await?;
     let mut tx = state.db.begin().await?;
     let now = crate::clock::now();
     if !channels::update(
@@ -71,6 +99,9 @@ pub async fn change(
     .await?
     {
         return Err(AppError::NotFound("channel"));
+    }
+    if let Some(asked) = &asked {
+        verification::record(&mut tx, id, &asked.checked, asked.token.as_deref(), now).await?;
     }
     tx.commit().await?;
     state.live.channels_changed();

@@ -48,6 +48,10 @@ impl ChannelsTemplate {
         self.budgets.get(&c.id).cloned().unwrap_or_default()
     }
 
+    fn ago(&self, t: &DateTime<Utc>) -> String {
+        ago(self.now, *t)
+    }
+
     fn when(&self, t: &Option<DateTime<Utc>>) -> String {
         t.map_or_else(|| "never".to_owned(), |t| ago(self.now, t))
     }
@@ -192,16 +196,30 @@ pub async fn connect(
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
+    let asked = match crate::web::api::channels::ask(&state, caller.workspace, None, &change).await
+    {
+        Ok(asked) => asked,
+        Err(AppError::Invalid { problems, .. }) => {
+            let page = render(&state, &caller, &visitor, &headers, problems).await?;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut tx = state.db.begin().await?;
-    channels::connect(
-        &mut tx,
-        caller.workspace,
-        &change,
-        &Who::from(&caller),
-        crate::clock::now(),
-    )
-    .await
-    .map_err(AppError::from)?;
+    let now = crate::clock::now();
+    let id = channels::connect(&mut tx, caller.workspace, &change, &Who::from(&caller), now)
+        .await
+        .map_err(AppError::from)?;
+    if let Some(asked) = &asked {
+        crate::connectors::verification::record(
+            &mut tx,
+            id,
+            &asked.checked,
+            asked.token.as_deref(),
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     state.live.channels_changed();
     Ok(see_other("/channels"))

@@ -85,8 +85,16 @@ impl TestServer {
 
     /// A server on the SQLite file `path`, which the caller owns and removes.
     pub async fn sqlite_file(path: &std::path::Path) -> TestServer {
+        Self::sqlite_file_with(path, |_| {}).await
+    }
+
+    /// A server on the SQLite file `path` (which the caller owns and removes), configured.
+    pub async fn sqlite_file_with(
+        path: &std::path::Path,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let url = format!("sqlite://{}", path.display());
-        Self::start(&url, Cleanup::None, |_| {}).await
+        Self::start(&url, Cleanup::None, adjust).await
     }
 
     /// `None` (after saying so) when PostgreSQL is unreachable outside CI.
@@ -139,6 +147,7 @@ impl TestServer {
         // Polls only where a test asks for them.
         config.polling.poll_comments_seconds = 0;
         config.polling.poll_stats_seconds = 0;
+        config.polling.verify_channels_seconds = 0;
         adjust(&mut config);
         let db = storage::open(url, 5, config.storage.db_flush)
             .await
