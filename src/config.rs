@@ -162,6 +162,15 @@ pub struct ServerConfig {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "UNIBOX_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+
+    /// Live streams (`/live`) one signed-in session may keep open; more are refused with 429.
+    #[arg(long, env = "UNIBOX_LIVE_STREAMS_PER_SESSION", default_value_t = 8)]
+    pub live_streams_per_session: usize,
+
+    /// Live streams the server keeps open in all; keep it well under the process's file
+    /// descriptor limit (`ulimit -n`).
+    #[arg(long, env = "UNIBOX_LIVE_STREAMS_MAX", default_value_t = 400)]
+    pub live_streams_max: usize,
 }
 
 /// The database.
@@ -223,6 +232,8 @@ impl Config {
                 trust_proxy: false,
                 client_timeout_seconds: 30,
                 shutdown_grace_seconds: 30,
+                live_streams_per_session: 8,
+                live_streams_max: 400,
             },
             storage: StorageConfig {
                 database_url: Secret::new(url),

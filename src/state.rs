@@ -17,6 +17,8 @@ pub struct AppState {
     pub setup: Arc<crate::auth::setup::SetupLink>,
     /// What changed, for open pages (on every instance).
     pub live: Arc<crate::live::Live>,
+    /// The open `/live` streams, within their limits.
+    pub streams: Arc<crate::web::streams::Streams>,
 }
 
 impl AppState {
@@ -24,7 +26,12 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         let live = crate::live::Live::new(db.clone());
         let workers = Arc::new(Workers::start(&db, &config, &live));
+        let streams = crate::web::streams::Streams::new(
+            config.server.live_streams_per_session,
+            config.server.live_streams_max,
+        );
         AppState {
+            streams,
             db,
             config: Arc::new(config),
             metrics: Arc::default(),

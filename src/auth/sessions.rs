@@ -153,3 +153,21 @@ pub async fn switch(db: &Db, session: &Session, workspace: i64) -> Result<bool, 
         .push(")");
     Ok(db.execute(sql).await? == 1)
 }
+
+/// For each of the session `keys` still signed in at `now`, the workspace it looks at; ended
+/// and expired sessions are left out.
+pub async fn workspaces_of(
+    db: &Db,
+    keys: &[&str],
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashMap<String, Option<i64>>, sqlx::Error> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in crate::storage::sized_chunks(keys) {
+        let mut sql = Sql::new("SELECT id_hash, workspace_id FROM sessions WHERE expires_at > ");
+        sql.bind(now)
+            .push(" AND id_hash IN ")
+            .bind_list(chunk.iter().copied());
+        found.extend(db.fetch_all::<(String, Option<i64>)>(sql).await?);
+    }
+    Ok(found)
+}

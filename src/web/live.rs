@@ -1,7 +1,8 @@
 //! `GET /live`: server-sent events for the open inbox and thread pages of one workspace:
 //! `messages` when new comments or DMs (and suggestions) were stored, `delivery` when replies
 //! moved on their way. The browser reconnects by itself (`retry`), and the pages also refresh
-//! on a timer, so a missed event only delays an update.
+//! on a timer, so a missed event only delays an update. Streams are counted per session and
+//! per server (`streams`), and end when their session does.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -11,29 +12,37 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Visitor};
+use crate::error::AppError;
 use crate::state::AppState;
 
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    visitor: Visitor,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let workspace = caller.workspace;
+    let ticket = state
+        .streams
+        .open(&state.db, &visitor.session.key, workspace)
+        .map_err(|refused| AppError::TooManyRequests(refused.to_string()))?;
     let (changes, closing) = state.live.subscribe();
     let hello = Event::default()
         .event("hello")
         .retry(Duration::from_secs(2))
         .data("listening");
+    // The ticket lives as long as the stream: dropping it leaves the count.
     let events = futures_util::stream::unfold(
-        (changes, closing, Some(hello)),
-        move |(mut changes, mut closing, hello)| async move {
+        (changes, closing, ticket, Some(hello)),
+        move |(mut changes, mut closing, mut ticket, hello)| async move {
             if let Some(hello) = hello {
-                return Some((Ok(hello), (changes, closing, None)));
+                return Some((Ok(hello), (changes, closing, ticket, None)));
             }
             loop {
                 let change = tokio::select! {
                     change = changes.recv() => change,
                     _ = closing.wait_for(|c| *c) => return None,
+                    _ = ticket.ended.wait_for(|e| *e) => return None,
                 };
                 let said = match change {
                     Ok((w, change)) if w == workspace => change.as_str(),
@@ -43,9 +52,9 @@ pub async fn stream(
                     Err(RecvError::Closed) => return None,
                 };
                 let event = Event::default().event(said).data(said);
-                return Some((Ok(event), (changes, closing, None)));
+                return Some((Ok(event), (changes, closing, ticket, None)));
             }
         },
     );
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -13,6 +13,7 @@ pub mod hardening;
 pub mod live;
 pub mod ops;
 pub mod pages;
+pub mod streams;
 pub mod view;
 pub mod webhooks;
 

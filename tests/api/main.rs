@@ -28,6 +28,7 @@ mod ingest;
 mod ingest_writers;
 mod layout;
 mod ledger;
+mod live_streams;
 mod meta_deliveries;
 mod ops;
 mod outbox;
