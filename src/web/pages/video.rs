@@ -32,21 +32,21 @@ pub struct VideoTemplate {
 /// where the snapshots are at least a day apart.
 fn moved(from: Option<&read::Point>, to: Option<&read::Point>, per_day: Option<f64>) -> String {
     let (Some(a), Some(b)) = (from, to) else {
-        return "no snapshots to tell".to_owned();
+        return "no snapshot from before the first reply to measure from".to_owned();
     };
     if b.captured_at <= a.captured_at {
         return "only one snapshot, nothing to compare".to_owned();
     }
     let span = view::span(b.captured_at - a.captured_at);
     let (Some(x), Some(y)) = (a.er, b.er) else {
-        return format!("ER is undefined (no views) at one end of {span}");
+        return format!("ER is undefined (no views) at one end of these {span}");
     };
     let rate = match per_day {
         Some(r) => view::points_a_day(Some(r)),
         None => "under a day of snapshots, too short for a rate a day".to_owned(),
     };
     format!(
-        "from {} to {} over {span} ({} percentage points; {rate})",
+        "ER went from {} to {} over {span} ({} percentage points; {rate})",
         view::percent(Some(x)),
         view::percent(Some(y)),
         view::signed(y - x),
