@@ -173,6 +173,12 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/engagement/channels/{id}/videos.csv",
+            page(Viewer),
+            web::pages::engagement::videos_csv,
+        ),
+        route(
+            M::GET,
             "/videos/{id}",
             page(Viewer),
             web::pages::video::show,

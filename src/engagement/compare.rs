@@ -27,7 +27,46 @@ pub struct Comparison {
     /// 95 % bootstrap interval around the difference.
     pub interval: Option<[f64; 2]>,
     pub enough_data: bool,
+    /// What the numbers allow one to say, in one word.
+    pub verdict: Verdict,
     pub kind: &'static str,
+}
+
+/// The answer a comparison gives, read from its interval and its sample sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "answer")]
+pub enum Verdict {
+    /// Fewer than `need` videos in a group.
+    NotEnoughData {
+        first: usize,
+        second: usize,
+        need: usize,
+    },
+    /// The interval holds zero: no difference can be told apart from chance.
+    NoClearDifference,
+    /// The whole interval is above zero.
+    FirstBetter,
+    /// The whole interval is below zero.
+    FirstWorse,
+}
+
+impl Verdict {
+    fn of(first: usize, second: usize, interval: Option<[f64; 2]>) -> Verdict {
+        match interval {
+            Some([low, _]) if first >= MIN_VIDEOS && second >= MIN_VIDEOS && low > 0.0 => {
+                Verdict::FirstBetter
+            }
+            Some([_, high]) if first >= MIN_VIDEOS && second >= MIN_VIDEOS && high < 0.0 => {
+                Verdict::FirstWorse
+            }
+            Some(_) if first >= MIN_VIDEOS && second >= MIN_VIDEOS => Verdict::NoClearDifference,
+            _ => Verdict::NotEnoughData {
+                first,
+                second,
+                need: MIN_VIDEOS,
+            },
+        }
+    }
 }
 
 /// A small deterministic generator (xorshift64*), seeded: the same data give the same interval.
@@ -98,12 +137,14 @@ pub fn compare(first: &[f64], second: &[f64], seed: u64) -> Comparison {
     } else {
         (None, None)
     };
+    let verdict = Verdict::of(a.videos, b.videos, interval);
     Comparison {
         replied: a,
         unreplied: b,
         difference,
         interval,
         enough_data: enough,
+        verdict,
         kind: "association",
     }
 }
@@ -138,6 +179,34 @@ mod tests {
         assert!(!c.enough_data);
         assert_eq!((c.difference, c.interval), (None, None));
         assert_eq!(c.replied.videos, 3);
+        assert_eq!(
+            c.verdict,
+            Verdict::NotEnoughData {
+                first: 3,
+                second: 5,
+                need: MIN_VIDEOS
+            }
+        );
+    }
+
+    /// The answer follows the interval: above zero better, below zero worse, across zero no
+    /// difference we can tell.
+    #[test]
+    fn the_verdict_follows_the_interval() {
+        let high = [9.0, 10.5, 8.2, 11.0, 9.7, 10.1];
+        let low = [7.0, 8.5, 6.9, 7.7, 8.1, 7.2];
+        assert_eq!(compare(&high, &low, 42).verdict, Verdict::FirstBetter);
+        assert_eq!(compare(&low, &high, 42).verdict, Verdict::FirstWorse);
+        let mixed = [7.0, 10.5, 8.2, 11.0, 6.9, 9.1];
+        let c = compare(&mixed, &high, 42);
+        let [a, b] = c.interval.unwrap();
+        assert!(a < 0.0 && b > 0.0, "{a} {b}");
+        assert_eq!(c.verdict, Verdict::NoClearDifference);
+        assert_eq!(
+            Verdict::of(5, 5, Some([0.0, 1.0])),
+            Verdict::NoClearDifference
+        );
+        assert_eq!(Verdict::of(5, 5, Some([0.01, 1.0])), Verdict::FirstBetter);
     }
 
     /// Synthetic channels with a known true difference (zero included): the interval covers

@@ -15,6 +15,24 @@ pub fn organic_er(views: i64, likes: i64, comments: i64, shares: i64, own: i64) 
     er(views, likes, comments.saturating_sub(own).max(0), shares)
 }
 
+/// The shortest span a rate of change a day is taken over: over less, a few hours' wobble
+/// of a young video would read as many points a day.
+pub const MIN_RATE_SPAN: chrono::Duration = chrono::Duration::days(1);
+
+/// How many ER percentage points a day `to` moved from `from` (each a time and an ER);
+/// undefined over less than [`MIN_RATE_SPAN`] or where either ER is.
+pub fn er_change_per_day(
+    from: (chrono::DateTime<chrono::Utc>, Option<f64>),
+    to: (chrono::DateTime<chrono::Utc>, Option<f64>),
+) -> Option<f64> {
+    let span = to.0 - from.0;
+    if span < MIN_RATE_SPAN {
+        return None;
+    }
+    let days = span.num_seconds() as f64 / 86_400.0;
+    Some((to.1? - from.1?) / days)
+}
+
 /// An ER above this counts as very good.
 pub const VERY_GOOD: f64 = 13.0;
 
@@ -135,6 +153,35 @@ mod tests {
         assert!(
             er(1, i64::MAX, i64::MAX, 1).unwrap() > 0.0,
             "huge counts do not overflow"
+        );
+    }
+
+    #[test]
+    fn a_rate_of_change_needs_a_day_of_snapshots() {
+        let t0 = chrono::Utc::now();
+        let at = |hours: i64| t0 + chrono::Duration::hours(hours);
+        // 6.0 % to 7.5 % over three days: half a point a day.
+        assert_eq!(
+            er_change_per_day((at(0), Some(6.0)), (at(72), Some(7.5))),
+            Some(0.5)
+        );
+        // The same change over an hour is not 36 points a day: it is no rate at all.
+        assert_eq!(
+            er_change_per_day((at(0), Some(6.0)), (at(1), Some(7.5))),
+            None
+        );
+        assert_eq!(
+            er_change_per_day((at(0), Some(6.0)), (at(23), Some(7.5))),
+            None
+        );
+        assert_eq!(
+            er_change_per_day((at(0), Some(6.0)), (at(24), Some(5.0))),
+            Some(-1.0)
+        );
+        assert_eq!(
+            er_change_per_day((at(0), None), (at(48), Some(5.0))),
+            None,
+            "no views then: no ER to start from"
         );
     }
 

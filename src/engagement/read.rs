@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::compare::{Comparison, compare};
 use super::formulas::{
-    Band, FakeFollowerWarning, band, er, fake_follower_warning, organic_er, rating,
+    Band, FakeFollowerWarning, band, er, er_change_per_day, fake_follower_warning, organic_er,
+    rating,
 };
 use crate::domain::{Direction, Platform, Source, State};
 use crate::storage::{Db, Sql, sized_chunks};
@@ -54,7 +55,8 @@ pub struct Impact {
     pub first_reply_at: Option<DateTime<Utc>>,
     pub at_first_reply: Option<Point>,
     pub now: Option<Point>,
-    /// ER percentage points a day, from the first snapshot to the first reply, and since.
+    /// ER percentage points a day, from the first snapshot to the first reply, and since;
+    /// each only over at least a day of snapshots (`formulas::MIN_RATE_SPAN`).
     pub er_per_day_before: Option<f64>,
     pub er_per_day_after: Option<f64>,
     pub kind: &'static str,
@@ -229,8 +231,7 @@ fn impact(points: &[Point], first_reply: Option<DateTime<Utc>>) -> Impact {
     let now = points.last();
     let per_day = |a: Option<&Point>, b: Option<&Point>| -> Option<f64> {
         let (a, b) = (a?, b?);
-        let days = (b.captured_at - a.captured_at).num_seconds() as f64 / 86_400.0;
-        (days > 0.0).then_some((b.er? - a.er?) / days)
+        er_change_per_day((a.captured_at, a.er), (b.captured_at, b.er))
     };
     Impact {
         first_reply_at: first_reply,

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::claim::Held;
+use super::window::Window;
 use crate::connectors::calls::{LONGEST_HOLD, Outcome};
 use crate::domain::{Deed, Platform};
 
@@ -29,6 +30,9 @@ pub struct Budget {
     pub capacity: f64,
     pub per: Duration,
 }
+
+/// TikTok's calls a minute per account and endpoint.
+const TIKTOK_PER_MINUTE: usize = 40;
 
 /// The platform's published budget for a kind of call on one account, if it has one.
 pub fn budget(platform: Platform, deed: Deed) -> Option<Budget> {
@@ -50,7 +54,7 @@ pub fn budget(platform: Platform, deed: Deed) -> Option<Budget> {
             capacity: 300.0,
             per: Duration::from_secs(1),
         }),
-        (Platform::Tiktok, _) => Some(per_minute(40.0)),
+        (Platform::Tiktok, _) => Some(per_minute(TIKTOK_PER_MINUTE as f64)),
         _ => None,
     }
 }
@@ -105,8 +109,8 @@ struct Breaker {
 #[derive(Default)]
 struct State {
     buckets: HashMap<(i64, Deed), Bucket>,
-    /// Reads (listings, statistics) per account and endpoint.
-    reads: HashMap<(i64, &'static str), Bucket>,
+    /// Reads (listings, statistics) per account and endpoint, counted as TikTok counts.
+    reads: HashMap<(i64, &'static str), Window>,
     /// "Not before": the platform's `Retry-After`, or an empty bucket.
     holds: HashMap<(i64, Deed), Instant>,
     breakers: HashMap<i64, Breaker>,
@@ -207,16 +211,16 @@ impl Limits {
         taken
     }
 
-    /// Takes a token for a read of `endpoint` (TikTok: 40 a minute per account and endpoint),
-    /// leaving `reserve` tokens for others (the polls leave some for webhooks), or says how
-    /// long until one is there. Reads wait while the platform holds the account's calls back
-    /// (`Retry-After` on anything).
+    /// Takes a call for a read of `endpoint` (TikTok: 40 in any minute per account and
+    /// endpoint), leaving `reserve` calls for others (the polls leave some for webhooks), or
+    /// says how long until one is there. Reads wait while the platform holds the account's
+    /// calls back (`Retry-After` on anything).
     pub fn take_read(
         &self,
         channel: i64,
         platform: Platform,
         endpoint: &'static str,
-        reserve: f64,
+        reserve: usize,
         now: Instant,
     ) -> Result<(), Duration> {
         let mut s = self.state();
@@ -232,20 +236,33 @@ impl Limits {
         if platform != Platform::Tiktok {
             return Ok(());
         }
-        let budget = Budget {
-            capacity: 40.0,
-            per: Duration::from_secs(60),
-        };
-        let bucket = s.reads.entry((channel, endpoint)).or_insert(Bucket {
-            budget,
-            tokens: budget.capacity,
-            at: now,
-        });
-        bucket.refill(now);
-        if bucket.tokens < reserve + 1.0 {
-            return Err(bucket.wait());
+        s.reads
+            .entry((channel, endpoint))
+            .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
+            .take(reserve, now)
+    }
+
+    /// Learns from a read's outcome: the platform's "too many requests" counts the endpoint's
+    /// minute as spent (until its `Retry-After`, else a minute), so no call goes before then.
+    pub fn observe_read(
+        &self,
+        channel: i64,
+        endpoint: &'static str,
+        outcome: &Outcome,
+        now: Instant,
+    ) {
+        if let Outcome::Retry {
+            limited: true,
+            after,
+            ..
+        } = outcome
+        {
+            let mut s = self.state();
+            s.reads
+                .entry((channel, endpoint))
+                .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
+                .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
         }
-        bucket.take(now)
     }
 
     /// Learns from a call's outcome: `Retry-After` holds that kind of call back, failures

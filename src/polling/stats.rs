@@ -68,7 +68,7 @@ async fn tiktok_stats(p: &Poller, channel: &Connected) -> Polled {
                 channel.id,
                 Platform::Tiktok,
                 "video/list",
-                0.0,
+                0,
                 Instant::now(),
             )
             .is_err()
@@ -85,7 +85,7 @@ async fn tiktok_stats(p: &Poller, channel: &Connected) -> Polled {
         }
     }
     if p.limits
-        .take_read(channel.id, Platform::Tiktok, "get", 0.0, Instant::now())
+        .take_read(channel.id, Platform::Tiktok, "get", 0, Instant::now())
         .is_ok()
     {
         events.extend(

@@ -13,8 +13,9 @@ use crate::storage::Sql;
 
 /// Videos polled per round: those first seen or published in the last week, newest first.
 const VIDEOS: i64 = 20;
-/// Calls of `comment/list` a minute the polls leave to webhooks (each fetches its comment).
-const WEBHOOK_RESERVE: f64 = 10.0;
+/// Calls of `comment/list` a minute (of 40) the polls leave to webhooks, each of which
+/// fetches its comment: half, so a steady stream of webhooks is never refused for a poll.
+const WEBHOOK_RESERVE: usize = 20;
 /// Pages (30 comments each) per video and round.
 const PAGES: usize = 5;
 
@@ -53,7 +54,12 @@ pub async fn comments(p: &Poller, channel: &Connected) -> Polled {
                 return Ok(stored);
             }
             let (comments, next) =
-                list_comments(&p.platforms, token, business, &video, &[], cursor).await?;
+                list_comments(&p.platforms, token, business, &video, &[], cursor)
+                    .await
+                    .inspect_err(|o| {
+                        p.limits
+                            .observe_read(channel.id, "comment/list", o, Instant::now())
+                    })?;
             let events: Vec<_> = comments
                 .iter()
                 .filter_map(|c| event(c, &channel.platform_id, channel.own_author_id.as_deref()))

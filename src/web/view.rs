@@ -50,6 +50,35 @@ pub fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} %"))
 }
 
+/// A change with its sign, rounded first so that it never reads "-0.00": "+1.25", "-0.40",
+/// and "0.00" for anything that rounds to nothing.
+pub fn signed(v: f64) -> String {
+    let rounded = (v * 100.0).round() / 100.0;
+    if rounded == 0.0 {
+        "0.00".to_owned()
+    } else {
+        format!("{rounded:+.2}")
+    }
+}
+
+/// A change of ER a day, in the unit it is in: "+0.25 percentage points a day", or "—".
+pub fn points_a_day(v: Option<f64>) -> String {
+    v.map_or_else(
+        || "—".to_owned(),
+        |v| format!("{} percentage points a day", signed(v)),
+    )
+}
+
+/// A stretch of time: "40 min", "5 h", "3.5 days".
+pub fn span(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes();
+    match minutes {
+        m if m < 120 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{:.1} days", m as f64 / 1440.0),
+    }
+}
+
 /// A share from 0 to 1 as a whole percentage: "50 %".
 pub fn share(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_owned(), |v| format!("{:.0} %", v * 100.0))
@@ -89,6 +118,21 @@ mod tests {
         assert_eq!(ago(now, now - Duration::seconds(5)), "just now");
         assert_eq!(ago(now, now - Duration::minutes(5)), "5 min ago");
         assert_eq!(ago(now, now - Duration::hours(3)), "3 h ago");
+    }
+
+    #[test]
+    fn signs_come_after_rounding() {
+        assert_eq!(signed(-0.001), "0.00");
+        assert_eq!(signed(-0.0), "0.00");
+        assert_eq!(signed(0.004), "0.00");
+        assert_eq!(signed(-0.006), "-0.01");
+        assert_eq!(signed(1.234), "+1.23");
+        assert_eq!(signed(-2.5), "-2.50");
+        assert_eq!(points_a_day(Some(-0.0004)), "0.00 percentage points a day");
+        assert_eq!(points_a_day(None), "—");
+        assert_eq!(span(Duration::minutes(40)), "40 min");
+        assert_eq!(span(Duration::hours(5)), "5 h");
+        assert_eq!(span(Duration::hours(84)), "3.5 days");
     }
 
     #[test]

@@ -212,7 +212,13 @@ pub async fn tiktok_receive(
         ));
     }
     let connected = channels::connected(&state.db, Platform::Tiktok, Some(&notice.account)).await?;
-    let comments = fetch_tiktok_comment(&state, &connected, &notice).await?;
+    let comments = match fetch_tiktok_comment(&state, &connected, &notice).await {
+        Ok(comments) => comments,
+        Err(e) => {
+            not_taken(&state, &connected, &e, now).await;
+            return Err(e);
+        }
+    };
     // Everything is fetched before anything is stored: a 503 means nothing was.
     let (mut created, mut duplicates) = (0, 0);
     for channel in &connected {
@@ -250,6 +256,28 @@ pub async fn tiktok_receive(
     ))
 }
 
+/// A notice that could not be taken is the channels' health: `/channels` shows why, beside the
+/// log (TikTok delivers it again).
+async fn not_taken(
+    state: &AppState,
+    connected: &[channels::Connected],
+    error: &AppError,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let reason = format!("webhook not taken: {}", error.public_message());
+    tracing::warn!(%reason, "a TikTok webhook answered 503");
+    let recorded = async {
+        let mut tx = state.db.begin().await?;
+        for channel in connected {
+            crate::connectors::health::failed(&mut tx, channel.id, &reason, now).await?;
+        }
+        tx.commit().await
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, "cannot record a webhook's failure");
+    }
+}
+
 /// The comment a TikTok notice is about, fetched once through `comment/list` with the first
 /// connected channel whose token TikTok takes (a refused token is recorded on its channel and
 /// the next is tried). Nothing connected: nothing to fetch.
@@ -269,7 +297,7 @@ async fn fetch_tiktok_comment(
             state
                 .workers
                 .limits
-                .take_read(channel.id, Platform::Tiktok, "comment/list", 0.0, now)
+                .take_read(channel.id, Platform::Tiktok, "comment/list", 0, now)
         {
             return Err(AppError::Upstream(format!(
                 "TikTok's budget for comment/list is spent for {} s; nothing was stored (TikTok delivers again)",
@@ -303,6 +331,10 @@ async fn fetch_tiktok_comment(
                 refused = Some(reason);
             }
             Err(o) => {
+                state
+                    .workers
+                    .limits
+                    .observe_read(channel.id, "comment/list", &o, now);
                 return Err(AppError::Upstream(format!(
                     "could not fetch the comment from TikTok ({}); nothing was stored",
                     o.reason().unwrap_or_default()

@@ -422,6 +422,8 @@ fn route_table_follows_the_role_policy() {
             "/" | "/live" | "/threads/{id}" | "/engagement" | "/videos/{id}" if get => {
                 Access::Page(Need::Role(Viewer))
             }
+            // The engagement page's CSV link: whoever reads the page gets its table.
+            "/engagement/channels/{id}/videos.csv" if get => Access::Page(Need::Role(Viewer)),
             p if p.starts_with("/threads/") && !get => Access::Page(Need::Role(Agent)),
             other => panic!("no policy for {} {other}", route.method),
         };

@@ -79,6 +79,32 @@ async fn engagement_pages_work_in_a_browser() {
         14
     );
     shoot(&c, "engagement").await;
+    // The CSV link downloads with the browser's session, as the person who sees it.
+    let href = c
+        .find(Locator::Css("a[download]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let fetched = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(async r => done([r.status, r.headers.get('content-type'), await r.text()]));",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched[0], 200, "{href}: {fetched}");
+    assert!(
+        fetched[1].as_str().unwrap().starts_with("text/csv"),
+        "{fetched}"
+    );
+    assert!(
+        fetched[2].as_str().unwrap().starts_with("id,external_id,"),
+        "{fetched}"
+    );
     click(&c, "th a[href$='sort=organic_er']").await;
     c.wait()
         .for_element(Locator::Css("th[aria-sort] a[href$='sort=organic_er']"))
@@ -105,7 +131,10 @@ async fn engagement_pages_work_in_a_browser() {
         1
     );
     let text = text_of_css(&c, "main").await;
-    assert!(text.contains("1 of 1 comments answered"), "{text}");
+    assert!(
+        text.contains("1 of the 1 comments unibox received answered"),
+        "{text}"
+    );
     shoot(&c, "video").await;
     tokio::time::sleep(Wait::from_millis(1000)).await;
     assert_eq!(

@@ -208,6 +208,55 @@ async fn the_demo_comes_alive_within_a_minute() {
     demo.stop();
 }
 
+/// Requests to `route` answered with `status`, from the demo's `/metrics`.
+fn answered(metrics: &str, route: &str, status: u16) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("unibox_http_requests_total{"))
+        .filter(|l| {
+            l.contains(&format!("route=\"{route}\"")) && l.contains(&format!("status=\"{status}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// The demo's audience keeps to what the platforms allow: over its first minute and more,
+/// every TikTok webhook is taken (none answered 503) and no channel records an error.
+#[tokio::test]
+async fn the_demo_webhooks_are_all_taken() {
+    let demo = Demo::start(&["--reset"]);
+    tokio::time::sleep(Duration::from_secs(75)).await;
+    let metrics = reqwest::get(format!("{}/metrics", demo.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (taken, refused) = (
+        answered(&metrics, "/webhooks/tiktok", 200),
+        answered(&metrics, "/webhooks/tiktok", 503),
+    );
+    eprintln!("TikTok webhooks in 75 s: {taken} taken, {refused} answered 503");
+    assert!(taken >= 5, "{metrics}");
+    assert_eq!(refused, 0, "TikTok webhooks answered 503");
+    let db = unibox::storage::open(
+        &format!("sqlite://{}", demo.dir.join("unibox-demo.db").display()),
+        1,
+        None,
+    )
+    .await
+    .unwrap();
+    let errors: Vec<(i64, String)> = db
+        .fetch_all(unibox::storage::Sql::new(
+            "SELECT channel_id, last_error FROM channel_health WHERE last_error IS NOT NULL",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(errors, vec![], "channels with errors");
+    db.close().await;
+    demo.stop();
+}
+
 /// The replied-against-unreplied comparison of every demo channel.
 async fn intervals(effect: &str) -> Vec<(String, [f64; 2])> {
     let demo = Demo::start(&["--reset", "--reply-effect", effect, "--speed", "6000"]);

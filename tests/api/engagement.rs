@@ -160,6 +160,12 @@ on_both_backends! {
         assert!(shown.contains("2.38 %") && shown.contains("Worth a look"), "{shown}");
         assert!(shown.contains("association across videos"), "{shown}");
         assert_eq!(select(&page, "table.videos tbody tr").len(), 12);
+        // The answer leads, in one plain sentence, before its numbers.
+        assert_eq!(c["verdict"]["answer"], "first_better", "{c}");
+        let answer = text_of(&select(&page, "#replied-vs-unreplied .answer")[0]);
+        assert_eq!(answer.trim(), "Replied videos did better, clearly.");
+        let details = text_of(&select(&page, "#replied-vs-unreplied p")[1]);
+        assert!(details.contains("95 % interval") && details.contains("not proof"), "{details}");
     }
 
     async fn too_few_videos_say_not_enough_data(s: &TestServer) {
@@ -177,5 +183,78 @@ on_both_backends! {
         assert_eq!(c["enough_data"], false, "{c}");
         assert!(c["interval"].is_null() && c["difference"].is_null(), "{c}");
         assert!(body["followers"].is_null() && body["band"].is_null());
+        assert_eq!(c["verdict"], json!({"answer": "not_enough_data", "first": 0, "second": 3, "need": 5}));
+        let (_, page) = s.page(&format!("/engagement?channel={id}")).await;
+        let answer = text_of(&select(&page, "#replied-vs-unreplied .answer")[0]);
+        assert_eq!(answer.trim(), "Not enough data yet: 0 replied and 3 unreplied videos, need 5 of each.");
+    }
+}
+
+on_both_backends! {
+    /// The page's "Download as CSV" link works for whoever sees the page: a viewer signed in
+    /// with a session cookie and no API token gets the CSV, not a 401.
+    async fn the_csv_link_downloads_for_a_signed_in_viewer(s: &TestServer) {
+        let mut events = Vec::new();
+        for i in 0..3 {
+            events.extend(talk(&format!("csv{i}"), &format!("k{i}"), &ago(2.0), None));
+            events.push(snapshot(&format!("csv{i}"), &ago(1.0), 1_000, 50, 5, 1));
+        }
+        s.ingest(json!(events)).await;
+        s.add_user("viewer@example.test", 1, unibox::domain::Role::Viewer).await;
+        let viewer = s.sign_in("viewer@example.test").await;
+        let (status, page) = viewer.page("/engagement").await;
+        assert_eq!(status, 200);
+        let links = select(&page, "a[download], a[href$='.csv']");
+        assert_eq!(links.len(), 1, "one CSV link");
+        let href = links[0].value().attr("href").unwrap().to_owned();
+        let r = viewer.get(&href).await;
+        assert_eq!(r.status(), 200, "{href}: {}", r.text().await.unwrap());
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let csv = r.text().await.unwrap();
+        assert_eq!(csv.lines().count(), 4, "{csv}");
+        assert!(csv.starts_with("id,external_id,title,"), "{csv}");
+        // Without a session the link leads to the sign-in page, and another workspace's
+        // channel is not found.
+        let r = s.anonymous().get(s.url(&href)).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let other = s.add_workspace("other").await;
+        s.add_user("outsider@example.test", other, unibox::domain::Role::Owner).await;
+        let outsider = s.sign_in("outsider@example.test").await;
+        assert_eq!(outsider.get(&href).await.status(), 404);
+    }
+}
+
+on_both_backends! {
+    /// The video page's figures hold to their definitions: no rate a day from snapshots an
+    /// hour apart, no "-0.00", and the platform's comment count and unibox's labelled apart.
+    async fn the_video_page_shows_changes_over_a_sensible_time_and_labels_its_counts(s: &TestServer) {
+        let mut events = vec![
+            // 7.00 %, then an hour later 7.90 %, just before our first reply.
+            snapshot("r1", &ago(3.0), 1_000, 60, 5, 5),
+            snapshot("r1", &ago(3.0 - 1.0 / 24.0), 10_000, 770, 10, 10),
+        ];
+        events.extend(talk("r1", "rc1", &ago(2.95), Some(&ago(2.94))));
+        // Two days later 7.898 %: a change of -0.001 points a day.
+        events.push(snapshot("r1", &ago(0.94), 100_000, 7_878, 10, 10));
+        s.ingest(json!(events)).await;
+        let id = video_id(s, "r1").await;
+        let (_, body) = s.get_json(&format!("/api/v1/engagement/videos/{id}")).await;
+        assert!(body["impact"]["er_per_day_before"].is_null(), "an hour is no basis for a day: {body}");
+        let after = body["impact"]["er_per_day_after"].as_f64().unwrap();
+        assert!((after - -0.001).abs() < 1e-3, "{after}");
+        let (status, page) = s.page(&format!("/videos/{id}")).await;
+        assert_eq!(status, 200);
+        let shown = text_of(&select(&page, "main")[0]);
+        assert!(!shown.contains("-0.00"), "{shown}");
+        assert!(!shown.contains("21.6"), "no rate from an hour: {shown}");
+        let impact: Vec<String> = select(&page, "ul.impact li").iter().map(text_of).collect();
+        assert_eq!(impact.len(), 2, "{shown}");
+        assert!(impact[0].contains("from 7.00 % to 7.90 % over 60 min") && impact[0].contains("too short for a rate a day"), "{impact:?}");
+        assert!(impact[1].contains("from 7.90 % to 7.90 % over 2.0 days (0.00 percentage points; 0.00 percentage points a day)"), "{impact:?}");
+        // The platform's comment count and the comments unibox received, each named.
+        let headline = text_of(&select(&page, "p.headline")[0]);
+        assert!(headline.contains("the platform's count of 10 comments, less our 1 reply"), "{headline}");
+        assert!(shown.contains("1 of the 1 comments unibox received answered"), "{shown}");
     }
 }

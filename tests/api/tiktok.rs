@@ -161,6 +161,12 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     });
     let (status, answer) = deliver(s, &body, Some(sign_tiktok(SECRET, &body, now()))).await;
     assert_eq!(status, 503, "{answer}");
+    // The channel's health says so: a 503 is never hidden behind a healthy channel.
+    let health = channel_health(s).await;
+    assert!(
+        health.contains("webhook not taken") && health.contains("could not fetch the comment"),
+        "{health}"
+    );
     assert_eq!(
         number(
             s,
@@ -189,6 +195,53 @@ async fn scenario(s: &TestServer, sim: &Sim) {
         .await,
         1
     );
+
+    // The account's minute of `comment/list` spent (by another app of the account): TikTok
+    // refuses, the answer is 503 and the channel says why; the next notice within the minute
+    // is held back by unibox instead of being sent to TikTok to be refused again.
+    let http = reqwest::Client::new();
+    for _ in 0..40 {
+        http.get(format!(
+            "{}/tiktok/open_api/v1.3/business/comment/list/?business_id={ACCOUNT}&video_id={VIDEO}",
+            sim.root
+        ))
+        .header("Access-Token", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    }
+    let third = "7385350567722403001";
+    seed(sim, third, "6900000000000000003", "love it", None);
+    let body = notice(third, "insert");
+    let (status, answer) = deliver(s, &body, Some(sign_tiktok(SECRET, &body, now()))).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("Too many requests"),
+        "{answer}"
+    );
+    assert!(channel_health(s).await.contains("Too many requests"));
+    let (status, answer) = deliver(s, &body, Some(sign_tiktok(SECRET, &body, now()))).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("budget for comment/list is spent"),
+        "held back, not refused again by TikTok: {answer}"
+    );
+}
+
+/// What `/channels` shows of the TikTok channel's health.
+async fn channel_health(s: &TestServer) -> String {
+    let (status, page) = s.page("/channels").await;
+    assert_eq!(status, 200);
+    select(&page, "tr.channel td.health")
+        .iter()
+        .map(text_of)
+        .collect()
 }
 
 pub fn tiktok(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {

@@ -59,6 +59,15 @@ pub async fn videos_csv(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
+    videos_csv_of(&state, &caller, id).await
+}
+
+/// The channel's per-video table as a CSV download, for the API and for the page's link.
+pub(crate) async fn videos_csv_of(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<Response, AppError> {
     let figures = read::channel(
         &state.db,
         caller.workspace,

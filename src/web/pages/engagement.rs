@@ -3,12 +3,13 @@
 //! videos sortable by ER, organic ER, coverage, response time and impact.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::chart::scale;
 use crate::auth::{Caller, Visitor};
-use crate::engagement::compare::Comparison;
+use crate::engagement::compare::{Comparison, MIN_VIDEOS, Verdict};
 use crate::engagement::read::{self, ChannelFigures, POSTS_MAX, POSTS_MIN, VideoLine};
 use crate::inbox::read::{ChannelRow, channels};
 use crate::state::AppState;
@@ -64,7 +65,7 @@ impl EngagementTemplate {
         view::wait(*v)
     }
     fn signed(&self, v: &Option<f64>) -> String {
-        v.map_or_else(|| "—".to_owned(), |v| format!("{v:+.2} pt/day"))
+        v.map_or_else(|| "—".to_owned(), |v| format!("{} pp/day", view::signed(v)))
     }
     fn x(&self, v: &f64) -> f64 {
         scale(*v, SCALE_MAX, SCALE_WIDTH)
@@ -84,25 +85,52 @@ impl EngagementTemplate {
             })
             .collect()
     }
-    /// The comparison in words, with its numbers and the word "association".
-    fn comparison_words(&self, c: &Comparison, first: &str, second: &str) -> String {
-        if !c.enough_data {
-            return format!(
-                "Not enough data: {} {first} and {} {second} videos old enough to compare (at least {} of each).",
-                c.replied.videos,
-                c.unreplied.videos,
-                crate::engagement::compare::MIN_VIDEOS
-            );
-        }
-        match (c.difference, c.interval) {
-            (Some(d), Some([lo, hi])) => format!(
-                "{first} videos ({}) had a median organic ER {:.2} points {} than {second} videos ({}); 95 % interval {lo:+.2} to {hi:+.2}. This is an association across videos, not proof that replying caused it.",
-                c.replied.videos,
-                d.abs(),
-                if d >= 0.0 { "higher" } else { "lower" },
-                c.unreplied.videos
+    /// The comparison's answer in one plain sentence, chosen from its interval and sizes.
+    fn answer(&self, c: &Comparison, first: &str, second: &str) -> String {
+        match c.verdict {
+            Verdict::NotEnoughData {
+                first: n,
+                second: m,
+                need,
+            } => format!(
+                "Not enough data yet: {n} {} and {m} {second} videos, need {need} of each.",
+                first.to_lowercase()
             ),
-            _ => "Not enough data.".into(),
+            Verdict::NoClearDifference => "No difference we can tell yet.".to_owned(),
+            Verdict::FirstBetter => format!("{first} videos did better, clearly."),
+            Verdict::FirstWorse => format!("{first} videos did worse, clearly."),
+        }
+    }
+    /// The numbers behind the answer: medians, difference, interval, and the word "association".
+    fn details(&self, c: &Comparison, first: &str, second: &str) -> String {
+        let caveat = "This is an association across videos, not proof that replying caused it.";
+        match (
+            c.replied.median_er,
+            c.unreplied.median_er,
+            c.difference,
+            c.interval,
+        ) {
+            (Some(a), Some(b), Some(d), Some([lo, hi])) if c.enough_data => format!(
+                "Median organic ER: {first} videos ({}) {}, {second} videos ({}) {}, {} points {}. \
+                 The true difference is likely between {} and {} points (95 % interval). {caveat}",
+                c.replied.videos,
+                view::percent(Some(a)),
+                c.unreplied.videos,
+                view::percent(Some(b)),
+                view::signed(d.abs()).trim_start_matches('+'),
+                if view::signed(d) == "0.00" {
+                    "apart"
+                } else if d > 0.0 {
+                    "higher"
+                } else {
+                    "lower"
+                },
+                view::signed(lo),
+                view::signed(hi),
+            ),
+            _ => format!(
+                "Videos are compared once each group has {MIN_VIDEOS}; even then it is an association, not proof that replying caused anything."
+            ),
         }
     }
 }
@@ -157,4 +185,14 @@ pub async fn show(
         sort,
         figures,
     }))
+}
+
+/// `GET /engagement/channels/{id}/videos.csv`: the page's table as CSV for a signed-in
+/// browser (the same file as the API's, which wants a token).
+pub async fn videos_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
+    Ok(crate::web::api::engagement::videos_csv_of(&state, &caller, id).await?)
 }

@@ -23,14 +23,39 @@ pub struct VideoTemplate {
     comments: Vec<CommentLine>,
     /// Only http(s) addresses become links.
     url: Option<String>,
+    /// How ER moved from the first snapshot to the first reply, and since, in words.
+    before: String,
+    after: String,
+}
+
+/// How ER moved between two snapshots: from what to what, over how long, and a rate a day
+/// where the snapshots are at least a day apart.
+fn moved(from: Option<&read::Point>, to: Option<&read::Point>, per_day: Option<f64>) -> String {
+    let (Some(a), Some(b)) = (from, to) else {
+        return "no snapshot from before the first reply to measure from".to_owned();
+    };
+    if b.captured_at <= a.captured_at {
+        return "only one snapshot, nothing to compare".to_owned();
+    }
+    let span = view::span(b.captured_at - a.captured_at);
+    let (Some(x), Some(y)) = (a.er, b.er) else {
+        return format!("ER is undefined (no views) at one end of these {span}");
+    };
+    let rate = match per_day {
+        Some(r) => view::points_a_day(Some(r)),
+        None => "under a day of snapshots, too short for a rate a day".to_owned(),
+    };
+    format!(
+        "ER went from {} to {} over {span} ({} percentage points; {rate})",
+        view::percent(Some(x)),
+        view::percent(Some(y)),
+        view::signed(y - x),
+    )
 }
 
 impl VideoTemplate {
     fn pct(&self, v: &Option<f64>) -> String {
         view::percent(*v)
-    }
-    fn signed(&self, v: &Option<f64>) -> String {
-        v.map_or_else(|| "—".to_owned(), |v| format!("{v:+.2} points a day"))
     }
     fn share(&self, v: &Option<f64>) -> String {
         view::share(*v)
@@ -72,11 +97,16 @@ pub async fn show(
     );
     let comments = read::recent_comments(&state.db, caller.workspace, id, COMMENTS).await?;
     let url = f.video.url.clone().filter(|u| crate::ingest::is_web_url(u));
+    let at_first = f.impact.at_first_reply.as_ref();
+    let before = moved(f.series.first(), at_first, f.impact.er_per_day_before);
+    let after = moved(at_first, f.impact.now.as_ref(), f.impact.er_per_day_after);
     Ok(Page(VideoTemplate {
         chrome: Chrome::load(&state.db, &visitor).await?,
         f,
         chart,
         comments,
         url,
+        before,
+        after,
     }))
 }
