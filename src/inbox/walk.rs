@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::filter::{Cursor, ThreadFilter};
 use super::model::{THREAD_COLUMNS, THREAD_FROM, ThreadRow};
-use super::read::{push_after, push_filtered};
+use super::read::{push_after, push_filtered, push_filtered_from};
 use super::search::json_list;
 use crate::storage::{Db, Sql};
 
@@ -93,11 +93,15 @@ pub async fn newest(
     let rows = if hits.is_empty() {
         Vec::new()
     } else {
-        let mut sql = Sql::new(format!(
-            "SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.id IN ("
+        // The threads found by their keys alone, then filtered again: with the workspace
+        // beside the keys, a plan without statistics also read the workspace's every entry
+        // of the threads' index (40 ms at 160,000 threads) to intersect them.
+        let mut sql = Sql::new("WITH k AS MATERIALIZED (SELECT * FROM threads WHERE id IN ");
+        sql.bind_list(hits.iter().copied());
+        sql.push(&format!(
+            ") SELECT {THREAD_COLUMNS}{THREAD_FROM} WHERE t.id IN ("
         ));
-        push_filtered(&mut sql, "t.id", workspace, f, "");
-        sql.push(" AND t.id IN ").bind_list(hits.iter().copied());
+        push_filtered_from(&mut sql, "k", "t.id", workspace, f, "");
         sql.push(") ORDER BY t.last_message_at DESC, t.id DESC");
         db.fetch_all(sql).await?
     };
