@@ -7,7 +7,9 @@
 //! own messages (`messages_by_thread`, then the stored `tsvector`), in windows, and estimates
 //! from what it found how far it would have to go: when that is too far (a rare word), it
 //! stops and the index takes the rest, after the last thread it tested. Results are exact
-//! either way, and in the same order.
+//! either way, and in the same order. Whatever PostgreSQL knows of the tables (nothing, before
+//! their first analysis), a window is read in order from the threads' index and each thread's
+//! messages by `messages_by_thread`, never through the search index.
 //!
 //! The same walk keeps the threads among a list the search index gave (`Test::Among`) when
 //! the list is too long to look each one up: at a million messages a thread looked up costs
