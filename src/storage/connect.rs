@@ -58,6 +58,9 @@ async fn connect_flushing(
         if options.get_application_name().is_none() {
             options = options.application_name(super::APPLICATION);
         }
+        // No compilation of statements: unibox's are short walks of indexes, and a plan
+        // costed without statistics (a search's window) spent 40-750 ms compiling one.
+        options = options.options([("jit", "off")]);
         // Set as each connection starts, so every pool made from these options has it.
         if Flush::for_backend(flush, Backend::Postgres) == Flush::Background {
             options = options.options([("synchronous_commit", "off")]);

@@ -40,6 +40,7 @@ mod pages;
 mod polling;
 mod properties;
 mod rules;
+mod search_plans;
 mod setup;
 mod sign_in;
 mod summaries;
