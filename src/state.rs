@@ -18,7 +18,7 @@ pub struct AppState {
     /// What changed, for open pages (on every instance).
     pub live: Arc<crate::live::Live>,
     /// The open `/live` streams, within their limits.
-    pub streams: Arc<crate::web::streams::Streams>,
+    pub streams: Arc<crate::live::streams::Streams>,
 }
 
 impl AppState {
@@ -26,7 +26,7 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         let live = crate::live::Live::new(db.clone());
         let workers = Arc::new(Workers::start(&db, &config, &live));
-        let streams = crate::web::streams::Streams::new(
+        let streams = crate::live::streams::Streams::new(
             config.server.live_streams_per_session,
             config.server.live_streams_max,
         );

@@ -13,7 +13,6 @@ pub mod hardening;
 pub mod live;
 pub mod ops;
 pub mod pages;
-pub mod streams;
 pub mod view;
 pub mod webhooks;
 

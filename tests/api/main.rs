@@ -45,5 +45,6 @@ mod setup;
 mod sign_in;
 mod summaries;
 mod tiktok;
+mod webhook_properties;
 mod webhooks;
 mod workspace_admin;

@@ -38,7 +38,7 @@ fn short_nasty_text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn any_json() -> impl Strategy<Value = Value> {
+pub fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -108,7 +108,7 @@ fn event() -> impl Strategy<Value = Value> {
 
 /// `cases` values of `strategy`, from a fixed seed so that a failure repeats. (Generated up
 /// front, without shrinking: the server is async and the failing input is printed whole.)
-fn cases<S: Strategy>(cases: usize, strategy: S) -> Vec<S::Value> {
+pub fn cases<S: Strategy>(cases: usize, strategy: S) -> Vec<S::Value> {
     let mut runner = TestRunner::deterministic();
     (0..cases)
         .map(|_| strategy.new_tree(&mut runner).unwrap().current())

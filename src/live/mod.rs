@@ -5,6 +5,8 @@
 //! another serves. A changed channel is told the same way, at once, to every instance's
 //! memory of channels ([`ChannelsEpoch`]).
 
+pub mod streams;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
