@@ -32,6 +32,9 @@ pub struct Plan {
     pub cooldown_hours: u64,
     pub max_per_hour: u64,
     pub once_per_video: bool,
+    /// Why the rule, saved before a check it now fails (a reply that writes a NUL), is held
+    /// back as unrenderable instead of acting in part.
+    pub unreadable: Option<String>,
 }
 
 impl Plan {
@@ -70,9 +73,12 @@ impl Plan {
             tracing::warn!(
                 rule = rule.id,
                 ?problems,
-                "a stored rule no longer reads cleanly"
+                "a stored rule no longer reads cleanly; it is held back"
             );
         }
+        let unreadable = problems
+            .first()
+            .map(|p| format!("{}: {}", p.field, p.message));
         let conditions = rule.spec(definition).conditions;
         let delay = &definition["delay_seconds"];
         let guards = &definition["safeguards"];
@@ -99,6 +105,7 @@ impl Plan {
             cooldown_hours: guards["cooldown_hours"].as_u64().unwrap_or(24),
             max_per_hour: guards["max_per_hour"].as_u64().unwrap_or(60),
             once_per_video: guards["once_per_video"].as_bool().unwrap_or(true),
+            unreadable,
         }
     }
 }

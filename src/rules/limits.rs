@@ -16,7 +16,7 @@ use crate::storage::Db;
 pub const MAX_CONDITIONS: usize = 20;
 /// Most bytes of keywords, phrases and expressions in all of a workspace's rules together
 /// (enabled or not, so switching one on never passes it).
-pub const MAX_WORKSPACE_EXPRESSION_BYTES: usize = 256 * 1024;
+pub const MAX_WORKSPACE_EXPRESSION_BYTES: usize = 64 * 1024;
 /// Longest a workspace's rules may take to compile into one matcher.
 pub const MAX_COMPILE: Duration = Duration::from_secs(2);
 

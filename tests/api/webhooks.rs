@@ -12,12 +12,12 @@ const SECRET: &str = "meta-app-secret";
 const VERIFY: &str = "verify-me";
 const IG: &str = "17841400000000001";
 
-fn meta(config: &mut unibox::Config) {
+pub(crate) fn meta(config: &mut unibox::Config) {
     config.platforms.meta_app_secret = Some(unibox::config::Secret::new(SECRET));
     config.platforms.meta_verify_token = Some(unibox::config::Secret::new(VERIFY));
 }
 
-async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
+pub(crate) async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut r = s
         .anonymous()
         .post(s.url("/webhooks/meta"))
@@ -31,7 +31,7 @@ async fn post(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, V
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn signed(body: &[u8]) -> Option<String> {
+pub(crate) fn signed(body: &[u8]) -> Option<String> {
     Some(format!(
         "sha256={}",
         sign_hmac_sha256(SECRET.as_bytes(), body)
