@@ -149,7 +149,7 @@ async fn unwritable_replies_are_held_back(s: &TestServer) {
     );
     assert_eq!(number(s, &sql).await, 1);
     let (text,): (String,) =
-        s.db.fetch_optional(Sql::new(&format!(
+        s.db.fetch_optional(Sql::new(format!(
             "SELECT text FROM messages WHERE workspace_id = {a} AND state = 'suggested'"
         )))
         .await
@@ -188,7 +188,7 @@ async fn unwritable_replies_are_held_back(s: &TestServer) {
         );
     }
     let reasons: Vec<(String,)> =
-        s.db.fetch_all(Sql::new(&format!(
+        s.db.fetch_all(Sql::new(format!(
             "SELECT reason FROM rule_runs WHERE workspace_id = {b} ORDER BY rule_id"
         )))
         .await
