@@ -14,7 +14,7 @@ use crate::rules::store::{self, StoredRule};
 use crate::rules::template::Compiled;
 use crate::rules::trial::capture_regexes;
 use crate::rules::{Matcher, Test};
-use crate::storage::{Sql, Tx};
+use crate::storage::{Db, Sql, Tx};
 
 /// What one rule does when it fires.
 #[derive(Debug, Clone)]
@@ -32,6 +32,9 @@ pub struct Plan {
     pub cooldown_hours: u64,
     pub max_per_hour: u64,
     pub once_per_video: bool,
+    /// Why the rule, saved before a check it now fails (a reply that writes a NUL), is held
+    /// back as unrenderable instead of acting in part.
+    pub unreadable: Option<String>,
 }
 
 impl Plan {
@@ -70,9 +73,12 @@ impl Plan {
             tracing::warn!(
                 rule = rule.id,
                 ?problems,
-                "a stored rule no longer reads cleanly"
+                "a stored rule no longer reads cleanly; it is held back"
             );
         }
+        let unreadable = problems
+            .first()
+            .map(|p| format!("{}: {}", p.field, p.message));
         let conditions = rule.spec(definition).conditions;
         let delay = &definition["delay_seconds"];
         let guards = &definition["safeguards"];
@@ -99,6 +105,7 @@ impl Plan {
             cooldown_hours: guards["cooldown_hours"].as_u64().unwrap_or(24),
             max_per_hour: guards["max_per_hour"].as_u64().unwrap_or(60),
             once_per_video: guards["once_per_video"].as_bool().unwrap_or(true),
+            unreadable,
         }
     }
 }
@@ -153,6 +160,19 @@ pub fn variant_name(rule: i64, action: usize, variant: usize) -> String {
     format!("{rule}/{action}/{variant}")
 }
 
+/// The workspace's rules compiled; should they not compile together (each was checked when
+/// saved), no rule acts, messages are still stored, and the failure is loud.
+fn compile_or_none(
+    workspace: i64,
+    version: i64,
+    rules: &[StoredRule],
+) -> Result<RuleBook, sqlx::Error> {
+    RuleBook::compile(version, rules).or_else(|e| {
+        tracing::error!(workspace, error = %e, "the workspace's rules do not compile; no rule acts");
+        RuleBook::compile(version, &[]).map_err(sqlx::Error::Protocol)
+    })
+}
+
 /// Where the workspace's automation stands, as one decision sees it.
 pub struct Standing {
     pub book: Arc<RuleBook>,
@@ -169,9 +189,63 @@ pub fn time_zone(zone: &str) -> chrono_tz::Tz {
 #[derive(Default)]
 pub struct RuleBooks {
     books: Mutex<HashMap<i64, Arc<RuleBook>>>,
+    /// One compile at a time per workspace: batches arriving meanwhile wait for it, not
+    /// compile the same rules again.
+    compiling: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl RuleBooks {
+    /// Compiles the workspace's rules, if they changed, before its batch goes to an ingest
+    /// writer: on a blocking thread, in the batch's own request, so a workspace with heavy
+    /// rules waits for them alone and the writers go on storing everyone else's batches. The
+    /// writer still checks the version in its transaction (a change in between is compiled
+    /// there, within the bounds of `rules::limits`).
+    pub async fn prepare(&self, db: &Db, workspace: i64) -> Result<(), sqlx::Error> {
+        let mut sql = Sql::new("SELECT rules_version FROM workspaces WHERE id = ");
+        sql.bind(workspace);
+        let Some((version,)) = db.fetch_optional::<(i64,)>(sql).await? else {
+            return Ok(());
+        };
+        let current = |books: &Self| {
+            books
+                .cached(workspace)
+                .is_some_and(|b| b.version == version)
+        };
+        if current(self) {
+            return Ok(());
+        }
+        let turn = self
+            .compiling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(workspace)
+            .or_default()
+            .clone();
+        let _turn = turn.lock().await;
+        if current(self) {
+            return Ok(());
+        }
+        // The version is read before the rules: a book labelled older than its rules is only
+        // compiled again, never taken for newer rules than it holds.
+        let rules = store::list(db, workspace).await?;
+        let book = tokio::task::spawn_blocking(move || compile_or_none(workspace, version, &rules))
+            .await
+            .map_err(|e| sqlx::Error::Protocol(format!("compiling rules failed: {e}")))??;
+        self.keep(workspace, Arc::new(book));
+        Ok(())
+    }
+
+    /// Keeps `book` unless a newer one is kept already.
+    fn keep(&self, workspace: i64, book: Arc<RuleBook>) {
+        let mut books = self.lock();
+        if books
+            .get(&workspace)
+            .is_none_or(|b| b.version <= book.version)
+        {
+            books.insert(workspace, book);
+        }
+    }
+
     /// The workspace's rules as of this transaction, compiled anew only when they changed.
     pub async fn current(&self, tx: &mut Tx, workspace: i64) -> Result<Standing, sqlx::Error> {
         let mut sql = Sql::new(
@@ -191,17 +265,8 @@ impl RuleBooks {
             });
         }
         let rules = store::list_in(tx, workspace).await?;
-        let book = match RuleBook::compile(version, &rules) {
-            Ok(book) => book,
-            Err(e) => {
-                // Rules are checked one by one when saved; should they not compile together,
-                // messages are still stored, and the failure is loud.
-                tracing::error!(workspace, error = %e, "the workspace's rules do not compile; no rule acts");
-                RuleBook::compile(version, &[]).map_err(sqlx::Error::Protocol)?
-            }
-        };
-        let book = Arc::new(book);
-        self.lock().insert(workspace, book.clone());
+        let book = Arc::new(compile_or_none(workspace, version, &rules)?);
+        self.keep(workspace, book.clone());
         Ok(Standing {
             book,
             paused,

@@ -274,6 +274,8 @@ fn decide_one(
     };
     let mut stop = if standing.paused {
         Some(Stop::Paused)
+    } else if let Some(why) = &plan.unreadable {
+        Some(Stop::Unrenderable(why.clone()))
     } else {
         ledger.check(plan, &subject, answered, due, now)
     };

@@ -64,6 +64,10 @@ pub struct IngestQueue {
     backlog: Arc<Backlog>,
     /// Open pages hear of new messages.
     live: Arc<crate::live::Live>,
+    /// The shared pool, and the rules compiled per workspace: a batch's rules are compiled
+    /// before it queues, never by a writer that others' batches wait for.
+    db: Db,
+    memory: Arc<Memory>,
 }
 
 /// The writer: runs until `stop` turns true, then writes what is still queued.
@@ -102,6 +106,7 @@ impl IngestQueue {
         // racing a release. One of each pool per writer opens at start: a small batch takes
         // one of each, and a writer alone takes turns between two (the next group begins while
         // the last one's go back to the pool); the rest open as they are needed.
+        let shared_db = db.clone();
         let db = db.with_own_connections(3 * count as u32, count as u32);
         let loops: Vec<_> = (0..count)
             .map(|n| {
@@ -126,6 +131,8 @@ impl IngestQueue {
             jobs,
             backlog,
             live,
+            db: shared_db,
+            memory: cache,
         };
         (queue, writer)
     }
@@ -136,6 +143,9 @@ impl IngestQueue {
         events: Vec<Event>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, sqlx::Error> {
+        if events.iter().any(|e| matches!(e, Event::Message(_))) {
+            self.memory.rules.prepare(&self.db, workspace).await?;
+        }
         let (reply, answer) = oneshot::channel();
         let closed = || sqlx::Error::PoolClosed;
         let count = events.len();

@@ -6,9 +6,11 @@
 pub mod action;
 pub mod condition;
 pub mod definition;
+pub mod limits;
 pub mod matcher;
 pub mod schedule;
 pub mod store;
+pub mod syntax;
 pub mod template;
 pub mod text;
 pub mod trial;

@@ -21,8 +21,10 @@ pub const VARIABLES: [&str; 9] = [
 /// that would hold a worker thread.
 const FUEL: u64 = 20_000;
 
-/// Block tags a reply may use: choosing words, nothing that repeats.
-const TAGS: [&str; 4] = ["if", "elif", "else", "endif"];
+/// The most a reply may render to, in bytes, checked while it renders: above any platform's
+/// limit for a comment (Instagram's 2,200 characters of any script fit), far below what would
+/// weigh on a batch.
+pub const MAX_RENDERED_BYTES: usize = 10 * 1024;
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -31,47 +33,13 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Replies are text with variables and `{% if %}`: no loops, no assignments, no arithmetic
-/// (`"x" * 100000000`), so rendering one costs about as much as its text.
-fn plain(source: &str) -> Result<(), String> {
-    let mut rest = source;
-    while let Some(start) = rest.find(['{']) {
-        let after = &rest[start + 1..];
-        let (close, is_tag) = match after.chars().next() {
-            Some('%') => ("%}", true),
-            Some('{') => ("}}", false),
-            _ => {
-                rest = after;
-                continue;
-            }
-        };
-        let inner = &after[1..];
-        let end = inner.find(close).unwrap_or(inner.len());
-        let code = &inner[..end];
-        if is_tag {
-            let word = code.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
-            let word = word.split_whitespace().next().unwrap_or("");
-            if !TAGS.contains(&word) {
-                return Err(format!(
-                    "uses {{% {word} %}}; replies may use {{{{ variables }}}} and {{% if %}}…{{% endif %}} only"
-                ));
-            }
-        }
-        if code.contains('*') {
-            return Err("uses arithmetic (*); replies may use variables and filters only".into());
-        }
-        rest = &inner[(end + close.len()).min(inner.len())..];
-    }
-    Ok(())
-}
-
 /// Checks one reply variant; the message says what to fix.
 pub fn check(source: &str) -> Result<(), String> {
-    plain(source)?;
     let env = environment();
     let template = env
         .template_from_str(source)
         .map_err(|e| describe_in(&e, source))?;
+    super::syntax::allowed(source)?;
     let mut unknown: Vec<String> = template
         .undeclared_variables(true)
         .into_iter()
@@ -100,16 +68,49 @@ pub fn shortest(source: &str) -> Result<usize, String> {
     });
     let mut env = environment();
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
-    let rendered = env.render_str(source, context).map_err(|e| describe(&e))?;
-    Ok(rendered.trim().chars().count())
+    let template = env.template_from_str(source).map_err(|e| describe(&e))?;
+    Ok(capped(&template, &context)?.chars().count())
 }
 
 /// Renders `source` with `context`; a missing value is an error, never an empty hole.
 pub fn render(source: &str, context: &Value) -> Result<String, String> {
-    environment()
-        .render_str(source, context)
-        .map(|text| text.trim().to_owned())
-        .map_err(|e| describe(&e))
+    let env = environment();
+    let template = env.template_from_str(source).map_err(|e| describe(&e))?;
+    capped(&template, context)
+}
+
+/// Renders into at most [`MAX_RENDERED_BYTES`], stopping as soon as the output would pass
+/// them; text with a NUL (which PostgreSQL cannot store) is refused too. Trimmed.
+fn capped(template: &minijinja::Template<'_, '_>, context: &Value) -> Result<String, String> {
+    let mut out = Capped(Vec::new());
+    if let Err(e) = template.render_captured_to(context, &mut out) {
+        if e.kind() == minijinja::ErrorKind::WriteFailure {
+            return Err(format!("renders to more than {MAX_RENDERED_BYTES} bytes"));
+        }
+        return Err(describe(&e));
+    }
+    let text = String::from_utf8_lossy(&out.0);
+    if text.contains('\0') {
+        return Err("renders a NUL character (\\u0000), which cannot be stored".into());
+    }
+    Ok(text.trim().to_owned())
+}
+
+/// A buffer that refuses to grow past [`MAX_RENDERED_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, piece: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + piece.len() > MAX_RENDERED_BYTES {
+            return Err(std::io::Error::other("the reply is too long"));
+        }
+        self.0.extend_from_slice(piece);
+        Ok(piece.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reply templates compiled once (each rule change), rendered many times.
@@ -133,10 +134,7 @@ impl Compiled {
     /// Renders template `name` as [`render`] does.
     pub fn render(&self, name: &str, context: &Value) -> Result<String, String> {
         let template = self.env.get_template(name).map_err(|e| describe(&e))?;
-        template
-            .render(context)
-            .map(|text| text.trim().to_owned())
-            .map_err(|e| describe(&e))
+        capped(&template, context)
     }
 }
 

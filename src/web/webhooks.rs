@@ -133,18 +133,33 @@ pub async fn meta_receive(
         }
     }
     let now = crate::clock::now();
+    // Every workspace's batch is tried: one refused does not keep the others from being
+    // stored. The delivery is then refused whole, and the platform's redelivery finds the
+    // stored ones stored.
     let (mut created, mut duplicates) = (0, 0);
+    let mut refused = None;
     for (workspace, events) in per_workspace {
-        let report = state
+        let report = match state
             .workers
             .ingest
             .store_values(workspace, &events, now)
-            .await?;
+            .await
+        {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(workspace, error = %e, "a workspace's share of a Meta webhook was not stored");
+                refused.get_or_insert(e);
+                continue;
+            }
+        };
         state
             .metrics
             .count_ingested(report.created as u64, report.duplicates as u64);
         created += report.created;
         duplicates += report.duplicates;
+    }
+    if let Some(e) = refused {
+        return Err(e.into());
     }
     for (platform, accounts) in heard {
         crate::connectors::health::events_received(

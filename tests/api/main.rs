@@ -23,6 +23,7 @@ mod edge;
 mod engagement;
 mod faults;
 mod first_message;
+mod hostile_rules;
 mod inbox_api;
 mod ingest;
 mod ingest_writers;

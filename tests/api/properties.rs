@@ -1,6 +1,7 @@
 //! Properties of the HTTP edge, over generated input sent to the real server: whatever a
 //! client sends to the ingest API or the search, the answer is a 2xx or a 4xx (never a 5xx),
-//! and a refused batch stores nothing.
+//! and a refused batch stores nothing. And of reply templates: any template a rule may save,
+//! filled with any comment and author, renders within the cap and to text a database stores.
 
 use crate::common::*;
 use proptest::prelude::*;
@@ -148,4 +149,90 @@ on_both_backends! {
 
 fn url_encode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// The most a reply renders to (`rules::template::MAX_RENDERED_BYTES`).
+const RENDER_CAP: usize = 10 * 1024;
+
+/// Text between a template's tags: anything but braces (which would start a tag).
+fn template_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[^{}\\x00]{0,12}",
+        Just("€19 👩🏽‍💻 \u{202E}".to_owned()),
+        Just("'\"%#".to_owned())
+    ]
+}
+
+/// A variable with what may follow it: a filter, a fallback, a joined text.
+fn template_value() -> impl Strategy<Value = String> {
+    let variable = prop::sample::select(vec![
+        "author.username",
+        "author.display_name",
+        "author.first_name",
+        "message.text",
+        "video.title",
+        "channel.handle",
+        "platform",
+        "greeting",
+        "match.1",
+        "match.wat",
+    ]);
+    let tail = prop::sample::select(vec![
+        "",
+        " | upper",
+        " | lower",
+        " | title",
+        " | trim",
+        " | capitalize",
+        " | default('daar')",
+        " | first",
+        " | last",
+        " | length",
+        " ~ message.text",
+        " ~ author.username",
+        "[:20]",
+    ]);
+    (variable, tail).prop_map(|(v, t)| format!("{v}{t}"))
+}
+
+/// A template within what rules may save: text, values, and `if` around either, nested.
+fn template() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        template_text(),
+        template_value().prop_map(|v| format!("{{{{ {v} }}}}")),
+        template_value().prop_map(|v| format!("{{{{ {v} | default('') }}}}")),
+    ];
+    leaf.prop_recursive(3, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..8).prop_map(|parts| parts.concat()),
+            (template_value(), inner.clone(), inner).prop_map(|(test, yes, no)| {
+                format!("{{% if {test} is defined and {test} %}}{yes}{{% else %}}{no}{{% endif %}}")
+            }),
+        ]
+    })
+}
+
+/// The variables of a reply, from hostile comment texts and author names.
+fn hostile_context() -> impl Strategy<Value = Value> {
+    (nasty_text(), short_nasty_text(), short_nasty_text(), prop::option::of(short_nasty_text()))
+        .prop_map(|(text, username, display, first)| {
+            json!({"author": {"username": username, "display_name": display, "first_name": first},
+                   "message": {"text": text}, "video": {"title": "Tas", "url": "https://example.com/v"},
+                   "channel": {"handle": "acme"}, "platform": "instagram", "greeting": "Hoi",
+                   "match": {"1": "tas", "wat": "tas"}})
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn templates_render_bounded_and_storable(source in template(), context in hostile_context()) {
+        assert_eq!(RENDER_CAP, unibox::rules::template::MAX_RENDERED_BYTES);
+        prop_assert!(unibox::rules::template::check(&source).is_ok(), "refused: {source:?}");
+        if let Ok(text) = unibox::rules::template::render(&source, &context) {
+            prop_assert!(text.len() <= RENDER_CAP, "{} bytes from {source:?}", text.len());
+            prop_assert!(!text.contains('\0'), "a NUL from {source:?}");
+        }
+    }
 }

@@ -124,6 +124,12 @@ on_both_backends! {
             (json!({"conditions": [{"type": "keywords", "any": ["\u{301}"]}]}), "conditions[0].any[0]", "nothing left"),
             (json!({"actions": [{"type": "reply", "variants": ["{% for a in \"x\"*100000000 %}{% endfor %}", "b"]}]}), "actions[0].variants[0]", "{% for %}"),
             (json!({"actions": [{"type": "reply", "variants": ["{{ \"y\" * 100000000 }}", "b"]}]}), "actions[0].variants[0]", "arithmetic"),
+            // A comment, a string or a raw block hides no tag from the check.
+            (json!({"actions": [{"type": "reply", "variants": ["{# {{ #}{% for c in message.text %}x{% endfor %}", "b"]}]}), "actions[0].variants[0]", "{% for %}"),
+            (json!({"actions": [{"type": "reply", "variants": ["{{ '{{' }}{% set x = 1 %}", "b"]}]}), "actions[0].variants[0]", "{% set %}"),
+            (json!({"actions": [{"type": "reply", "variants": ["{{ message.text | replace('', 'xxxxxxxx') }}", "b"]}]}), "actions[0].variants[0]", "filter “replace”"),
+            (json!({"actions": [{"type": "reply", "variants": ["Hoi{{ '\\u0000' }}", "b"]}]}), "actions[0].variants[0]", "NUL"),
+            (json!({"conditions": (0..21).map(|i| json!({"type": "keywords", "any": [format!("w{i}")]})).collect::<Vec<_>>()}), "conditions", "at most 20"),
         ];
         for (change, field, says) in cases {
             let mut rule = price_rule();

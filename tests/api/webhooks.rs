@@ -13,7 +13,7 @@ pub const SECRET: &str = "meta-app-secret";
 const VERIFY: &str = "verify-me";
 pub const IG: &str = "17841400000000001";
 
-fn meta(config: &mut unibox::Config) {
+pub(crate) fn meta(config: &mut unibox::Config) {
     config.platforms.meta_app_secret = Some(unibox::config::Secret::new(SECRET));
     config.platforms.meta_verify_token = Some(unibox::config::Secret::new(VERIFY));
 }

@@ -16,8 +16,8 @@ use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
 use crate::rules::action::Action;
 use crate::rules::definition::{Draft, read_rule};
-use crate::rules::store;
 use crate::rules::trial::Sample;
+use crate::rules::{limits, store};
 use crate::state::AppState;
 use crate::storage::Tx;
 
@@ -53,6 +53,9 @@ pub async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let draft = read_rule(&body).map_err(AppError::invalid)?;
+    limits::check_workspace(&state.db, caller.workspace, None, &draft)
+        .await?
+        .map_err(AppError::invalid)?;
     let mut tx = state.db.begin().await?;
     members_only(&mut tx, caller.workspace, &draft).await?;
     let now = crate::clock::now();
@@ -72,6 +75,9 @@ pub async fn replace(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
     let draft = read_rule(&body).map_err(AppError::invalid)?;
+    limits::check_workspace(&state.db, caller.workspace, Some(id), &draft)
+        .await?
+        .map_err(AppError::invalid)?;
     let mut tx = state.db.begin().await?;
     members_only(&mut tx, caller.workspace, &draft).await?;
     let now = crate::clock::now();

@@ -13,7 +13,7 @@ use crate::accounts::audit::Who;
 use crate::auth::{Caller, Visitor};
 use crate::error::{AppError, Problem};
 use crate::rules::definition::read_rule;
-use crate::rules::store;
+use crate::rules::{limits, store};
 use crate::state::AppState;
 use crate::web::api::rules::members_only;
 use crate::web::{Chrome, Page, PageResult, see_other};
@@ -128,6 +128,9 @@ async fn save(
         Ok(draft) => draft,
         Err(problems) => return refused(state, visitor, id, form, problems).await,
     };
+    if let Err(problems) = limits::check_workspace(&state.db, caller.workspace, id, &draft).await? {
+        return refused(state, visitor, id, form, problems).await;
+    }
     let mut tx = state.db.begin().await?;
     if let Err(AppError::Invalid { problems, .. }) =
         members_only(&mut tx, caller.workspace, &draft).await

@@ -1,0 +1,87 @@
+//! What one workspace's rules may cost, checked when a rule is saved: conditions per rule, the
+//! keywords, phrases and expressions of all its rules together, and how long they take to
+//! compile into one matcher. Compiling happens off the ingest writers (`automation/book.rs`);
+//! these bounds keep it short for the workspace itself.
+
+use std::time::Duration;
+
+use super::condition::{Condition, Test, read_conditions};
+use super::definition::Draft;
+use super::matcher::{Matcher, RuleSpec};
+use super::store;
+use crate::problem::Problem;
+use crate::storage::Db;
+
+/// Most conditions in one rule.
+pub const MAX_CONDITIONS: usize = 20;
+/// Most bytes of keywords, phrases and expressions in all of a workspace's rules together
+/// (enabled or not, so switching one on never passes it).
+pub const MAX_WORKSPACE_EXPRESSION_BYTES: usize = 64 * 1024;
+/// Longest a workspace's rules may take to compile into one matcher.
+pub const MAX_COMPILE: Duration = Duration::from_secs(2);
+
+/// The bytes of keywords, phrases and expressions in `conditions`.
+pub fn expression_bytes(conditions: &[Condition]) -> usize {
+    conditions
+        .iter()
+        .map(|c| match &c.test {
+            Test::Keywords { any, all } => any.iter().chain(all).map(String::len).sum(),
+            Test::Phrase(p) => p.len(),
+            Test::Regex { pattern, .. } => pattern.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Whether the workspace's rules, with `draft` saved (in place of rule `replacing`), stay
+/// within the bounds; the problems name `conditions` and the bound passed.
+pub async fn check_workspace(
+    db: &Db,
+    workspace: i64,
+    replacing: Option<i64>,
+    draft: &Draft,
+) -> Result<Result<(), Vec<Problem>>, sqlx::Error> {
+    let mut problems = Vec::new();
+    let mine = read_conditions(&draft.definition["conditions"], "conditions", &mut problems);
+    let mut specs = vec![RuleSpec::new(0, mine)];
+    for rule in store::list(db, workspace).await? {
+        if Some(rule.id) == replacing {
+            continue;
+        }
+        let Ok(definition) = serde_json::from_str(&rule.definition) else {
+            continue;
+        };
+        specs.push(RuleSpec {
+            enabled: true,
+            ..rule.spec(&definition)
+        });
+    }
+    let bytes: usize = specs.iter().map(|s| expression_bytes(&s.conditions)).sum();
+    if bytes > MAX_WORKSPACE_EXPRESSION_BYTES {
+        return Ok(Err(vec![Problem::new(
+            "conditions",
+            format!(
+                "would bring the workspace's keywords, phrases and expressions to {bytes} bytes; \
+                 at most {MAX_WORKSPACE_EXPRESSION_BYTES} in all its rules together"
+            ),
+        )]));
+    }
+    Ok(compiles_in_time(specs)
+        .await
+        .map_err(|e| vec![Problem::new("conditions", e)]))
+}
+
+/// Compiles `specs` into one matcher on a blocking thread, waiting at most [`MAX_COMPILE`].
+async fn compiles_in_time(specs: Vec<RuleSpec>) -> Result<(), String> {
+    let compiling = tokio::task::spawn_blocking(move || Matcher::new(specs).map(|_| ()));
+    match tokio::time::timeout(MAX_COMPILE, compiling).await {
+        Ok(Ok(compiled)) => compiled
+            .map_err(|e| format!("cannot be compiled with the workspace's other rules: {e}")),
+        Ok(Err(e)) => Err(format!("cannot be compiled: {e}")),
+        Err(_) => Err(format!(
+            "would make the workspace's rules take over {} s to compile together; use fewer \
+             or simpler expressions",
+            MAX_COMPILE.as_secs()
+        )),
+    }
+}
