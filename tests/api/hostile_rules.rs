@@ -5,7 +5,8 @@
 
 use crate::automation::{fresh, number};
 use crate::common::*;
-use crate::webhooks::{meta, post, signed};
+use crate::outbox::Sim;
+use crate::webhooks::{meta_at, post, signed};
 use serde_json::{Value, json};
 use unibox::rules::definition::read_rule;
 use unibox::storage::Sql;
@@ -27,6 +28,23 @@ async fn connect(s: &TestServer, client: &reqwest::Client, account: &str) {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+/// Connects `account` in the workspace of `admin` with a token the platform says is its own,
+/// so that its webhooks reach that workspace.
+async fn connect_verified(s: &TestServer, sim: &Sim, admin: &reqwest::Client, account: &str) {
+    let token = format!("ig-token-{account}");
+    sim.world.register(&token, account);
+    let r = admin
+        .post(s.url("/api/v1/channels"))
+        .json(
+            &json!({"platform": "instagram", "handle": format!("acme.{account}"),
+            "platform_id": account, "credentials": {"access_token": token}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
 
 async fn create(s: &TestServer, admin: &reqwest::Client, rule: Value) -> (u16, Value) {
@@ -84,7 +102,7 @@ fn comment_on(account: &str, id: &str, text: &str) -> Value {
          "from": {"id": "5550001", "username": "lisa"}, "media": {"id": format!("media-{account}")}}}]})
 }
 
-async fn unwritable_replies_are_held_back(s: &TestServer) {
+async fn unwritable_replies_are_held_back(s: &TestServer, sim: &Sim) {
     // B is the workspace stored first in a delivery (the lower id); A answers the price.
     let b = 1;
     let a = s.add_workspace("answers").await;
@@ -92,8 +110,8 @@ async fn unwritable_replies_are_held_back(s: &TestServer) {
         s.api_client(&s.token_for(a, Scope::Admin).await),
         s.api_client(&s.token_for(b, Scope::Admin).await),
     );
-    connect(s, &admin_a, IG_A).await;
-    connect(s, &admin_b, IG_B).await;
+    connect_verified(s, sim, &admin_a, IG_A).await;
+    connect_verified(s, sim, &admin_b, IG_B).await;
     let (status, body) = create(
         s,
         &admin_a,
@@ -198,7 +216,7 @@ async fn unwritable_replies_are_held_back(s: &TestServer) {
 }
 
 simulated_on_both_backends! {
-    a_reply_that_cannot_be_stored_spoils_no_delivery(s, _sim) with meta => unwritable_replies_are_held_back(&s);
+    a_reply_that_cannot_be_stored_spoils_no_delivery(s, sim) with meta_at(&sim) => unwritable_replies_are_held_back(&s, &sim);
 }
 
 on_both_backends! {

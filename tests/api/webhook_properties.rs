@@ -40,33 +40,61 @@ fn meta_delivery() -> Value {
 
 /// The paths a mutation may replace or remove, from the root to the leaves.
 const META_PATHS: &[&str] = &[
-    "/object", "/entry", "/entry/0", "/entry/0/id", "/entry/0/time", "/entry/0/changes",
-    "/entry/0/changes/0", "/entry/0/changes/0/field", "/entry/0/changes/0/value",
-    "/entry/0/changes/0/value/id", "/entry/0/changes/0/value/text", "/entry/0/changes/0/value/from",
-    "/entry/0/changes/0/value/from/id", "/entry/0/changes/0/value/media",
-    "/entry/0/changes/1/value/parent_id", "/entry/1/messaging", "/entry/1/messaging/0",
-    "/entry/1/messaging/0/sender", "/entry/1/messaging/0/timestamp", "/entry/1/messaging/0/message",
-    "/entry/1/messaging/0/message/mid", "/entry/1/messaging/0/message/text",
-    "/entry/1/messaging/1/message/is_echo", "/entry/1/messaging/1/recipient",
+    "/object",
+    "/entry",
+    "/entry/0",
+    "/entry/0/id",
+    "/entry/0/time",
+    "/entry/0/changes",
+    "/entry/0/changes/0",
+    "/entry/0/changes/0/field",
+    "/entry/0/changes/0/value",
+    "/entry/0/changes/0/value/id",
+    "/entry/0/changes/0/value/text",
+    "/entry/0/changes/0/value/from",
+    "/entry/0/changes/0/value/from/id",
+    "/entry/0/changes/0/value/media",
+    "/entry/0/changes/1/value/parent_id",
+    "/entry/1/messaging",
+    "/entry/1/messaging/0",
+    "/entry/1/messaging/0/sender",
+    "/entry/1/messaging/0/timestamp",
+    "/entry/1/messaging/0/message",
+    "/entry/1/messaging/0/message/mid",
+    "/entry/1/messaging/0/message/text",
+    "/entry/1/messaging/1/message/is_echo",
+    "/entry/1/messaging/1/recipient",
 ];
 
 const TIKTOK_PATHS: &[&str] = &[
-    "/event", "/create_time", "/user_openid", "/content", "/content/comment_id",
-    "/content/video_id", "/content/parent_comment_id", "/content/comment_action",
-    "/content/timestamp", "/content/comment_type",
+    "/event",
+    "/create_time",
+    "/user_openid",
+    "/content",
+    "/content/comment_id",
+    "/content/video_id",
+    "/content/parent_comment_id",
+    "/content/comment_action",
+    "/content/timestamp",
+    "/content/comment_type",
 ];
 
 /// `base` with up to four of `paths` replaced by anything at all, or removed.
 fn mutated(base: Value, paths: &'static [&'static str]) -> impl Strategy<Value = Value> {
     prop::collection::vec(
-        (prop::sample::select(paths.to_vec()), prop::option::of(any_json())),
+        (
+            prop::sample::select(paths.to_vec()),
+            prop::option::of(any_json()),
+        ),
         0..4,
     )
     .prop_map(move |changes| {
         let mut body = base.clone();
         for (path, value) in changes {
             let (parent, key) = path.rsplit_once('/').unwrap();
-            let Some(parent) = body.pointer_mut(parent) else { continue };
+            let Some(parent) = body.pointer_mut(parent) else {
+                continue;
+            };
             match (parent, value) {
                 (Value::Object(map), Some(v)) => {
                     map.insert(key.to_owned(), v);
@@ -119,7 +147,13 @@ async fn post(s: &TestServer, path: &str, header: &str, signature: String, body:
 async fn any_shape_scenario(s: &TestServer, sim: &Sim) {
     connect(s, sim, "instagram", IG, IG_TOKEN).await;
     connect(s, sim, "tiktok", ACCOUNT, TOKEN).await;
-    seed(sim, "7385350567722402578", "6900000000000000001", "Mooi!", None);
+    seed(
+        sim,
+        "7385350567722402578",
+        "6900000000000000001",
+        "Mooi!",
+        None,
+    );
 
     for body in cases(160, mutated(meta_delivery(), META_PATHS)) {
         let before = s.count("messages").await;
@@ -128,7 +162,11 @@ async fn any_shape_scenario(s: &TestServer, sim: &Sim) {
         let status = post(s, "/webhooks/meta", "x-hub-signature-256", signature, raw).await;
         assert!(status < 500, "{status} for {body}");
         if status >= 400 {
-            assert_eq!(s.count("messages").await, before, "a refused delivery stored: {body}");
+            assert_eq!(
+                s.count("messages").await,
+                before,
+                "a refused delivery stored: {body}"
+            );
         }
     }
 
@@ -142,7 +180,11 @@ async fn any_shape_scenario(s: &TestServer, sim: &Sim) {
         let status = post(s, "/webhooks/tiktok", "tiktok-signature", signature, raw).await;
         assert!(status < 500, "{status} for {body}");
         if status >= 400 {
-            assert_eq!(s.count("messages").await, before, "a refused notice stored: {body}");
+            assert_eq!(
+                s.count("messages").await,
+                before,
+                "a refused notice stored: {body}"
+            );
         }
     }
 }
