@@ -146,7 +146,8 @@ impl Audience {
         let now = Utc::now();
         let (_, item) = comment(&v, &id, author, text, parent.as_deref(), now);
         self.world.add(item);
-        let handle = corpus::handle(author);
+        let shown = super::history::author_as_shown(platform, author);
+        let handle = shown["username"].as_str().unwrap_or_default().to_owned();
         match platform {
             "instagram" => {
                 let mut value = json!({"id": id, "text": text, "from": {"id": format!("{author}"), "username": handle},

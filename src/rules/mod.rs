@@ -7,6 +7,7 @@ pub mod action;
 pub mod condition;
 pub mod definition;
 pub mod matcher;
+pub mod names;
 pub mod schedule;
 pub mod store;
 pub mod template;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::condition::{Condition, Test, build_regex};
 use super::matcher::{Matcher, Message, RuleSpec};
 use super::store::StoredRule;
-use super::{template, text};
+use super::{names, template, text};
 use crate::domain::{Kind, Platform};
 
 /// A message's facts as rules and replies see them: one pasted into the test box, or one
@@ -128,16 +128,19 @@ pub fn capture_regexes(conditions: &[Condition]) -> Vec<regex::Regex> {
 
 /// The template variables for `sample`, with the captures of the first of `captures` that
 /// matches; `greeting` only when asked for (telling a language costs a little), by the
-/// message's language and the time of day in the workspace's `time_zone`.
+/// message's language and the time of day in the workspace's `time_zone`. `author.name` is
+/// the display name, else the username (without `@`): the name the thread shows; names a
+/// platform makes up for accounts that chose none are left out (`names::chosen`).
 pub fn context(
     sample: &Sample<'_>,
     captures: &[regex::Regex],
     greeting_in: Option<chrono_tz::Tz>,
 ) -> Value {
-    let first_name = sample
-        .display_name
-        .and_then(|n| n.split_whitespace().next())
-        .map(str::to_owned);
+    // A platform's default name ("User 93", "@245") is no name: left out, like a missing one.
+    let username = names::chosen(sample.username);
+    let display_name = names::chosen(sample.display_name);
+    let first_name = display_name.and_then(|n| n.split_whitespace().next());
+    let name = display_name.or(username);
     let mut found_captures = Map::new();
     if let Some((re, found)) = captures
         .iter()
@@ -163,8 +166,8 @@ pub fn context(
         )
     };
     json!({
-        "author": present(&[("username", sample.username), ("display_name", sample.display_name),
-                            ("first_name", first_name.as_deref())]),
+        "author": present(&[("username", username), ("display_name", display_name),
+                            ("first_name", first_name), ("name", name)]),
         "message": {"text": sample.text},
         "video": present(&[("title", sample.video_title), ("url", sample.video_url)]),
         "channel": {"handle": sample.channel_handle},

@@ -26,6 +26,7 @@ mod ingest;
 mod ingest_writers;
 mod layout;
 mod ledger;
+mod names;
 mod ops;
 mod outbox;
 mod outbox_held;

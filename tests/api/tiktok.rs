@@ -16,7 +16,7 @@ const ACCOUNT: &str = "act.example.openid";
 const TOKEN: &str = "tt-token-0123456789abcdef";
 const VIDEO: &str = "7377694258502880513";
 
-fn seed(sim: &Sim, id: &str, author: &str, text: &str, parent: Option<&str>) {
+pub fn seed(sim: &Sim, id: &str, author: &str, text: &str, parent: Option<&str>) {
     sim.world.add(Item {
         id: id.into(),
         platform: "tiktok",
@@ -32,7 +32,7 @@ fn seed(sim: &Sim, id: &str, author: &str, text: &str, parent: Option<&str>) {
     });
 }
 
-fn notice(comment: &str, action: &str) -> Vec<u8> {
+pub fn notice(comment: &str, action: &str) -> Vec<u8> {
     // The content is JSON inside a string, with the ids as bare integers, as TikTok sends it.
     let content = format!(
         "{{\"comment_id\":{comment},\"video_id\":{VIDEO},\"parent_comment_id\":0,\"comment_type\":\"comment\",\"comment_action\":\"{action}\",\"timestamp\":{},\"unique_identifier\":\"fan\"}}",
@@ -43,7 +43,7 @@ fn notice(comment: &str, action: &str) -> Vec<u8> {
     .unwrap()
 }
 
-async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
+pub async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut r = s
         .anonymous()
         .post(s.url("/webhooks/tiktok"))
@@ -57,7 +57,7 @@ async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -71,6 +71,11 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     )
     .await;
     let big = "7385350567722402578";
+    sim.world.set_person(unibox::simulate::Person {
+        id: "6900000000000000001".into(),
+        username: Some("fan_6900".into()),
+        name: Some("Fan".into()),
+    });
     seed(sim, big, "6900000000000000001", "I love this product", None);
     let body = notice(big, "insert");
 
@@ -97,10 +102,7 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     assert_eq!(number(s, &format!("SELECT COUNT(*) FROM messages WHERE external_id = '{big}' AND text = 'I love this product'")).await, 1);
     wait_for(s, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'", 1).await;
     let reply = sim.writes("reply")[big][0].clone();
-    assert_eq!(
-        reply.text.as_deref(),
-        Some("Thank you user_6900000000000000001!")
-    );
+    assert_eq!(reply.text.as_deref(), Some("Thank you fan_6900!"));
     // A redelivery is a duplicate.
     let (status, answer) = deliver(s, &body, Some(sign_tiktok(SECRET, &body, now()))).await;
     assert_eq!(
@@ -191,7 +193,7 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     );
 }
 
-fn tiktok(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
+pub fn tiktok(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
     let base = sim.config();
     move |c| {
         base(c);
