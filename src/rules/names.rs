@@ -8,20 +8,23 @@ pub fn chosen(raw: Option<&str>) -> Option<&str> {
     (!bare.is_empty() && !is_default(bare)).then_some(bare)
 }
 
-/// Whether `name` (without `@`) is a platform's default: digits alone, or "user" followed by
-/// an optional separator and letters and digits with at least one digit.
+/// Whether `name` (without `@`) is a platform's default: digits alone, "user" and digits
+/// (TikTok's "user8234…", "User 93"), or YouTube's "user-" and letters and digits.
 pub fn is_default(name: &str) -> bool {
-    if name.chars().all(|c| c.is_ascii_digit()) {
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if digits(name) {
         return true;
     }
     let lower = name.to_ascii_lowercase();
     let Some(rest) = lower.strip_prefix("user") else {
         return false;
     };
-    let rest = rest.trim_start_matches([' ', '_', '-', '.']);
-    !rest.is_empty()
-        && rest.chars().all(|c| c.is_ascii_alphanumeric())
-        && rest.chars().any(|c| c.is_ascii_digit())
+    if let Some(generated) = rest.strip_prefix('-') {
+        return generated.len() >= 4
+            && generated.chars().all(|c| c.is_ascii_alphanumeric())
+            && generated.chars().any(|c| c.is_ascii_digit());
+    }
+    digits(rest.trim_start_matches([' ', '_', '.']))
 }
 
 #[cfg(test)]
@@ -47,6 +50,7 @@ mod tests {
         assert_eq!(chosen(Some("username")), Some("username"));
         assert_eq!(chosen(Some("userkate")), Some("userkate"));
         assert_eq!(chosen(Some("Daan 2")), Some("Daan 2"));
+        assert_eq!(chosen(Some("user_c1")), Some("user_c1"));
         assert_eq!(chosen(None), None);
     }
 }

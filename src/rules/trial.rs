@@ -75,9 +75,17 @@ pub fn try_rules(
             &capture_regexes(&specs[i].conditions),
             Some(time_zone),
         );
+        let limit = match sample.kind {
+            Kind::Comment => sample.platform.max_reply_chars(),
+            Kind::Dm => None,
+        };
         let shown = definitions[i]["actions"]
             .as_array()
-            .map(|all| all.iter().map(|a| render_action(a, &context)).collect())
+            .map(|all| {
+                all.iter()
+                    .map(|a| render_action(a, &context, sample.platform, limit))
+                    .collect()
+            })
             .unwrap_or_default();
         fired.push(Fired {
             rule_id: id,
@@ -92,15 +100,30 @@ pub fn try_rules(
     Ok(fired)
 }
 
-/// An action as stored, with each reply variant rendered (or the reason it cannot be).
-fn render_action(action: &Value, context: &Value) -> Value {
+/// An action as stored, with each reply variant rendered (or the reason it cannot be), and a
+/// warning on a public reply longer than `limit`, which the rule would not send (never cut).
+fn render_action(
+    action: &Value,
+    context: &Value,
+    platform: Platform,
+    limit: Option<usize>,
+) -> Value {
     let mut shown = action.clone();
+    let public = action["type"].as_str() == Some("reply");
     if let Some(variants) = action["variants"].as_array() {
         let rendered: Vec<Value> = variants
             .iter()
             .map(
                 |v| match template::render(v.as_str().unwrap_or(""), context) {
-                    Ok(text) => json!({"text": text}),
+                    Ok(text) => {
+                        let n = text.chars().count();
+                        match limit.filter(|max| public && n > *max) {
+                            Some(max) => json!({"text": text, "warning": format!(
+                                "is {n} characters; {} takes at most {max} in a comment reply, so this one would not be sent",
+                                platform.label())}),
+                            None => json!({"text": text}),
+                        }
+                    }
                     Err(e) => json!({"error": e}),
                 },
             )

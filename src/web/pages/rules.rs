@@ -134,7 +134,8 @@ impl RuleItem {
 pub struct TrialItem {
     name: String,
     mode: String,
-    replies: Vec<String>,
+    /// Each reply as rendered, and why it would not be sent, if it would not.
+    replies: Vec<(String, Option<String>)>,
     other_actions: String,
     /// Each safeguard's verdict: (name, what it says, whether it stops the rule).
     safeguards: Vec<(String, String, bool)>,
@@ -147,10 +148,11 @@ impl From<Fired> for TrialItem {
         for action in &f.actions {
             match action["rendered"].as_array() {
                 Some(rendered) => replies.extend(rendered.iter().map(|r| {
-                    r["text"].as_str().map_or_else(
+                    let text = r["text"].as_str().map_or_else(
                         || format!("(cannot render: {})", r["error"].as_str().unwrap_or("")),
                         str::to_owned,
-                    )
+                    );
+                    (text, r["warning"].as_str().map(str::to_owned))
                 })),
                 None => others.push(action["type"].as_str().unwrap_or("?").replace('_', " ")),
             }
