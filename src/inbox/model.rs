@@ -163,8 +163,12 @@ pub struct MessageRow {
     pub author_display_name: Option<String>,
 }
 
+/// A reply stored `failed` is read with its outbox row's word when the row ended (`dead`,
+/// `expired`, `cancelled`): the thread, the outbox and the API name a state alike.
 pub const MESSAGE_SELECT: &str = "SELECT m.id, m.external_id, m.parent_external_id, m.kind, m.direction, m.source, \
-    m.rule_id, m.rule_variant, m.state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
+    m.rule_id, m.rule_variant, CASE WHEN m.state = 'failed' THEN COALESCE((SELECT o.state FROM outbox o \
+    WHERE o.message_id = m.id AND o.action IN ('reply', 'private_reply', 'dm') \
+    AND o.state IN ('dead', 'expired', 'cancelled')), 'failed') ELSE m.state END AS state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
     a.external_id AS author_external_id, a.username AS author_username, a.display_name AS author_display_name \
     FROM messages m LEFT JOIN contacts a ON a.id = m.author_id";
 

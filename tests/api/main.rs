@@ -20,6 +20,7 @@ mod demo;
 mod durability;
 mod edge;
 mod engagement;
+mod expired;
 mod faults;
 mod first_message;
 mod inbox_api;

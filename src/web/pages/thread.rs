@@ -133,6 +133,8 @@ impl MessageItem {
                 Delivery::Queued => "Queued — waiting to be sent".to_owned(),
                 Delivery::Suggested => "Suggested — waiting for approval".to_owned(),
                 Delivery::DryRun => "Dry run — never sent".to_owned(),
+                Delivery::Dead => "dead — gave up; see the outbox".to_owned(),
+                Delivery::Expired => "expired — the platform's window closed".to_owned(),
                 other => other.to_string(),
             },
             suggested: m.state == Delivery::Suggested,
