@@ -6,6 +6,7 @@
 pub mod action;
 pub mod condition;
 pub mod definition;
+pub mod languages;
 pub mod matcher;
 pub mod names;
 pub mod schedule;

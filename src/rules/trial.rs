@@ -100,6 +100,27 @@ pub fn try_rules(
     Ok(fired)
 }
 
+/// Why the language conditions of `rules` cannot hold for `text`, when it is too short to
+/// tell its language; said beside the trial so that a silent miss is explained.
+pub fn language_note(rules: &[StoredRule], text: &str) -> Option<String> {
+    let words = text::word_count(text);
+    let asks = rules.iter().any(|r| {
+        r.enabled
+            && serde_json::from_str::<Value>(&r.definition).is_ok_and(|d| {
+                d["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "language"))
+            })
+    });
+    (asks && words < super::condition::LANGUAGE_MIN_WORDS).then(|| {
+        format!(
+            "The text has {words} word{}: too short to tell its language ({} needed), so no language condition holds.",
+            if words == 1 { "" } else { "s" },
+            super::condition::LANGUAGE_MIN_WORDS
+        )
+    })
+}
+
 /// An action as stored, with each reply variant rendered (or the reason it cannot be), and a
 /// warning on a public reply longer than `limit`, which the rule would not send (never cut).
 fn render_action(

@@ -28,6 +28,7 @@ mod first_message;
 mod inbox_api;
 mod ingest;
 mod ingest_writers;
+mod languages;
 mod layout;
 mod ledger;
 mod limits;

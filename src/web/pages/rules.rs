@@ -335,6 +335,8 @@ pub async fn try_message(
         kind,
     };
     let tried = try_with_verdicts(&state.db, caller.workspace, &rules, &sample, &pasted).await?;
+    // A text too short to tell its language is said beside what fired, not missed silently.
+    let note = crate::rules::trial::language_note(&rules, &form.text);
     let tried = tried
         .into_iter()
         .map(|(f, v)| TrialItem {
@@ -345,7 +347,7 @@ pub async fn try_message(
             ..TrialItem::from(f)
         })
         .collect();
-    Ok(render(&state, &caller, &visitor, form, Some(tried), None)
+    Ok(render(&state, &caller, &visitor, form, Some(tried), note)
         .await?
         .into_response())
 }
