@@ -51,12 +51,22 @@ pub struct ContactView {
 }
 
 impl ContactView {
-    /// How a person is named on screen: display name, else @username, else the platform id.
-    pub fn name(&self) -> String {
+    /// How a person is named on screen: display name, else @username, else (nothing known
+    /// of them yet, as for a DM's sender) the platform and the end of their id: "Instagram
+    /// user …1234", never a bare number.
+    pub fn name_on(&self, platform: Platform) -> String {
         match (&self.display_name, &self.username) {
             (Some(d), _) if !d.trim().is_empty() => d.clone(),
             (_, Some(u)) if !u.trim().is_empty() => format!("@{u}"),
-            _ => self.external_id.clone(),
+            _ => {
+                let chars: Vec<char> = self.external_id.chars().collect();
+                let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+                if chars.len() > 4 {
+                    format!("{} user …{tail}", platform.label())
+                } else {
+                    format!("{} user {tail}", platform.label())
+                }
+            }
         }
     }
 }

@@ -101,3 +101,18 @@ async fn names(s: &TestServer, sim: &Sim) {
 simulated_on_both_backends! {
     suggested_replies_call_people_what_their_thread_does(s, sim) with tiktok(&sim) => names(&s, &sim);
 }
+
+on_both_backends! {
+    /// A DM's sender of whom nothing but an id is known is named by platform and the id's end.
+    async fn a_sender_known_only_by_id_is_no_bare_number(s: &TestServer) {
+        s.ingest(json!([{"type": "message", "platform": "instagram", "channel": "acme.ig", "kind": "dm",
+            "external_id": "m1", "author": {"external_id": "17841400000532"},
+            "text": "Hoi!", "created_at": ts("11:00:00")}])).await;
+        let thread = s.threads("").await[0]["id"].clone();
+        let (_, html) = s.page(&format!("/threads/{thread}")).await;
+        assert_eq!(text_of(&select(&html, "p.author-name")[0]), "Instagram user …0532");
+        assert_eq!(text_of(&select(&html, "li.message .who")[0]), "Instagram user …0532");
+        // The id itself stays in view for whoever needs it.
+        assert_eq!(text_of(&select(&html, "p.muted code")[0]), "17841400000532");
+    }
+}

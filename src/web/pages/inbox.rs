@@ -103,7 +103,7 @@ impl ThreadItem {
         let author = t
             .contact
             .as_ref()
-            .map(|c| c.name())
+            .map(|c| c.name_on(t.platform))
             .unwrap_or_else(|| t.channel.clone());
         ThreadItem {
             id: t.id,
