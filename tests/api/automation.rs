@@ -429,7 +429,7 @@ on_both_backends! {
         // cool-down, then once per video); a comment from a week ago gets no answer at all.
         let mut again = fresh(comment("e2", "and the price in euro?"));
         again["author"]["external_id"] = json!("author-e1");
-        let old = at(comment("e3", "price?"), &(chrono::Utc::now() - chrono::Duration::days(8)).to_rfc3339());
+        let old = at(comment("e3", "price?"), (chrono::Utc::now() - chrono::Duration::days(8)).to_rfc3339());
         s.ingest(json!([again, old])).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(number(s, "SELECT COUNT(*) FROM messages WHERE source = 'rule'").await, 1);

@@ -200,7 +200,7 @@ on_both_backends! {
     async fn cursor_pagination_has_no_gaps_or_repeats(s: &TestServer) {
         // 25 threads, several sharing the same timestamp, so the cursor must break ties.
         let events: Vec<Value> = (0..25)
-            .map(|i| at(comment(&format!("c{i:02}"), &format!("comment {i}")), &format!("{}T10:{:02}:00Z", day(), i / 3)))
+            .map(|i| at(comment(&format!("c{i:02}"), &format!("comment {i}")), format!("{}T10:{:02}:00Z", day(), i / 3)))
             .collect();
         s.ingest(Value::Array(events)).await;
         let mut seen = Vec::new();
@@ -270,7 +270,7 @@ on_both_backends! {
     async fn thread_messages_paginate(s: &TestServer) {
         let mut events = vec![at(comment("top", "root"), ts("10:00:00"))];
         for i in 0..7 {
-            events.push(at(reply(&format!("r{i}"), "top", &format!("reply {i}")), &format!("{}T10:0{}:30Z", day(), i + 1)));
+            events.push(at(reply(&format!("r{i}"), "top", &format!("reply {i}")), format!("{}T10:0{}:30Z", day(), i + 1)));
         }
         s.ingest(Value::Array(events)).await;
         let id = s.threads("").await[0]["id"].clone();

@@ -41,7 +41,7 @@ on_both_backends! {
         // reply to the one who asked.
         s.ingest(json!([instagram(comment("c1", "Nice video"), top_at),
                         instagram(reply("c2", "c1", "link please?"), asked_at)])).await;
-        s.ingest(json!([at(dm("d1", "lisa", "hello!"), &dm_at.to_rfc3339())])).await;
+        s.ingest(json!([at(dm("d1", "lisa", "hello!"), dm_at.to_rfc3339())])).await;
 
         let rows: Vec<Row> = s.db.fetch_all(Sql::new(
             "SELECT o.action, o.target, m.text, o.video, o.expires_at, o.state, o.attempts \

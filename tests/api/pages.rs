@@ -52,7 +52,7 @@ on_both_backends! {
     }
 
     async fn inbox_paginates_with_older_link(s: &TestServer) {
-        let events: Vec<_> = (0..60).map(|i| at(comment(&format!("c{i}"), &format!("n{i}")), &format!("{}T{:02}:{:02}:00Z", day(), 8 + i / 60, i % 60))).collect();
+        let events: Vec<_> = (0..60).map(|i| at(comment(&format!("c{i}"), &format!("n{i}")), format!("{}T{:02}:{:02}:00Z", day(), 8 + i / 60, i % 60))).collect();
         s.ingest(serde_json::Value::Array(events)).await;
         let (_, html) = s.page("/").await;
         assert_eq!(select(&html, "li.thread").len(), 50);
