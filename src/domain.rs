@@ -108,9 +108,11 @@ word_enum!(
 word_enum!(
     /// Delivery state. Inbound messages are `received`; outbound ones move from `queued` on. A
     /// rule's reply may instead wait for a person (`suggested`, then `queued` or `rejected`) or
-    /// be recorded only (`dry_run`).
+    /// be recorded only (`dry_run`). A reply whose outbox row ended badly is stored `failed`
+    /// and read with the row's word (`dead`, `expired`, `cancelled`), so a state has one name.
     State { Received => "received", Queued => "queued", Sending => "sending", Sent => "sent", Failed => "failed",
-            Suggested => "suggested", DryRun => "dry_run", Rejected => "rejected" }
+            Suggested => "suggested", DryRun => "dry_run", Rejected => "rejected", Dead => "dead",
+            Expired => "expired", Cancelled => "cancelled" }
 );
 
 word_enum!(
@@ -135,11 +137,13 @@ word_enum!(
 );
 
 impl Delivery {
-    /// Whether a person may send the row again: it ended badly, or is between retries.
+    /// Whether a person may send the row again: it ended badly, or is between retries. Not
+    /// once the platform's window closed: no attempt can succeed (a new reply can, once the
+    /// person writes again).
     pub fn may_retry(self) -> bool {
         matches!(
             self,
-            Delivery::Dead | Delivery::Failed | Delivery::Expired | Delivery::Cancelled
+            Delivery::Dead | Delivery::Failed | Delivery::Cancelled
         )
     }
 

@@ -91,10 +91,21 @@
     });
     if (!document.hidden) listen();
   }
+  // A reply longer than the platform takes is never cut: the box says how much is over and
+  // the button waits until it fits. Characters are counted as the platforms count them.
   document.addEventListener("input", function (e) {
     var area = e.target;
     if (!area.matches || !area.matches("textarea[data-max]")) return;
+    var max = parseInt(area.getAttribute("data-max"), 10);
+    var n = Array.from(area.value).length;
+    var over = n > max;
     var hint = document.getElementById("reply-hint");
-    if (hint) hint.setAttribute("data-count", area.value.length + " / " + area.getAttribute("data-max"));
+    if (hint) {
+      hint.setAttribute("data-count", n + " / " + max + (over ? " — " + (n - max) + " too many; shorten it to send" : ""));
+      hint.classList.toggle("over", over);
+    }
+    area.setAttribute("aria-invalid", over ? "true" : "false");
+    var button = area.form && area.form.querySelector("button[type=submit]");
+    if (button) button.disabled = over;
   });
 })();

@@ -106,3 +106,19 @@ const FIRST: &[&str] = &[
 pub fn handle(n: u64) -> String {
     format!("{}_{}", FIRST[(n % FIRST.len() as u64) as usize], 100 + n)
 }
+
+/// Follower `n` as every platform names them: their handle and first name, or, for one in
+/// seven, nothing of their own (the platforms then show default names such as "User 93").
+pub fn person(n: u64) -> crate::simulate::Person {
+    let chose = n % 7 != 3;
+    let first = FIRST[(n % FIRST.len() as u64) as usize];
+    let mut name = first.to_owned();
+    if let Some(c) = name.get_mut(..1) {
+        c.make_ascii_uppercase();
+    }
+    crate::simulate::Person {
+        id: n.to_string(),
+        username: chose.then(|| handle(n)),
+        name: chose.then_some(name),
+    }
+}

@@ -142,10 +142,9 @@ pub fn comment(
     parent: Option<&str>,
     at: DateTime<Utc>,
 ) -> (Value, Item) {
-    let handle = corpus::handle(author);
     let event = json!({"type": "message", "platform": v.platform, "channel": v.channel, "kind": "comment",
         "external_id": id, "parent_external_id": parent, "video": v.reference(),
-        "author": {"external_id": format!("{author}"), "username": handle}, "text": text, "created_at": at});
+        "author": author_as_shown(v.platform, author), "text": text, "created_at": at});
     let item = Item {
         id: id.to_owned(),
         platform: v.platform,
@@ -160,6 +159,24 @@ pub fn comment(
         created: at.timestamp(),
     };
     (event, item)
+}
+
+/// Follower `n` as `platform`'s own answers name them (the simulator's comment lists, polls
+/// and webhooks), so that history and live agree on who someone is.
+pub fn author_as_shown(platform: &str, n: u64) -> Value {
+    let p = corpus::person(n);
+    let username = p.username.clone().unwrap_or_else(|| match platform {
+        "tiktok" => format!("user_{n}"),
+        _ => format!("user{n}"),
+    });
+    match platform {
+        "youtube" => {
+            json!({"external_id": p.id, "display_name": format!("@{}", p.username.unwrap_or(p.id.clone()))})
+        }
+        "tiktok" => json!({"external_id": p.id, "username": username,
+                           "display_name": p.name.unwrap_or_else(|| format!("User {n}"))}),
+        _ => json!({"external_id": p.id, "username": username}),
+    }
 }
 
 /// Every event of the history (messages first, then statistics) and the comments the
@@ -222,7 +239,7 @@ pub fn events(
         messages.push(
             json!({"type": "message", "platform": "instagram", "channel": ig.id, "kind": "dm",
             "external_id": format!("m_demo_{n}_{}", rng.draw() % 1_000_000),
-            "author": {"external_id": format!("{author}"), "username": corpus::handle(author)},
+            "author": {"external_id": format!("{author}")},
             "text": corpus::dm(rng), "created_at": at}),
         );
     }

@@ -157,7 +157,8 @@ impl Audience {
             shown.comments += 1;
             self.world.set_video(shown);
         }
-        let handle = corpus::handle(author);
+        let shown = super::history::author_as_shown(platform, author);
+        let handle = shown["username"].as_str().unwrap_or_default().to_owned();
         match platform {
             "instagram" => {
                 let mut value = json!({"id": id, "text": text, "from": {"id": format!("{author}"), "username": handle},

@@ -106,6 +106,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         http: reqwest::Client::new(),
     };
     seed::channels(&api, &world).await?;
+    // Commenters (0..400) and those who write DMs (500..550), as their profiles name them.
+    for n in (0..400).chain(500..550) {
+        world.set_person(corpus::person(n));
+    }
     seed::rules(&api).await?;
     let now = crate::clock::now();
     let began = first_published.map_or(now, |t| t + Duration::days(history::DAYS));

@@ -168,9 +168,9 @@ pub async fn rules(api: &Api) -> anyhow::Result<()> {
         json!({"name": "Price question", "mode": "auto", "delay_seconds": 0, "applies_to": ["comment"],
             "conditions": [{"type": "keywords", "any": ["prijs", "kost", "price", "hoeveel", "much"]}],
             "actions": [{"type": "reply", "variants": [
-                "Hi {{ author.username }}! It's €39, and free shipping this week 🙌",
-                "€39 {{ author.username }} — shipping is on us until Sunday ✨",
-                "Hoi {{ author.username }}! Hij kost €39, verzending gratis deze week 🙌"]}],
+                "Hi{% if author.name is defined %} {{ author.name }}{% endif %}! It's €39, and free shipping this week 🙌",
+                "€39{% if author.name is defined %}, {{ author.name }}{% endif %} — shipping is on us until Sunday ✨",
+                "Hoi{% if author.name is defined %} {{ author.name }}{% endif %}! Hij kost €39, verzending gratis deze week 🙌"]}],
             "safeguards": {"max_per_hour": 500}}),
         json!({"name": "Link by DM", "mode": "auto", "delay_seconds": 0, "applies_to": ["comment"],
             "scope": {"platforms": ["instagram"]},
@@ -183,7 +183,7 @@ pub async fn rules(api: &Api) -> anyhow::Result<()> {
         json!({"name": "Complaint: suggest an answer", "mode": "suggest",
             "conditions": [{"type": "keywords", "any": ["teleurgesteld", "disappointed", "broken", "kapot", "refund", "bestelling"]}],
             "actions": [{"type": "reply", "variants": [
-                "So sorry {{ author.username }}! Could you DM us your order number? We'll sort it out today."]}]}),
+                "So sorry{% if author.name is defined %} {{ author.name }}{% endif %}! Could you DM us your order number? We'll sort it out today."]}]}),
         json!({"name": "After hours (DMs)", "mode": "suggest", "applies_to": ["dm"],
             "conditions": [{"type": "business_hours", "time_zone": "Europe/Amsterdam", "hours": weekdays, "negate": true}],
             "actions": [{"type": "reply", "variants": [

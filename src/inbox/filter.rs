@@ -38,6 +38,9 @@ pub struct FilterParams {
     pub status: Option<String>,
     pub platform: Option<String>,
     pub channel: Option<String>,
+    /// One channel by its id in unibox (`channel` names them by handle or platform id, which
+    /// two platforms' accounts may share).
+    pub channel_id: Option<String>,
     pub kind: Option<String>,
     pub label: Option<String>,
     pub video: Option<String>,
@@ -74,6 +77,7 @@ pub struct ThreadFilter {
     pub status: StatusFilter,
     pub platform: Option<Platform>,
     pub channel: Option<String>,
+    pub channel_id: Option<i64>,
     pub kind: Option<Kind>,
     pub label: Option<String>,
     pub video: Option<i64>,
@@ -131,6 +135,16 @@ impl ThreadFilter {
         let video = blank_to_none(&p.video).and_then(|s| {
             s.parse()
                 .map_err(|_| bad("video", "must be a video id (a whole number)".into()))
+                .ok()
+        });
+        let channel_id = blank_to_none(&p.channel_id).and_then(|s| {
+            s.parse()
+                .map_err(|_| {
+                    bad(
+                        "channel_id",
+                        "must be a channel's id (a whole number)".into(),
+                    )
+                })
                 .ok()
         });
         let assignee = match blank_to_none(&p.assignee) {
@@ -194,6 +208,7 @@ impl ThreadFilter {
             status,
             platform,
             channel: blank_to_none(&p.channel).map(str::to_owned),
+            channel_id,
             kind,
             label: blank_to_none(&p.label).map(str::to_owned),
             video,

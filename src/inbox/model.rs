@@ -51,12 +51,22 @@ pub struct ContactView {
 }
 
 impl ContactView {
-    /// How a person is named on screen: display name, else @username, else the platform id.
-    pub fn name(&self) -> String {
+    /// How a person is named on screen: display name, else @username, else (nothing known
+    /// of them yet, as for a DM's sender) the platform and the end of their id: "Instagram
+    /// user …1234", never a bare number.
+    pub fn name_on(&self, platform: Platform) -> String {
         match (&self.display_name, &self.username) {
             (Some(d), _) if !d.trim().is_empty() => d.clone(),
             (_, Some(u)) if !u.trim().is_empty() => format!("@{u}"),
-            _ => self.external_id.clone(),
+            _ => {
+                let chars: Vec<char> = self.external_id.chars().collect();
+                let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+                if chars.len() > 4 {
+                    format!("{} user …{tail}", platform.label())
+                } else {
+                    format!("{} user {tail}", platform.label())
+                }
+            }
         }
     }
 }
@@ -163,8 +173,12 @@ pub struct MessageRow {
     pub author_display_name: Option<String>,
 }
 
+/// A reply stored `failed` is read with its outbox row's word when the row ended (`dead`,
+/// `expired`, `cancelled`): the thread, the outbox and the API name a state alike.
 pub const MESSAGE_SELECT: &str = "SELECT m.id, m.external_id, m.parent_external_id, m.kind, m.direction, m.source, \
-    m.rule_id, m.rule_variant, m.state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
+    m.rule_id, m.rule_variant, CASE WHEN m.state = 'failed' THEN COALESCE((SELECT o.state FROM outbox o \
+    WHERE o.message_id = m.id AND o.action IN ('reply', 'private_reply', 'dm') \
+    AND o.state IN ('dead', 'expired', 'cancelled')), 'failed') ELSE m.state END AS state, m.error, m.text, m.created_at, m.sent_at, m.author_id, \
     a.external_id AS author_external_id, a.username AS author_username, a.display_name AS author_display_name \
     FROM messages m LEFT JOIN contacts a ON a.id = m.author_id";
 

@@ -173,6 +173,10 @@ pub(super) fn push_filtered_from(
             .bind(channel.as_str())
             .push(")");
     }
+    if let Some(channel) = f.channel_id {
+        sql.push(&format!(" AND {plus}t.channel_id = "))
+            .bind(channel);
+    }
     if let Some(kind) = f.kind {
         sql.push(" AND t.kind = ").bind(kind.as_str());
     }

@@ -35,20 +35,23 @@ pub async fn retry(
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
     let (state, _) = state_of(tx, workspace, id).await?;
-    if !state.may_retry() {
+    if state == Delivery::Expired {
         return Err(OutboxError::Conflict(format!(
-            "row {id} is {state}: only dead, failed, expired or cancelled rows can be retried"
+            "row {id} expired: the platform's window closed, so no attempt can succeed; write a new reply once the person writes again"
         )));
     }
-    // An expired row is tried past its window: the platform decides.
+    if !state.may_retry() {
+        return Err(OutboxError::Conflict(format!(
+            "row {id} is {state}: only dead, failed or cancelled rows can be retried"
+        )));
+    }
     let mut sql = Sql::new(
-        "UPDATE outbox SET state = 'queued', attempts = 0, lease_until = NULL, \
-         expires_at = CASE WHEN state = 'expired' THEN NULL ELSE expires_at END, next_attempt_at = ",
+        "UPDATE outbox SET state = 'queued', attempts = 0, lease_until = NULL, next_attempt_at = ",
     );
     sql.bind(now)
         .push(", updated_at = ")
         .bind(now)
-        .push(" WHERE state IN ('dead', 'failed', 'expired', 'cancelled') AND id = ")
+        .push(" WHERE state IN ('dead', 'failed', 'cancelled') AND id = ")
         .bind(id);
     if tx.execute(sql).await? == 0 {
         return Err(OutboxError::Conflict(format!(

@@ -13,9 +13,9 @@ pub const MAX_KEYWORDS: usize = 500;
 /// Texts shorter than this many words are too short to tell their language.
 pub const LANGUAGE_MIN_WORDS: usize = 4;
 /// The detector's confidence a language condition asks for unless it says otherwise. The
-/// detector is cautious with comment-length texts (a plain ten-word Dutch question scores
-/// about 0.24), so the word count above does most of the guarding.
-pub const DEFAULT_LANGUAGE_CONFIDENCE: f64 = 0.15;
+/// confidence is the gap to the runner-up, small for close languages (a plain 12-word Dutch
+/// sentence scores 0.10 against Afrikaans), so the word count above does most of the guarding.
+pub const DEFAULT_LANGUAGE_CONFIDENCE: f64 = 0.05;
 
 /// One test; [`Condition::negate`] flips it.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +31,8 @@ pub enum Test {
         pattern: String,
         case_sensitive: bool,
     },
-    /// The detected language is one of these (ISO 639-3 codes, as `nld`, `eng`), detected
+    /// The detected language is one of these (ISO 639-3 codes, as `nld`, `eng`, whatever the
+    /// rule wrote: `nl`, `nld` or `Dutch`), detected
     /// with at least this confidence; short texts have no language.
     Language {
         codes: Vec<String>,
@@ -242,18 +243,21 @@ impl Fields<'_> {
         if codes.is_empty() {
             self.problem(
                 "is",
-                "give the languages as ISO 639-3 codes, such as [\"nld\", \"eng\"]",
+                "give the languages as codes or English names, such as [\"nl\", \"eng\", \"German\"]",
             );
             return None;
         }
+        let mut known = Vec::with_capacity(codes.len());
         for (i, code) in codes.iter().enumerate() {
-            if whatlang::Lang::from_code(code.as_str()).is_none() {
-                self.problem(
+            match super::languages::parse(code) {
+                Some(lang) => known.push(lang.code().to_owned()),
+                None => self.problem(
                     &format!("is[{i}]"),
-                    format!("“{code}” is no language code we know (ISO 639-3, such as nld)"),
-                );
+                    format!("“{code}” is no language we know; write an ISO 639-1 or 639-3 code (nl, nld) or an English name (Dutch)"),
+                ),
             }
         }
+        let codes = known;
         let min_confidence = match self.obj.get("min_confidence") {
             None | Some(Value::Null) => DEFAULT_LANGUAGE_CONFIDENCE,
             Some(v) => match v.as_f64() {

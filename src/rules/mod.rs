@@ -6,8 +6,10 @@
 pub mod action;
 pub mod condition;
 pub mod definition;
+pub mod languages;
 pub mod limits;
 pub mod matcher;
+pub mod names;
 pub mod schedule;
 pub mod store;
 pub mod syntax;

@@ -5,7 +5,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
 /// The variables a reply may use (`match.N` and `match.NAME` come from the rule's expression).
-pub const VARIABLES: [&str; 9] = [
+pub const VARIABLES: [&str; 10] = [
+    "author.name",
     "author.username",
     "author.display_name",
     "author.first_name",
@@ -62,7 +63,7 @@ fn known(name: &str) -> bool {
 /// The shortest text `source` can render to: every variable empty.
 pub fn shortest(source: &str) -> Result<usize, String> {
     let context = serde_json::json!({
-        "author": {"username": "", "display_name": "", "first_name": ""},
+        "author": {"name": "", "username": "", "display_name": "", "first_name": ""},
         "message": {"text": ""}, "video": {"title": "", "url": ""},
         "channel": {"handle": ""}, "platform": "", "greeting": "", "match": {},
     });
@@ -165,6 +166,16 @@ fn describe(e: &minijinja::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_name_can_be_left_out() {
+        let source = "So sorry{% if author.name is defined %} {{ author.name }}{% endif %}!";
+        assert!(check(source).is_ok());
+        let none = serde_json::json!({"author": {}});
+        assert_eq!(render(source, &none).unwrap(), "So sorry!");
+        let lucas = serde_json::json!({"author": {"name": "Lucas"}});
+        assert_eq!(render(source, &lucas).unwrap(), "So sorry Lucas!");
+    }
 
     #[test]
     fn templates_are_checked_when_saved() {

@@ -135,6 +135,18 @@ fn expressions_ignore_case_unless_asked() {
 }
 
 #[test]
+fn languages_by_two_letter_code_or_name_and_a_plain_dutch_sentence() {
+    let sentence =
+        comment("Ik heb gisteren een jas besteld maar hij is nog steeds niet aangekomen");
+    for name in ["nl", "nld", "Dutch"] {
+        let rules = vec![rule(1, json!([{"type": "language", "is": [name]}]))];
+        assert_eq!(fires(rules, &sentence), [1], "{name}");
+    }
+    let english = vec![rule(1, json!([{"type": "language", "is": ["en"]}]))];
+    assert!(fires(english, &sentence).is_empty());
+}
+
+#[test]
 fn language_needs_enough_words() {
     let rules = || vec![rule(1, json!([{"type": "language", "is": ["nld"]}]))];
     assert_eq!(

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::condition::{Condition, Test, build_regex};
 use super::matcher::{Matcher, Message, RuleSpec};
 use super::store::StoredRule;
-use super::{template, text};
+use super::{names, template, text};
 use crate::domain::{Kind, Platform};
 
 /// A message's facts as rules and replies see them: one pasted into the test box, or one
@@ -75,9 +75,17 @@ pub fn try_rules(
             &capture_regexes(&specs[i].conditions),
             Some(time_zone),
         );
+        let limit = match sample.kind {
+            Kind::Comment => sample.platform.max_reply_chars(),
+            Kind::Dm => None,
+        };
         let shown = definitions[i]["actions"]
             .as_array()
-            .map(|all| all.iter().map(|a| render_action(a, &context)).collect())
+            .map(|all| {
+                all.iter()
+                    .map(|a| render_action(a, &context, sample.platform, limit))
+                    .collect()
+            })
             .unwrap_or_default();
         fired.push(Fired {
             rule_id: id,
@@ -92,15 +100,51 @@ pub fn try_rules(
     Ok(fired)
 }
 
-/// An action as stored, with each reply variant rendered (or the reason it cannot be).
-fn render_action(action: &Value, context: &Value) -> Value {
+/// Why the language conditions of `rules` cannot hold for `text`, when it is too short to
+/// tell its language; said beside the trial so that a silent miss is explained.
+pub fn language_note(rules: &[StoredRule], text: &str) -> Option<String> {
+    let words = text::word_count(text);
+    let asks = rules.iter().any(|r| {
+        r.enabled
+            && serde_json::from_str::<Value>(&r.definition).is_ok_and(|d| {
+                d["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "language"))
+            })
+    });
+    (asks && words < super::condition::LANGUAGE_MIN_WORDS).then(|| {
+        format!(
+            "The text has {words} word{}: too short to tell its language ({} needed), so no language condition holds.",
+            if words == 1 { "" } else { "s" },
+            super::condition::LANGUAGE_MIN_WORDS
+        )
+    })
+}
+
+/// An action as stored, with each reply variant rendered (or the reason it cannot be), and a
+/// warning on a public reply longer than `limit`, which the rule would not send (never cut).
+fn render_action(
+    action: &Value,
+    context: &Value,
+    platform: Platform,
+    limit: Option<usize>,
+) -> Value {
     let mut shown = action.clone();
+    let public = action["type"].as_str() == Some("reply");
     if let Some(variants) = action["variants"].as_array() {
         let rendered: Vec<Value> = variants
             .iter()
             .map(
                 |v| match template::render(v.as_str().unwrap_or(""), context) {
-                    Ok(text) => json!({"text": text}),
+                    Ok(text) => {
+                        let n = text.chars().count();
+                        match limit.filter(|max| public && n > *max) {
+                            Some(max) => json!({"text": text, "warning": format!(
+                                "is {n} characters; {} takes at most {max} in a comment reply, so this one would not be sent",
+                                platform.label())}),
+                            None => json!({"text": text}),
+                        }
+                    }
                     Err(e) => json!({"error": e}),
                 },
             )
@@ -128,16 +172,19 @@ pub fn capture_regexes(conditions: &[Condition]) -> Vec<regex::Regex> {
 
 /// The template variables for `sample`, with the captures of the first of `captures` that
 /// matches; `greeting` only when asked for (telling a language costs a little), by the
-/// message's language and the time of day in the workspace's `time_zone`.
+/// message's language and the time of day in the workspace's `time_zone`. `author.name` is
+/// the display name, else the username (without `@`): the name the thread shows; names a
+/// platform makes up for accounts that chose none are left out (`names::chosen`).
 pub fn context(
     sample: &Sample<'_>,
     captures: &[regex::Regex],
     greeting_in: Option<chrono_tz::Tz>,
 ) -> Value {
-    let first_name = sample
-        .display_name
-        .and_then(|n| n.split_whitespace().next())
-        .map(str::to_owned);
+    // A platform's default name ("User 93", "@245") is no name: left out, like a missing one.
+    let username = names::chosen(sample.username);
+    let display_name = names::chosen(sample.display_name);
+    let first_name = display_name.and_then(|n| n.split_whitespace().next());
+    let name = display_name.or(username);
     let mut found_captures = Map::new();
     if let Some((re, found)) = captures
         .iter()
@@ -163,8 +210,8 @@ pub fn context(
         )
     };
     json!({
-        "author": present(&[("username", sample.username), ("display_name", sample.display_name),
-                            ("first_name", first_name.as_deref())]),
+        "author": present(&[("username", username), ("display_name", display_name),
+                            ("first_name", first_name), ("name", name)]),
         "message": {"text": sample.text},
         "video": present(&[("title", sample.video_title), ("url", sample.video_url)]),
         "channel": {"handle": sample.channel_handle},

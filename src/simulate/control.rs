@@ -21,6 +21,7 @@ pub fn routes() -> Router<Arc<World>> {
         .route("/_sim/writes", get(writes))
         .route("/_sim/videos", post(set_video))
         .route("/_sim/followers", post(set_followers))
+        .route("/_sim/people", post(set_person))
         .route("/_sim/violations", get(violations))
 }
 
@@ -119,5 +120,14 @@ struct Followers {
 
 async fn set_followers(State(w): State<Arc<World>>, Json(f): Json<Followers>) -> Json<Value> {
     w.set_followers(&f.account, f.count);
+    Json(json!({"ok": true}))
+}
+
+/// Names an author: the handle and name their profile shows.
+async fn set_person(
+    State(w): State<Arc<World>>,
+    Json(p): Json<super::world::Person>,
+) -> Json<Value> {
+    w.set_person(p);
     Json(json!({"ok": true}))
 }

@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use world::Fate;
-pub use world::{Faults, Item, World, Write};
+pub use world::{Faults, Item, Person, World, Write};
 
 /// The simulator's routes, on `world`.
 pub fn router(world: Arc<World>) -> Router {

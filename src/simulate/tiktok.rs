@@ -197,11 +197,18 @@ fn paged<T>(
 
 /// A comment as `comment/list` shows it.
 fn shown(world: &World, c: &super::world::Item, token: &str) -> Value {
+    let person = world.person(&c.author_id).unwrap_or_default();
+    let username = person
+        .username
+        .unwrap_or_else(|| format!("user_{}", c.author_id));
+    let display_name = person
+        .name
+        .unwrap_or_else(|| format!("User {}", c.author_id));
     json!({"comment_id": big(&c.id), "video_id": c.video.as_deref().map(big), "user_id": c.author_id,
-           "unique_identifier": c.author_id, "create_time": c.created, "text": c.text, "likes": 0,
+           "unique_identifier": username, "create_time": c.created, "text": c.text, "likes": 0,
            "replies": world.children(&c.id).len(), "owner": c.by_token.as_deref() == Some(token),
            "liked": c.liked, "pinned": false, "status": if c.hidden { "HIDDEN" } else { "PUBLIC" },
-           "username": format!("user_{}", c.author_id), "display_name": format!("User {}", c.author_id),
+           "username": username, "display_name": display_name,
            "profile_image": "", "parent_comment_id": c.parent.as_deref().map_or(json!(0), big)})
 }
 

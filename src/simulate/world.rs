@@ -32,6 +32,15 @@ pub struct Item {
     pub created: i64,
 }
 
+/// A person's profile: the handle and the name they chose. Authors without one show the
+/// platforms' default names ("User 93", "@245"), as real accounts that set none do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+}
+
 /// A video or post with its figures, and the account it belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Video {
@@ -114,6 +123,8 @@ struct Inner {
     units: HashMap<String, i64>,
     videos: Vec<Video>,
     followers: HashMap<String, i64>,
+    /// The people behind author ids, as their profiles name them.
+    people: HashMap<String, Person>,
     requests: u64,
 }
 
@@ -385,6 +396,14 @@ impl World {
             .iter()
             .find(|v| v.platform == platform && v.id == id)
             .cloned()
+    }
+
+    pub fn set_person(&self, person: Person) {
+        self.inner().people.insert(person.id.clone(), person);
+    }
+
+    pub fn person(&self, id: &str) -> Option<Person> {
+        self.inner().people.get(id).cloned()
     }
 
     pub fn set_followers(&self, account: &str, n: i64) {

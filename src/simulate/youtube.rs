@@ -130,12 +130,17 @@ async fn list(
     .await
 }
 
-fn comment(c: &super::world::Item, video: &str, parent: Option<&str>) -> Value {
+fn comment(w: &World, c: &super::world::Item, video: &str, parent: Option<&str>) -> Value {
+    // YouTube shows a person's @handle; one who set none has a generated one.
+    let shown = w
+        .person(&c.author_id)
+        .and_then(|p| p.username)
+        .unwrap_or_else(|| c.author_id.clone());
     let published = chrono::DateTime::from_timestamp(c.created, 0)
         .unwrap_or_default()
         .to_rfc3339();
     let mut snippet = json!({"videoId": video, "textOriginal": c.text, "textDisplay": c.text,
-        "authorDisplayName": format!("@{}", c.author_id), "authorChannelId": {"value": c.author_id},
+        "authorDisplayName": format!("@{shown}"), "authorChannelId": {"value": c.author_id},
         "publishedAt": published, "updatedAt": published, "canRate": true});
     if let Some(parent) = parent {
         snippet["parentId"] = json!(parent);
@@ -174,9 +179,9 @@ async fn threads(
             .take(max)
             .map(|top| {
                 let video = top.video.clone().unwrap_or_default();
-                let replies: Vec<Value> = w.children(&top.id).iter().take(5).map(|r| comment(r, &video, Some(&top.id))).collect();
+                let replies: Vec<Value> = w.children(&top.id).iter().take(5).map(|r| comment(w, r, &video, Some(&top.id))).collect();
                 json!({"kind": "youtube#commentThread", "id": top.id,
-                       "snippet": {"channelId": channel, "videoId": video, "topLevelComment": comment(top, &video, None),
+                       "snippet": {"channelId": channel, "videoId": video, "topLevelComment": comment(w, top, &video, None),
                                    "canReply": true, "totalReplyCount": replies.len(), "isPublic": true},
                        "replies": {"comments": replies}})
             })

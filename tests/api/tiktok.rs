@@ -71,6 +71,11 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     )
     .await;
     let big = "7385350567722402578";
+    sim.world.set_person(unibox::simulate::Person {
+        id: "6900000000000000001".into(),
+        username: Some("fan_6900".into()),
+        name: Some("Fan".into()),
+    });
     seed(sim, big, "6900000000000000001", "I love this product", None);
     let body = notice(big, "insert");
 
@@ -97,10 +102,7 @@ async fn scenario(s: &TestServer, sim: &Sim) {
     assert_eq!(number(s, &format!("SELECT COUNT(*) FROM messages WHERE external_id = '{big}' AND text = 'I love this product'")).await, 1);
     wait_for(s, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'", 1).await;
     let reply = sim.writes("reply")[big][0].clone();
-    assert_eq!(
-        reply.text.as_deref(),
-        Some("Thank you user_6900000000000000001!")
-    );
+    assert_eq!(reply.text.as_deref(), Some("Thank you fan_6900!"));
     // A redelivery is a duplicate.
     let (status, answer) = deliver(s, &body, Some(sign_tiktok(SECRET, &body, now()))).await;
     assert_eq!(

@@ -168,7 +168,7 @@ async fn any_shape_scenario(s: &TestServer, sim: &Sim) {
         let signature = format!("sha256={}", sign_hmac_sha256(META_SECRET.as_bytes(), &raw));
         let (status, answer) =
             post(s, "/webhooks/meta", "x-hub-signature-256", signature, raw).await;
-        assert!(status < 500, "{status} for {body}");
+        assert!(status < 500, "{status} {answer} for {body}");
         if status >= 400 {
             assert_eq!(
                 s.count("messages").await,

@@ -292,7 +292,12 @@ pub async fn test(
             shown
         })
         .collect();
-    Ok(Json(json!({ "fired": fired, "stored": false })))
+    let notes: Vec<String> = crate::rules::trial::language_note(&rules, &trial.text)
+        .into_iter()
+        .collect();
+    Ok(Json(
+        json!({ "fired": fired, "stored": false, "notes": notes }),
+    ))
 }
 
 const MAX_TRIAL_BYTES: usize = 8_000;

@@ -24,6 +24,7 @@ pub struct FilterValues {
     pub status: String,
     pub platform: String,
     pub channel: String,
+    pub channel_id: String,
     pub kind: String,
     pub label: String,
     pub video: String,
@@ -40,6 +41,7 @@ impl FilterValues {
             status: f.status.as_str().to_owned(),
             platform: opt(f.platform.map(Platform::as_str)),
             channel: opt(f.channel.as_deref()),
+            channel_id: f.channel_id.map(|c| c.to_string()).unwrap_or_default(),
             kind: opt(f.kind.map(|k| k.as_str())),
             label: opt(f.label.as_deref()),
             video: f.video.map(|v| v.to_string()).unwrap_or_default(),
@@ -48,6 +50,7 @@ impl FilterValues {
                 || f.assignee.is_some()
                 || f.platform.is_some()
                 || f.channel.is_some()
+                || f.channel_id.is_some()
                 || f.kind.is_some()
                 || f.label.is_some()
                 || f.video.is_some(),
@@ -62,6 +65,7 @@ impl FilterValues {
                 ("status", &self.status),
                 ("platform", &self.platform),
                 ("channel", &self.channel),
+                ("channel_id", &self.channel_id),
                 ("kind", &self.kind),
                 ("label", &self.label),
                 ("video", &self.video),
@@ -99,7 +103,7 @@ impl ThreadItem {
         let author = t
             .contact
             .as_ref()
-            .map(|c| c.name())
+            .map(|c| c.name_on(t.platform))
             .unwrap_or_else(|| t.channel.clone());
         ThreadItem {
             id: t.id,

@@ -19,7 +19,7 @@ pub const CONDITIONS: [(&str, &str, bool); 17] = [
     ("keywords_all", "has all of these words", true),
     ("phrase", "has this phrase", true),
     ("regex", "matches this expression", true),
-    ("language", "is written in (nld, eng, …)", true),
+    ("language", "is written in (nl, nld, Dutch, …)", true),
     ("question", "is a question", false),
     ("link", "contains a link", false),
     ("email", "contains an email address", false),

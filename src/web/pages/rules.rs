@@ -134,7 +134,8 @@ impl RuleItem {
 pub struct TrialItem {
     name: String,
     mode: String,
-    replies: Vec<String>,
+    /// Each reply as rendered, and why it would not be sent, if it would not.
+    replies: Vec<(String, Option<String>)>,
     other_actions: String,
     /// Each safeguard's verdict: (name, what it says, whether it stops the rule).
     safeguards: Vec<(String, String, bool)>,
@@ -147,10 +148,11 @@ impl From<Fired> for TrialItem {
         for action in &f.actions {
             match action["rendered"].as_array() {
                 Some(rendered) => replies.extend(rendered.iter().map(|r| {
-                    r["text"].as_str().map_or_else(
+                    let text = r["text"].as_str().map_or_else(
                         || format!("(cannot render: {})", r["error"].as_str().unwrap_or("")),
                         str::to_owned,
-                    )
+                    );
+                    (text, r["warning"].as_str().map(str::to_owned))
                 })),
                 None => others.push(action["type"].as_str().unwrap_or("?").replace('_', " ")),
             }
@@ -333,6 +335,8 @@ pub async fn try_message(
         kind,
     };
     let tried = try_with_verdicts(&state.db, caller.workspace, &rules, &sample, &pasted).await?;
+    // A text too short to tell its language is said beside what fired, not missed silently.
+    let note = crate::rules::trial::language_note(&rules, &form.text);
     let tried = tried
         .into_iter()
         .map(|(f, v)| TrialItem {
@@ -343,7 +347,7 @@ pub async fn try_message(
             ..TrialItem::from(f)
         })
         .collect();
-    Ok(render(&state, &caller, &visitor, form, Some(tried), None)
+    Ok(render(&state, &caller, &visitor, form, Some(tried), note)
         .await?
         .into_response())
 }

@@ -48,7 +48,7 @@ impl ThreadHead {
         let author = t
             .contact
             .as_ref()
-            .map(|c| c.name())
+            .map(|c| c.name_on(t.platform))
             .unwrap_or_else(|| t.channel.clone());
         let is_dm = t.kind == Kind::Dm;
         ThreadHead {
@@ -114,11 +114,11 @@ pub struct MessageItem {
 }
 
 impl MessageItem {
-    fn new(m: MessageView, channel: &str, now: DateTime<Utc>) -> Self {
+    fn new(m: MessageView, channel: &str, platform: Platform, now: DateTime<Utc>) -> Self {
         let outbound = m.direction == Direction::Outbound;
         let author = match (&m.author, outbound) {
             (_, true) => format!("{channel} (you)"),
-            (Some(a), false) => a.name(),
+            (Some(a), false) => a.name_on(platform),
             (None, false) => "unknown author".to_owned(),
         };
         MessageItem {
@@ -133,6 +133,8 @@ impl MessageItem {
                 Delivery::Queued => "Queued — waiting to be sent".to_owned(),
                 Delivery::Suggested => "Suggested — waiting for approval".to_owned(),
                 Delivery::DryRun => "Dry run — never sent".to_owned(),
+                Delivery::Dead => "dead — gave up; see the outbox".to_owned(),
+                Delivery::Expired => "expired — the platform's window closed".to_owned(),
                 other => other.to_string(),
             },
             suggested: m.state == Delivery::Suggested,
@@ -201,7 +203,7 @@ async fn render(
     let messages = page
         .messages
         .into_iter()
-        .map(|m| MessageItem::new(m, &thread.channel, now))
+        .map(|m| MessageItem::new(m, &thread.channel, thread.platform, now))
         .collect();
     let video = thread.video.clone().map(|v| VideoItem {
         id: v.id,
