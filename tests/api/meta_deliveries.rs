@@ -4,18 +4,9 @@
 
 use crate::common::*;
 use crate::outbox::{IG, IG_TOKEN, Sim, connect};
+use crate::webhooks::SECRET;
 use serde_json::{Value, json};
 use unibox::connectors::signature::sign_hmac_sha256;
-
-const SECRET: &str = "meta-app-secret";
-
-fn config(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
-    let simulated = sim.config();
-    move |c| {
-        simulated(c);
-        c.platforms.meta_app_secret = Some(unibox::config::Secret::new(SECRET));
-    }
-}
 
 async fn post(s: &TestServer, body: &Value, signature: Option<String>) -> (u16, Value) {
     let body = serde_json::to_vec(body).unwrap();
@@ -87,5 +78,5 @@ async fn strict_deliveries_scenario(s: &TestServer, sim: &Sim) {
 }
 
 simulated_on_both_backends! {
-    strict_deliveries(s, sim) with config(&sim) => strict_deliveries_scenario(&s, &sim);
+    strict_deliveries(s, sim) with crate::webhooks::meta_at(&sim) => strict_deliveries_scenario(&s, &sim);
 }

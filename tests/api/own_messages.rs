@@ -4,20 +4,12 @@
 use crate::automation::{create_rule, fresh};
 use crate::common::*;
 use crate::outbox::{IG, IG_TOKEN, Sim, connect, thanks_rule};
+use crate::webhooks::SECRET;
 use serde_json::{Value, json};
 use unibox::connectors::signature::sign_hmac_sha256;
 
-const SECRET: &str = "meta-app-secret";
 /// The Instagram-scoped id our own comments carry in `from.id` (not the account's id).
 const OWN: &str = "5550777";
-
-fn config(sim: &Sim) -> impl FnOnce(&mut unibox::Config) + use<> {
-    let simulated = sim.config();
-    move |c| {
-        simulated(c);
-        c.platforms.meta_app_secret = Some(unibox::config::Secret::new(SECRET));
-    }
-}
 
 async fn own_comments_scenario(s: &TestServer, sim: &Sim) {
     let channel = connect(s, sim, "instagram", IG, IG_TOKEN).await;
@@ -95,5 +87,5 @@ async fn own_comments_scenario(s: &TestServer, sim: &Sim) {
 }
 
 simulated_on_both_backends! {
-    own_comments(s, sim) with config(&sim) => own_comments_scenario(&s, &sim);
+    own_comments(s, sim) with crate::webhooks::meta_at(&sim) => own_comments_scenario(&s, &sim);
 }
