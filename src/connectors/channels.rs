@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::verification::VerificationView;
+use super::verification_view::VerificationView;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::{Platform, Verification};
 use crate::problem::Problem;

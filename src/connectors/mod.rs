@@ -15,5 +15,6 @@ pub mod signature;
 pub mod tiktok;
 pub mod tiktok_send;
 pub mod verification;
+pub mod verification_view;
 pub mod youtube;
 pub mod youtube_send;

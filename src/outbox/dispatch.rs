@@ -14,7 +14,7 @@ use super::claim::{Lease, claim, next_due};
 use super::courier::Courier;
 use super::limits::Limits;
 use super::quota;
-use super::recorder::{Finished, record_outcomes};
+use super::recorder::{Finished, Recorder, record_outcomes};
 use super::settle::Policy;
 use crate::config::OutboxConfig;
 use crate::connectors::calls::{Job, Outcome, Platforms, Refusal};
@@ -80,7 +80,13 @@ impl Dispatcher {
 pub async fn work(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) {
     let slots = d.slots.clone();
     let (finished, outcomes) = mpsc::unbounded_channel();
-    let recorder = tokio::spawn(record_outcomes(d.clone(), outcomes));
+    let recorder = Recorder {
+        db: d.db.clone(),
+        policy: d.policy,
+        wake: d.wake.clone(),
+        live: d.live.clone(),
+    };
+    let recorder = tokio::spawn(record_outcomes(Arc::new(recorder), outcomes));
     let handed = d
         .handed
         .lock()

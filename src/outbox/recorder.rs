@@ -5,13 +5,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::claim::Lease;
-use super::dispatch::Dispatcher;
-use super::settle::{Settled, settle_all};
+use super::settle::{Policy, Settled, settle_all};
 use crate::connectors::calls::Outcome;
 use crate::domain::Delivery;
+use crate::live::Live;
+use crate::storage::Db;
+
+/// What recording needs: where, how retries are timed, and whom to tell.
+pub struct Recorder {
+    pub db: Db,
+    pub policy: Policy,
+    /// Rung when a row will be tried again.
+    pub wake: Arc<Notify>,
+    pub live: Arc<Live>,
+}
 
 /// How long the recorder waits for more calls to end before it records what ended.
 const RECORD_GATHER: Duration = Duration::from_millis(10);
@@ -25,7 +35,7 @@ pub struct Finished {
 /// Records outcomes as they come, many in one transaction (on SQLite the single writer would
 /// otherwise take one commit per call). Rows that are never recorded stay `sending` until
 /// their lease runs out and are then looked up on the platform, so nothing is done twice.
-pub async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
+pub async fn record_outcomes(d: Arc<Recorder>, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
     while let Some(first) = outcomes.recv().await {
         let mut batch = vec![first];
         // Calls that end within a few milliseconds of each other are recorded together.
@@ -71,7 +81,7 @@ pub async fn record_outcomes(d: Arc<Dispatcher>, mut outcomes: mpsc::UnboundedRe
 struct Panicked;
 
 /// Records `batch` in a task of its own, so that a panic ends that task and not the recorder.
-async fn guarded(d: &Arc<Dispatcher>, batch: Arc<Vec<Finished>>) -> Result<(), Panicked> {
+async fn guarded(d: &Arc<Recorder>, batch: Arc<Vec<Finished>>) -> Result<(), Panicked> {
     let d = d.clone();
     match tokio::spawn(async move { record_with_retries(&d, &batch).await }).await {
         Ok(()) => Ok(()),
@@ -80,7 +90,7 @@ async fn guarded(d: &Arc<Dispatcher>, batch: Arc<Vec<Finished>>) -> Result<(), P
     }
 }
 
-async fn record_with_retries(d: &Dispatcher, batch: &[Finished]) {
+async fn record_with_retries(d: &Recorder, batch: &[Finished]) {
     let mut wait = Duration::from_millis(50);
     for _ in 0..5 {
         match record(d, batch).await {
@@ -111,7 +121,7 @@ async fn record_with_retries(d: &Dispatcher, batch: &[Finished]) {
     );
 }
 
-async fn record(d: &Dispatcher, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
+async fn record(d: &Recorder, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::Error> {
     let now = crate::clock::now();
     // Calls that all went through are recorded by statements complete on their own (one per
     // chunk on PostgreSQL, see `sent`): no transaction around them, and no wait for the disk.

@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 
 use crate::problem::Problem;
 
+/// Most conditions in one rule.
+pub const MAX_CONDITIONS: usize = 20;
+
 /// Regular expressions are compiled with this much room at most (the `regex` crate's limit on
 /// the compiled program), so no rule can make matching slow or eat memory.
 pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;

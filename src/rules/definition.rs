@@ -113,7 +113,7 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
     }
     let conditions = obj.get("conditions").cloned().unwrap_or_else(|| json!([]));
     read_conditions(&conditions, "conditions", &mut problems);
-    let max = super::limits::MAX_CONDITIONS;
+    let max = super::condition::MAX_CONDITIONS;
     if let Some(n) = conditions.as_array().map(Vec::len).filter(|n| *n > max) {
         problems.push(Problem::new(
             "conditions",

@@ -12,8 +12,7 @@ use super::store;
 use crate::problem::Problem;
 use crate::storage::Db;
 
-/// Most conditions in one rule.
-pub const MAX_CONDITIONS: usize = 20;
+pub use super::condition::MAX_CONDITIONS;
 /// Most bytes of keywords, phrases and expressions in all of a workspace's rules together
 /// (enabled or not, so switching one on never passes it).
 pub const MAX_WORKSPACE_EXPRESSION_BYTES: usize = 64 * 1024;
