@@ -112,6 +112,10 @@ pub struct PollingConfig {
     /// (saved while the platform could not be reached, or from before verification); 0: never.
     #[arg(long, env = "UNIBOX_VERIFY_CHANNELS_SECONDS", default_value_t = 60)]
     pub verify_channels_seconds: u64,
+    /// Seconds between asks of Instagram's and Messenger's profile APIs for the names of DM
+    /// senders known only by id; 0: never (they show as "Instagram user …1234").
+    #[arg(long, env = "UNIBOX_CONTACT_NAMES_SECONDS", default_value_t = 15)]
+    pub contact_names_seconds: u64,
 }
 
 /// Sending to the platforms: the outbox and its dispatcher.
@@ -266,6 +270,7 @@ impl Config {
                 poll_comments_seconds: 300,
                 poll_stats_seconds: 3600,
                 verify_channels_seconds: 60,
+                contact_names_seconds: 15,
             },
         }
     }

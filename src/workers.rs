@@ -79,6 +79,7 @@ impl Workers {
             heard: heard.clone(),
             comments_every: every(config.polling.poll_comments_seconds),
             stats_every: every(config.polling.poll_stats_seconds),
+            names_every: every(config.polling.contact_names_seconds),
             stopping: stopping.clone(),
         };
         let polls = crate::polling::work(Arc::new(poller), stopping.clone());

@@ -36,6 +36,9 @@ pub struct Backtest {
     pub matched: usize,
     pub would_act: usize,
     pub stopped: BTreeMap<&'static str, usize>,
+    /// Messages the rule missed because their text was too short to tell its language (only
+    /// when the rule has a language condition).
+    pub too_short_for_language: usize,
     pub examples: Vec<Value>,
 }
 
@@ -147,8 +150,10 @@ pub async fn backtest(
         matched: 0,
         would_act: 0,
         stopped: BTreeMap::new(),
+        too_short_for_language: 0,
         examples: Vec::new(),
     };
+    let asks_language = crate::rules::trial::asks_language(&definition);
     let mut shown_stopped = 0;
     for r in &rows {
         let author = r.author_id.unwrap_or(0);
@@ -179,6 +184,12 @@ pub async fn backtest(
             at: r.created_at,
         };
         if matcher.decide(&message).is_empty() {
+            if asks_language
+                && r.direction == Direction::Inbound
+                && crate::rules::trial::too_short_for_language(&r.text)
+            {
+                result.too_short_for_language += 1;
+            }
             continue;
         }
         result.matched += 1;

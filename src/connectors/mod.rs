@@ -9,6 +9,7 @@ pub mod identity;
 pub mod meta;
 pub mod meta_send;
 pub mod meta_stats;
+pub mod profiles;
 pub mod routing;
 pub mod send;
 pub mod signature;

@@ -75,6 +75,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     config.platforms.youtube_api_url = format!("{root}/youtube/v3");
     config.polling.poll_comments_seconds = 5;
     config.polling.poll_stats_seconds = 15;
+    config.polling.contact_names_seconds = 5;
 
     let db = storage::open(
         config.storage.database_url.expose(),

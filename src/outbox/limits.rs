@@ -33,6 +33,26 @@ pub struct Budget {
 
 /// TikTok's calls a minute per account and endpoint.
 const TIKTOK_PER_MINUTE: usize = 40;
+/// Profile look-ups of DM senders a minute per Meta account: Meta publishes no fixed number
+/// (its Business Use Case limits scale with the account), so unibox keeps to a modest one.
+const META_PROFILES_PER_MINUTE: usize = 30;
+/// The read endpoint Meta's profile look-ups count against.
+pub const PROFILE_READS: &str = "profile";
+
+/// Reads a minute per account allowed on `endpoint` of `platform`; `None`: unmetered.
+fn reads_per_minute(platform: Platform, endpoint: &str) -> Option<usize> {
+    match platform {
+        Platform::Tiktok => Some(TIKTOK_PER_MINUTE),
+        Platform::Instagram | Platform::Facebook if endpoint == PROFILE_READS => {
+            Some(META_PROFILES_PER_MINUTE)
+        }
+        _ => None,
+    }
+}
+
+fn read_window(per_minute: usize) -> Window {
+    Window::new(per_minute, Duration::from_secs(60))
+}
 
 /// The platform's published budget for a kind of call on one account, if it has one.
 pub fn budget(platform: Platform, deed: Deed) -> Option<Budget> {
@@ -212,7 +232,7 @@ impl Limits {
     }
 
     /// Takes a call for a read of `endpoint` (TikTok: 40 in any minute per account and
-    /// endpoint), leaving `reserve` calls for others (the polls leave some for webhooks), or
+    /// endpoint; Meta's profile look-ups: 30), leaving `reserve` calls for others (the polls leave some for webhooks), or
     /// says how long until one is there. Reads wait while the platform holds the account's
     /// calls back (`Retry-After` on anything).
     pub fn take_read(
@@ -233,12 +253,12 @@ impl Limits {
         {
             return Err(wait);
         }
-        if platform != Platform::Tiktok {
+        let Some(per_minute) = reads_per_minute(platform, endpoint) else {
             return Ok(());
-        }
+        };
         s.reads
             .entry((channel, endpoint))
-            .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
+            .or_insert_with(|| read_window(per_minute))
             .take(reserve, now)
     }
 
@@ -258,9 +278,14 @@ impl Limits {
         } = outcome
         {
             let mut s = self.state();
+            let per_minute = if endpoint == PROFILE_READS {
+                META_PROFILES_PER_MINUTE
+            } else {
+                TIKTOK_PER_MINUTE
+            };
             s.reads
                 .entry((channel, endpoint))
-                .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
+                .or_insert_with(|| read_window(per_minute))
                 .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
         }
     }

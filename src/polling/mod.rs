@@ -9,7 +9,10 @@
 //! replies), and a refused token or an outage shows on the channel's health.
 
 pub mod cursors;
+mod names;
 mod stats;
+
+pub use names::name_contacts;
 
 pub use stats::poll as poll_stats;
 mod tiktok;
@@ -40,6 +43,8 @@ pub struct Poller {
     pub comments_every: Option<Duration>,
     /// How often statistics are polled; `None`: never.
     pub stats_every: Option<Duration>,
+    /// How often DM senders known only by id are looked up; `None`: never.
+    pub names_every: Option<Duration>,
     /// Turns true on shutdown: a round stops between channels (no calls, no units spent,
     /// for what could no longer be stored).
     pub stopping: watch::Receiver<bool>,
@@ -53,14 +58,14 @@ impl Poller {
 
 /// Runs until `stop` turns true.
 pub async fn work(p: Arc<Poller>, mut stop: watch::Receiver<bool>) {
-    if p.comments_every.is_none() && p.stats_every.is_none() {
+    if p.comments_every.is_none() && p.stats_every.is_none() && p.names_every.is_none() {
         return;
     }
     // A little after start, so a restart does not meet a burst of other work.
     let start = tokio::time::Instant::now() + Duration::from_secs(2);
-    let (mut comments_at, mut stats_at) = (start, start);
+    let (mut comments_at, mut stats_at, mut names_at) = (start, start, start);
     loop {
-        let sleep_until = comments_at.min(stats_at);
+        let sleep_until = comments_at.min(stats_at).min(names_at);
         tokio::select! {
             _ = tokio::time::sleep_until(sleep_until) => {}
             _ = stop.changed() => return,
@@ -84,6 +89,14 @@ pub async fn work(p: Arc<Poller>, mut stop: watch::Receiver<bool>) {
             stats_at = now + every;
         } else if p.stats_every.is_none() {
             stats_at = now + Duration::from_secs(86_400);
+        }
+        match p.names_every {
+            Some(every) if now >= names_at => {
+                name_contacts(&p).await;
+                names_at = now + every;
+            }
+            None => names_at = now + Duration::from_secs(86_400),
+            _ => {}
         }
     }
 }

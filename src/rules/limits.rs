@@ -72,15 +72,57 @@ pub async fn check_workspace(
 
 /// Compiles `specs` into one matcher on a blocking thread, waiting at most [`MAX_COMPILE`].
 async fn compiles_in_time(specs: Vec<RuleSpec>) -> Result<(), String> {
+    compiles_within(specs, MAX_COMPILE).await
+}
+
+async fn compiles_within(specs: Vec<RuleSpec>, limit: Duration) -> Result<(), String> {
     let compiling = tokio::task::spawn_blocking(move || Matcher::new(specs).map(|_| ()));
-    match tokio::time::timeout(MAX_COMPILE, compiling).await {
+    match tokio::time::timeout(limit, compiling).await {
         Ok(Ok(compiled)) => compiled
             .map_err(|e| format!("cannot be compiled with the workspace's other rules: {e}")),
         Ok(Err(e)) => Err(format!("cannot be compiled: {e}")),
         Err(_) => Err(format!(
             "would make the workspace's rules take over {} s to compile together; use fewer \
              or simpler expressions",
-            MAX_COMPILE.as_secs()
+            limit.as_secs_f64()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::condition::{Condition, Test};
+
+    /// `rules` rules of [`MAX_CONDITIONS`] expressions each.
+    fn heavy(rules: i64) -> Vec<RuleSpec> {
+        (0..rules)
+            .map(|id| {
+                let conditions = (0..MAX_CONDITIONS)
+                    .map(|i| Condition {
+                        test: Test::Regex {
+                            pattern: format!(
+                                r"(bestel|order|retour) [a-z]{{2,{}}}_{id}_{i}",
+                                3 + i
+                            ),
+                            case_sensitive: false,
+                        },
+                        negate: false,
+                    })
+                    .collect();
+                RuleSpec::new(id, conditions)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_rule_book_that_compiles_too_slowly_is_refused_with_the_bound() {
+        let refused = compiles_within(heavy(10), Duration::from_millis(1)).await;
+        let reason = refused.expect_err("compiling 200 expressions took under 1 ms");
+        assert!(reason.contains("to compile together"), "{reason}");
+        assert!(reason.contains("0.001 s"), "{reason}");
+        compiles_within(heavy(2), Duration::from_secs(60))
+            .await
+            .expect("two rules compile within a minute");
     }
 }

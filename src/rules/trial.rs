@@ -105,20 +105,27 @@ pub fn try_rules(
 pub fn language_note(rules: &[StoredRule], text: &str) -> Option<String> {
     let words = text::word_count(text);
     let asks = rules.iter().any(|r| {
-        r.enabled
-            && serde_json::from_str::<Value>(&r.definition).is_ok_and(|d| {
-                d["conditions"]
-                    .as_array()
-                    .is_some_and(|c| c.iter().any(|c| c["type"] == "language"))
-            })
+        r.enabled && serde_json::from_str::<Value>(&r.definition).is_ok_and(|d| asks_language(&d))
     });
-    (asks && words < super::condition::LANGUAGE_MIN_WORDS).then(|| {
+    (asks && too_short_for_language(text)).then(|| {
         format!(
             "The text has {words} word{}: too short to tell its language ({} needed), so no language condition holds.",
             if words == 1 { "" } else { "s" },
             super::condition::LANGUAGE_MIN_WORDS
         )
     })
+}
+
+/// Whether a rule's stored `definition` has a language condition.
+pub fn asks_language(definition: &Value) -> bool {
+    definition["conditions"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "language"))
+}
+
+/// Whether `text` has too few words to tell its language.
+pub fn too_short_for_language(text: &str) -> bool {
+    text::word_count(text) < super::condition::LANGUAGE_MIN_WORDS
 }
 
 /// An action as stored, with each reply variant rendered (or the reason it cannot be), and a

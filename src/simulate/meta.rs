@@ -310,33 +310,79 @@ async fn remove(
     .await
 }
 
-/// An account or Page read with `?fields=followers_count`; `/me`: the account the token
-/// belongs to (Meta's answer to a token it does not know: code 190).
+/// A node read: `/me`, the account the token belongs to (Meta's answer to a token it does
+/// not know: code 190); an account or Page with `?fields=followers_count`; or a person's
+/// profile (Instagram's `name,username`, Messenger's `first_name,last_name,name`), for those
+/// the world knows, else Meta's code 100 for an object it cannot load.
 async fn node(
     State(world): State<Arc<World>>,
     Path((_, id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let endpoint = if id == "me" { "meta/me" } else { "meta/node" };
+    let fields = query.get("fields").cloned().unwrap_or_default();
+    let person = world
+        .person(&id)
+        .filter(|_| !fields.contains("followers_count"));
+    let endpoint = match (&person, id.as_str()) {
+        (_, "me") => "meta/me",
+        (Some(_), _) => "meta/profile",
+        _ => "meta/node",
+    };
     faulty(
         &world,
         authorised(&world, &headers),
         endpoint,
         move |w, token| {
-            if id != "me" {
-                return Json(json!({"id": id, "followers_count": w.followers(&id)}))
-                    .into_response();
+            if id == "me" {
+                return match w.owner(token) {
+                    Some(account) => Json(json!({"id": account})).into_response(),
+                    None => error(
+                        StatusCode::BAD_REQUEST,
+                        190,
+                        None,
+                        "Invalid OAuth access token - Cannot parse access token",
+                    ),
+                };
             }
-            match w.owner(token) {
-                Some(account) => Json(json!({"id": account})).into_response(),
+            match person {
+                Some(p) => Json(profile(&p, &fields)).into_response(),
+                None if fields.contains("followers_count") || fields.is_empty() => {
+                    Json(json!({"id": id, "followers_count": w.followers(&id)})).into_response()
+                }
                 None => error(
                     StatusCode::BAD_REQUEST,
-                    190,
-                    None,
-                    "Invalid OAuth access token - Cannot parse access token",
+                    100,
+                    Some(33),
+                    &format!(
+                        "Unsupported get request. Object with ID '{id}' does not exist, cannot be \
+                         loaded due to missing permissions, or does not support this operation"
+                    ),
                 ),
             }
         },
     )
     .await
+}
+
+/// The fields of `person` asked for in `fields`, as Meta names them; a person who set no
+/// name has none of the name fields.
+fn profile(person: &super::Person, fields: &str) -> Value {
+    let mut answer = json!({"id": person.id});
+    let name = person.name.as_deref();
+    let mut parts = name.unwrap_or_default().splitn(2, ' ');
+    let (first, last) = (parts.next(), parts.next());
+    for field in fields.split(',').map(str::trim) {
+        let value = match field {
+            "name" => name,
+            "username" => person.username.as_deref(),
+            "first_name" => first.filter(|f| !f.is_empty()),
+            "last_name" => last,
+            _ => None,
+        };
+        if let Some(v) = value {
+            answer[field] = json!(v);
+        }
+    }
+    answer
 }

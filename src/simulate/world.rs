@@ -126,6 +126,8 @@ struct Inner {
     /// The people behind author ids, as their profiles name them.
     people: HashMap<String, Person>,
     requests: u64,
+    /// Requests per endpoint, as `fate` names them.
+    requests_to: HashMap<String, u64>,
 }
 
 /// Everything the fake platforms share.
@@ -174,6 +176,7 @@ impl World {
         let f = self.faults();
         let mut inner = self.inner();
         inner.requests += 1;
+        *inner.requests_to.entry(endpoint.to_owned()).or_default() += 1;
         let key = (token.to_owned(), endpoint.to_owned());
         let now = Instant::now();
         if let Some((told, until)) = inner.promised.get(&key).copied() {
@@ -424,6 +427,11 @@ impl World {
 
     pub fn violations(&self) -> Vec<String> {
         self.inner().violations.clone()
+    }
+
+    /// Requests made to `endpoint` (e.g. `meta/profile`), whatever their fate.
+    pub fn requests_to(&self, endpoint: &str) -> u64 {
+        self.inner().requests_to.get(endpoint).copied().unwrap_or(0)
     }
 
     pub fn requests(&self) -> u64 {

@@ -18,6 +18,7 @@ mod browser_rules;
 mod channel_filter;
 mod channels;
 mod cli;
+mod contact_names;
 mod crash;
 mod demo;
 mod doubt;

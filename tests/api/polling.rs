@@ -80,6 +80,7 @@ pub fn poller(s: &TestServer, sim: &Sim) -> (Poller, tokio::sync::watch::Sender<
         heard: Arc::default(),
         comments_every: None,
         stats_every: None,
+        names_every: None,
         stopping: stop.subscribe(),
     };
     (poller, stop)

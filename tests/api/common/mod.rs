@@ -148,6 +148,7 @@ impl TestServer {
         config.polling.poll_comments_seconds = 0;
         config.polling.poll_stats_seconds = 0;
         config.polling.verify_channels_seconds = 0;
+        config.polling.contact_names_seconds = 0;
         adjust(&mut config);
         let db = storage::open(url, 5, config.storage.db_flush)
             .await
