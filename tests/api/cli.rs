@@ -142,3 +142,25 @@ fn token_add_help_names_every_scope() {
         );
     }
 }
+
+/// `--help` never prints a secret taken from the environment.
+#[test]
+fn help_hides_the_secrets_it_reads_from_the_environment() {
+    let secrets = [
+        ("DATABASE_URL", "postgres://u:db-password-1@localhost/x"),
+        ("UNIBOX_META_APP_SECRET", "meta-secret-2"),
+        ("UNIBOX_META_VERIFY_TOKEN", "verify-token-3"),
+        ("UNIBOX_TIKTOK_CLIENT_SECRET", "tiktok-secret-4"),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_unibox"))
+        .args(["serve", "--help"])
+        .envs(secrets)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    for (name, secret) in secrets {
+        assert!(help.contains(name), "{name} is named: {help}");
+        assert!(!help.contains(secret), "{name}'s value is shown: {help}");
+    }
+}
