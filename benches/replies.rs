@@ -196,8 +196,7 @@ async fn run(backend: &str, url: &str) {
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let client = reqwest::Client::new();
 
-    // History: a database that has been running, its tables past the young ones' fourfold
-    // growth and the statistics gathered on the way (`storage/statistics.rs`), every comment
+    // History: a database that has been running, its tables grown and every comment
     // answered. Off by default: the tables are measured as they grow from empty.
     // At most the account's hourly cap: a comment past it would never be answered.
     let history = knob("UNIBOX_BENCH_HISTORY", 0).min(10_000);
@@ -209,7 +208,7 @@ async fn run(backend: &str, url: &str) {
             sent.len(),
             answered.len()
         );
-        // The statistics look every 2 s; one more look sees the tables as they now are.
+        // A pause, so that the history's last writes settle before the warm-up.
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 

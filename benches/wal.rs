@@ -36,10 +36,9 @@ async fn read(conn: &mut PgConnection) -> Option<(i64, i64, i64)> {
 }
 
 impl WalWatch {
-    /// Connects and takes the first reading before it returns: a connection opened as the
-    /// measured phase starts (a new server process, its handshake and first catalog reads)
-    /// took the cores from the first groups of webhooks, a burst of late replies that was the
-    /// benchmark's own.
+    /// Connects and takes the first reading before it returns, so that opening the connection
+    /// (a new server process, its handshake and first catalog reads) does not take the cores
+    /// from the measured phase's first webhooks.
     pub async fn start(url: &str) -> WalWatch {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();

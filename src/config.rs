@@ -66,14 +66,14 @@ pub struct Config {
 pub struct PlatformConfig {
     /// The Meta app's secret: webhooks from Instagram and Facebook are signed with it
     /// (`X-Hub-Signature-256`). Without it, Meta webhooks are refused.
-    #[arg(long, env = "UNIBOX_META_APP_SECRET")]
+    #[arg(long, env = "UNIBOX_META_APP_SECRET", hide_env_values = true)]
     pub meta_app_secret: Option<Secret>,
     /// The token typed into Meta's webhook settings, checked in its verification handshake.
-    #[arg(long, env = "UNIBOX_META_VERIFY_TOKEN")]
+    #[arg(long, env = "UNIBOX_META_VERIFY_TOKEN", hide_env_values = true)]
     pub meta_verify_token: Option<Secret>,
     /// The TikTok app's client secret: `comment.update` webhooks are signed with it
     /// (`TikTok-Signature`). Without it, TikTok webhooks are refused.
-    #[arg(long, env = "UNIBOX_TIKTOK_CLIENT_SECRET")]
+    #[arg(long, env = "UNIBOX_TIKTOK_CLIENT_SECRET", hide_env_values = true)]
     pub tiktok_client_secret: Option<Secret>,
     /// Meta's Graph API (Instagram and Facebook), with its version.
     #[arg(

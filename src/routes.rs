@@ -279,6 +279,7 @@ pub fn table() -> Vec<Route> {
             web::pages::channels::connect,
         ),
         route(M::GET, "/static/{file}", PUBLIC, web::asset),
+        route(M::GET, "/favicon.ico", PUBLIC, web::favicon),
         route(M::POST, "/csp-reports", PUBLIC, web::hardening::csp_report)
             .with_body_limit(CSP_REPORT_BYTES),
         // The JSON API.

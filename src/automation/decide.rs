@@ -78,8 +78,8 @@ pub async fn decide(
         return Ok(Decided::default());
     }
     // On PostgreSQL the rules this instance compiled last are assumed, and whether they are
-    // still the workspace's is read with the channels' lock: one round trip where there were
-    // two. Rules changed meanwhile: the batch is decided again by the current ones.
+    // still the workspace's is read with the channels' lock, saving a round trip. Rules
+    // changed meanwhile: the batch is decided again by the current ones.
     if tx.backend() == Backend::Postgres
         && let Some(book) = books.cached(workspace)
     {

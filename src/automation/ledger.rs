@@ -88,7 +88,7 @@ impl Ledger {
             // Every part reads rule runs by one key at a time (a subquery per row of the
             // batch's rules, authors and (author, video) pairs, the keys given as rows): a
             // plan made while the table was young then stays right as it grows, where a list
-            // of ORs was planned as a scan of the whole table and kept as it grew.
+            // of ORs would be planned as a scan of the whole table and kept as it grows.
             let mut sql = Sql::new("");
             let cooldowns = who.longest_cooldown > 0 && !authors.is_empty();
             let mut tables = 0;

@@ -17,7 +17,8 @@ pub enum TokenCommand {
         workspace: String,
         #[arg(long)]
         name: String,
-        /// read, or write (read and write).
+        /// read (read only), write (also ingest, reply and change threads) or admin (also
+        /// manage reply rules and channels).
         #[arg(long, default_value = "write")]
         scope: Scope,
         #[command(flatten)]

@@ -96,8 +96,8 @@ pub async fn newest(
         Vec::new()
     } else {
         // The threads found by their keys alone, then filtered again: with the workspace
-        // beside the keys, a plan without statistics also read the workspace's every entry
-        // of the threads' index (40 ms at 160,000 threads) to intersect them.
+        // beside the keys, a plan without statistics would also read the workspace's every
+        // entry of the threads' index to intersect them (40 ms at 160,000 threads).
         let mut sql = Sql::new("WITH k AS MATERIALIZED (SELECT * FROM threads WHERE id IN ");
         sql.bind_list(hits.iter().copied());
         sql.push(&format!(
@@ -145,8 +145,8 @@ async fn test_window(
         push_after(&mut sql, c);
     }
     // A size the planner cannot see: it plans for a tenth of the threads it expects, and so
-    // reads them in order from the index; seeing 500 of the 627 it guessed (158,000 were
-    // there), it sorted them all.
+    // reads them in order from the index; a size it can see may lead it to sort them all
+    // (500 of 158,000 threads).
     sql.push(" ORDER BY t.last_message_at DESC, t.id DESC LIMIT (SELECT CAST(")
         .bind(size)
         .push(" AS BIGINT))) SELECT x.last_message_at, x.id, x.hit, x.n FROM (SELECT w.last_message_at, w.id, ");

@@ -1,8 +1,8 @@
 //! How many events wait for the ingest writers, and waiting until enough do for a writer
 //! beyond the first to be worth what it costs. On PostgreSQL two writers store bulk batches and
 //! bursts faster than one (3,800 against 3,000 messages a second on two cores), but at a steady
-//! 500 webhooks a second they took turns on the channel's lock and spent a fifth more of the
-//! database's CPU per comment than one writer did, for the same latency. So the first writer
+//! 500 webhooks a second they take turns on the channel's lock and spend a fifth more of the
+//! database's CPU per comment than one writer, for the same latency. So the first writer
 //! takes every group, and the others join only while [`HELP_FROM`] events or more wait.
 
 use std::sync::atomic::{AtomicIsize, Ordering};

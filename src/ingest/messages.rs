@@ -369,8 +369,8 @@ async fn merge_provisional(
     }
     let mut merged_into = HashSet::new();
     // Looked up as thread keys, the kind one of each key's columns: with the kind a constant of
-    // the statement, a plan made while the threads were few read every comment thread for
-    // each batch (its index's middle column), which took 200 ms a batch at 40,000 threads.
+    // the statement, a plan made while the threads were few would read every comment thread
+    // for each batch (its index's middle column): 200 ms a batch at 40,000 threads.
     let wanted: Vec<ThreadKey> = targets
         .keys()
         .map(|(channel, id)| (*channel, Kind::Comment.as_str(), id.clone()))

@@ -25,9 +25,8 @@ const MAX_GROUP_EVENTS: usize = 5000;
 /// Under load (a batch waiting as soon as the previous write ended), how long a writer waits
 /// for more batches to join while another writer is writing. An idle server never waits, nor
 /// does a writer alone (SQLite's, or PostgreSQL's first while the others wait for a backlog,
-/// `backlog.rs`): while it writes, what arrives queues and joins its next group anyway, and a
-/// wait would only leave the one writer idle with work queued (measured: a group's write took
-/// 3–4 ms, the wait 2 ms more on every comment).
+/// `backlog.rs`): while it writes, what arrives queues and joins its next group anyway, so a
+/// wait would only leave the one writer idle and add the wait to every comment.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// How many groups are written at once. SQLite has one writer. PostgreSQL writes a group on one

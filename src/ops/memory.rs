@@ -3,9 +3,8 @@
 //! glibc's allocator gives every thread that allocates concurrently an arena of its own, up to
 //! eight per core, and memory freed in one arena is not reused by another. unibox runs each
 //! SQLite connection on a thread of its own, so after a burst of reads every connection's
-//! thread holds an arena with free space in it: 38 MiB more resident memory at the end of the
-//! load benchmark's searches than with two arenas. (One run each: reply latency did not move;
-//! ingest of 200,000 messages measured 12,661 messages/s with two arenas and 13,949 without.)
+//! thread would hold an arena with free space in it. Two arenas keep that memory bounded at a
+//! small cost in bulk ingest (figures in `docs/performance.md`).
 
 /// Arenas glibc may use at most. Called first thing, before any thread is started.
 const ARENAS: i32 = 2;

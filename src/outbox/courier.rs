@@ -3,7 +3,7 @@
 //! call slot of the dispatcher's reserved for each; once that commits they are handed over
 //! here, and the call starts without a claim's round trip or the dispatcher's wake-up. A reply
 //! whose channel is held back (a `Retry-After`, a spent budget, a breaker), or that finds no
-//! free slot, is queued for a claim as before.
+//! free slot, is queued for the dispatcher's next claim.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

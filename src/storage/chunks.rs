@@ -4,7 +4,7 @@
 //! prepares new statements (preparing a 1,000-row insert costs SQLite about as much as
 //! running it) and floods the prepared-statement cache. Fewer than [`EXACT_BELOW`] rows go in
 //! one statement of their own size (a webhook's group of a few comments: every statement is a
-//! round trip, and 7 rows as 4, 2 and 1 took three); more go in chunks of [`MAX_ROWS`] and then
+//! round trip, and 7 rows as 4, 2 and 1 would take three); more go in chunks of [`MAX_ROWS`] and then
 //! falling powers of two. That is at most 20 shapes per statement (1 to 15 rows, then 16 to
 //! 256), all of them cached.
 

@@ -59,7 +59,7 @@ async fn connect_flushing(
             options = options.application_name(super::APPLICATION);
         }
         // No compilation of statements: unibox's are short walks of indexes, and a plan
-        // costed without statistics (a search's window) spent 40-750 ms compiling one.
+        // costed without statistics (a search's window) can spend 40-750 ms compiling.
         options = options.options([("jit", "off")]);
         // Set as each connection starts, so every pool made from these options has it.
         if Flush::for_backend(flush, Backend::Postgres) == Flush::Background {
@@ -104,7 +104,7 @@ async fn connect_flushing(
         .statement_cache_capacity(STATEMENT_CACHE);
     // The writer opens first so that it creates the file and switches it to WAL before any
     // reader looks at it. It gets a page cache of 32 MiB for the hot index pages of bulk
-    // ingest (64 MiB gave the same ingest rate at a million messages and 30 MiB more memory);
+    // ingest (64 MiB gives the same ingest rate at a million messages for 30 MiB more memory);
     // readers keep 2 MiB each and share the OS page cache. (No mmap: each connection would
     // map the file again, and memory figures would count pages once per map.)
     // Each return of the writer counts: the background checkpoint runs only after writes.
@@ -141,17 +141,14 @@ async fn connect_flushing(
 /// log file is cut back to), the writer finishes what the background checkpoint copied.
 ///
 /// The log starts over from its beginning only when a checkpoint has copied all of it, and a
-/// checkpoint on a reader never catches up with a writer that commits without pause: during
-/// the load benchmark's million messages the log grew to 11.6 GB, every frame written to new
-/// space in the file (a fifth of the server's time went to the kernel zeroing fresh pages of
-/// it) and its index, mapped by every connection, to 22 MB.
+/// checkpoint on a reader never catches up with a writer that commits without pause: without
+/// this the log grows without bound (11.6 GB over a million messages), each frame written to
+/// new space the kernel must zero, and its index, mapped by every connection, grows with it.
 const LOG_PAGES: i64 = 16_384;
 
 /// How often the background checkpoint runs after writes (back to back while each takes
-/// longer). Often, so that each copy is small. The reply benchmark's p99 at 500 comments a
-/// second on SQLite, on a machine where every 100 ms measured 14-18 ms: every 500 ms 22-24
-/// ms, every 5 s 54-75 ms. On a slower machine later, three to six rounds each: every 300 ms
-/// 39-46 ms, 100 ms 22-27, 40 ms 15-23, 20 ms 15-20, 10 ms 16-23.
+/// longer). Often, so that each copy is small and no commit waits behind a large one; the
+/// reply latency at each interval is in `docs/performance.md`.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 
 /// Without writes of its own, the checkpoint still runs this often: another process (a

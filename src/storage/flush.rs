@@ -21,9 +21,9 @@ pub enum Flush {
 }
 
 impl Flush {
-    /// `chosen`, or else the backend's default: `background` on SQLite (a flush per commit
-    /// measured p99 99-792 ms at 500 comments a second, where this measured 13-15: now and
-    /// then the disk takes hundreds of milliseconds, and SQLite's one writer waits for it),
+    /// `chosen`, or else the backend's default: `background` on SQLite (the disk at times takes
+    /// hundreds of milliseconds to flush, and SQLite's one writer would wait for it: a reply
+    /// p99 of 99-792 ms at 500 comments a second instead of 13-15),
     /// `commit` on PostgreSQL (its default, which a server shared with others expects).
     pub fn for_backend(chosen: Option<Flush>, backend: Backend) -> Flush {
         chosen.unwrap_or(match backend {

@@ -81,20 +81,16 @@ impl Db {
     /// prepared statement on each connection it runs on, and plans it again for each run's
     /// arguments until it has seen five runs, or for ever when it guesses that one plan for
     /// all arguments costs more (as it does for rows read from arrays, whose length it cannot
-    /// know): the writers' statements, spread over the shared pool, were planned thousands of
-    /// times in a young server's first seconds, a plan of the statement storing a rule's
-    /// replies costing more than a millisecond while the batch held its channels' lock. Here
-    /// each is planned once per connection, for all arguments ([`KEYED`]). On SQLite, the
-    /// same pools (its one writer is already its own; SQLite keeps a prepared statement's
-    /// plan).
+    /// know). Spread over the shared pool, the writers' statements would be planned thousands
+    /// of times in a young server's first seconds, each plan costing up to a millisecond while
+    /// a batch holds its channels' lock. Here each is planned once per connection, for all
+    /// arguments ([`KEYED`]). On SQLite, the same pools (SQLite keeps a statement's plan).
     ///
     /// `ahead` of each pool's connections open at once, in the background, and stay open. A
-    /// pool opens connections as they are needed, and it takes a connection back a moment after
-    /// its release (in a task of its own): the first groups written back to back found none
-    /// idle and opened one, its server process and encrypted handshake and then every
-    /// statement prepared and planned for the first time, in the middle of a burst (a group
-    /// took 20 ms where it takes 5). Idle connections are handed out in turn, so each is ready
-    /// by the time a burst comes.
+    /// pool opens connections as they are needed and takes one back a moment after its release
+    /// (in a task of its own), so groups written back to back would open a connection mid-burst:
+    /// its handshake and every statement's first plan make that group take 20 ms instead of 5.
+    /// Idle connections are handed out in turn, so each is ready by the time a burst comes.
     pub fn with_own_connections(&self, connections: u32, ahead: u32) -> Db {
         match &self.pools {
             Pools::Sqlite { .. } => self.clone(),
@@ -158,19 +154,14 @@ macro_rules! keyed {
 
 /// How a connection of [`Db::with_own_connections`] plans: once for all arguments, and joining
 /// by index lookups row by row. A plan for all arguments guesses how many rows a statement
-/// brings (ten from arrays); against a young database's small tables it then preferred
-/// reading a whole table into a hash to a few index lookups (the thread, contact, video and
-/// answered comment of each reply: a scan of thousands of messages per statement), and with
-/// hash joins off, a nested loop around a scan of the table (the lookup of a batch's stored
-/// messages, planned while the table held 252 rows, read all of them for every batch as it
-/// grew to thousands, until the next statistics made it plan again). Every statement of the
-/// writers finds its rows by key, where looking each up by its index is the right plan at any
-/// size of table; a scan, cheaper only while a table fits in a page or two, is never chosen.
-/// So the writers' plans do not wait for the tables' statistics (a young database's come
-/// from autovacuum, within a minute): an analysis makes every connection plan its statements
-/// again, which cost a burst of slow replies at 500 comments a second. For this, every column
-/// of an index a statement looks keys up by comes from its list of keys: with one a constant,
-/// a plan made while the table was small read all the rows with that value for each batch.
+/// brings (ten from arrays); against a young database's small tables it would prefer reading
+/// a whole table into a hash, or a nested loop around a scan, and keep that plan as the table
+/// grows to thousands of rows. Every statement of the writers finds its rows by key, where an
+/// index lookup is the right plan at any size of table; a scan, cheaper only while a table
+/// fits in a page or two, is never chosen. So the writers' plans need no statistics (a young
+/// database gets them from autovacuum within a minute, and then every connection plans once
+/// more). For this, every column of an index a statement looks keys up by comes from its list
+/// of keys: with one a constant, a plan made for a small table reads every row of that value.
 const KEYED: &str = keyed!();
 
 /// The setting of [`UNFLUSHED`], as a literal for the constant that builds on it.

@@ -10,6 +10,9 @@ use crate::error::AppError;
 const HTMX: &str = include_str!("../../static/vendor/htmx-2.0.11.min.js");
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
+/// A 32×32 inbox tray in the accent colour (a PNG inside an ICO), for `/favicon.ico`, which
+/// browsers ask for on every page.
+const FAVICON: &[u8] = include_bytes!("../../static/favicon.ico");
 
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
@@ -24,6 +27,17 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         body,
+    )
+        .into_response()
+}
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
     )
         .into_response()
 }

@@ -21,7 +21,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 
-pub use assets::asset;
+pub use assets::{asset, favicon};
 pub use chrome::Chrome;
 
 use crate::error::{AppError, Problem};

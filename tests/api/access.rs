@@ -76,7 +76,7 @@ async fn first_thread(s: &TestServer) -> i64 {
 }
 
 on_both_backends! {
-    /// Every route except sign-in, static files and health/metrics refuses anonymous
+    /// Every route except sign-in, static files, the icon and health/metrics refuses anonymous
     /// requests: pages redirect to the sign-in page, the API answers 401.
     async fn anonymous_requests_are_refused_everywhere(s: &TestServer) {
         s.ingest(json!([comment("c1", "hello")])).await;
@@ -91,7 +91,7 @@ on_both_backends! {
         assert_eq!(
             public,
             [("GET", "/login"), ("POST", "/login"), ("GET", "/setup"), ("POST", "/setup"), ("GET", "/static/{file}"),
-             ("POST", "/csp-reports"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
+             ("GET", "/favicon.ico"), ("POST", "/csp-reports"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
              ("POST", "/webhooks/tiktok"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
             "a new public route must be added here on purpose"
         );
@@ -393,8 +393,10 @@ fn route_table_follows_the_role_policy() {
     for route in table() {
         let (path, get) = (route.path, route.method == Method::GET);
         let expected = match path {
-            "/login" | "/setup" | "/static/{file}" | "/csp-reports" | "/healthz" | "/readyz"
-            | "/metrics" | "/webhooks/meta" | "/webhooks/tiktok" => Access::Public,
+            "/login" | "/setup" | "/static/{file}" | "/favicon.ico" | "/csp-reports"
+            | "/healthz" | "/readyz" | "/metrics" | "/webhooks/meta" | "/webhooks/tiktok" => {
+                Access::Public
+            }
             "/logout" | "/account" | "/account/password" | "/workspace" => {
                 Access::Page(Need::SignedIn)
             }

@@ -116,3 +116,51 @@ on_both_backends! {
         assert!(rows[1].contains("command line") && rows[1].contains("API token created"), "{rows:?}");
     }
 }
+
+/// `unibox token add --help` names every scope a token can have, admin included.
+#[test]
+fn token_add_help_names_every_scope() {
+    let out = Command::new(env!("CARGO_BIN_EXE_unibox"))
+        .args(["token", "add", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    // The option's paragraph: from `--scope` to the next option.
+    let scope: String = help
+        .split("--scope")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  -").next())
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for name in unibox::domain::Scope::ALL {
+        assert!(
+            scope.contains(&name.to_string()),
+            "--scope does not name {name}: {help}"
+        );
+    }
+}
+
+/// `--help` never prints a secret taken from the environment.
+#[test]
+fn help_hides_the_secrets_it_reads_from_the_environment() {
+    let secrets = [
+        ("DATABASE_URL", "postgres://u:db-password-1@localhost/x"),
+        ("UNIBOX_META_APP_SECRET", "meta-secret-2"),
+        ("UNIBOX_META_VERIFY_TOKEN", "verify-token-3"),
+        ("UNIBOX_TIKTOK_CLIENT_SECRET", "tiktok-secret-4"),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_unibox"))
+        .args(["serve", "--help"])
+        .envs(secrets)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    for (name, secret) in secrets {
+        assert!(help.contains(name), "{name} is named: {help}");
+        assert!(!help.contains(secret), "{name}'s value is shown: {help}");
+    }
+}

@@ -258,3 +258,66 @@ on_both_backends! {
         assert!(shown.contains("1 of the 1 comments unibox received answered"), "{shown}");
     }
 }
+
+on_both_backends! {
+    /// The video page says in words why a window before or since the first reply shows no
+    /// change: no snapshot before the reply, only one before it, or none since.
+    async fn the_video_page_says_why_a_window_shows_no_change(s: &TestServer) {
+        let mut events = talk("e1", "ec1", &ago(3.0), Some(&ago(2.9)));
+        events.push(snapshot("e1", &ago(1.0), 1_000, 60, 5, 5));
+        events.extend(talk("e2", "ec2", &ago(2.95), Some(&ago(2.9))));
+        events.push(snapshot("e2", &ago(3.0), 1_000, 60, 5, 5));
+        s.ingest(json!(events)).await;
+        for (video, expected) in [
+            ("e1", [
+                "Before it: no snapshot was captured before the first reply, so there is no change to show.",
+                "Since: no snapshot from before the first reply to measure the change from.",
+            ]),
+            ("e2", [
+                "Before it: only one snapshot was captured before the first reply, so there is no change to show.",
+                "Since: no snapshot has been captured since the first reply yet.",
+            ]),
+        ] {
+            let id = video_id(s, video).await;
+            let (status, page) = s.page(&format!("/videos/{id}")).await;
+            assert_eq!(status, 200);
+            let impact: Vec<String> = select(&page, "ul.impact li")
+                .iter()
+                .map(|li| text_of(li).split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            assert_eq!(impact, expected, "{video}");
+        }
+    }
+}
+
+on_both_backends! {
+    /// The engagement page counts the videos that came without `video.published_at` and says
+    /// what that does to the comparison; once every video carries it, the note is gone.
+    async fn the_engagement_page_counts_videos_without_a_publication_time(s: &TestServer) {
+        let mut events = Vec::new();
+        for i in 0..3 {
+            events.extend(talk(&format!("d{i}"), &format!("dc{i}"), &ago(2.0), None));
+            events.push(snapshot(&format!("d{i}"), &ago(1.0), 1_000, 50, 5, 1));
+        }
+        events[0]["video"]["published_at"] = json!(ago(4.0));
+        s.ingest(json!(events)).await;
+        let note = |page: &scraper::Html| select(page, "#undated").first().map(text_of);
+        let (status, page) = s.page("/engagement").await;
+        assert_eq!(status, 200);
+        let text = note(&page).expect("a note on the videos without a publication time");
+        assert!(text.contains("2 of these 3 videos have no publication time (video.published_at)."), "{text}");
+        assert!(text.contains("is compared at the wrong age"), "{text}");
+        // Statistics that carry the time date the other two.
+        let later: Vec<Value> = (1..3)
+            .map(|i| {
+                let mut e = snapshot(&format!("d{i}"), &ago(0.5), 2_000, 90, 6, 2);
+                e["video"]["published_at"] = json!(ago(4.0));
+                e
+            })
+            .collect();
+        s.ingest(json!(later)).await;
+        let (_, page) = s.page("/engagement").await;
+        assert_eq!(select(&page, "#replied-vs-unreplied").len(), 1, "the comparison is shown");
+        assert_eq!(note(&page), None);
+    }
+}

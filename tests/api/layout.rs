@@ -1,22 +1,27 @@
-//! The layout ARCHITECTURE.md promises, checked on the source: features know nothing of HTTP,
-//! and no two top-level modules import each other, directly or around a loop.
+//! The layout ARCHITECTURE.md promises, checked on the source: every top-level module has a row
+//! in its code map, no module imports what its row's "may not import" cell names, and no two
+//! top-level modules import each other, directly or around a loop.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Modules that hold product logic and must not know about HTTP.
-const FEATURES: [&str; 11] = [
+/// What "HTTP" stands for in the code map: the crate and the modules that know requests.
+const HTTP: [&str; 5] = ["axum", "web", "error", "routes", "state"];
+
+/// What "the features" stands for in the code map: the modules that hold product logic.
+const FEATURES: [&str; 12] = [
     "accounts",
     "auth",
+    "automation",
+    "connectors",
     "conversations",
-    "domain",
-    "ids",
+    "engagement",
     "inbox",
     "ingest",
-    "json",
-    "problem",
-    "storage",
-    "workers",
+    "live",
+    "outbox",
+    "polling",
+    "rules",
 ];
 
 fn src() -> PathBuf {
@@ -76,25 +81,107 @@ fn uses(text: &str, names: &BTreeSet<String>) -> BTreeSet<String> {
     found
 }
 
-#[test]
-fn features_know_nothing_of_http() {
-    for (name, files) in modules() {
-        if !FEATURES.contains(&name.as_str()) {
-            continue;
+/// The code map of ARCHITECTURE.md: each row's modules (`name/` or `name.rs`) with what its
+/// last cell forbids. The cell names modules and `axum` in backticks, "HTTP" for [`HTTP`], "the
+/// features" for [`FEATURES`], and "every other module", less those named after "but".
+fn may_not_import(all: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let ticked = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let map = doc
+        .split("\n## Code map")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a code map")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut rows = BTreeMap::new();
+    for line in map.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let forbidden = cells[cells.len() - 1];
+        let (named, except) = forbidden.split_once(" but ").unwrap_or((forbidden, ""));
+        for module in ticked(cells[0]) {
+            let module = module
+                .trim_end_matches('/')
+                .trim_end_matches(".rs")
+                .to_owned();
+            let mut set: BTreeSet<String> = ticked(named).into_iter().collect();
+            if named.contains("HTTP") {
+                set.extend(HTTP.iter().map(|s| s.to_string()));
+            }
+            if named.contains("the features") {
+                set.extend(FEATURES.iter().map(|s| s.to_string()));
+            }
+            if named.contains("every other module") {
+                set.extend(all.iter().cloned());
+            }
+            for allowed in ticked(except) {
+                set.remove(&allowed);
+            }
+            set.remove(&module);
+            for name in &set {
+                assert!(
+                    name == "axum" || all.contains(name),
+                    "ARCHITECTURE.md: the row of `{module}` forbids `{name}`, which is no module"
+                );
+            }
+            assert!(
+                rows.insert(module.clone(), set).is_none(),
+                "ARCHITECTURE.md: `{module}` has two rows"
+            );
         }
+    }
+    rows
+}
+
+#[test]
+fn every_top_level_module_has_a_row_in_the_code_map() {
+    let modules = modules();
+    let names: BTreeSet<String> = modules.keys().cloned().collect();
+    let rows = may_not_import(&names);
+    let listed: BTreeSet<String> = rows
+        .keys()
+        .filter(|m| *m != "lib" && *m != "main")
+        .cloned()
+        .collect();
+    assert_eq!(
+        listed, names,
+        "the code map's rows against the modules under src/"
+    );
+}
+
+#[test]
+fn no_module_imports_what_its_row_forbids() {
+    let modules = modules();
+    let names: BTreeSet<String> = modules.keys().cloned().collect();
+    let rows = may_not_import(&names);
+    let mut broken = Vec::new();
+    for (name, files) in &modules {
+        let Some(forbidden) = rows.get(name) else {
+            continue;
+        };
         for file in files {
-            let text = code(&file);
-            for http in [
-                "axum",
-                "crate::web",
-                "crate::error",
-                "crate::routes",
-                "crate::state",
-            ] {
-                assert!(!text.contains(http), "{} uses {http}", file.display());
+            let text = code(file);
+            let used = uses(&text, &names);
+            for f in forbidden {
+                if (f == "axum" && text.contains("axum")) || used.contains(f) {
+                    broken.push(format!("{} imports {f}", file.display()));
+                }
             }
         }
     }
+    assert!(
+        broken.is_empty(),
+        "imports the code map forbids:\n{}",
+        broken.join("\n")
+    );
 }
 
 #[test]

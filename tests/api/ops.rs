@@ -196,8 +196,8 @@ async fn only_statements_on_their_own_commit_without_waiting_for_the_disk() {
 /// A batch's replies look their own threads up one key at a time, whatever PostgreSQL knew of
 /// the table when the writers planned the statement: here it is planned while the threads are
 /// a handful and never analysed (autovacuum would look within a minute), then used against
-/// 2,000. Each batch once read every comment thread (a plan by the index's middle column, the
-/// kind, a constant of that statement), 200 ms a batch at 40,000 threads.
+/// 2,000. A plan by the index's middle column, the kind, as a constant of that statement would
+/// read every comment thread for each batch.
 #[tokio::test]
 async fn replies_look_up_their_threads_by_key_in_a_young_database() {
     let Some(s) = TestServer::postgres().await else {

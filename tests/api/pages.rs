@@ -172,3 +172,35 @@ async fn static_files_are_served_from_the_binary() {
     assert_eq!(s.get("/static/nope.js").await.status().as_u16(), 404);
     s.finish().await;
 }
+
+/// Browsers ask every page's origin for `/favicon.ico`: it is an icon, and pages link it.
+#[tokio::test]
+async fn the_icon_is_served_and_linked() {
+    let s = TestServer::sqlite().await;
+    let r = s
+        .anonymous()
+        .get(s.url("/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/x-icon");
+    let icon = r.bytes().await.unwrap();
+    // An ICO header (reserved 0, type 1, one image) whose image is a PNG.
+    assert_eq!(icon[..6], [0, 0, 1, 0, 1, 0]);
+    assert_eq!(icon[22..26], *b"\x89PNG");
+    let login = s.anonymous().get(s.url("/login")).send().await.unwrap();
+    let login = scraper::Html::parse_document(&login.text().await.unwrap());
+    let (status, inbox) = s.page("/").await;
+    assert_eq!(status, 200);
+    for (path, page) in [("/login", &login), ("/", &inbox)] {
+        let links = select(page, "head link[rel=icon]");
+        assert_eq!(links.len(), 1, "{path}");
+        assert_eq!(
+            links[0].value().attr("href"),
+            Some("/favicon.ico"),
+            "{path}"
+        );
+    }
+    s.finish().await;
+}

@@ -58,6 +58,21 @@ impl EngagementTemplate {
     fn is_current(&self, id: &i64) -> bool {
         self.current == Some(*id)
     }
+    /// What the comparisons lose when videos came without `published_at`: their age then
+    /// counts from when unibox first saw them. `None` when every video has it.
+    fn undated(&self, f: &ChannelFigures) -> Option<String> {
+        let n = f.videos.iter().filter(|v| v.published_at.is_none()).count();
+        let of = f.videos.len();
+        (n > 0).then(|| {
+            let (have, its) = if n == 1 { ("has", "Its") } else { ("have", "Their") };
+            format!(
+                "{n} of these {of} videos {have} no publication time (video.published_at). {its} age \
+                 counts from when unibox first saw {}, so a video stored long after it went online \
+                 is compared at the wrong age and may count among the recent posts.",
+                if n == 1 { "it" } else { "them" }
+            )
+        })
+    }
     fn share(&self, v: &Option<f64>) -> String {
         view::share(*v)
     }

@@ -29,13 +29,18 @@ pub struct VideoTemplate {
 }
 
 /// How ER moved between two snapshots: from what to what, over how long, and a rate a day
-/// where the snapshots are at least a day apart.
-fn moved(from: Option<&read::Point>, to: Option<&read::Point>, per_day: Option<f64>) -> String {
+/// where the snapshots are at least a day apart; `empty` when the window has no two snapshots.
+fn moved(
+    from: Option<&read::Point>,
+    to: Option<&read::Point>,
+    per_day: Option<f64>,
+    empty: &str,
+) -> String {
     let (Some(a), Some(b)) = (from, to) else {
-        return "no snapshot from before the first reply to measure from".to_owned();
+        return empty.to_owned();
     };
     if b.captured_at <= a.captured_at {
-        return "only one snapshot, nothing to compare".to_owned();
+        return empty.to_owned();
     }
     let span = view::span(b.captured_at - a.captured_at);
     let (Some(x), Some(y)) = (a.er, b.er) else {
@@ -98,8 +103,27 @@ pub async fn show(
     let comments = read::recent_comments(&state.db, caller.workspace, id, COMMENTS).await?;
     let url = f.video.url.clone().filter(|u| crate::ingest::is_web_url(u));
     let at_first = f.impact.at_first_reply.as_ref();
-    let before = moved(f.series.first(), at_first, f.impact.er_per_day_before);
-    let after = moved(at_first, f.impact.now.as_ref(), f.impact.er_per_day_after);
+    // Each window needs a snapshot at each end; the one at the first reply starts "since".
+    let (before, after) = match at_first {
+        None => (
+            "no snapshot was captured before the first reply, so there is no change to show".into(),
+            "no snapshot from before the first reply to measure the change from".into(),
+        ),
+        Some(_) => (
+            moved(
+                f.series.first(),
+                at_first,
+                f.impact.er_per_day_before,
+                "only one snapshot was captured before the first reply, so there is no change to show",
+            ),
+            moved(
+                at_first,
+                f.impact.now.as_ref(),
+                f.impact.er_per_day_after,
+                "no snapshot has been captured since the first reply yet",
+            ),
+        ),
+    };
     Ok(Page(VideoTemplate {
         chrome: Chrome::load(&state.db, &visitor).await?,
         f,
