@@ -121,6 +121,17 @@ word_enum!(
            Unhide => "unhide", Delete => "delete" }
 );
 
+impl Direction {
+    /// Outbound when the account itself wrote the message, else inbound.
+    pub fn ours(ours: bool) -> Direction {
+        if ours {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        }
+    }
+}
+
 impl Deed {
     /// Whether doing this makes a message of ours (a reply or a DM) rather than acting on one.
     pub fn makes_message(self) -> bool {

@@ -212,3 +212,15 @@ impl From<crate::accounts::AccountError> for AppError {
         }
     }
 }
+
+impl From<crate::connectors::intake::IntakeError> for AppError {
+    fn from(e: crate::connectors::intake::IntakeError) -> Self {
+        use crate::connectors::intake::IntakeError as E;
+        match e {
+            E::Invalid(problems) => AppError::invalid(problems),
+            E::Store(e) => e.into(),
+            E::Upstream(why) => AppError::Upstream(why),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}

@@ -16,11 +16,10 @@ use super::safeguards::{Stop, Subject};
 use super::turns::{Rules, TURNS, lock_channels_reading_rules, were_current};
 use super::variants::{self, Picked};
 use crate::conversations::{
-    self, Automated, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
+    self, Automated, Handover, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
 };
 use crate::domain::{Kind, Mode, Platform, Source, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::outbox::Courier;
 use crate::random;
 use crate::rules::Message;
 use crate::rules::action::{Action, platform_can};
@@ -69,7 +68,7 @@ pub struct Decided {
 pub async fn decide(
     tx: &mut Tx,
     books: &RuleBooks,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
@@ -100,7 +99,7 @@ pub async fn decide(
 async fn decide_by(
     tx: &mut Tx,
     books: &RuleBooks,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     arrivals: &[Arrival<'_>],
     rules: Rules,
@@ -223,7 +222,7 @@ async fn decide_by(
     }
     // The lease runs from now, not from when the batch arrived (it may have waited).
     let until = crate::clock::now()
-        + Duration::from_std(courier.map_or_else(Default::default, Courier::lease))
+        + Duration::from_std(courier.map_or_else(Default::default, |c| c.lease()))
             .unwrap_or_default();
     let reserve = |s: &Sender, deed| courier.and_then(|c| c.reserve(s, deed));
     let send_now = courier.map(|_| SendNow {

@@ -2,6 +2,7 @@
 //! (`POST /api/v1/events` is its HTTP face, in `web::api::events`).
 
 mod backlog;
+mod batch;
 mod cache;
 mod error;
 mod event;
@@ -16,8 +17,9 @@ mod threading;
 mod threads;
 mod validate;
 
+pub use batch::Batch;
 pub use error::IngestError;
-pub use event::{AuthorRef, Event, MessageEvent, VideoRef};
+pub use event::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
 pub use outcome::{IngestReport, Outcome, OutcomeStatus};
 pub use queue::IngestQueue;
 pub use validate::{is_web_url, parse_events};

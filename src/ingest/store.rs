@@ -14,9 +14,9 @@ use super::outcome::{Outcome, OutcomeStatus};
 use super::refs::{ChannelRef, Key, resolve_channels, upsert_contacts, upsert_videos};
 use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
+use crate::conversations::{Handover, Leased};
 use crate::domain::{Direction, Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::outbox::Courier;
 use crate::rules::trial::Sample;
 use crate::storage::{Backend, Db, Tx, connection_lost};
 
@@ -24,10 +24,12 @@ use crate::storage::{Backend, Db, Tx, connection_lost};
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
 const ATTEMPTS: u32 = 4;
 
-/// A batch written: each event's outcome, and whether it queued anything for the
-/// dispatcher's claim (replies it leased went to the courier instead).
+/// A batch written: each event's outcome, the replies its rules leased as they queued them
+/// (for the courier, now that the batch committed), and whether it queued anything else for
+/// the dispatcher's claim.
 pub struct Stored {
     pub outcomes: Vec<Outcome>,
+    pub leased: Vec<Leased>,
     pub queued: bool,
 }
 
@@ -35,7 +37,7 @@ pub struct Stored {
 pub async fn store_events(
     db: &Db,
     memory: &Memory,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
@@ -79,7 +81,7 @@ fn is_transient(e: &sqlx::Error) -> bool {
 async fn store_once(
     db: &Db,
     memory: &Memory,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
@@ -168,9 +170,6 @@ async fn store_once(
             automation::decide(&mut tx, &memory.rules, courier, workspace, &arrivals, now).await?;
     }
     tx.commit().await?;
-    if let Some(courier) = courier {
-        courier.hand(decided.leased);
-    }
     cache.remember(learned);
     let outcomes = outcomes
         .into_iter()
@@ -178,6 +177,7 @@ async fn store_once(
         .collect::<Result<_, _>>()?;
     Ok(Stored {
         outcomes,
+        leased: decided.leased,
         queued: decided.queued,
     })
 }

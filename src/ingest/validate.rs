@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::batch::Batch;
 use super::error::IngestError;
 use super::event::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
 use super::fields::{Fields, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS};
@@ -14,7 +15,7 @@ pub fn parse_events(
     body: &[u8],
     max_events: usize,
     now: DateTime<Utc>,
-) -> Result<Vec<Event>, IngestError> {
+) -> Result<Batch, IngestError> {
     let value: Value = crate::json::parse_keys_once(body)
         .map_err(|e| IngestError::Malformed(format!("the body is not valid JSON: {e}")))?;
     let items = match value {
@@ -50,7 +51,7 @@ pub fn parse_events(
         }
     }
     if problems.is_empty() {
-        Ok(events)
+        Ok(Batch(events))
     } else {
         Err(IngestError::Invalid(problems))
     }
@@ -96,22 +97,16 @@ fn read_message(
     let text = f.text("text", MAX_TEXT_BYTES);
     let text = f.required("text", text);
     let created_at = f.time("created_at", now);
-    if kind == Some(Kind::Comment) && !f.has("video") {
-        f.problem(
-            "video.external_id",
-            "is required for comments (the video or post they belong to)",
-        );
-        return None;
-    }
-    if parent_external_id.is_some() && parent_external_id == external_id {
-        f.problem("parent_external_id", "must differ from external_id");
-        return None;
-    }
-    if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && recipient.is_none() {
-        f.problem(
-            "recipient.external_id",
-            "is required for a DM the account sent itself",
-        );
+    let conflict = message_conflict(
+        kind,
+        f.has("video"),
+        external_id.as_deref(),
+        parent_external_id.as_deref(),
+        direction,
+        recipient.is_some(),
+    );
+    if let Some((field, message)) = conflict {
+        f.problem(field, message);
         return None;
     }
     Some(Event::Message(MessageEvent {
@@ -127,6 +122,32 @@ fn read_message(
         text: text?,
         created_at: created_at.unwrap_or(now),
     }))
+}
+
+/// The first rule a message's fields break together, as the field to name and what to say.
+pub(super) fn message_conflict(
+    kind: Option<Kind>,
+    has_video: bool,
+    external_id: Option<&str>,
+    parent: Option<&str>,
+    direction: Option<Direction>,
+    has_recipient: bool,
+) -> Option<(&'static str, &'static str)> {
+    if kind == Some(Kind::Comment) && !has_video {
+        Some((
+            "video.external_id",
+            "is required for comments (the video or post they belong to)",
+        ))
+    } else if parent.is_some() && parent == external_id {
+        Some(("parent_external_id", "must differ from external_id"))
+    } else if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && !has_recipient {
+        Some((
+            "recipient.external_id",
+            "is required for a DM the account sent itself",
+        ))
+    } else {
+        None
+    }
 }
 
 fn read_video(f: &mut Fields<'_>) -> Option<VideoRef> {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::claim::Held;
 use super::window::Window;
+use crate::connectors::calls::ReadBudget;
 use crate::connectors::calls::{LONGEST_HOLD, Outcome};
 use crate::domain::{Deed, Platform};
 
@@ -211,60 +212,6 @@ impl Limits {
         taken
     }
 
-    /// Takes a call for a read of `endpoint` (TikTok: 40 in any minute per account and
-    /// endpoint), leaving `reserve` calls for others (the polls leave some for webhooks), or
-    /// says how long until one is there. Reads wait while the platform holds the account's
-    /// calls back (`Retry-After` on anything).
-    pub fn take_read(
-        &self,
-        channel: i64,
-        platform: Platform,
-        endpoint: &'static str,
-        reserve: usize,
-        now: Instant,
-    ) -> Result<(), Duration> {
-        let mut s = self.state();
-        if let Some(wait) = s
-            .holds
-            .iter()
-            .filter(|((c, _), until)| *c == channel && **until > now)
-            .map(|(_, until)| *until - now)
-            .max()
-        {
-            return Err(wait);
-        }
-        if platform != Platform::Tiktok {
-            return Ok(());
-        }
-        s.reads
-            .entry((channel, endpoint))
-            .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
-            .take(reserve, now)
-    }
-
-    /// Learns from a read's outcome: the platform's "too many requests" counts the endpoint's
-    /// minute as spent (until its `Retry-After`, else a minute), so no call goes before then.
-    pub fn observe_read(
-        &self,
-        channel: i64,
-        endpoint: &'static str,
-        outcome: &Outcome,
-        now: Instant,
-    ) {
-        if let Outcome::Retry {
-            limited: true,
-            after,
-            ..
-        } = outcome
-        {
-            let mut s = self.state();
-            s.reads
-                .entry((channel, endpoint))
-                .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
-                .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
-        }
-    }
-
     /// Learns from a call's outcome: `Retry-After` holds that kind of call back, failures
     /// count towards the breaker, a success closes it.
     pub fn observe(
@@ -361,6 +308,57 @@ impl Limits {
                 })
             })
             .collect()
+    }
+}
+
+/// The read budgets, as the polls and the webhooks that fetch take them.
+impl ReadBudget for Limits {
+    /// Takes a call for a read of `endpoint` (TikTok: 40 in any minute per account and
+    /// endpoint), leaving `reserve` calls for others (the polls leave some for webhooks), or
+    /// says how long until one is there. Reads wait while the platform holds the account's
+    /// calls back (`Retry-After` on anything).
+    fn take_read(
+        &self,
+        channel: i64,
+        platform: Platform,
+        endpoint: &'static str,
+        reserve: usize,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let mut s = self.state();
+        if let Some(wait) = s
+            .holds
+            .iter()
+            .filter(|((c, _), until)| *c == channel && **until > now)
+            .map(|(_, until)| *until - now)
+            .max()
+        {
+            return Err(wait);
+        }
+        if platform != Platform::Tiktok {
+            return Ok(());
+        }
+        s.reads
+            .entry((channel, endpoint))
+            .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
+            .take(reserve, now)
+    }
+
+    /// Learns from a read's outcome: the platform's "too many requests" counts the endpoint's
+    /// minute as spent (until its `Retry-After`, else a minute), so no call goes before then.
+    fn observe_read(&self, channel: i64, endpoint: &'static str, outcome: &Outcome, now: Instant) {
+        if let Outcome::Retry {
+            limited: true,
+            after,
+            ..
+        } = outcome
+        {
+            let mut s = self.state();
+            s.reads
+                .entry((channel, endpoint))
+                .or_insert_with(|| Window::new(TIKTOK_PER_MINUTE, Duration::from_secs(60)))
+                .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
+        }
     }
 }
 
