@@ -8,17 +8,17 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::act::{Answering, apply, reply_message};
 use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
-use super::due::apply;
 use super::ledger::{Involved, Ledger};
 use super::runs::{self, NewRun};
 use super::safeguards::{Stop, Subject};
 use super::turns::{Rules, TURNS, lock_channels_reading_rules, were_current};
 use super::variants::{self, Picked};
 use crate::conversations::{
-    self, Automated, Handover, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
+    self, Automated, Handover, Leased, SendNow, Sender, Threads, record_outbound_leasing,
 };
-use crate::domain::{Kind, Mode, Platform, Source, State};
+use crate::domain::{Kind, Mode, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::random;
 use crate::rules::Message;
@@ -492,18 +492,6 @@ async fn write(
     })
 }
 
-/// The message a rule's reply answers.
-pub struct Answering<'a> {
-    /// The message answered (and liked, hidden or deleted).
-    pub message: MessageId,
-    pub platform: Platform,
-    pub channel: ChannelId,
-    pub thread: ThreadId,
-    pub kind: Kind,
-    pub external_id: &'a str,
-    pub parent_external_id: Option<&'a str>,
-}
-
 impl<'a> Arrival<'a> {
     fn answering(&'a self) -> Answering<'a> {
         Answering {
@@ -515,36 +503,6 @@ impl<'a> Arrival<'a> {
             external_id: self.external_id,
             parent_external_id: self.parent_external_id,
         }
-    }
-}
-
-/// The outbound message a rule's reply becomes: under the comment it answers (a reply to a
-/// reply goes under the same top-level comment), or in the DM conversation; a private reply
-/// is a DM about the comment, kept in the comment's thread.
-pub fn reply_message<'a>(
-    workspace: i64,
-    to: &Answering<'a>,
-    private: bool,
-    text: &'a str,
-    state: State,
-    automated: Automated,
-) -> Outbound<'a> {
-    let kind = if private { Kind::Dm } else { to.kind };
-    let parent = match to.kind {
-        Kind::Comment if private => Some(to.external_id),
-        Kind::Comment => Some(to.parent_external_id.unwrap_or(to.external_id)),
-        Kind::Dm => None,
-    };
-    Outbound {
-        workspace,
-        channel: to.channel,
-        thread: to.thread,
-        kind,
-        parent_external_id: parent,
-        text,
-        source: Source::Rule,
-        state,
-        automated: Some(automated),
     }
 }
 

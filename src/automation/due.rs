@@ -10,17 +10,13 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 
-use super::decide::{Answering, reply_message};
+use super::act::{Answering, apply};
 use super::hourly;
 use super::runs::settle;
 use super::safeguards::in_window;
-use crate::conversations::{
-    Automated, Outbound, Threads, enqueue_moderation, record_outbound_many,
-};
-use crate::domain::{Deed, Kind, Platform, State, Status};
+use crate::conversations::{Outbound, Threads, record_outbound_many};
+use crate::domain::{Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::inbox::actions;
-use crate::rules::action::platform_can;
 use crate::storage::{Backend, Db, Sql, Tx};
 
 /// How often the worker looks for due runs.
@@ -171,75 +167,6 @@ async fn act<'a>(
     let reason = (!notes.is_empty()).then(|| notes.join("; "));
     settle(tx, run.id, "done", reason, now).await?;
     Ok(Acted::Done)
-}
-
-/// Does every action of `planned` for the message `to`; replies go to `replies` as queued
-/// messages for the caller to write (`None`: they exist already, as an approved suggestion).
-/// Returns notes on what could not be done here.
-#[allow(clippy::too_many_arguments)]
-pub async fn apply<'a>(
-    tx: &mut Tx,
-    workspace: i64,
-    rule: i64,
-    run: i64,
-    to: &Answering<'a>,
-    planned: &'a [Value],
-    mut replies: Option<&mut Vec<Outbound<'a>>>,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut notes = Vec::new();
-    for action in planned {
-        let kind = action["type"].as_str().unwrap_or_default();
-        match kind {
-            // Written when decided; one without a text was left out (see the run's reason).
-            "reply" | "private_reply" if action["text"].is_null() => {}
-            "reply" | "private_reply" if replies.is_some() => {
-                let text = action["text"].as_str().unwrap_or_default();
-                let automated = Automated {
-                    rule,
-                    run,
-                    variant: action["variant"].as_i64().unwrap_or(0),
-                };
-                let private = kind == "private_reply";
-                let message = reply_message(workspace, to, private, text, State::Queued, automated);
-                if let Some(out) = replies.as_deref_mut() {
-                    out.push(message);
-                }
-            }
-            "reply" | "private_reply" => {}
-            "label" | "remove_label" => {
-                let label = action["label"].as_str().unwrap_or_default();
-                if kind == "label" {
-                    actions::add_label(tx, workspace, to.thread, label, now).await?;
-                } else {
-                    actions::remove_label(tx, workspace, to.thread, label).await?;
-                }
-            }
-            "assign" => {
-                let user = action["user_id"].as_i64();
-                if let Err(e) = actions::assign(tx, workspace, to.thread, user, now).await {
-                    match e {
-                        crate::inbox::InboxError::Database(e) => return Err(e),
-                        other => notes.push(format!("assign: {other}")),
-                    }
-                }
-            }
-            "close" => {
-                actions::set_status(tx, workspace, &[to.thread], Status::Done, now).await?;
-            }
-            other if platform_can(other, to.platform) => match other.parse::<Deed>() {
-                Ok(deed) => {
-                    if !enqueue_moderation(tx, workspace, to.message, deed, now).await? {
-                        notes.push(format!("{other}: the message has no platform id"));
-                    }
-                }
-                Err(_) => notes.push(format!("{other}: not something a platform does")),
-            },
-            // Said when decided.
-            _ => {}
-        }
-    }
-    Ok(notes)
 }
 
 /// Whether a person replied in the thread after the message the run answers, here or on the

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::AutomationError;
-use super::decide::Answering;
-use super::due::apply;
+use super::act::Answering;
+use super::act::apply;
 use super::runs::settle;
 use super::safeguards::in_window;
 use crate::accounts::audit::{self, Entry, Who};

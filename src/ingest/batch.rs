@@ -6,10 +6,9 @@ use chrono::{DateTime, Utc};
 use super::error::IngestError;
 use super::event::{AuthorRef, Event, MessageEvent, VideoRef};
 use super::fields::{
-    MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS, blank_problem, line_problem,
-    text_problem, time_problem, to_microseconds,
+    MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS, blank_problem, is_web_url,
+    line_problem, message_conflict, text_problem, time_problem, to_microseconds,
 };
-use super::validate::{is_web_url, message_conflict};
 use crate::problem::Problem;
 
 /// Events that passed every check, all or nothing.

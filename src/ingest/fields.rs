@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Map, Value};
 
+use crate::domain::{Direction, Kind};
 use crate::problem::Problem;
 
 pub const MAX_ID_CHARS: usize = 256;
@@ -197,4 +198,36 @@ pub fn time_problem(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<&'static str
 /// `t` to the microsecond, what both databases store.
 pub fn to_microseconds(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::microseconds(1)).unwrap_or(t)
+}
+
+/// The first rule a message's fields break together, as the field to name and what to say.
+pub fn message_conflict(
+    kind: Option<Kind>,
+    has_video: bool,
+    external_id: Option<&str>,
+    parent: Option<&str>,
+    direction: Option<Direction>,
+    has_recipient: bool,
+) -> Option<(&'static str, &'static str)> {
+    if kind == Some(Kind::Comment) && !has_video {
+        Some((
+            "video.external_id",
+            "is required for comments (the video or post they belong to)",
+        ))
+    } else if parent.is_some() && parent == external_id {
+        Some(("parent_external_id", "must differ from external_id"))
+    } else if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && !has_recipient {
+        Some((
+            "recipient.external_id",
+            "is required for a DM the account sent itself",
+        ))
+    } else {
+        None
+    }
+}
+
+/// Only web addresses become links: a `javascript:` URL in a page would run.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() > "http://".len()
 }

@@ -9,9 +9,10 @@ use super::cache::{
     Learned, Memory, RefCache, contact_print, learn_written, split_known, video_print,
 };
 use super::event::{AuthorRef, Event, VideoRef};
-use super::messages::{Incoming, direction_of, write_messages};
+use super::messages::{direction_of, write_messages};
 use super::outcome::{Outcome, OutcomeStatus};
-use super::refs::{ChannelRef, Key, resolve_channels, upsert_contacts, upsert_videos};
+use super::refs::{resolve_channels, upsert_contacts, upsert_videos};
+use super::resolved::{ChannelRef, Incoming, Key};
 use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
 use crate::conversations::{Handover, Leased};

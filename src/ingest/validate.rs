@@ -6,7 +6,10 @@ use serde_json::Value;
 use super::batch::Batch;
 use super::error::IngestError;
 use super::event::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
-use super::fields::{Fields, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS};
+use super::fields::{
+    Fields, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS, is_web_url,
+    message_conflict,
+};
 use crate::domain::{Direction, Kind, Platform};
 use crate::problem::Problem;
 
@@ -124,32 +127,6 @@ fn read_message(
     }))
 }
 
-/// The first rule a message's fields break together, as the field to name and what to say.
-pub(super) fn message_conflict(
-    kind: Option<Kind>,
-    has_video: bool,
-    external_id: Option<&str>,
-    parent: Option<&str>,
-    direction: Option<Direction>,
-    has_recipient: bool,
-) -> Option<(&'static str, &'static str)> {
-    if kind == Some(Kind::Comment) && !has_video {
-        Some((
-            "video.external_id",
-            "is required for comments (the video or post they belong to)",
-        ))
-    } else if parent.is_some() && parent == external_id {
-        Some(("parent_external_id", "must differ from external_id"))
-    } else if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && !has_recipient {
-        Some((
-            "recipient.external_id",
-            "is required for a DM the account sent itself",
-        ))
-    } else {
-        None
-    }
-}
-
 fn read_video(f: &mut Fields<'_>) -> Option<VideoRef> {
     let external_id = f.id("external_id");
     let external_id = f.required("external_id", external_id);
@@ -230,10 +207,4 @@ fn read_channel_stats(
         posts,
         captured_at: captured_at?,
     }))
-}
-
-/// Only web addresses become links: a `javascript:` URL in a page would run.
-pub fn is_web_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() > "http://".len()
 }
