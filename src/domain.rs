@@ -171,6 +171,21 @@ word_enum!(
 );
 
 word_enum!(
+    /// Where a rule run stands: waiting for its time (`due`) or a person (`suggested`), acted
+    /// on (`done`, or `approved` by a person), recorded only (`dry_run`), stopped by a
+    /// safeguard (`suppressed`), no longer sensible when due (`skipped`), or `rejected`.
+    RunOutcome { Due => "due", Done => "done", Skipped => "skipped", Suppressed => "suppressed",
+                 Suggested => "suggested", DryRun => "dry_run", Approved => "approved", Rejected => "rejected" }
+);
+
+impl RunOutcome {
+    /// Whether the run answers (or will answer) its message: a later rule must not as well.
+    pub fn answers(self) -> bool {
+        matches!(self, RunOutcome::Due | RunOutcome::Suggested)
+    }
+}
+
+word_enum!(
     /// What a member may do in a workspace, from least to most (the order is the derived `Ord`).
     Role { Viewer => "viewer", Agent => "agent", Admin => "admin", Owner => "owner" }
 );

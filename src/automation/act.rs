@@ -3,10 +3,10 @@
 //! the due worker for the others, an approval for a suggestion.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
+use super::runs::Planned;
 use crate::conversations::{Automated, Outbound, enqueue_moderation};
-use crate::domain::{Deed, Kind, Platform, Source, State, Status};
+use crate::domain::{Kind, Platform, Source, State, Status};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions;
 use crate::rules::action::platform_can;
@@ -64,40 +64,42 @@ pub async fn apply<'a>(
     rule: i64,
     run: i64,
     to: &Answering<'a>,
-    planned: &'a [Value],
+    planned: &'a [Planned],
     mut replies: Option<&mut Vec<Outbound<'a>>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut notes = Vec::new();
     for action in planned {
-        let kind = action["type"].as_str().unwrap_or_default();
-        match kind {
-            // Written when decided; one without a text was left out (see the run's reason).
-            "reply" | "private_reply" if action["text"].is_null() => {}
-            "reply" | "private_reply" if replies.is_some() => {
-                let text = action["text"].as_str().unwrap_or_default();
+        match action {
+            // Written when decided (`None`: they exist already); one without a text was left
+            // out (see the run's reason).
+            Planned::Reply(reply) | Planned::PrivateReply(reply) => {
+                let (Some(text), Some(out)) = (&reply.text, replies.as_deref_mut()) else {
+                    continue;
+                };
                 let automated = Automated {
                     rule,
                     run,
-                    variant: action["variant"].as_i64().unwrap_or(0),
+                    variant: reply.variant.unwrap_or(0),
                 };
-                let private = kind == "private_reply";
-                let message = reply_message(workspace, to, private, text, State::Queued, automated);
-                if let Some(out) = replies.as_deref_mut() {
-                    out.push(message);
-                }
+                let private = matches!(action, Planned::PrivateReply(_));
+                out.push(reply_message(
+                    workspace,
+                    to,
+                    private,
+                    text,
+                    State::Queued,
+                    automated,
+                ));
             }
-            "reply" | "private_reply" => {}
-            "label" | "remove_label" => {
-                let label = action["label"].as_str().unwrap_or_default();
-                if kind == "label" {
-                    actions::add_label(tx, workspace, to.thread, label, now).await?;
-                } else {
-                    actions::remove_label(tx, workspace, to.thread, label).await?;
-                }
+            Planned::Label { label } => {
+                actions::add_label(tx, workspace, to.thread, label, now).await?;
             }
-            "assign" => {
-                let user = action["user_id"].as_i64();
+            Planned::RemoveLabel { label } => {
+                actions::remove_label(tx, workspace, to.thread, label).await?;
+            }
+            Planned::Assign { user_id } => {
+                let user = Some(*user_id);
                 if let Err(e) = actions::assign(tx, workspace, to.thread, user, now).await {
                     match e {
                         crate::inbox::InboxError::Database(e) => return Err(e),
@@ -105,19 +107,20 @@ pub async fn apply<'a>(
                     }
                 }
             }
-            "close" => {
+            Planned::Close => {
                 actions::set_status(tx, workspace, &[to.thread], Status::Done, now).await?;
             }
-            other if platform_can(other, to.platform) => match other.parse::<Deed>() {
-                Ok(deed) => {
-                    if !enqueue_moderation(tx, workspace, to.message, deed, now).await? {
-                        notes.push(format!("{other}: the message has no platform id"));
-                    }
+            Planned::Like | Planned::Hide | Planned::Delete => {
+                let Some(deed) = action.moderation() else {
+                    continue;
+                };
+                // What the platform cannot do was said when decided.
+                if platform_can(deed, to.platform)
+                    && !enqueue_moderation(tx, workspace, to.message, deed, now).await?
+                {
+                    notes.push(format!("{deed}: the message has no platform id"));
                 }
-                Err(_) => notes.push(format!("{other}: not something a platform does")),
-            },
-            // Said when decided.
-            _ => {}
+            }
         }
     }
     Ok(notes)

@@ -11,18 +11,18 @@ use chrono::{DateTime, Duration, Utc};
 use super::act::{Answering, apply, reply_message};
 use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
 use super::ledger::{Involved, Ledger};
-use super::runs::{self, NewRun};
+use super::runs::{self, NewRun, Planned};
 use super::safeguards::{Stop, Subject};
 use super::turns::{Rules, TURNS, lock_channels_reading_rules, were_current};
 use super::variants::{self, Picked};
 use crate::conversations::{
     self, Automated, Handover, Leased, SendNow, Sender, Threads, record_outbound_leasing,
 };
-use crate::domain::{Kind, Mode, State};
+use crate::domain::{Kind, Mode, RunOutcome, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::random;
 use crate::rules::Message;
-use crate::rules::action::{Action, platform_can};
+use crate::rules::action::Action;
 use crate::rules::trial::{Sample, context};
 use crate::storage::{Backend, Sql, Tx, padded_chunks};
 
@@ -48,9 +48,9 @@ struct Decision {
     arrival: usize,
     rule: i64,
     mode: Mode,
-    outcome: &'static str,
+    outcome: RunOutcome,
     reason: Option<String>,
-    actions: serde_json::Value,
+    actions: Vec<Planned>,
     picked: Vec<(usize, Picked)>,
     due: DateTime<Utc>,
 }
@@ -216,7 +216,7 @@ async fn decide_by(
                 now,
             );
             // A dry run sends nothing: it does not keep a later rule from answering.
-            answered |= matches!(d.outcome, "due" | "suggested") && !d.picked.is_empty();
+            answered |= d.outcome.answers() && !d.picked.is_empty();
             decisions.push(d);
         }
     }
@@ -290,8 +290,8 @@ fn decide_one(
     let unable: Vec<&str> = plan
         .actions
         .iter()
+        .filter(|a| !a.platform_can(arrival.sample.platform))
         .map(Action::name)
-        .filter(|name| !platform_can(name, arrival.sample.platform))
         .collect();
     let note = (!unable.is_empty()).then(|| {
         format!(
@@ -304,12 +304,12 @@ fn decide_one(
         stop = Some(Stop::NothingToSuggest);
     }
     let outcome = match (&stop, plan.mode) {
-        (Some(_), _) => "suppressed",
-        (None, Mode::Auto) => "due",
-        (None, Mode::Suggest) => "suggested",
-        (None, Mode::DryRun) => "dry_run",
+        (Some(_), _) => RunOutcome::Suppressed,
+        (None, Mode::Auto) => RunOutcome::Due,
+        (None, Mode::Suggest) => RunOutcome::Suggested,
+        (None, Mode::DryRun) => RunOutcome::DryRun,
     };
-    if matches!(outcome, "due" | "suggested") {
+    if outcome.answers() {
         let reply = picked.first().map(|(_, p)| p.text.as_str());
         ledger.record(plan, &subject, reply, now);
     }
@@ -350,7 +350,7 @@ fn write_replies(
                     .flatten(),
             ),
             Action::PrivateReply { variants, weights }
-                if platform_can("private_reply", arrival.sample.platform) =>
+                if action.platform_can(arrival.sample.platform) =>
             {
                 (variants, weights, None)
             }
@@ -385,7 +385,7 @@ async fn write(
     // A rule without delay acts here, in the transaction that stores the message, after the
     // one check the due worker makes that this batch itself can change: a reply of ours (typed
     // in the platform's app, or listed by a poll) after the message, in the same batch.
-    let due_now = |d: &Decision| d.outcome == "due" && d.due <= now;
+    let due_now = |d: &Decision| d.outcome == RunOutcome::Due && d.due <= now;
     let now_acting = |d: &Decision| due_now(d) && !answered.contains(&d.arrival);
     let rows: Vec<NewRun<'_>> = decisions
         .iter()
@@ -403,9 +403,9 @@ async fn write(
                 video: a.video,
                 mode: d.mode,
                 outcome: if acting {
-                    "done"
+                    RunOutcome::Done
                 } else if skipped {
-                    "skipped"
+                    RunOutcome::Skipped
                 } else {
                     d.outcome
                 },
@@ -425,17 +425,11 @@ async fn write(
     let ids = runs::insert_many(tx, &rows).await?;
     let mut replies = Vec::new();
     let mut moderated = false;
-    let empty = Vec::new();
     for d in decisions.iter().filter(|d| now_acting(d)) {
         let a = &arrivals[d.arrival];
         let run = ids[&(a.message.0, d.rule)];
-        let planned = d.actions.as_array().unwrap_or(&empty);
-        moderated |= planned.iter().any(|p| {
-            !matches!(
-                p["type"].as_str(),
-                Some("reply" | "private_reply" | "label" | "remove_label" | "assign" | "close")
-            )
-        });
+        let planned = &d.actions;
+        moderated |= planned.iter().any(|p| p.moderation().is_some());
         let to = a.answering();
         let notes = apply(
             tx,
@@ -454,14 +448,19 @@ async fn write(
                 .filter(|r| !r.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ");
-            runs::settle(tx, run, "done", Some(reason), now).await?;
+            runs::settle(tx, run, RunOutcome::Done, Some(reason), now).await?;
         }
     }
     for d in decisions {
         let state = match d.outcome {
-            "suggested" => State::Suggested,
-            "dry_run" => State::DryRun,
-            _ => continue,
+            RunOutcome::Suggested => State::Suggested,
+            RunOutcome::DryRun => State::DryRun,
+            RunOutcome::Due
+            | RunOutcome::Done
+            | RunOutcome::Skipped
+            | RunOutcome::Suppressed
+            | RunOutcome::Approved
+            | RunOutcome::Rejected => continue,
         };
         let a = &arrivals[d.arrival];
         let run = ids[&(a.message.0, d.rule)];

@@ -5,17 +5,16 @@
 //! here — in the same transaction that marks the run done. Exactly once, whatever crashes.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 
 use super::act::{Answering, apply};
 use super::hourly;
-use super::runs::settle;
+use super::runs::{Planned, read_planned, settle};
 use super::safeguards::in_window;
 use crate::conversations::{Outbound, Threads, record_outbound_many};
-use crate::domain::{Kind, Platform};
+use crate::domain::{Kind, Platform, RunOutcome};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::storage::{Backend, Db, Sql, Tx};
 
@@ -94,10 +93,7 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
         sql.push(" FOR UPDATE OF r SKIP LOCKED");
     }
     let due: Vec<DueRun> = tx.fetch_all(sql).await?;
-    let planned: Vec<Vec<Value>> = due
-        .iter()
-        .map(|r| serde_json::from_str(&r.actions).unwrap_or_default())
-        .collect();
+    let planned: Vec<Vec<Planned>> = due.iter().map(|r| read_planned(&r.actions)).collect();
     // Replies are written together at the end: each thread's summary is brought up to date once.
     let mut replies = Vec::new();
     let mut skipped = Vec::new();
@@ -123,7 +119,7 @@ enum Acted {
 async fn act<'a>(
     tx: &mut Tx,
     run: &'a DueRun,
-    planned: &'a [Value],
+    planned: &'a [Planned],
     replies: &mut Vec<Outbound<'a>>,
     now: DateTime<Utc>,
 ) -> Result<Acted, sqlx::Error> {
@@ -139,7 +135,14 @@ async fn act<'a>(
         None
     };
     if let Some(reason) = skip {
-        settle(tx, run.id, "skipped", Some(reason.to_owned()), now).await?;
+        settle(
+            tx,
+            run.id,
+            RunOutcome::Skipped,
+            Some(reason.to_owned()),
+            now,
+        )
+        .await?;
         return Ok(Acted::Skipped);
     }
     let thread = ThreadId(run.thread_id);
@@ -165,7 +168,7 @@ async fn act<'a>(
     )
     .await?;
     let reason = (!notes.is_empty()).then(|| notes.join("; "));
-    settle(tx, run.id, "done", reason, now).await?;
+    settle(tx, run.id, RunOutcome::Done, reason, now).await?;
     Ok(Acted::Done)
 }
 

@@ -131,7 +131,7 @@ impl Intake<'_> {
         let Some(notice) = tiktok::parse(payload).map_err(IntakeError::Invalid)? else {
             return Ok(ignored);
         };
-        if notice.action != "insert" {
+        if notice.action != tiktok::CommentAction::Insert {
             // Deletions and visibility changes are acknowledged; the inbox keeps what it stored.
             return Ok(ignored);
         }

@@ -18,8 +18,34 @@ pub struct Notice {
     pub comment_id: String,
     pub video_id: String,
     pub parent_comment_id: Option<String>,
-    /// insert, delete, set_to_hidden, set_to_friends_only, set_to_public.
-    pub action: String,
+    pub action: CommentAction,
+}
+
+/// What happened to the comment a notice names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    /// Written: the only one that brings something to store.
+    Insert,
+    Delete,
+    SetToHidden,
+    SetToFriendsOnly,
+    SetToPublic,
+    /// A word TikTok did not document: acknowledged, like any change.
+    Other,
+}
+
+impl CommentAction {
+    /// TikTok's word; a notice without one is an insert.
+    fn read(word: Option<&str>) -> CommentAction {
+        match word {
+            None | Some("insert") => CommentAction::Insert,
+            Some("delete") => CommentAction::Delete,
+            Some("set_to_hidden") => CommentAction::SetToHidden,
+            Some("set_to_friends_only") => CommentAction::SetToFriendsOnly,
+            Some("set_to_public") => CommentAction::SetToPublic,
+            Some(_) => CommentAction::Other,
+        }
+    }
 }
 
 /// Reads a webhook body; `Ok(None)` for events other than `comment.update`.
@@ -77,10 +103,7 @@ pub fn parse(body: &Value) -> Result<Option<Notice>, Vec<Problem>> {
         comment_id: comment_id.unwrap_or_default(),
         video_id: video_id.unwrap_or_default(),
         parent_comment_id: id_of(&content["parent_comment_id"]).filter(|p| p != "0"),
-        action: content["comment_action"]
-            .as_str()
-            .unwrap_or("insert")
-            .to_owned(),
+        action: CommentAction::read(content["comment_action"].as_str()),
     }))
 }
 
@@ -268,7 +291,7 @@ mod tests {
         assert_eq!(n.comment_id, "7385350567722402578");
         assert_eq!(n.video_id, "7377694258502880513");
         assert_eq!(n.parent_comment_id, None);
-        assert_eq!(n.action, "insert");
+        assert_eq!(n.action, CommentAction::Insert);
         assert_eq!(parse(&json!({"event": "video.publish"})).unwrap(), None);
         let bad =
             parse(&json!({"event": "comment.update", "user_openid": "a", "content": "{not json"}))

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Reach, read_actions};
 use super::condition::read_conditions;
-use crate::domain::{Kind, Platform};
+use crate::domain::{Kind, Mode, Platform};
 use crate::problem::Problem;
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -125,21 +125,21 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
         kinds: &applies_to,
     };
     let actions = read_actions(obj.get("actions"), &reach, &mut problems);
-    let mode = match obj.get("mode").and_then(Value::as_str) {
-        None => "suggest",
-        Some(m @ ("auto" | "suggest" | "dry_run")) => m,
-        Some(_) => {
+    let mode = match obj.get("mode").and_then(Value::as_str).map(str::parse) {
+        None => Mode::Suggest,
+        Some(Ok(mode)) => mode,
+        Some(Err(_)) => {
             problems.push(Problem::new(
                 "mode",
                 "must be one of: auto, suggest, dry_run",
             ));
-            "suggest"
+            Mode::Suggest
         }
     };
     let replies = actions
         .iter()
         .any(|a| matches!(a, Action::Reply { .. } | Action::PrivateReply { .. }));
-    if mode == "suggest" && !replies && !actions.is_empty() {
+    if mode == Mode::Suggest && !replies && !actions.is_empty() {
         problems.push(Problem::new(
             "mode",
             "suggest waits for a person to approve a reply, and this rule has none; add a reply or use auto or dry_run",
