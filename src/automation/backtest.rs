@@ -88,13 +88,13 @@ pub async fn backtest(
     rule: &StoredRule,
     days: i64,
     now: DateTime<Utc>,
-) -> Result<Backtest, sqlx::Error> {
+) -> Result<Backtest, AutomationError> {
     let definition: Value = serde_json::from_str(&rule.definition).unwrap_or_default();
     let plan = Plan::read(rule, &definition);
     let mut spec = rule.spec(&definition);
     spec.enabled = true;
     spec.keep_going = false;
-    let matcher = Matcher::new(vec![spec]).map_err(sqlx::Error::Protocol)?;
+    let matcher = Matcher::new(vec![spec]).map_err(AutomationError::Uncompilable)?;
 
     let mut sql = Sql::new(
         "SELECT m.id, m.thread_id, m.channel_id, c.platform, c.handle, m.kind, m.direction, m.text, \

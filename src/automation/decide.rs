@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::AutomationError;
 use super::act::{Answering, apply, reply_message};
 use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
 use super::ledger::{Involved, Ledger};
@@ -72,7 +73,7 @@ pub async fn decide(
     workspace: i64,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
-) -> Result<Decided, sqlx::Error> {
+) -> Result<Decided, AutomationError> {
     if arrivals.is_empty() {
         return Ok(Decided::default());
     }
@@ -92,7 +93,7 @@ pub async fn decide(
     let rules = Rules::Read(books.current(tx, workspace).await?);
     decide_by(tx, books, courier, workspace, arrivals, rules, now)
         .await?
-        .ok_or_else(|| sqlx::Error::Protocol("rules read in this transaction went stale".into()))
+        .ok_or(AutomationError::StaleRules)
 }
 
 /// [`decide`] by `rules`; `None` when the rules assumed are no longer the workspace's.
@@ -104,7 +105,7 @@ async fn decide_by(
     arrivals: &[Arrival<'_>],
     rules: Rules,
     now: DateTime<Utc>,
-) -> Result<Option<Decided>, sqlx::Error> {
+) -> Result<Option<Decided>, AutomationError> {
     let book = match &rules {
         Rules::Read(standing) => standing.book.clone(),
         Rules::Assumed(book) => book.clone(),
@@ -236,9 +237,8 @@ async fn decide_by(
         decisions: &decisions,
         answered: &answered,
     };
-    write(tx, workspace, &written, send_now.as_ref(), now)
-        .await
-        .map(Some)
+    let decided = write(tx, workspace, &written, send_now.as_ref(), now).await?;
+    Ok(Some(decided))
 }
 
 /// What [`write`] writes.

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::backlog::Backlog;
 use super::cache::Memory;
+use super::error::IngestError;
 use super::event::Event;
 use super::outcome::Outcome;
 use super::store::store_events;
@@ -53,7 +54,7 @@ struct Job {
     workspace: i64,
     events: Vec<Event>,
     now: DateTime<Utc>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, sqlx::Error>>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, IngestError>>,
 }
 
 #[derive(Clone)]
@@ -143,13 +144,13 @@ impl IngestQueue {
         workspace: i64,
         batch: super::Batch,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outcome>, sqlx::Error> {
+    ) -> Result<Vec<Outcome>, IngestError> {
         let events = batch.0;
         if events.iter().any(|e| matches!(e, Event::Message(_))) {
             self.memory.rules.prepare(&self.db, workspace).await?;
         }
         let (reply, answer) = oneshot::channel();
-        let closed = || sqlx::Error::PoolClosed;
+        let closed = || IngestError::Database(sqlx::Error::PoolClosed);
         let count = events.len();
         self.jobs
             .send(Job {
@@ -182,7 +183,7 @@ impl IngestQueue {
         workspace: i64,
         events: Vec<Event>,
         now: DateTime<Utc>,
-    ) -> Result<super::IngestReport, super::IngestError> {
+    ) -> Result<super::IngestReport, IngestError> {
         let batch = super::Batch::check(events, now)?;
         Ok(super::IngestReport::new(
             self.store(workspace, batch, now).await?,
@@ -224,7 +225,7 @@ impl Writing {
         workspace: i64,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outcome>, sqlx::Error> {
+    ) -> Result<Vec<Outcome>, IngestError> {
         let courier = self.courier.as_deref();
         let stored = store_events(&self.db, &self.cache, courier, workspace, events, now).await?;
         if let Some(courier) = courier {

@@ -8,6 +8,7 @@ use tracing::instrument;
 use super::cache::{
     Learned, Memory, RefCache, contact_print, learn_written, split_known, video_print,
 };
+use super::error::IngestError;
 use super::event::{AuthorRef, Event, VideoRef};
 use super::messages::{direction_of, write_messages};
 use super::outcome::{Outcome, OutcomeStatus};
@@ -42,12 +43,12 @@ pub async fn store_events(
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<Stored, sqlx::Error> {
+) -> Result<Stored, IngestError> {
     let mut attempt = 1;
     let mut reconnected = false;
     loop {
         match store_once(db, memory, courier, workspace, events, now).await {
-            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+            Err(IngestError::Database(e)) if attempt < ATTEMPTS && is_transient(&e) => {
                 tracing::warn!(error = %e, attempt, "batch conflicted with a concurrent writer; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
@@ -57,7 +58,9 @@ pub async fn store_events(
             // another, so one stale connection does not refuse the batch. Lost before the
             // commit, nothing of it was stored; lost at the commit, it may have been, and
             // storing it again finds its events stored. Lost again: refused (`503`).
-            Err(e) if !reconnected && db.backend() == Backend::Postgres && connection_lost(&e) => {
+            Err(IngestError::Database(e))
+                if !reconnected && db.backend() == Backend::Postgres && connection_lost(&e) =>
+            {
                 tracing::warn!(error = %e, "batch's connection was lost; trying once more on another");
                 reconnected = true;
             }
@@ -86,7 +89,7 @@ async fn store_once(
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<Stored, sqlx::Error> {
+) -> Result<Stored, IngestError> {
     let cache = &memory.refs;
     let mut learned = cache.learning();
     let (committed_refs, mut tx) = if db.backend() == Backend::Postgres {
