@@ -9,7 +9,7 @@ use super::cache::{
     Learned, Memory, RefCache, contact_print, learn_written, split_known, video_print,
 };
 use super::error::IngestError;
-use super::event::{AuthorRef, Event, VideoRef};
+use super::event::{AuthorRef, Event, MessageEvent, VideoRef};
 use super::messages::{direction_of, write_messages};
 use super::outcome::{Outcome, OutcomeStatus};
 use super::refs::{resolve_channels, upsert_contacts, upsert_videos};
@@ -121,15 +121,11 @@ async fn store_once(
     // for its own arguments also re-planned the foreign-key checks behind every inserted row
     // (a third of the database's time at a million messages). The writers' plans are index
     // lookups only, right at any size of table (`storage`'s `KEYED`).
-    let Refs {
-        channels,
-        videos: video_ids,
-        contacts: contact_ids,
-    } = match committed_refs {
+    let refs = match committed_refs {
         Some(refs) => refs,
         None => resolve_refs(&mut tx, cache, &mut learned, workspace, events, now).await?,
     };
-    let channel_of = |e: &Event| channel_of(&channels, e);
+    let channel_of = |e: &Event| channel_of(&refs.channels, e);
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut decided = automation::Decided::default();
@@ -137,28 +133,9 @@ async fn store_once(
     for (index, event) in events.iter().enumerate() {
         let channel = channel_of(event);
         match event {
-            Event::Message(m) => {
-                let direction = direction_of(m, &channel);
-                let other = match (m.kind, direction, &m.recipient) {
-                    (Kind::Dm, Direction::Outbound, Some(r)) => r,
-                    _ => &m.author,
-                };
-                incoming.push(Incoming {
-                    index,
-                    event: m,
-                    channel_id: channel.id,
-                    direction,
-                    video_id: m
-                        .video
-                        .as_ref()
-                        .map(|v| video_ids[&(channel.id, v.external_id.clone())]),
-                    author_id: contact_ids[&(channel.id, m.author.external_id.clone())],
-                    contact_id: contact_ids[&(channel.id, other.external_id.clone())],
-                    contact_ext: &other.external_id,
-                });
-            }
+            Event::Message(m) => incoming.push(incoming_of(index, m, &channel, &refs)),
             Event::VideoStats(s) => {
-                let video = video_ids[&(channel.id, s.video.external_id.clone())];
+                let video = refs.videos[&(channel.id, s.video.external_id.clone())];
                 outcomes[index] = Some(write_video_stats(&mut tx, index, video, s, now).await?);
             }
             Event::ChannelStats(s) => {
@@ -194,6 +171,34 @@ const BULK_EVENTS: usize = 64;
 fn channel_of(channels: &HashMap<(Platform, String), ChannelRef>, event: &Event) -> ChannelRef {
     let (platform, name) = event.channel();
     channels[&(platform, name.to_owned())].clone()
+}
+
+/// Message event `m`, at `index` of its batch, with the ids its row needs.
+fn incoming_of<'a>(
+    index: usize,
+    m: &'a MessageEvent,
+    channel: &ChannelRef,
+    refs: &Refs,
+) -> Incoming<'a> {
+    let direction = direction_of(m, channel);
+    let other = match (m.kind, direction, &m.recipient) {
+        (Kind::Dm, Direction::Outbound, Some(r)) => r,
+        _ => &m.author,
+    };
+    let contact = |external: &str| refs.contacts[&(channel.id, external.to_owned())];
+    Incoming {
+        index,
+        event: m,
+        channel_id: channel.id,
+        direction,
+        video_id: m
+            .video
+            .as_ref()
+            .map(|v| refs.videos[&(channel.id, v.external_id.clone())]),
+        author_id: contact(&m.author.external_id),
+        contact_id: contact(&other.external_id),
+        contact_ext: &other.external_id,
+    }
 }
 
 /// The ids of every channel, video and contact a batch names.
