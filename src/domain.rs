@@ -121,6 +121,17 @@ word_enum!(
            Unhide => "unhide", Delete => "delete" }
 );
 
+impl Direction {
+    /// Outbound when the account itself wrote the message, else inbound.
+    pub fn ours(ours: bool) -> Direction {
+        if ours {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        }
+    }
+}
+
 impl Deed {
     /// Whether doing this makes a message of ours (a reply or a DM) rather than acting on one.
     pub fn makes_message(self) -> bool {
@@ -158,6 +169,21 @@ word_enum!(
     /// approve, or by recording what it would have done.
     Mode { Auto => "auto", Suggest => "suggest", DryRun => "dry_run" }
 );
+
+word_enum!(
+    /// Where a rule run stands: waiting for its time (`due`) or a person (`suggested`), acted
+    /// on (`done`, or `approved` by a person), recorded only (`dry_run`), stopped by a
+    /// safeguard (`suppressed`), no longer sensible when due (`skipped`), or `rejected`.
+    RunOutcome { Due => "due", Done => "done", Skipped => "skipped", Suppressed => "suppressed",
+                 Suggested => "suggested", DryRun => "dry_run", Approved => "approved", Rejected => "rejected" }
+);
+
+impl RunOutcome {
+    /// Whether the run answers (or will answer) its message: a later rule must not as well.
+    pub fn answers(self) -> bool {
+        matches!(self, RunOutcome::Due | RunOutcome::Suggested)
+    }
+}
 
 word_enum!(
     /// What a member may do in a workspace, from least to most (the order is the derived `Ord`).

@@ -174,6 +174,8 @@ impl From<crate::automation::AutomationError> for AppError {
             E::NotFound(what) => AppError::NotFound(what),
             E::Conflict(why) => AppError::Conflict(why),
             E::Invalid(problems) => AppError::invalid(problems),
+            E::Uncompilable(why) => AppError::field("rule", why),
+            E::CompileFailed(_) | E::StaleRules => AppError::Internal(anyhow::Error::new(e)),
             E::Database(e) => AppError::Database(e),
         }
     }
@@ -197,6 +199,7 @@ impl From<crate::ingest::IngestError> for AppError {
             E::Malformed(message) => AppError::BadRequest(message),
             E::TooMany(message) => AppError::TooLarge(message),
             E::Invalid(problems) => AppError::invalid(problems),
+            E::Rules(e) => e.into(),
             E::Database(e) => AppError::Database(e),
         }
     }
@@ -210,5 +213,62 @@ impl From<crate::accounts::AccountError> for AppError {
             E::Refused(problems) => AppError::invalid(problems),
             E::Database(e) => AppError::Database(e),
         }
+    }
+}
+
+impl From<crate::connectors::channels::ChannelError> for AppError {
+    fn from(e: crate::connectors::channels::ChannelError) -> Self {
+        use crate::connectors::channels::ChannelError as E;
+        match e {
+            E::Incomplete(missing) => AppError::invalid(
+                missing
+                    .into_iter()
+                    .map(|field| Problem::new(field, "is required to connect a channel"))
+                    .collect(),
+            ),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
+impl From<crate::connectors::intake::IntakeError> for AppError {
+    fn from(e: crate::connectors::intake::IntakeError) -> Self {
+        use crate::connectors::intake::IntakeError as E;
+        match e {
+            E::Invalid(problems) => AppError::invalid(problems),
+            E::Store(e) => e.into(),
+            E::Upstream(why) => AppError::Upstream(why),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::AutomationError;
+    use crate::connectors::channels::ChannelError;
+
+    #[test]
+    fn feature_errors_answer_their_own_status() {
+        let incomplete: AppError = ChannelError::Incomplete(vec!["handle"]).into();
+        assert_eq!(incomplete.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(incomplete.problems()[0].field, "handle");
+        let uncompilable: AppError = AutomationError::Uncompilable("too large".into()).into();
+        assert_eq!(uncompilable.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(uncompilable.problems()[0].message.contains("too large"));
+        let stale: AppError = crate::ingest::IngestError::from(AutomationError::StaleRules).into();
+        assert_eq!(stale.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            !stale.public_message().contains("stale"),
+            "detail stays in the log"
+        );
+        let lost: AppError =
+            crate::ingest::IngestError::from(AutomationError::Database(sqlx::Error::PoolClosed))
+                .into();
+        assert!(
+            matches!(lost, AppError::Database(_)),
+            "a database error stays one"
+        );
     }
 }

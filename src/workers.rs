@@ -2,7 +2,8 @@
 //! and stopped here, together, on shutdown: the ingest writer, the worker that acts on rule
 //! runs as they fall due, the outbox dispatcher, the platform polls, the asks about channels'
 //! unverified tokens and the listener for other instances' changes. A rule without delay
-//! hands its replies to the dispatcher leased (`outbox::Courier`); a stored batch that left
+//! hands its replies to the dispatcher leased (`outbox::Courier`, which ingest knows as a
+//! `conversations::Handover`); a stored batch that left
 //! something for the dispatcher's claim, and each batch of due runs acted on, wakes it, so a
 //! reply goes out within milliseconds instead of at the next tick.
 
@@ -54,10 +55,10 @@ impl Workers {
         // A rule without delay queues its replies in the batch's own transaction, leased to
         // the dispatcher where it has a free slot; the others wait for its claim.
         let wake = vec![outbox.clone()];
-        let courier = Some(dispatcher.courier.clone());
+        let courier: Arc<dyn crate::conversations::Handover> = dispatcher.courier.clone();
         let (ingest, writer) = IngestQueue::new(
             db.clone(),
-            courier,
+            Some(courier),
             stopping.clone(),
             wake,
             live.clone(),

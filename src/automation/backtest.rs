@@ -91,53 +91,22 @@ pub async fn backtest(
     rule: &StoredRule,
     days: i64,
     now: DateTime<Utc>,
-) -> Result<Backtest, sqlx::Error> {
+) -> Result<Backtest, AutomationError> {
     let definition: Value = serde_json::from_str(&rule.definition).unwrap_or_default();
     let plan = Plan::read(rule, &definition);
     let mut spec = rule.spec(&definition);
     spec.enabled = true;
     spec.keep_going = false;
-    let matcher = Matcher::new(vec![spec]).map_err(sqlx::Error::Protocol)?;
+    let matcher = Matcher::new(vec![spec]).map_err(AutomationError::Uncompilable)?;
 
-    let mut sql = Sql::new(
-        "SELECT m.id, m.thread_id, m.channel_id, c.platform, c.handle, m.kind, m.direction, m.text, \
-         m.parent_external_id, m.video_id, m.author_id, a.username, a.display_name, v.title, v.url, \
-         v.published_at, m.created_at, m.received_at FROM messages m \
-         JOIN channels c ON c.id = m.channel_id LEFT JOIN contacts a ON a.id = m.author_id \
-         LEFT JOIN videos v ON v.id = m.video_id \
-         WHERE m.state NOT IN ('suggested', 'dry_run', 'rejected') AND m.workspace_id = ",
-    );
-    sql.bind(workspace)
-        .push(" AND m.created_at >= ")
-        .bind(now - Duration::days(days));
-    sql.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
-        .bind(MAX_MESSAGES + 1);
-    let mut rows: Vec<Row> = db.fetch_all(sql).await?;
-    let capped = rows.len() as i64 > MAX_MESSAGES;
-    rows.truncate(MAX_MESSAGES as usize);
-    rows.reverse();
+    let (rows, capped) = read_rows(db, workspace, days, now).await?;
 
     // Threads answered by us after a given message: the last outbound message per thread.
     let mut last_ours: HashMap<i64, DateTime<Utc>> = HashMap::new();
     for r in rows.iter().filter(|r| r.direction == Direction::Outbound) {
         last_ours.insert(r.thread_id, r.created_at);
     }
-    // "First message" as the live decision sees it: the author's first ever, not the first
-    // of the period read.
-    let authors: std::collections::BTreeSet<i64> =
-        rows.iter().filter_map(|r| r.author_id).collect();
-    let authors: Vec<i64> = authors.into_iter().collect();
-    let mut first_ids: HashMap<(i64, i64), i64> = HashMap::new();
-    for chunk in crate::storage::sized_chunks(&authors) {
-        let mut sql = Sql::new(
-            "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
-        );
-        sql.bind_list(chunk.iter().copied())
-            .push(" GROUP BY channel_id, author_id");
-        for (channel, author, id) in db.fetch_all::<(i64, i64, i64)>(sql).await? {
-            first_ids.insert((channel, author), id);
-        }
-    }
+    let first_ids = first_ids(db, &rows).await?;
     let mut replay = Replay {
         time_zone: super::pause::settings(db, workspace).await?.zone(),
         ..Replay::default()
@@ -158,31 +127,8 @@ pub async fn backtest(
     for r in &rows {
         let author = r.author_id.unwrap_or(0);
         let first = first_ids.get(&(r.channel_id, author)) == Some(&r.id);
-        let sample = Sample {
-            platform: r.platform,
-            channel: Some(r.channel_id),
-            channel_handle: &r.handle,
-            kind: r.kind,
-            text: &r.text,
-            username: r.username.as_deref(),
-            display_name: r.display_name.as_deref(),
-            is_reply: r.parent_external_id.is_some(),
-            first_message: first,
-            video_title: r.title.as_deref(),
-            video_url: r.url.as_deref(),
-            at: r.created_at,
-        };
-        let message = Message {
-            text: &r.text,
-            kind: r.kind,
-            platform: r.platform,
-            channel: r.channel_id,
-            video: r.video_id,
-            is_reply: sample.is_reply,
-            first_from_author: first,
-            video_age_days: r.published_at.map(|p| (r.created_at - p).num_days()),
-            at: r.created_at,
-        };
+        let sample = sample_of(r, first);
+        let message = message_of(r, &sample);
         if matcher.decide(&message).is_empty() {
             if asks_language
                 && r.direction == Direction::Inbound
@@ -231,6 +177,87 @@ pub async fn backtest(
         }
     }
     Ok(result)
+}
+
+/// The workspace's messages of the last `days`, oldest first, at most [`MAX_MESSAGES`]; and
+/// whether there were more.
+async fn read_rows(
+    db: &Db,
+    workspace: i64,
+    days: i64,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Row>, bool), sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT m.id, m.thread_id, m.channel_id, c.platform, c.handle, m.kind, m.direction, m.text, \
+         m.parent_external_id, m.video_id, m.author_id, a.username, a.display_name, v.title, v.url, \
+         v.published_at, m.created_at, m.received_at FROM messages m \
+         JOIN channels c ON c.id = m.channel_id LEFT JOIN contacts a ON a.id = m.author_id \
+         LEFT JOIN videos v ON v.id = m.video_id \
+         WHERE m.state NOT IN ('suggested', 'dry_run', 'rejected') AND m.workspace_id = ",
+    );
+    sql.bind(workspace)
+        .push(" AND m.created_at >= ")
+        .bind(now - Duration::days(days));
+    sql.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
+        .bind(MAX_MESSAGES + 1);
+    let mut rows: Vec<Row> = db.fetch_all(sql).await?;
+    let capped = rows.len() as i64 > MAX_MESSAGES;
+    rows.truncate(MAX_MESSAGES as usize);
+    rows.reverse();
+    Ok((rows, capped))
+}
+
+/// "First message" as the live decision sees it: the author's first ever, not the first of
+/// the period read; by (channel, author).
+async fn first_ids(db: &Db, rows: &[Row]) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
+    let authors: std::collections::BTreeSet<i64> =
+        rows.iter().filter_map(|r| r.author_id).collect();
+    let authors: Vec<i64> = authors.into_iter().collect();
+    let mut first_ids: HashMap<(i64, i64), i64> = HashMap::new();
+    for chunk in crate::storage::sized_chunks(&authors) {
+        let mut sql = Sql::new(
+            "SELECT channel_id, author_id, MIN(id) FROM messages WHERE direction = 'inbound' AND author_id IN ",
+        );
+        sql.bind_list(chunk.iter().copied())
+            .push(" GROUP BY channel_id, author_id");
+        for (channel, author, id) in db.fetch_all::<(i64, i64, i64)>(sql).await? {
+            first_ids.insert((channel, author), id);
+        }
+    }
+    Ok(first_ids)
+}
+
+/// A row as the templates see it.
+fn sample_of(r: &Row, first: bool) -> Sample<'_> {
+    Sample {
+        platform: r.platform,
+        channel: Some(r.channel_id),
+        channel_handle: &r.handle,
+        kind: r.kind,
+        text: &r.text,
+        username: r.username.as_deref(),
+        display_name: r.display_name.as_deref(),
+        is_reply: r.parent_external_id.is_some(),
+        first_message: first,
+        video_title: r.title.as_deref(),
+        video_url: r.url.as_deref(),
+        at: r.created_at,
+    }
+}
+
+/// A row as the matcher sees it.
+fn message_of<'a>(r: &'a Row, sample: &Sample<'a>) -> Message<'a> {
+    Message {
+        text: &r.text,
+        kind: r.kind,
+        platform: r.platform,
+        channel: r.channel_id,
+        video: r.video_id,
+        is_reply: sample.is_reply,
+        first_from_author: sample.first_message,
+        video_age_days: r.published_at.map(|p| (r.created_at - p).num_days()),
+        at: r.created_at,
+    }
 }
 
 /// The safeguards' memory while replaying.

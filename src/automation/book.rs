@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::AutomationError;
 use crate::domain::{Kind, Mode, Platform};
 use crate::rules::action::{Action, Reach, read_actions};
 use crate::rules::condition::Condition;
@@ -166,10 +167,10 @@ fn compile_or_none(
     workspace: i64,
     version: i64,
     rules: &[StoredRule],
-) -> Result<RuleBook, sqlx::Error> {
+) -> Result<RuleBook, AutomationError> {
     RuleBook::compile(version, rules).or_else(|e| {
         tracing::error!(workspace, error = %e, "the workspace's rules do not compile; no rule acts");
-        RuleBook::compile(version, &[]).map_err(sqlx::Error::Protocol)
+        RuleBook::compile(version, &[]).map_err(AutomationError::Uncompilable)
     })
 }
 
@@ -200,7 +201,7 @@ impl RuleBooks {
     /// rules waits for them alone and the writers go on storing everyone else's batches. The
     /// writer still checks the version in its transaction (a change in between is compiled
     /// there, within the bounds of `rules::limits`).
-    pub async fn prepare(&self, db: &Db, workspace: i64) -> Result<(), sqlx::Error> {
+    pub async fn prepare(&self, db: &Db, workspace: i64) -> Result<(), AutomationError> {
         let mut sql = Sql::new("SELECT rules_version FROM workspaces WHERE id = ");
         sql.bind(workspace);
         let Some((version,)) = db.fetch_optional::<(i64,)>(sql).await? else {
@@ -230,7 +231,7 @@ impl RuleBooks {
         let rules = store::list(db, workspace).await?;
         let book = tokio::task::spawn_blocking(move || compile_or_none(workspace, version, &rules))
             .await
-            .map_err(|e| sqlx::Error::Protocol(format!("compiling rules failed: {e}")))??;
+            .map_err(|e| AutomationError::CompileFailed(e.to_string()))??;
         self.keep(workspace, Arc::new(book));
         Ok(())
     }
@@ -247,7 +248,7 @@ impl RuleBooks {
     }
 
     /// The workspace's rules as of this transaction, compiled anew only when they changed.
-    pub async fn current(&self, tx: &mut Tx, workspace: i64) -> Result<Standing, sqlx::Error> {
+    pub async fn current(&self, tx: &mut Tx, workspace: i64) -> Result<Standing, AutomationError> {
         let mut sql = Sql::new(
             "SELECT rules_version, automation_paused, time_zone FROM workspaces WHERE id = ",
         );

@@ -8,22 +8,22 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::AutomationError;
+use super::act::{Answering, apply, reply_message};
 use super::book::{Plan, RuleBook, RuleBooks, Standing, variant_name};
-use super::due::apply;
 use super::ledger::{Involved, Ledger};
-use super::runs::{self, NewRun};
+use super::runs::{self, NewRun, Planned};
 use super::safeguards::{Stop, Subject};
 use super::turns::{Rules, TURNS, lock_channels_reading_rules, were_current};
 use super::variants::{self, Picked};
 use crate::conversations::{
-    self, Automated, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
+    self, Automated, Handover, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
 };
-use crate::domain::{Kind, Mode, Platform, Source, State};
+use crate::domain::{Kind, Mode, RunOutcome, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::outbox::Courier;
 use crate::random;
 use crate::rules::Message;
-use crate::rules::action::{Action, platform_can};
+use crate::rules::action::Action;
 use crate::rules::trial::{Sample, context};
 use crate::storage::{Backend, Sql, Tx, padded_chunks};
 
@@ -49,11 +49,18 @@ struct Decision {
     arrival: usize,
     rule: i64,
     mode: Mode,
-    outcome: &'static str,
+    outcome: RunOutcome,
     reason: Option<String>,
-    actions: serde_json::Value,
+    actions: Vec<Planned>,
     picked: Vec<(usize, Picked)>,
     due: DateTime<Utc>,
+}
+
+impl Decision {
+    /// Whether the run acts now: a rule without delay, decided due.
+    fn due_now(&self, now: DateTime<Utc>) -> bool {
+        self.outcome == RunOutcome::Due && self.due <= now
+    }
 }
 
 /// What deciding left for the outbox: replies leased to the courier as they were queued (to
@@ -69,11 +76,11 @@ pub struct Decided {
 pub async fn decide(
     tx: &mut Tx,
     books: &RuleBooks,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
-) -> Result<Decided, sqlx::Error> {
+) -> Result<Decided, AutomationError> {
     if arrivals.is_empty() {
         return Ok(Decided::default());
     }
@@ -93,19 +100,19 @@ pub async fn decide(
     let rules = Rules::Read(books.current(tx, workspace).await?);
     decide_by(tx, books, courier, workspace, arrivals, rules, now)
         .await?
-        .ok_or_else(|| sqlx::Error::Protocol("rules read in this transaction went stale".into()))
+        .ok_or(AutomationError::StaleRules)
 }
 
 /// [`decide`] by `rules`; `None` when the rules assumed are no longer the workspace's.
 async fn decide_by(
     tx: &mut Tx,
     books: &RuleBooks,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     arrivals: &[Arrival<'_>],
     rules: Rules,
     now: DateTime<Utc>,
-) -> Result<Option<Decided>, sqlx::Error> {
+) -> Result<Option<Decided>, AutomationError> {
     let book = match &rules {
         Rules::Read(standing) => standing.book.clone(),
         Rules::Assumed(book) => book.clone(),
@@ -120,58 +127,16 @@ async fn decide_by(
     } else {
         HashMap::new()
     };
-    let mut fired = Vec::new();
-    for (i, a) in arrivals.iter().enumerate() {
-        let message = Message {
-            text: a.sample.text,
-            kind: a.sample.kind,
-            platform: a.sample.platform,
-            channel: a.channel.0,
-            video: a.video,
-            is_reply: a.sample.is_reply,
-            first_from_author: first.get(&a.author) == Some(&a.message.0),
-            video_age_days: a.video_published_at.map(|p| (a.created_at - p).num_days()),
-            at: a.created_at,
-        };
-        let rules = book.matcher.decide(&message);
-        if !rules.is_empty() {
-            fired.push((i, rules));
-        }
-    }
+    let fired = fired(&book, arrivals, &first);
     if fired.is_empty() {
         return Ok(were_current(tx, books, workspace, &rules)
             .await?
             .then(Decided::default));
     }
-    let involved = Involved {
-        rules: fired.iter().flat_map(|(_, r)| r.iter().copied()).collect(),
-        authors: fired.iter().map(|(i, _)| arrivals[*i].author).collect(),
-        videos: fired
-            .iter()
-            .filter_map(|(i, _)| arrivals[*i].video)
-            .collect(),
-        pairs: fired
-            .iter()
-            .filter_map(|(i, _)| Some((arrivals[*i].author, arrivals[*i].video?)))
-            .collect(),
-        channels: fired.iter().map(|(i, _)| arrivals[*i].channel.0).collect(),
-        longest_cooldown: fired
-            .iter()
-            .flat_map(|(_, r)| r.iter().filter_map(|id| book.plans.get(id)))
-            .map(|p| p.cooldown_hours as i64)
-            .max()
-            .unwrap_or(0),
-    };
+    let involved = involved(&book, arrivals, &fired);
     // Whether a person answered meanwhile matters only to rules acting right now; read before
     // the channels' lock below, which concurrent batches wait for.
-    let may_act_now = fired.iter().filter(|(_, rules)| {
-        rules.iter().any(|id| {
-            book.plans
-                .get(id)
-                .is_some_and(|p| p.mode == Mode::Auto && p.delay.0 == 0)
-        })
-    });
-    let may_act_now: Vec<usize> = may_act_now.map(|(i, _)| *i).collect();
+    let may_act_now = may_act_now(&book, &fired);
     let answered = answered_later(tx, arrivals, may_act_now.iter().copied()).await?;
     // The channels, as replies sent at once need them (read with the lock on PostgreSQL).
     // Cool-downs and caps count earlier runs: on PostgreSQL concurrent batches on one channel
@@ -199,31 +164,10 @@ async fn decide_by(
     };
     let senders: HashMap<i64, Sender> = senders.into_iter().map(|s| (s.id, s)).collect();
     let mut ledger = Ledger::load(tx, &involved, now).await?;
-    let mut decisions = Vec::new();
-    for (i, rules) in fired {
-        let mut answered = false;
-        for id in rules {
-            let Some(plan) = book.plans.get(&id) else {
-                continue;
-            };
-            let d = decide_one(
-                &book,
-                &mut ledger,
-                plan,
-                i,
-                &arrivals[i],
-                &standing,
-                answered,
-                now,
-            );
-            // A dry run sends nothing: it does not keep a later rule from answering.
-            answered |= matches!(d.outcome, "due" | "suggested") && !d.picked.is_empty();
-            decisions.push(d);
-        }
-    }
+    let decisions = decide_all(&book, &mut ledger, fired, arrivals, &standing, now);
     // The lease runs from now, not from when the batch arrived (it may have waited).
     let until = crate::clock::now()
-        + Duration::from_std(courier.map_or_else(Default::default, Courier::lease))
+        + Duration::from_std(courier.map_or_else(Default::default, |c| c.lease()))
             .unwrap_or_default();
     let reserve = |s: &Sender, deed| courier.and_then(|c| c.reserve(s, deed));
     let send_now = courier.map(|_| SendNow {
@@ -237,9 +181,97 @@ async fn decide_by(
         decisions: &decisions,
         answered: &answered,
     };
-    write(tx, workspace, &written, send_now.as_ref(), now)
-        .await
-        .map(Some)
+    let decided = write(tx, workspace, &written, send_now.as_ref(), now).await?;
+    Ok(Some(decided))
+}
+
+/// Each arrival some rule fires for, by index, with the rules that fire.
+fn fired(
+    book: &RuleBook,
+    arrivals: &[Arrival<'_>],
+    first: &HashMap<i64, i64>,
+) -> Vec<(usize, Vec<i64>)> {
+    let mut fired = Vec::new();
+    for (i, a) in arrivals.iter().enumerate() {
+        let message = Message {
+            text: a.sample.text,
+            kind: a.sample.kind,
+            platform: a.sample.platform,
+            channel: a.channel.0,
+            video: a.video,
+            is_reply: a.sample.is_reply,
+            first_from_author: first.get(&a.author) == Some(&a.message.0),
+            video_age_days: a.video_published_at.map(|p| (a.created_at - p).num_days()),
+            at: a.created_at,
+        };
+        let rules = book.matcher.decide(&message);
+        if !rules.is_empty() {
+            fired.push((i, rules));
+        }
+    }
+    fired
+}
+
+/// Who and what the fired rules involve, as the ledger reads earlier runs.
+fn involved(book: &RuleBook, arrivals: &[Arrival<'_>], fired: &[(usize, Vec<i64>)]) -> Involved {
+    Involved {
+        rules: fired.iter().flat_map(|(_, r)| r.iter().copied()).collect(),
+        authors: fired.iter().map(|(i, _)| arrivals[*i].author).collect(),
+        videos: fired
+            .iter()
+            .filter_map(|(i, _)| arrivals[*i].video)
+            .collect(),
+        pairs: fired
+            .iter()
+            .filter_map(|(i, _)| Some((arrivals[*i].author, arrivals[*i].video?)))
+            .collect(),
+        channels: fired.iter().map(|(i, _)| arrivals[*i].channel.0).collect(),
+        longest_cooldown: fired
+            .iter()
+            .flat_map(|(_, r)| r.iter().filter_map(|id| book.plans.get(id)))
+            .map(|p| p.cooldown_hours as i64)
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+/// The arrivals (by index) a rule acting without delay fired for.
+fn may_act_now(book: &RuleBook, fired: &[(usize, Vec<i64>)]) -> Vec<usize> {
+    let acting_now = |id: &i64| {
+        book.plans
+            .get(id)
+            .is_some_and(|p| p.mode == Mode::Auto && p.delay.0 == 0)
+    };
+    fired
+        .iter()
+        .filter(|(_, rules)| rules.iter().any(acting_now))
+        .map(|(i, _)| *i)
+        .collect()
+}
+
+/// Every fired rule's decision, arrival by arrival, in the rules' order.
+fn decide_all(
+    book: &RuleBook,
+    ledger: &mut Ledger,
+    fired: Vec<(usize, Vec<i64>)>,
+    arrivals: &[Arrival<'_>],
+    standing: &Standing,
+    now: DateTime<Utc>,
+) -> Vec<Decision> {
+    let mut decisions = Vec::new();
+    for (i, rules) in fired {
+        let mut answered = false;
+        for id in rules {
+            let Some(plan) = book.plans.get(&id) else {
+                continue;
+            };
+            let d = decide_one(book, ledger, plan, i, &arrivals[i], standing, answered, now);
+            // A dry run sends nothing: it does not keep a later rule from answering.
+            answered |= d.outcome.answers() && !d.picked.is_empty();
+            decisions.push(d);
+        }
+    }
+    decisions
 }
 
 /// What [`write`] writes.
@@ -291,8 +323,8 @@ fn decide_one(
     let unable: Vec<&str> = plan
         .actions
         .iter()
+        .filter(|a| !a.platform_can(arrival.sample.platform))
         .map(Action::name)
-        .filter(|name| !platform_can(name, arrival.sample.platform))
         .collect();
     let note = (!unable.is_empty()).then(|| {
         format!(
@@ -305,12 +337,12 @@ fn decide_one(
         stop = Some(Stop::NothingToSuggest);
     }
     let outcome = match (&stop, plan.mode) {
-        (Some(_), _) => "suppressed",
-        (None, Mode::Auto) => "due",
-        (None, Mode::Suggest) => "suggested",
-        (None, Mode::DryRun) => "dry_run",
+        (Some(_), _) => RunOutcome::Suppressed,
+        (None, Mode::Auto) => RunOutcome::Due,
+        (None, Mode::Suggest) => RunOutcome::Suggested,
+        (None, Mode::DryRun) => RunOutcome::DryRun,
     };
-    if matches!(outcome, "due" | "suggested") {
+    if outcome.answers() {
         let reply = picked.first().map(|(_, p)| p.text.as_str());
         ledger.record(plan, &subject, reply, now);
     }
@@ -351,7 +383,7 @@ fn write_replies(
                     .flatten(),
             ),
             Action::PrivateReply { variants, weights }
-                if platform_can("private_reply", arrival.sample.platform) =>
+                if action.platform_can(arrival.sample.platform) =>
             {
                 (variants, weights, None)
             }
@@ -379,64 +411,22 @@ async fn write(
 ) -> Result<Decided, sqlx::Error> {
     let Written {
         arrivals,
-        book,
         decisions,
         answered,
+        ..
     } = *written;
     // A rule without delay acts here, in the transaction that stores the message, after the
     // one check the due worker makes that this batch itself can change: a reply of ours (typed
     // in the platform's app, or listed by a poll) after the message, in the same batch.
-    let due_now = |d: &Decision| d.outcome == "due" && d.due <= now;
-    let now_acting = |d: &Decision| due_now(d) && !answered.contains(&d.arrival);
-    let rows: Vec<NewRun<'_>> = decisions
-        .iter()
-        .map(|d| {
-            let a = &arrivals[d.arrival];
-            let acting = now_acting(d);
-            let skipped = due_now(d) && !acting;
-            NewRun {
-                workspace,
-                rule: d.rule,
-                message: a.message,
-                thread: a.thread,
-                channel: a.channel,
-                author: a.author,
-                video: a.video,
-                mode: d.mode,
-                outcome: if acting {
-                    "done"
-                } else if skipped {
-                    "skipped"
-                } else {
-                    d.outcome
-                },
-                reason: if skipped {
-                    Some("answered_by_person".into())
-                } else {
-                    d.reason.clone()
-                },
-                actions: &d.actions,
-                reply_text: d.picked.first().map(|(_, p)| p.text.as_str()),
-                due_at: d.due,
-                decided_at: now,
-                acted_at: (acting || skipped).then_some(now),
-            }
-        })
-        .collect();
-    let ids = runs::insert_many(tx, &rows).await?;
+    let now_acting = |d: &Decision| d.due_now(now) && !answered.contains(&d.arrival);
+    let ids = runs::insert_many(tx, &run_rows(workspace, written, now)).await?;
     let mut replies = Vec::new();
     let mut moderated = false;
-    let empty = Vec::new();
     for d in decisions.iter().filter(|d| now_acting(d)) {
         let a = &arrivals[d.arrival];
         let run = ids[&(a.message.0, d.rule)];
-        let planned = d.actions.as_array().unwrap_or(&empty);
-        moderated |= planned.iter().any(|p| {
-            !matches!(
-                p["type"].as_str(),
-                Some("reply" | "private_reply" | "label" | "remove_label" | "assign" | "close")
-            )
-        });
+        let planned = &d.actions;
+        moderated |= planned.iter().any(|p| p.moderation().is_some());
         let to = a.answering();
         let notes = apply(
             tx,
@@ -455,14 +445,42 @@ async fn write(
                 .filter(|r| !r.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ");
-            runs::settle(tx, run, "done", Some(reason), now).await?;
+            runs::settle(tx, run, RunOutcome::Done, Some(reason), now).await?;
         }
     }
+    kept_replies(workspace, written, &ids, &mut replies);
+    // Every reply goes to an arrival's thread, which this transaction inserted or grew.
+    let queued = replies.iter().filter(|r| r.state == State::Queued).count();
+    let (_, leased) = record_outbound_leasing(tx, &replies, Threads::Held, send_now, now).await?;
+    Ok(Decided {
+        queued: moderated || leased.len() < queued,
+        leased,
+    })
+}
+
+/// The suggested and dry-run replies, as messages kept in their threads.
+fn kept_replies<'a>(
+    workspace: i64,
+    written: &Written<'a>,
+    ids: &HashMap<(i64, i64), i64>,
+    replies: &mut Vec<Outbound<'a>>,
+) {
+    let Written {
+        arrivals,
+        book,
+        decisions,
+        ..
+    } = *written;
     for d in decisions {
         let state = match d.outcome {
-            "suggested" => State::Suggested,
-            "dry_run" => State::DryRun,
-            _ => continue,
+            RunOutcome::Suggested => State::Suggested,
+            RunOutcome::DryRun => State::DryRun,
+            RunOutcome::Due
+            | RunOutcome::Done
+            | RunOutcome::Skipped
+            | RunOutcome::Suppressed
+            | RunOutcome::Approved
+            | RunOutcome::Rejected => continue,
         };
         let a = &arrivals[d.arrival];
         let run = ids[&(a.message.0, d.rule)];
@@ -484,25 +502,51 @@ async fn write(
             ));
         }
     }
-    // Every reply goes to an arrival's thread, which this transaction inserted or grew.
-    let queued = replies.iter().filter(|r| r.state == State::Queued).count();
-    let (_, leased) = record_outbound_leasing(tx, &replies, Threads::Held, send_now, now).await?;
-    Ok(Decided {
-        queued: moderated || leased.len() < queued,
-        leased,
-    })
 }
 
-/// The message a rule's reply answers.
-pub struct Answering<'a> {
-    /// The message answered (and liked, hidden or deleted).
-    pub message: MessageId,
-    pub platform: Platform,
-    pub channel: ChannelId,
-    pub thread: ThreadId,
-    pub kind: Kind,
-    pub external_id: &'a str,
-    pub parent_external_id: Option<&'a str>,
+/// A run per decision; one acting now is written done, or skipped when a person answered.
+fn run_rows<'a>(workspace: i64, written: &Written<'a>, now: DateTime<Utc>) -> Vec<NewRun<'a>> {
+    let Written {
+        arrivals,
+        decisions,
+        answered,
+        ..
+    } = *written;
+    decisions
+        .iter()
+        .map(|d| {
+            let a = &arrivals[d.arrival];
+            let acting = d.due_now(now) && !answered.contains(&d.arrival);
+            let skipped = d.due_now(now) && !acting;
+            NewRun {
+                workspace,
+                rule: d.rule,
+                message: a.message,
+                thread: a.thread,
+                channel: a.channel,
+                author: a.author,
+                video: a.video,
+                mode: d.mode,
+                outcome: if acting {
+                    RunOutcome::Done
+                } else if skipped {
+                    RunOutcome::Skipped
+                } else {
+                    d.outcome
+                },
+                reason: if skipped {
+                    Some("answered_by_person".into())
+                } else {
+                    d.reason.clone()
+                },
+                actions: &d.actions,
+                reply_text: d.picked.first().map(|(_, p)| p.text.as_str()),
+                due_at: d.due,
+                decided_at: now,
+                acted_at: (acting || skipped).then_some(now),
+            }
+        })
+        .collect()
 }
 
 impl<'a> Arrival<'a> {
@@ -516,36 +560,6 @@ impl<'a> Arrival<'a> {
             external_id: self.external_id,
             parent_external_id: self.parent_external_id,
         }
-    }
-}
-
-/// The outbound message a rule's reply becomes: under the comment it answers (a reply to a
-/// reply goes under the same top-level comment), or in the DM conversation; a private reply
-/// is a DM about the comment, kept in the comment's thread.
-pub fn reply_message<'a>(
-    workspace: i64,
-    to: &Answering<'a>,
-    private: bool,
-    text: &'a str,
-    state: State,
-    automated: Automated,
-) -> Outbound<'a> {
-    let kind = if private { Kind::Dm } else { to.kind };
-    let parent = match to.kind {
-        Kind::Comment if private => Some(to.external_id),
-        Kind::Comment => Some(to.parent_external_id.unwrap_or(to.external_id)),
-        Kind::Dm => None,
-    };
-    Outbound {
-        workspace,
-        channel: to.channel,
-        thread: to.thread,
-        kind,
-        parent_external_id: parent,
-        text,
-        source: Source::Rule,
-        state,
-        automated: Some(automated),
     }
 }
 

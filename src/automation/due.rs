@@ -5,22 +5,17 @@
 //! here — in the same transaction that marks the run done. Exactly once, whatever crashes.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 
-use super::decide::{Answering, reply_message};
+use super::act::{Answering, apply};
 use super::hourly;
-use super::runs::settle;
+use super::runs::{Planned, read_planned, settle};
 use super::safeguards::in_window;
-use crate::conversations::{
-    Automated, Outbound, Threads, enqueue_moderation, record_outbound_many,
-};
-use crate::domain::{Deed, Kind, Platform, State, Status};
+use crate::conversations::{Outbound, Threads, record_outbound_many};
+use crate::domain::{Kind, Platform, RunOutcome};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::inbox::actions;
-use crate::rules::action::platform_can;
 use crate::storage::{Backend, Db, Sql, Tx};
 
 /// How often the worker looks for due runs.
@@ -98,10 +93,7 @@ pub async fn act_due(db: &Db, now: DateTime<Utc>) -> Result<usize, sqlx::Error> 
         sql.push(" FOR UPDATE OF r SKIP LOCKED");
     }
     let due: Vec<DueRun> = tx.fetch_all(sql).await?;
-    let planned: Vec<Vec<Value>> = due
-        .iter()
-        .map(|r| serde_json::from_str(&r.actions).unwrap_or_default())
-        .collect();
+    let planned: Vec<Vec<Planned>> = due.iter().map(|r| read_planned(&r.actions)).collect();
     // Replies are written together at the end: each thread's summary is brought up to date once.
     let mut replies = Vec::new();
     let mut skipped = Vec::new();
@@ -127,7 +119,7 @@ enum Acted {
 async fn act<'a>(
     tx: &mut Tx,
     run: &'a DueRun,
-    planned: &'a [Value],
+    planned: &'a [Planned],
     replies: &mut Vec<Outbound<'a>>,
     now: DateTime<Utc>,
 ) -> Result<Acted, sqlx::Error> {
@@ -143,7 +135,14 @@ async fn act<'a>(
         None
     };
     if let Some(reason) = skip {
-        settle(tx, run.id, "skipped", Some(reason.to_owned()), now).await?;
+        settle(
+            tx,
+            run.id,
+            RunOutcome::Skipped,
+            Some(reason.to_owned()),
+            now,
+        )
+        .await?;
         return Ok(Acted::Skipped);
     }
     let thread = ThreadId(run.thread_id);
@@ -169,77 +168,8 @@ async fn act<'a>(
     )
     .await?;
     let reason = (!notes.is_empty()).then(|| notes.join("; "));
-    settle(tx, run.id, "done", reason, now).await?;
+    settle(tx, run.id, RunOutcome::Done, reason, now).await?;
     Ok(Acted::Done)
-}
-
-/// Does every action of `planned` for the message `to`; replies go to `replies` as queued
-/// messages for the caller to write (`None`: they exist already, as an approved suggestion).
-/// Returns notes on what could not be done here.
-#[allow(clippy::too_many_arguments)]
-pub async fn apply<'a>(
-    tx: &mut Tx,
-    workspace: i64,
-    rule: i64,
-    run: i64,
-    to: &Answering<'a>,
-    planned: &'a [Value],
-    mut replies: Option<&mut Vec<Outbound<'a>>>,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut notes = Vec::new();
-    for action in planned {
-        let kind = action["type"].as_str().unwrap_or_default();
-        match kind {
-            // Written when decided; one without a text was left out (see the run's reason).
-            "reply" | "private_reply" if action["text"].is_null() => {}
-            "reply" | "private_reply" if replies.is_some() => {
-                let text = action["text"].as_str().unwrap_or_default();
-                let automated = Automated {
-                    rule,
-                    run,
-                    variant: action["variant"].as_i64().unwrap_or(0),
-                };
-                let private = kind == "private_reply";
-                let message = reply_message(workspace, to, private, text, State::Queued, automated);
-                if let Some(out) = replies.as_deref_mut() {
-                    out.push(message);
-                }
-            }
-            "reply" | "private_reply" => {}
-            "label" | "remove_label" => {
-                let label = action["label"].as_str().unwrap_or_default();
-                if kind == "label" {
-                    actions::add_label(tx, workspace, to.thread, label, now).await?;
-                } else {
-                    actions::remove_label(tx, workspace, to.thread, label).await?;
-                }
-            }
-            "assign" => {
-                let user = action["user_id"].as_i64();
-                if let Err(e) = actions::assign(tx, workspace, to.thread, user, now).await {
-                    match e {
-                        crate::inbox::InboxError::Database(e) => return Err(e),
-                        other => notes.push(format!("assign: {other}")),
-                    }
-                }
-            }
-            "close" => {
-                actions::set_status(tx, workspace, &[to.thread], Status::Done, now).await?;
-            }
-            other if platform_can(other, to.platform) => match other.parse::<Deed>() {
-                Ok(deed) => {
-                    if !enqueue_moderation(tx, workspace, to.message, deed, now).await? {
-                        notes.push(format!("{other}: the message has no platform id"));
-                    }
-                }
-                Err(_) => notes.push(format!("{other}: not something a platform does")),
-            },
-            // Said when decided.
-            _ => {}
-        }
-    }
-    Ok(notes)
 }
 
 /// Whether a person replied in the thread after the message the run answers, here or on the

@@ -5,6 +5,7 @@
 //! safeguards on a pasted one (`verdicts`); what each rule did (`stats`); and the workspace's
 //! switch that pauses it all (`pause`).
 
+mod act;
 pub mod backtest;
 mod book;
 mod decide;

@@ -2,11 +2,12 @@
 //! or which safeguard stopped it. Written in the transaction that stores the message.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::hourly::{self, Counts};
 use super::variants::Picked;
-use crate::domain::Mode;
+use crate::domain::{Deed, Mode, RunOutcome};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::rules::action::Action;
 use std::collections::HashMap;
@@ -22,9 +23,9 @@ pub struct NewRun<'a> {
     pub author: i64,
     pub video: Option<i64>,
     pub mode: Mode,
-    pub outcome: &'static str,
+    pub outcome: RunOutcome,
     pub reason: Option<String>,
-    pub actions: &'a Value,
+    pub actions: &'a [Planned],
     /// The first reply's text: what the next automated reply must not repeat.
     pub reply_text: Option<&'a str>,
     pub due_at: DateTime<Utc>,
@@ -38,9 +39,9 @@ pub async fn insert_many(
     tx: &mut Tx,
     runs: &[NewRun<'_>],
 ) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
-    let counted = runs
-        .iter()
-        .filter(|r| r.mode == Mode::Auto && matches!(r.outcome, "due" | "done"));
+    let counted = runs.iter().filter(|r| {
+        r.mode == Mode::Auto && matches!(r.outcome, RunOutcome::Due | RunOutcome::Done)
+    });
     let counts = Counts::of(counted.map(|r| (r.channel.0, r.decided_at)));
     // On PostgreSQL a batch's count goes with (the first of) its runs' statements: they are
     // written while the batch holds its channels' lock, where every round trip keeps other
@@ -63,7 +64,7 @@ pub async fn insert_many(
             r.bind(run.workspace).bind(run.rule).bind(run.message);
             r.bind(run.thread).bind(run.channel).bind(run.author);
             r.bind(run.video).bind(run.mode).bind(run.outcome);
-            r.bind(run.reason.clone()).bind(run.actions.to_string());
+            r.bind(run.reason.clone()).bind(stored(run.actions));
             r.bind(run.reply_text).bind(run.due_at).bind(run.decided_at);
             r.bind(run.acted_at);
         });
@@ -79,32 +80,100 @@ pub async fn insert_many(
     Ok(ids)
 }
 
+/// One action as a run records it (`rule_runs.actions`, JSON): a rule's action, with the
+/// variant picked for a reply and its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Planned {
+    Reply(PickedReply),
+    PrivateReply(PickedReply),
+    Like,
+    Hide,
+    Delete,
+    Label { label: String },
+    RemoveLabel { label: String },
+    Assign { user_id: i64 },
+    Close,
+}
+
+/// The reply a run picked; none when no variant could be written (the run says why).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PickedReply {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl Planned {
+    /// What the outbox does on the platform to the message answered, if anything.
+    pub fn moderation(&self) -> Option<Deed> {
+        match self {
+            Planned::Like => Some(Deed::Like),
+            Planned::Hide => Some(Deed::Hide),
+            Planned::Delete => Some(Deed::Delete),
+            Planned::Reply(_)
+            | Planned::PrivateReply(_)
+            | Planned::Label { .. }
+            | Planned::RemoveLabel { .. }
+            | Planned::Assign { .. }
+            | Planned::Close => None,
+        }
+    }
+}
+
 /// The actions as the run records them: replies with the variant picked and its text.
-pub fn planned(actions: &[Action], picked: &[(usize, Picked)]) -> Value {
-    let listed: Vec<Value> = actions
-        .iter()
-        .enumerate()
-        .map(|(i, action)| {
-            let mut shown = match action {
-                Action::Reply { .. } => json!({"type": "reply"}),
-                Action::PrivateReply { .. } => json!({"type": "private_reply"}),
-                other => serde_json::to_value(other).unwrap_or(Value::Null),
-            };
-            if let Some((_, p)) = picked.iter().find(|(at, _)| *at == i) {
-                shown["variant"] = json!(p.variant);
-                shown["text"] = json!(p.text);
-            }
-            shown
+pub fn planned(actions: &[Action], picked: &[(usize, Picked)]) -> Vec<Planned> {
+    let reply = |i: usize| {
+        let p = picked.iter().find(|(at, _)| *at == i).map(|(_, p)| p);
+        PickedReply {
+            variant: p.map(|p| p.variant as i64),
+            text: p.map(|p| p.text.clone()),
+        }
+    };
+    let planned = |(i, action): (usize, &Action)| match action {
+        Action::Reply { .. } => Planned::Reply(reply(i)),
+        Action::PrivateReply { .. } => Planned::PrivateReply(reply(i)),
+        Action::Like => Planned::Like,
+        Action::Hide => Planned::Hide,
+        Action::Delete => Planned::Delete,
+        Action::Label { label } => Planned::Label {
+            label: label.clone(),
+        },
+        Action::RemoveLabel { label } => Planned::RemoveLabel {
+            label: label.clone(),
+        },
+        Action::Assign { user_id } => Planned::Assign { user_id: *user_id },
+        Action::Close => Planned::Close,
+    };
+    actions.iter().enumerate().map(planned).collect()
+}
+
+/// A run's actions as stored; one that no longer reads is left out, and logged.
+pub fn read_planned(stored: &str) -> Vec<Planned> {
+    let items: Vec<Value> = serde_json::from_str(stored).unwrap_or_default();
+    items
+        .into_iter()
+        .filter_map(|item| {
+            serde_json::from_value(item.clone())
+                .inspect_err(|e| tracing::warn!(%item, error = %e, "a run's action does not read"))
+                .ok()
         })
-        .collect();
-    Value::Array(listed)
+        .collect()
+}
+
+/// `planned` as the run stores it.
+fn stored(planned: &[Planned]) -> String {
+    serde_json::to_value(planned)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Marks run `id` with its outcome and, when given, a reason (else the one it had stays).
 pub async fn settle(
     tx: &mut Tx,
     id: i64,
-    outcome: &'static str,
+    outcome: RunOutcome,
     reason: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -116,4 +185,47 @@ pub async fn settle(
         .bind(now);
     sql.push(" WHERE id = ").bind(id);
     tx.execute(sql).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn planned_actions_are_stored_as_runs_always_stored_them() {
+        let actions = [
+            Action::Reply {
+                variants: vec!["Hi".into(), "Hello".into()],
+                weights: vec![1, 1],
+            },
+            Action::PrivateReply {
+                variants: vec!["Psst".into()],
+                weights: vec![1],
+            },
+            Action::Label {
+                label: "lead".into(),
+            },
+            Action::Assign { user_id: 7 },
+            Action::Like,
+        ];
+        let picked = [(
+            0,
+            Picked {
+                variant: 1,
+                text: "Hello".into(),
+            },
+        )];
+        let planned = planned(&actions, &picked);
+        let as_stored: Value = serde_json::from_str(&stored(&planned)).unwrap();
+        assert_eq!(
+            as_stored,
+            json!([{"type": "reply", "variant": 1, "text": "Hello"}, {"type": "private_reply"},
+                   {"type": "label", "label": "lead"}, {"type": "assign", "user_id": 7},
+                   {"type": "like"}])
+        );
+        assert_eq!(read_planned(&as_stored.to_string()), planned);
+        let with_unknown = r#"[{"type": "close"}, {"type": "wave"}]"#;
+        assert_eq!(read_planned(with_unknown), [Planned::Close]);
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::RunOutcome;
 use crate::storage::{Db, Sql, sized_chunks};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -25,7 +26,7 @@ pub struct RuleStats {
 }
 
 /// Rule, outcome, reason, how many, the last time.
-type Tally = (i64, String, Option<String>, i64, DateTime<Utc>);
+type Tally = (i64, RunOutcome, Option<String>, i64, DateTime<Utc>);
 
 /// For each of the workspace's `rules` (read through the runs' rule index, not the whole table).
 pub async fn by_rule(
@@ -57,13 +58,13 @@ pub async fn by_rule(
             .next()
             .unwrap_or_default()
             .to_owned();
-        match outcome.as_str() {
-            "done" | "approved" => s.acted += count,
-            "due" | "suggested" => s.waiting += count,
-            "dry_run" => s.dry_run += count,
-            "rejected" => s.rejected += count,
-            "suppressed" => *s.suppressed.entry(reason).or_default() += count,
-            _ => *s.skipped.entry(reason).or_default() += count,
+        match outcome {
+            RunOutcome::Done | RunOutcome::Approved => s.acted += count,
+            RunOutcome::Due | RunOutcome::Suggested => s.waiting += count,
+            RunOutcome::DryRun => s.dry_run += count,
+            RunOutcome::Rejected => s.rejected += count,
+            RunOutcome::Suppressed => *s.suppressed.entry(reason).or_default() += count,
+            RunOutcome::Skipped => *s.skipped.entry(reason).or_default() += count,
         }
     }
     Ok(stats)

@@ -4,16 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::AutomationError;
-use super::decide::Answering;
-use super::due::apply;
-use super::runs::settle;
+use super::act::Answering;
+use super::act::apply;
+use super::runs::{read_planned, settle};
 use super::safeguards::in_window;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::conversations::{enqueue_replies, refresh_threads};
-use crate::domain::{Kind, Platform, State};
+use crate::domain::{Kind, Platform, RunOutcome, State};
 use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions::reply_text;
 use crate::storage::{Db, Sql, Tx};
@@ -174,7 +173,7 @@ async fn settle_run(
     else {
         return Ok(());
     };
-    let planned: Vec<Value> = serde_json::from_str(&actions).unwrap_or_default();
+    let planned = read_planned(&actions);
     let to = Answering {
         message: MessageId(message),
         platform: s.platform,
@@ -187,7 +186,7 @@ async fn settle_run(
     let rule = s.rule_id.unwrap_or_default();
     let notes = apply(tx, workspace, rule, run, &to, &planned, None, now).await?;
     let reason = (!notes.is_empty()).then(|| notes.join("; "));
-    settle(tx, run, "approved", reason, now).await
+    settle(tx, run, RunOutcome::Approved, reason, now).await
 }
 
 /// Rejects suggestion `id`: nothing is sent, and its run counts as rejected.

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::AutomationError;
 use super::book::{RuleBook, RuleBooks, Standing, time_zone};
 use crate::conversations::{self, Sender};
 use crate::storage::Tx;
@@ -64,7 +65,7 @@ pub(super) async fn were_current(
     books: &RuleBooks,
     workspace: i64,
     rules: &Rules,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, AutomationError> {
     match rules {
         Rules::Read(_) => Ok(true),
         Rules::Assumed(book) => {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::AutomationError;
 use super::book::Plan;
 use super::ledger::{Involved, Ledger};
 use super::pause;
@@ -176,9 +177,9 @@ pub async fn try_with_verdicts(
     rules: &[StoredRule],
     sample: &Sample<'_>,
     pasted: &Pasted<'_>,
-) -> Result<Vec<(Fired, Vec<Verdict>)>, sqlx::Error> {
+) -> Result<Vec<(Fired, Vec<Verdict>)>, AutomationError> {
     let settings = pause::settings(db, workspace).await?;
-    let fired = try_rules(rules, sample, settings.zone()).map_err(sqlx::Error::Protocol)?;
+    let fired = try_rules(rules, sample, settings.zone()).map_err(AutomationError::Uncompilable)?;
     let stored: Vec<&StoredRule> = fired
         .iter()
         .filter_map(|f| rules.iter().find(|r| r.id == f.rule_id))

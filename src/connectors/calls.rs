@@ -2,7 +2,7 @@
 //! and what came of it (`Outcome`) — the difference between "it did not happen, try again",
 //! "it will never happen" and "nobody knows" is what makes exactly-once sending possible.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -271,6 +271,23 @@ pub fn id_of(value: &Value) -> Option<String> {
         Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The per-minute budgets of the platforms' read endpoints (kept by the outbox, whose sends
+/// share them).
+pub trait ReadBudget: Send + Sync {
+    /// Takes a call of `endpoint` for `channel`, leaving `reserve` calls of the minute to
+    /// others; else how long until one is free.
+    fn take_read(
+        &self,
+        channel: i64,
+        platform: Platform,
+        endpoint: &'static str,
+        reserve: usize,
+        now: Instant,
+    ) -> Result<(), Duration>;
+    /// Learns from a call's outcome (a platform saying the budget is spent).
+    fn observe_read(&self, channel: i64, endpoint: &'static str, outcome: &Outcome, now: Instant);
 }
 
 #[cfg(test)]

@@ -297,6 +297,16 @@ fn keys(change: &Change) -> String {
     }
 }
 
+/// Why a channel could not be connected.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// A channel needs its platform, handle and platform id: these were missing.
+    #[error("a channel needs a platform, handle and platform id; missing: {}", .0.join(", "))]
+    Incomplete(Vec<&'static str>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// Connects a channel: a new one, or one first seen through ingest (same platform and
 /// platform id), which keeps its messages. Returns its id.
 pub async fn connect(
@@ -305,15 +315,19 @@ pub async fn connect(
     change: &Change,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, ChannelError> {
     let (Some(platform), Some(handle), Some(platform_id)) = (
         change.platform,
         change.handle.as_deref(),
         change.platform_id.as_deref(),
     ) else {
-        return Err(sqlx::Error::Protocol(
-            "a channel needs a platform, handle and platform id".into(),
-        ));
+        let given = [
+            ("platform", change.platform.is_some()),
+            ("handle", change.handle.is_some()),
+            ("platform_id", change.platform_id.is_some()),
+        ];
+        let missing = given.iter().filter(|(_, is)| !is).map(|(f, _)| *f);
+        return Err(ChannelError::Incomplete(missing.collect()));
     };
     let mut find = Sql::new("SELECT id, credentials FROM channels WHERE workspace_id = ");
     find.bind(workspace)

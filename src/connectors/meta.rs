@@ -4,18 +4,19 @@
 //! each becomes its own event. Our own comments and echoes of our own DMs are outbound.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::domain::Platform;
+use crate::domain::{Direction, Kind, Platform};
+use crate::ingest::{AuthorRef, Event, MessageEvent, VideoRef};
 use crate::problem::Problem;
 
 /// One event for the account (Instagram account or Page id) it belongs to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Delivery {
     pub platform: Platform,
     pub account: String,
-    /// An event as `POST /api/v1/events` takes it (the account id is its channel).
-    pub event: Value,
+    /// The event, whose channel is the account.
+    pub event: Event,
 }
 
 /// What a webhook carried: the events, and how many items were not messages (reactions,
@@ -113,7 +114,7 @@ pub fn translate(body: &Value) -> Result<Translated, Vec<Problem>> {
                 out.deliveries.push(Delivery {
                     platform,
                     account: account.clone(),
-                    event,
+                    event: Event::Message(event),
                 });
             }
         }
@@ -131,7 +132,7 @@ pub fn translate(body: &Value) -> Result<Translated, Vec<Problem>> {
                 out.deliveries.push(Delivery {
                     platform,
                     account: account.clone(),
-                    event,
+                    event: Event::Message(event),
                 });
             }
         }
@@ -156,7 +157,7 @@ fn instagram_comment(
     entry_time: Option<DateTime<Utc>>,
     path: &str,
     problems: &mut Vec<Problem>,
-) -> Option<Value> {
+) -> Option<MessageEvent> {
     let path = format!("{path}.value");
     let id = require(id_at(value, "id"), &path, "id", problems);
     let text = require(text_at(value, "text"), &path, "text", problems);
@@ -165,19 +166,23 @@ fn instagram_comment(
     let media = value.get("media").unwrap_or(&Value::Null);
     let media_id = require(id_at(media, "id"), &path, "media.id", problems);
     let (id, text, author, media_id) = (id?, text?, author?, media_id?);
-    let mut event = json!({
-        "type": "message", "platform": "instagram", "channel": account, "kind": "comment",
-        "external_id": id, "text": text,
-        "author": {"external_id": author, "username": text_at(from, "username")},
-        "video": {"external_id": media_id},
+    Some(MessageEvent {
+        platform: Platform::Instagram,
+        channel: account.to_owned(),
+        kind: Kind::Comment,
+        parent_external_id: id_at(value, "parent_id"),
+        external_id: id,
+        video: Some(VideoRef::id(media_id)),
         // Our own comments come back too: written by the account itself.
-        "direction": if author == account { "outbound" } else { "inbound" },
-        "created_at": entry_time.unwrap_or_else(crate::clock::now).to_rfc3339(),
-    });
-    if let Some(parent) = id_at(value, "parent_id") {
-        event["parent_external_id"] = json!(parent);
-    }
-    Some(event)
+        direction: Some(Direction::ours(author == account)),
+        author: AuthorRef {
+            username: text_at(from, "username").map(str::to_owned),
+            ..AuthorRef::id(author)
+        },
+        recipient: None,
+        text: text.to_owned(),
+        created_at: entry_time.unwrap_or_else(crate::clock::now),
+    })
 }
 
 fn page_comment(
@@ -185,7 +190,7 @@ fn page_comment(
     value: &Value,
     path: &str,
     problems: &mut Vec<Problem>,
-) -> Option<Value> {
+) -> Option<MessageEvent> {
     let path = format!("{path}.value");
     let id = require(id_at(value, "comment_id"), &path, "comment_id", problems);
     let post = require(id_at(value, "post_id"), &path, "post_id", problems);
@@ -194,19 +199,23 @@ fn page_comment(
     let author = require(id_at(from, "id"), &path, "from.id", problems);
     let (id, post, text, author) = (id?, post?, text?, author?);
     let created = time_from_seconds(value.get("created_time")).unwrap_or_else(crate::clock::now);
-    let mut event = json!({
-        "type": "message", "platform": "facebook", "channel": account, "kind": "comment",
-        "external_id": id, "text": text,
-        "author": {"external_id": author, "display_name": text_at(from, "name")},
-        "video": {"external_id": post},
-        "direction": if author == account { "outbound" } else { "inbound" },
-        "created_at": created.to_rfc3339(),
-    });
-    // A top-level comment names the post as its parent.
-    if let Some(parent) = id_at(value, "parent_id").filter(|p| *p != post) {
-        event["parent_external_id"] = json!(parent);
-    }
-    Some(event)
+    Some(MessageEvent {
+        platform: Platform::Facebook,
+        channel: account.to_owned(),
+        kind: Kind::Comment,
+        external_id: id,
+        // A top-level comment names the post as its parent.
+        parent_external_id: id_at(value, "parent_id").filter(|p| *p != post),
+        video: Some(VideoRef::id(post)),
+        direction: Some(Direction::ours(author == account)),
+        author: AuthorRef {
+            display_name: text_at(from, "name").map(str::to_owned),
+            ..AuthorRef::id(author)
+        },
+        recipient: None,
+        text: text.to_owned(),
+        created_at: created,
+    })
 }
 
 fn direct_message(
@@ -215,7 +224,7 @@ fn direct_message(
     item: &Value,
     path: &str,
     problems: &mut Vec<Problem>,
-) -> Option<Value> {
+) -> Option<MessageEvent> {
     let message = &item["message"];
     let sender = require(id_at(&item["sender"], "id"), path, "sender.id", problems);
     let recipient = require(
@@ -244,21 +253,32 @@ fn direct_message(
     };
     let echo = message.get("is_echo").and_then(Value::as_bool) == Some(true) || sender == account;
     let created = time_from_millis(item.get("timestamp")).unwrap_or_else(crate::clock::now);
-    let mut event = json!({
-        "type": "message", "platform": platform.as_str(), "channel": account, "kind": "dm",
-        "external_id": id, "text": text, "author": {"external_id": sender},
-        "direction": if echo { "outbound" } else { "inbound" },
-        "created_at": created.to_rfc3339(),
-    });
-    if echo {
-        event["recipient"] = json!({"external_id": recipient});
-    }
-    Some(event)
+    Some(MessageEvent {
+        platform,
+        channel: account.to_owned(),
+        kind: Kind::Dm,
+        external_id: id,
+        parent_external_id: None,
+        video: None,
+        author: AuthorRef::id(sender),
+        recipient: echo.then(|| AuthorRef::id(recipient)),
+        direction: Some(Direction::ours(echo)),
+        text,
+        created_at: created,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn message(d: &Delivery) -> &MessageEvent {
+        match &d.event {
+            Event::Message(m) => m,
+            other => panic!("not a message: {other:?}"),
+        }
+    }
 
     #[test]
     fn several_entries_and_changes_each_become_an_event() {
@@ -279,14 +299,17 @@ mod tests {
         let t = translate(&body).unwrap();
         assert_eq!(t.deliveries.len(), 4);
         assert_eq!(t.ignored, 2);
-        let e: Vec<&Value> = t.deliveries.iter().map(|d| &d.event).collect();
-        assert_eq!(e[0]["direction"], "inbound");
-        assert_eq!(e[1]["direction"], "outbound", "our own comment");
-        assert_eq!(e[1]["parent_external_id"], "c1");
-        assert_eq!(e[2]["kind"], "dm");
-        assert_eq!(e[3]["direction"], "outbound", "an echo");
-        assert_eq!(e[3]["recipient"]["external_id"], "u2");
-        assert_eq!(e[2]["created_at"], "2025-11-24T16:01:40.123+00:00");
+        let e: Vec<&MessageEvent> = t.deliveries.iter().map(message).collect();
+        assert_eq!(e[0].direction, Some(Direction::Inbound));
+        assert_eq!(e[1].direction, Some(Direction::Outbound), "our own comment");
+        assert_eq!(e[1].parent_external_id.as_deref(), Some("c1"));
+        assert_eq!(e[2].kind, Kind::Dm);
+        assert_eq!(e[3].direction, Some(Direction::Outbound), "an echo");
+        assert_eq!(e[3].recipient.as_ref().unwrap().external_id, "u2");
+        assert_eq!(
+            e[2].created_at.to_rfc3339(),
+            "2025-11-24T16:01:40.123+00:00"
+        );
     }
 
     #[test]
@@ -298,7 +321,7 @@ mod tests {
         let t = translate(&body).unwrap();
         assert_eq!(t.deliveries.len(), 1);
         assert!(
-            t.deliveries[0].event.get("parent_external_id").is_none(),
+            message(&t.deliveries[0]).parent_external_id.is_none(),
             "a top-level comment"
         );
         let broken = json!({"object": "instagram", "entry": [{"id": "1", "changes": [

@@ -1,11 +1,12 @@
 //! Instagram and Facebook statistics: a post's insights (Instagram media) and the account's
 //! follower count, as snapshots for the engagement module.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::calls::{Outcome, Platforms, read};
 use super::meta_send::refusal;
 use crate::domain::Platform;
+use crate::ingest::{ChannelStatsEvent, Event, VideoRef, VideoStatsEvent};
 
 async fn get(
     p: &Platforms,
@@ -27,7 +28,7 @@ pub async fn media_stats(
     token: &str,
     account: &str,
     media: &str,
-) -> Result<Option<Value>, Outcome> {
+) -> Result<Option<Event>, Outcome> {
     let body = get(
         p,
         token,
@@ -45,11 +46,17 @@ pub async fn media_stats(
         return Ok(None);
     }
     let n = |k: &str| figures.get(k).copied().unwrap_or(0);
-    Ok(Some(
-        json!({"type": "video_stats", "platform": "instagram", "channel": account,
-        "video": {"external_id": media}, "views": n("views"), "likes": n("likes"), "comments": n("comments"),
-        "shares": n("shares"), "saves": n("saved"), "captured_at": crate::clock::now().to_rfc3339()}),
-    ))
+    Ok(Some(Event::VideoStats(VideoStatsEvent {
+        platform: Platform::Instagram,
+        channel: account.to_owned(),
+        video: VideoRef::id(media),
+        views: n("views"),
+        likes: n("likes"),
+        comments: n("comments"),
+        shares: n("shares"),
+        saves: Some(n("saved")),
+        captured_at: crate::clock::now(),
+    })))
 }
 
 /// The account's (or Page's) follower count as a snapshot.
@@ -58,10 +65,12 @@ pub async fn channel_stats(
     token: &str,
     platform: Platform,
     account: &str,
-) -> Result<Option<Value>, Outcome> {
+) -> Result<Option<Event>, Outcome> {
     let body = get(p, token, account, &[("fields", "followers_count")]).await?;
     Ok(body["followers_count"].as_i64().map(|followers| {
-        json!({"type": "channel_stats", "platform": platform.as_str(), "channel": account, "followers": followers,
-               "captured_at": crate::clock::now().to_rfc3339()})
+        let now = crate::clock::now();
+        Event::ChannelStats(ChannelStatsEvent::followers(
+            platform, account, followers, now,
+        ))
     }))
 }

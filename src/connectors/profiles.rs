@@ -8,6 +8,9 @@ use serde_json::Value;
 use super::calls::{Outcome, Platforms, Refusal, read};
 use crate::domain::Platform;
 
+/// The read endpoint the profile look-ups count against in an account's read budget.
+pub const PROFILE_READS: &str = "profile";
+
 /// A person as the platform names them; either part may be missing (people who set none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {

@@ -2,10 +2,12 @@
 //! string, with ids above 2^53, and no text), the text fetched through `comment/list`, and
 //! TikTok's comments turned into ingest events — for the webhook and for polling alike.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::calls::{Outcome, Platforms, call, id_of};
 use super::tiktok_send::envelope;
+use crate::domain::{Direction, Kind, Platform};
+use crate::ingest::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
 use crate::problem::Problem;
 
 /// What a `comment.update` webhook says.
@@ -16,8 +18,34 @@ pub struct Notice {
     pub comment_id: String,
     pub video_id: String,
     pub parent_comment_id: Option<String>,
-    /// insert, delete, set_to_hidden, set_to_friends_only, set_to_public.
-    pub action: String,
+    pub action: CommentAction,
+}
+
+/// What happened to the comment a notice names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    /// Written: the only one that brings something to store.
+    Insert,
+    Delete,
+    SetToHidden,
+    SetToFriendsOnly,
+    SetToPublic,
+    /// A word TikTok did not document: acknowledged, like any change.
+    Other,
+}
+
+impl CommentAction {
+    /// TikTok's word; a notice without one is an insert.
+    fn read(word: Option<&str>) -> CommentAction {
+        match word {
+            None | Some("insert") => CommentAction::Insert,
+            Some("delete") => CommentAction::Delete,
+            Some("set_to_hidden") => CommentAction::SetToHidden,
+            Some("set_to_friends_only") => CommentAction::SetToFriendsOnly,
+            Some("set_to_public") => CommentAction::SetToPublic,
+            Some(_) => CommentAction::Other,
+        }
+    }
 }
 
 /// Reads a webhook body; `Ok(None)` for events other than `comment.update`.
@@ -75,10 +103,7 @@ pub fn parse(body: &Value) -> Result<Option<Notice>, Vec<Problem>> {
         comment_id: comment_id.unwrap_or_default(),
         video_id: video_id.unwrap_or_default(),
         parent_comment_id: id_of(&content["parent_comment_id"]).filter(|p| p != "0"),
-        action: content["comment_action"]
-            .as_str()
-            .unwrap_or("insert")
-            .to_owned(),
+        action: CommentAction::read(content["comment_action"].as_str()),
     }))
 }
 
@@ -110,7 +135,7 @@ pub async fn list_comments(
 }
 
 /// A TikTok comment as an ingest event of the account `account` (`own`: the id it writes under).
-pub fn event(comment: &Value, account: &str, own: Option<&str>) -> Option<Value> {
+pub fn event(comment: &Value, account: &str, own: Option<&str>) -> Option<Event> {
     let id = id_of(&comment["comment_id"])?;
     let video = id_of(&comment["video_id"])?;
     let author = id_of(&comment["user_id"]).or_else(|| id_of(&comment["unique_identifier"]))?;
@@ -121,24 +146,29 @@ pub fn event(comment: &Value, account: &str, own: Option<&str>) -> Option<Value>
         .as_i64()
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .unwrap_or_else(crate::clock::now);
-    let mut event = json!({
-        "type": "message", "platform": "tiktok", "channel": account, "kind": "comment",
-        "external_id": id, "text": comment["text"].as_str().unwrap_or_default(),
-        "author": {"external_id": author},
-        "video": {"external_id": video},
-        "direction": if ours { "outbound" } else { "inbound" },
-        "created_at": created.to_rfc3339(),
-    });
-    if let Some(name) = comment["username"].as_str().filter(|s| !s.is_empty()) {
-        event["author"]["username"] = json!(name);
-    }
-    if let Some(name) = comment["display_name"].as_str().filter(|s| !s.is_empty()) {
-        event["author"]["display_name"] = json!(name);
-    }
-    if let Some(parent) = id_of(&comment["parent_comment_id"]).filter(|p| p != "0" && *p != id) {
-        event["parent_external_id"] = json!(parent);
-    }
-    Some(event)
+    let named = |field: &str| {
+        comment[field]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    Some(Event::Message(MessageEvent {
+        platform: Platform::Tiktok,
+        channel: account.to_owned(),
+        kind: Kind::Comment,
+        parent_external_id: id_of(&comment["parent_comment_id"]).filter(|p| p != "0" && *p != id),
+        external_id: id,
+        video: Some(VideoRef::id(video)),
+        author: AuthorRef {
+            external_id: author,
+            username: named("username"),
+            display_name: named("display_name"),
+        },
+        recipient: None,
+        direction: Some(Direction::ours(ours)),
+        text: comment["text"].as_str().unwrap_or_default().to_owned(),
+        created_at: created,
+    }))
 }
 
 /// A GET of the API for Business: the answer's data, or what its code means.
@@ -165,7 +195,7 @@ pub async fn video_stats(
     business: &str,
     account: &str,
     cursor: u64,
-) -> Result<(Vec<Value>, Option<u64>), Outcome> {
+) -> Result<(Vec<Event>, Option<u64>), Outcome> {
     let fields = r#"["item_id","create_time","caption","video_views","likes","comments","shares","favorites","reach"]"#;
     let data = envelope_get(
         p,
@@ -179,24 +209,32 @@ pub async fn video_stats(
         ],
     )
     .await?;
-    let now = crate::clock::now().to_rfc3339();
+    let now = crate::clock::now();
     let events = data["videos"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|v| {
-            let id = id_of(&v["item_id"])?;
-            let mut video = json!({"external_id": id});
-            if let Some(caption) = v["caption"].as_str().filter(|c| !c.is_empty()) {
-                video["title"] = json!(caption.chars().take(200).collect::<String>());
-            }
-            if let Some(t) = v["create_time"].as_i64().and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
-                video["published_at"] = json!(t.to_rfc3339());
-            }
+            let title = v["caption"].as_str().filter(|c| !c.is_empty());
+            let video = VideoRef {
+                title: title.map(|c| c.chars().take(200).collect()),
+                published_at: v["create_time"]
+                    .as_i64()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+                ..VideoRef::id(id_of(&v["item_id"])?)
+            };
             let n = |k: &str| v[k].as_i64().unwrap_or(0);
-            Some(json!({"type": "video_stats", "platform": "tiktok", "channel": account, "video": video,
-                "views": n("video_views"), "likes": n("likes"), "comments": n("comments"),
-                "shares": n("shares"), "saves": n("favorites"), "captured_at": now}))
+            Some(Event::VideoStats(VideoStatsEvent {
+                platform: Platform::Tiktok,
+                channel: account.to_owned(),
+                video,
+                views: n("video_views"),
+                likes: n("likes"),
+                comments: n("comments"),
+                shares: n("shares"),
+                saves: Some(n("favorites")),
+                captured_at: now,
+            }))
         })
         .collect();
     let next = (data["has_more"].as_bool() == Some(true))
@@ -228,17 +266,21 @@ pub async fn channel_stats(
     token: &str,
     business: &str,
     account: &str,
-) -> Result<Option<Value>, Outcome> {
+) -> Result<Option<Event>, Outcome> {
     let data = self::account(p, token, business, r#"["followers_count","videos_count"]"#).await?;
     Ok(data["followers_count"].as_i64().map(|followers| {
-        json!({"type": "channel_stats", "platform": "tiktok", "channel": account, "followers": followers,
-               "posts": data["videos_count"].as_i64(), "captured_at": crate::clock::now().to_rfc3339()})
+        let now = crate::clock::now();
+        Event::ChannelStats(ChannelStatsEvent {
+            posts: data["videos_count"].as_i64(),
+            ..ChannelStatsEvent::followers(Platform::Tiktok, account, followers, now)
+        })
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_webhook_content_is_parsed_twice_and_big_ids_stay_exact() {
@@ -249,7 +291,7 @@ mod tests {
         assert_eq!(n.comment_id, "7385350567722402578");
         assert_eq!(n.video_id, "7377694258502880513");
         assert_eq!(n.parent_comment_id, None);
-        assert_eq!(n.action, "insert");
+        assert_eq!(n.action, CommentAction::Insert);
         assert_eq!(parse(&json!({"event": "video.publish"})).unwrap(), None);
         let bad =
             parse(&json!({"event": "comment.update", "user_openid": "a", "content": "{not json"}))

@@ -2,15 +2,17 @@
 //! channel, newest first, page by page; and reads `videos.list` and `channels.list` for the
 //! statistics. Each call costs quota units, paid by the caller before it is made.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::calls::{Outcome, Platforms, id_of, read};
 use super::youtube_send::refusal;
+use crate::domain::{Direction, Kind, Platform};
+use crate::ingest::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
 
 /// One page of the channel's comment threads: ingest events, the newest and oldest times on
 /// the page, and the next page's token.
 pub struct ThreadsPage {
-    pub events: Vec<Value>,
+    pub events: Vec<Event>,
     pub published: Vec<chrono::DateTime<chrono::Utc>>,
     pub next: Option<String>,
 }
@@ -89,7 +91,7 @@ fn comment_event(
     channel: &str,
     video: &str,
     parent: Option<&str>,
-) -> Option<Value> {
+) -> Option<Event> {
     let id = id_of(&comment["id"])?;
     let s = &comment["snippet"];
     let author = s["authorChannelId"]["value"]
@@ -97,19 +99,29 @@ fn comment_event(
         .unwrap_or("unknown")
         .to_owned();
     let created = time_of(comment).unwrap_or_else(crate::clock::now);
-    let mut event = json!({
-        "type": "message", "platform": "youtube", "channel": channel, "kind": "comment",
-        "external_id": id, "text": s["textOriginal"].as_str().or(s["textDisplay"].as_str()).unwrap_or_default(),
-        "author": {"external_id": author, "display_name": s["authorDisplayName"].as_str().unwrap_or_default()},
-        "video": {"external_id": video},
+    let text = s["textOriginal"].as_str().or(s["textDisplay"].as_str());
+    Some(Event::Message(MessageEvent {
+        platform: Platform::Youtube,
+        channel: channel.to_owned(),
+        kind: Kind::Comment,
+        external_id: id,
+        parent_external_id: parent.map(str::to_owned),
+        video: Some(VideoRef::id(video)),
         // Our own replies are listed too: they are ours, never answered.
-        "direction": if author == channel { "outbound" } else { "inbound" },
-        "created_at": created.to_rfc3339(),
-    });
-    if let Some(parent) = parent {
-        event["parent_external_id"] = json!(parent);
-    }
-    Some(event)
+        direction: Some(Direction::ours(author == channel)),
+        author: AuthorRef {
+            display_name: Some(
+                s["authorDisplayName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            ..AuthorRef::id(author)
+        },
+        recipient: None,
+        text: text.unwrap_or_default().to_owned(),
+        created_at: created,
+    }))
 }
 
 /// YouTube gives counts as strings.
@@ -126,22 +138,27 @@ pub async fn video_stats(
     token: &str,
     channel: &str,
     videos: &[String],
-) -> Result<Vec<Value>, Outcome> {
+) -> Result<Vec<Event>, Outcome> {
     let ids = videos.join(",");
     let body = get(p, token, "videos", &[("part", "statistics"), ("id", &ids)]).await?;
-    let now = crate::clock::now().to_rfc3339();
+    let now = crate::clock::now();
     Ok(body["items"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|v| {
             let s = &v["statistics"];
-            Some(
-                json!({"type": "video_stats", "platform": "youtube", "channel": channel,
-                "video": {"external_id": id_of(&v["id"])?},
-                "views": count(&s["viewCount"]), "likes": count(&s["likeCount"]),
-                "comments": count(&s["commentCount"]), "shares": 0, "captured_at": now}),
-            )
+            Some(Event::VideoStats(VideoStatsEvent {
+                platform: Platform::Youtube,
+                channel: channel.to_owned(),
+                video: VideoRef::id(id_of(&v["id"])?),
+                views: count(&s["viewCount"]),
+                likes: count(&s["likeCount"]),
+                comments: count(&s["commentCount"]),
+                shares: 0,
+                saves: None,
+                captured_at: now,
+            }))
         })
         .collect())
 }
@@ -151,7 +168,7 @@ pub async fn channel_stats(
     p: &Platforms,
     token: &str,
     channel: &str,
-) -> Result<Option<Value>, Outcome> {
+) -> Result<Option<Event>, Outcome> {
     let body = get(
         p,
         token,
@@ -160,8 +177,11 @@ pub async fn channel_stats(
     )
     .await?;
     Ok(body["items"][0]["statistics"].as_object().map(|s| {
-        json!({"type": "channel_stats", "platform": "youtube", "channel": channel,
-               "followers": count(&s["subscriberCount"]), "posts": count(&s["videoCount"]),
-               "captured_at": crate::clock::now().to_rfc3339()})
+        let followers = count(&s["subscriberCount"]);
+        let now = crate::clock::now();
+        Event::ChannelStats(ChannelStatsEvent {
+            posts: Some(count(&s["videoCount"])),
+            ..ChannelStatsEvent::followers(Platform::Youtube, channel, followers, now)
+        })
     }))
 }

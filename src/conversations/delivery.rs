@@ -70,6 +70,19 @@ impl SendNow<'_> {
     }
 }
 
+/// What takes replies leased as they are queued (the outbox's courier): a call slot for each
+/// while the transaction runs, and the rows once it committed. Deciding and ingest know only
+/// this, so they never import the outbox.
+pub trait Handover: Send + Sync {
+    /// How long a leased row is this instance's.
+    fn lease(&self) -> std::time::Duration;
+    /// A call slot for a reply of kind `deed` through `sender`, unless its calls are held
+    /// back or every slot is taken.
+    fn reserve(&self, sender: &Sender, deed: Deed) -> Option<OwnedSemaphorePermit>;
+    /// Takes rows leased in a transaction that has committed.
+    fn hand(&self, leased: Vec<Leased>);
+}
+
 /// A row leased as it was queued, for the dispatcher once the transaction committed. Its
 /// slot is freed when it is dropped (with the transaction, if that fails).
 pub struct Leased {

@@ -11,7 +11,7 @@ mod outbound;
 mod outbound_in_one;
 pub mod summary;
 
-pub use delivery::{Leased, SendNow, Sender, enqueue_moderation, enqueue_replies};
+pub use delivery::{Handover, Leased, SendNow, Sender, enqueue_moderation, enqueue_replies};
 pub use new_message::{Automated, NewMessage, insert_messages};
 pub use outbound::{
     Outbound, Threads, record_outbound, record_outbound_leasing, record_outbound_many,

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod model;
 pub mod read;
 pub mod search;
+mod threads_sql;
 mod walk;
 
 pub use error::InboxError;

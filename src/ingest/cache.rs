@@ -13,7 +13,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::event::{AuthorRef, VideoRef};
-use super::refs::{ChannelRef, Key};
+use super::resolved::{ChannelRef, Key};
 use crate::domain::Platform;
 use crate::live::{ChannelsEpoch, Live};
 

@@ -1,5 +1,6 @@
 //! Why a batch was refused, apart from HTTP (`error.rs` gives each its status code).
 
+use crate::automation::AutomationError;
 use crate::problem::Problem;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +14,19 @@ pub enum IngestError {
     /// Events with problems, each named by event index and field; nothing was stored.
     #[error("{}", crate::problem::summary(.0))]
     Invalid(Vec<Problem>),
+    /// Valid, but the workspace's rules could not decide it: nothing was stored.
+    #[error(transparent)]
+    Rules(AutomationError),
     /// Valid, but the database did not take it: nothing was stored.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<AutomationError> for IngestError {
+    fn from(e: AutomationError) -> Self {
+        match e {
+            AutomationError::Database(e) => IngestError::Database(e),
+            other => IngestError::Rules(other),
+        }
+    }
 }

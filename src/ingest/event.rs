@@ -46,6 +46,18 @@ pub struct VideoRef {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+impl VideoRef {
+    /// A video known by its id alone.
+    pub fn id(external_id: impl Into<String>) -> VideoRef {
+        VideoRef {
+            external_id: external_id.into(),
+            title: None,
+            url: None,
+            published_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AuthorRef {
     pub external_id: String,
@@ -54,6 +66,15 @@ pub struct AuthorRef {
 }
 
 impl AuthorRef {
+    /// An author known by its id alone.
+    pub fn id(external_id: impl Into<String>) -> AuthorRef {
+        AuthorRef {
+            external_id: external_id.into(),
+            username: None,
+            display_name: None,
+        }
+    }
+
     /// What full-text search indexes for this author.
     pub fn search_name(&self) -> String {
         [self.display_name.as_deref(), self.username.as_deref()]
@@ -86,4 +107,24 @@ pub struct ChannelStatsEvent {
     pub likes: Option<i64>,
     pub posts: Option<i64>,
     pub captured_at: DateTime<Utc>,
+}
+
+impl ChannelStatsEvent {
+    /// A snapshot of the follower count alone.
+    pub fn followers(
+        platform: Platform,
+        channel: impl Into<String>,
+        followers: i64,
+        captured_at: DateTime<Utc>,
+    ) -> ChannelStatsEvent {
+        ChannelStatsEvent {
+            platform,
+            channel: channel.into(),
+            followers,
+            following: None,
+            likes: None,
+            posts: None,
+            captured_at,
+        }
+    }
 }

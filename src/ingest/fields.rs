@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Map, Value};
 
+use crate::domain::{Direction, Kind};
 use crate::problem::Problem;
 
 pub const MAX_ID_CHARS: usize = 256;
@@ -81,32 +82,13 @@ impl<'a> Fields<'a> {
             self.problem(name, "must be a string");
             return None;
         };
-        if s.contains('\0') {
-            self.problem(name, "must not contain NUL characters (\\u0000)");
-            return None;
-        }
-        if s.len() > max_bytes {
-            self.problem(
-                name,
-                format!("is {} bytes long; the limit is {max_bytes}", s.len()),
-            );
-            return None;
-        }
-        Some(s.clone())
+        self.checked(name, s, |s| text_problem(s, max_bytes))
     }
 
     /// An optional short single-line string such as a name (limit in characters).
     pub fn name(&mut self, name: &str, max_chars: usize) -> Option<String> {
         let s = self.text(name, max_chars * 4)?;
-        if s.chars().count() > max_chars {
-            self.problem(name, format!("is longer than {max_chars} characters"));
-            return None;
-        }
-        if s.chars().any(char::is_control) {
-            self.problem(name, "must not contain control characters");
-            return None;
-        }
-        Some(s)
+        self.checked(name, &s, |s| line_problem(s, max_chars))
     }
 
     /// An optional identifier: a non-empty string. Numbers are refused because platform ids
@@ -120,11 +102,23 @@ impl<'a> Fields<'a> {
             return None;
         }
         let s = self.name(name, MAX_ID_CHARS)?;
-        if s.trim().is_empty() {
-            self.problem(name, "must not be empty");
-            return None;
+        self.checked(name, &s, blank_problem)
+    }
+
+    /// `s` when `problem` finds nothing wrong with it; else the problem, said at `name`.
+    fn checked(
+        &mut self,
+        name: &str,
+        s: &str,
+        problem: impl FnOnce(&str) -> Option<String>,
+    ) -> Option<String> {
+        match problem(s) {
+            Some(message) => {
+                self.problem(name, message);
+                None
+            }
+            None => Some(s.to_owned()),
         }
-        Some(s)
     }
 
     pub fn word<T: FromStr<Err = String>>(&mut self, name: &str) -> Option<T> {
@@ -150,9 +144,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An optional RFC 3339 time, kept to the microsecond (what both databases store),
-    /// between 1970 and one day from now: a message from the future would sit on top of
-    /// the inbox forever.
+    /// An optional RFC 3339 time, kept to the microsecond, within [`time_problem`]'s bounds.
     pub fn time(&mut self, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let s = self.name(name, 64)?;
         let parsed = match DateTime::parse_from_rfc3339(&s) {
@@ -165,14 +157,77 @@ impl<'a> Fields<'a> {
                 return None;
             }
         };
-        if parsed < DateTime::UNIX_EPOCH || parsed > now + Duration::days(1) {
-            self.problem(name, "must lie between 1970 and one day from now");
+        if let Some(message) = time_problem(parsed, now) {
+            self.problem(name, message);
             return None;
         }
-        Some(
-            parsed
-                .duration_trunc(Duration::microseconds(1))
-                .unwrap_or(parsed),
-        )
+        Some(to_microseconds(parsed))
     }
+}
+
+/// Why `s` cannot be stored as text of at most `max_bytes`: PostgreSQL cannot store NUL.
+pub fn text_problem(s: &str, max_bytes: usize) -> Option<String> {
+    if s.contains('\0') {
+        return Some("must not contain NUL characters (\\u0000)".to_owned());
+    }
+    (s.len() > max_bytes).then(|| format!("is {} bytes long; the limit is {max_bytes}", s.len()))
+}
+
+/// Why `s` is no short single line of at most `max_chars` characters (past [`text_problem`]).
+pub fn line_problem(s: &str, max_chars: usize) -> Option<String> {
+    if s.chars().count() > max_chars {
+        return Some(format!("is longer than {max_chars} characters"));
+    }
+    s.chars()
+        .any(char::is_control)
+        .then(|| "must not contain control characters".to_owned())
+}
+
+/// Why `s` is no identifier (past [`line_problem`]): it is blank.
+pub fn blank_problem(s: &str) -> Option<String> {
+    s.trim().is_empty().then(|| "must not be empty".to_owned())
+}
+
+/// Why `t` is refused: a time before 1970 or more than one day from now (a message from the
+/// future would sit on top of the inbox forever).
+pub fn time_problem(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<&'static str> {
+    (t < DateTime::UNIX_EPOCH || t > now + Duration::days(1))
+        .then_some("must lie between 1970 and one day from now")
+}
+
+/// `t` to the microsecond, what both databases store.
+pub fn to_microseconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::microseconds(1)).unwrap_or(t)
+}
+
+/// The first rule a message's fields break together, as the field to name and what to say.
+pub fn message_conflict(
+    kind: Option<Kind>,
+    has_video: bool,
+    external_id: Option<&str>,
+    parent: Option<&str>,
+    direction: Option<Direction>,
+    has_recipient: bool,
+) -> Option<(&'static str, &'static str)> {
+    if kind == Some(Kind::Comment) && !has_video {
+        Some((
+            "video.external_id",
+            "is required for comments (the video or post they belong to)",
+        ))
+    } else if parent.is_some() && parent == external_id {
+        Some(("parent_external_id", "must differ from external_id"))
+    } else if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && !has_recipient {
+        Some((
+            "recipient.external_id",
+            "is required for a DM the account sent itself",
+        ))
+    } else {
+        None
+    }
+}
+
+/// Only web addresses become links: a `javascript:` URL in a page would run.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() > "http://".len()
 }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::event::MessageEvent;
 use super::outcome::{Outcome, OutcomeStatus};
-use super::refs::{ChannelRef, Key, with_keys};
+use super::refs::with_keys;
+use super::resolved::{ChannelRef, Incoming, Key};
 use super::threading::thread_key;
 use super::threads::{ThreadKey, find_existing, resolve_threads};
 use crate::conversations::{
@@ -16,25 +17,6 @@ use crate::conversations::{
 use crate::domain::{Direction, Kind, Source, State};
 use crate::ids::{ChannelId, ThreadId};
 use crate::storage::{Tx, padded_chunks};
-
-/// One message event with everything resolved that its row needs.
-pub struct Incoming<'a> {
-    pub index: usize,
-    pub event: &'a MessageEvent,
-    pub channel_id: i64,
-    pub direction: Direction,
-    pub video_id: Option<i64>,
-    pub author_id: i64,
-    /// The other party of a DM conversation (the author, or the recipient of our own DM).
-    pub contact_id: i64,
-    pub contact_ext: &'a str,
-}
-
-impl Incoming<'_> {
-    fn key(&self) -> Key {
-        (self.channel_id, self.event.external_id.clone())
-    }
-}
 
 /// Who wrote it: a message by the channel's own author id is ours whatever the event says
 /// (connectors set the direction from the account id alone); otherwise the event decides.

@@ -2,6 +2,7 @@
 //! (`POST /api/v1/events` is its HTTP face, in `web::api::events`).
 
 mod backlog;
+mod batch;
 mod cache;
 mod error;
 mod event;
@@ -10,14 +11,17 @@ mod messages;
 mod outcome;
 mod queue;
 mod refs;
+mod resolved;
 mod stats;
 mod store;
 mod threading;
 mod threads;
 mod validate;
 
+pub use batch::Batch;
 pub use error::IngestError;
-pub use event::{AuthorRef, Event, MessageEvent, VideoRef};
+pub use event::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
+pub use fields::is_web_url;
 pub use outcome::{IngestReport, Outcome, OutcomeStatus};
 pub use queue::IngestQueue;
-pub use validate::{is_web_url, parse_events};
+pub use validate::parse_events;

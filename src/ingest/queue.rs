@@ -13,10 +13,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::backlog::Backlog;
 use super::cache::Memory;
+use super::error::IngestError;
 use super::event::Event;
 use super::outcome::Outcome;
 use super::store::store_events;
-use crate::outbox::Courier;
+use crate::conversations::Handover;
 use crate::storage::Db;
 
 /// Most events written in one combined transaction.
@@ -52,7 +53,7 @@ struct Job {
     workspace: i64,
     events: Vec<Event>,
     now: DateTime<Utc>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, sqlx::Error>>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, IngestError>>,
 }
 
 #[derive(Clone)]
@@ -77,7 +78,7 @@ impl IngestQueue {
     /// PostgreSQL (its default when `None`).
     pub fn new(
         db: Db,
-        courier: Option<Arc<Courier>>,
+        courier: Option<Arc<dyn Handover>>,
         stop: watch::Receiver<bool>,
         stored: Vec<Arc<tokio::sync::Notify>>,
         live: Arc<crate::live::Live>,
@@ -136,17 +137,19 @@ impl IngestQueue {
         (queue, writer)
     }
 
+    /// Stores a checked batch in `workspace`: each event's outcome, in the batch's order.
     pub async fn store(
         &self,
         workspace: i64,
-        events: Vec<Event>,
+        batch: super::Batch,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outcome>, sqlx::Error> {
+    ) -> Result<Vec<Outcome>, IngestError> {
+        let events = batch.0;
         if events.iter().any(|e| matches!(e, Event::Message(_))) {
             self.memory.rules.prepare(&self.db, workspace).await?;
         }
         let (reply, answer) = oneshot::channel();
-        let closed = || sqlx::Error::PoolClosed;
+        let closed = || IngestError::Database(sqlx::Error::PoolClosed);
         let count = events.len();
         self.jobs
             .send(Job {
@@ -172,19 +175,17 @@ impl IngestQueue {
 }
 
 impl IngestQueue {
-    /// Stores events a connector made in the ingest API's JSON (webhooks, polls): read as a
-    /// batch, all or nothing, like any batch.
-    pub async fn store_values(
+    /// Stores events a connector made (webhooks, polls), checked as the API checks a batch:
+    /// all or nothing.
+    pub async fn ingest(
         &self,
         workspace: i64,
-        events: &[serde_json::Value],
+        events: Vec<Event>,
         now: DateTime<Utc>,
-    ) -> Result<super::IngestReport, super::IngestError> {
-        let bytes =
-            serde_json::to_vec(events).map_err(|e| super::IngestError::Malformed(e.to_string()))?;
-        let events = super::parse_events(&bytes, usize::MAX, now)?;
+    ) -> Result<super::IngestReport, IngestError> {
+        let batch = super::Batch::check(events, now)?;
         Ok(super::IngestReport::new(
-            self.store(workspace, events, now).await?,
+            self.store(workspace, batch, now).await?,
         ))
     }
 }
@@ -211,7 +212,7 @@ const SHARED_GROUP_EVENTS: usize = 500;
 struct Writing {
     db: Db,
     cache: Arc<Memory>,
-    courier: Option<Arc<Courier>>,
+    courier: Option<Arc<dyn Handover>>,
     /// Rung after a batch that queued something for the dispatcher's claim (a rule without
     /// delay whose reply could not be leased at once, or that likes, hides or deletes).
     stored: Vec<Arc<tokio::sync::Notify>>,
@@ -223,9 +224,12 @@ impl Writing {
         workspace: i64,
         events: &[Event],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outcome>, sqlx::Error> {
+    ) -> Result<Vec<Outcome>, IngestError> {
         let courier = self.courier.as_deref();
         let stored = store_events(&self.db, &self.cache, courier, workspace, events, now).await?;
+        if let Some(courier) = courier {
+            courier.hand(stored.leased);
+        }
         if stored.queued {
             for wake in &self.stored {
                 wake.notify_one();

@@ -7,17 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
+use super::resolved::{ChannelRef, Key};
 use crate::domain::Platform;
 use crate::storage::{Backend, Sql, Tx, padded_chunks, table_chunks};
-
-/// (channel id, external id): how every platform object is identified.
-pub type Key = (i64, String);
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ChannelRef {
-    pub id: i64,
-    pub own_author_id: Option<String>,
-}
 
 #[derive(sqlx::FromRow)]
 struct KeyedId {

@@ -8,15 +8,17 @@ use tracing::instrument;
 use super::cache::{
     Learned, Memory, RefCache, contact_print, learn_written, split_known, video_print,
 };
-use super::event::{AuthorRef, Event, VideoRef};
-use super::messages::{Incoming, direction_of, write_messages};
+use super::error::IngestError;
+use super::event::{AuthorRef, Event, MessageEvent, VideoRef};
+use super::messages::{direction_of, write_messages};
 use super::outcome::{Outcome, OutcomeStatus};
-use super::refs::{ChannelRef, Key, resolve_channels, upsert_contacts, upsert_videos};
+use super::refs::{resolve_channels, upsert_contacts, upsert_videos};
+use super::resolved::{ChannelRef, Incoming, Key};
 use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
+use crate::conversations::{Handover, Leased};
 use crate::domain::{Direction, Kind, Platform};
 use crate::ids::{ChannelId, MessageId, ThreadId};
-use crate::outbox::Courier;
 use crate::rules::trial::Sample;
 use crate::storage::{Backend, Db, Tx, connection_lost};
 
@@ -24,10 +26,12 @@ use crate::storage::{Backend, Db, Tx, connection_lost};
 /// conflict with a concurrent writer (the transaction rolled back, so a retry is safe).
 const ATTEMPTS: u32 = 4;
 
-/// A batch written: each event's outcome, and whether it queued anything for the
-/// dispatcher's claim (replies it leased went to the courier instead).
+/// A batch written: each event's outcome, the replies its rules leased as they queued them
+/// (for the courier, now that the batch committed), and whether it queued anything else for
+/// the dispatcher's claim.
 pub struct Stored {
     pub outcomes: Vec<Outcome>,
+    pub leased: Vec<Leased>,
     pub queued: bool,
 }
 
@@ -35,16 +39,16 @@ pub struct Stored {
 pub async fn store_events(
     db: &Db,
     memory: &Memory,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<Stored, sqlx::Error> {
+) -> Result<Stored, IngestError> {
     let mut attempt = 1;
     let mut reconnected = false;
     loop {
         match store_once(db, memory, courier, workspace, events, now).await {
-            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+            Err(IngestError::Database(e)) if attempt < ATTEMPTS && is_transient(&e) => {
                 tracing::warn!(error = %e, attempt, "batch conflicted with a concurrent writer; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
@@ -54,7 +58,9 @@ pub async fn store_events(
             // another, so one stale connection does not refuse the batch. Lost before the
             // commit, nothing of it was stored; lost at the commit, it may have been, and
             // storing it again finds its events stored. Lost again: refused (`503`).
-            Err(e) if !reconnected && db.backend() == Backend::Postgres && connection_lost(&e) => {
+            Err(IngestError::Database(e))
+                if !reconnected && db.backend() == Backend::Postgres && connection_lost(&e) =>
+            {
                 tracing::warn!(error = %e, "batch's connection was lost; trying once more on another");
                 reconnected = true;
             }
@@ -79,11 +85,11 @@ fn is_transient(e: &sqlx::Error) -> bool {
 async fn store_once(
     db: &Db,
     memory: &Memory,
-    courier: Option<&Courier>,
+    courier: Option<&dyn Handover>,
     workspace: i64,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<Stored, sqlx::Error> {
+) -> Result<Stored, IngestError> {
     let cache = &memory.refs;
     let mut learned = cache.learning();
     let (committed_refs, mut tx) = if db.backend() == Backend::Postgres {
@@ -115,15 +121,11 @@ async fn store_once(
     // for its own arguments also re-planned the foreign-key checks behind every inserted row
     // (a third of the database's time at a million messages). The writers' plans are index
     // lookups only, right at any size of table (`storage`'s `KEYED`).
-    let Refs {
-        channels,
-        videos: video_ids,
-        contacts: contact_ids,
-    } = match committed_refs {
+    let refs = match committed_refs {
         Some(refs) => refs,
         None => resolve_refs(&mut tx, cache, &mut learned, workspace, events, now).await?,
     };
-    let channel_of = |e: &Event| channel_of(&channels, e);
+    let channel_of = |e: &Event| channel_of(&refs.channels, e);
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut decided = automation::Decided::default();
@@ -131,28 +133,9 @@ async fn store_once(
     for (index, event) in events.iter().enumerate() {
         let channel = channel_of(event);
         match event {
-            Event::Message(m) => {
-                let direction = direction_of(m, &channel);
-                let other = match (m.kind, direction, &m.recipient) {
-                    (Kind::Dm, Direction::Outbound, Some(r)) => r,
-                    _ => &m.author,
-                };
-                incoming.push(Incoming {
-                    index,
-                    event: m,
-                    channel_id: channel.id,
-                    direction,
-                    video_id: m
-                        .video
-                        .as_ref()
-                        .map(|v| video_ids[&(channel.id, v.external_id.clone())]),
-                    author_id: contact_ids[&(channel.id, m.author.external_id.clone())],
-                    contact_id: contact_ids[&(channel.id, other.external_id.clone())],
-                    contact_ext: &other.external_id,
-                });
-            }
+            Event::Message(m) => incoming.push(incoming_of(index, m, &channel, &refs)),
             Event::VideoStats(s) => {
-                let video = video_ids[&(channel.id, s.video.external_id.clone())];
+                let video = refs.videos[&(channel.id, s.video.external_id.clone())];
                 outcomes[index] = Some(write_video_stats(&mut tx, index, video, s, now).await?);
             }
             Event::ChannelStats(s) => {
@@ -168,9 +151,6 @@ async fn store_once(
             automation::decide(&mut tx, &memory.rules, courier, workspace, &arrivals, now).await?;
     }
     tx.commit().await?;
-    if let Some(courier) = courier {
-        courier.hand(decided.leased);
-    }
     cache.remember(learned);
     let outcomes = outcomes
         .into_iter()
@@ -178,6 +158,7 @@ async fn store_once(
         .collect::<Result<_, _>>()?;
     Ok(Stored {
         outcomes,
+        leased: decided.leased,
         queued: decided.queued,
     })
 }
@@ -190,6 +171,34 @@ const BULK_EVENTS: usize = 64;
 fn channel_of(channels: &HashMap<(Platform, String), ChannelRef>, event: &Event) -> ChannelRef {
     let (platform, name) = event.channel();
     channels[&(platform, name.to_owned())].clone()
+}
+
+/// Message event `m`, at `index` of its batch, with the ids its row needs.
+fn incoming_of<'a>(
+    index: usize,
+    m: &'a MessageEvent,
+    channel: &ChannelRef,
+    refs: &Refs,
+) -> Incoming<'a> {
+    let direction = direction_of(m, channel);
+    let other = match (m.kind, direction, &m.recipient) {
+        (Kind::Dm, Direction::Outbound, Some(r)) => r,
+        _ => &m.author,
+    };
+    let contact = |external: &str| refs.contacts[&(channel.id, external.to_owned())];
+    Incoming {
+        index,
+        event: m,
+        channel_id: channel.id,
+        direction,
+        video_id: m
+            .video
+            .as_ref()
+            .map(|v| refs.videos[&(channel.id, v.external_id.clone())]),
+        author_id: contact(&m.author.external_id),
+        contact_id: contact(&other.external_id),
+        contact_ext: &other.external_id,
+    }
 }
 
 /// The ids of every channel, video and contact a batch names.

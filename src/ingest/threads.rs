@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::messages::Incoming;
+use super::resolved::Incoming;
 use crate::conversations::{lock_threads, snippet};
 use crate::domain::{Direction, Kind};
 use crate::ids::ThreadId;

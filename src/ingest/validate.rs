@@ -3,9 +3,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::batch::Batch;
 use super::error::IngestError;
 use super::event::{AuthorRef, ChannelStatsEvent, Event, MessageEvent, VideoRef, VideoStatsEvent};
-use super::fields::{Fields, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS};
+use super::fields::{
+    Fields, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_BYTES, MAX_URL_CHARS, is_web_url,
+    message_conflict,
+};
 use crate::domain::{Direction, Kind, Platform};
 use crate::problem::Problem;
 
@@ -14,7 +18,7 @@ pub fn parse_events(
     body: &[u8],
     max_events: usize,
     now: DateTime<Utc>,
-) -> Result<Vec<Event>, IngestError> {
+) -> Result<Batch, IngestError> {
     let value: Value = crate::json::parse_keys_once(body)
         .map_err(|e| IngestError::Malformed(format!("the body is not valid JSON: {e}")))?;
     let items = match value {
@@ -50,7 +54,7 @@ pub fn parse_events(
         }
     }
     if problems.is_empty() {
-        Ok(events)
+        Ok(Batch(events))
     } else {
         Err(IngestError::Invalid(problems))
     }
@@ -96,22 +100,16 @@ fn read_message(
     let text = f.text("text", MAX_TEXT_BYTES);
     let text = f.required("text", text);
     let created_at = f.time("created_at", now);
-    if kind == Some(Kind::Comment) && !f.has("video") {
-        f.problem(
-            "video.external_id",
-            "is required for comments (the video or post they belong to)",
-        );
-        return None;
-    }
-    if parent_external_id.is_some() && parent_external_id == external_id {
-        f.problem("parent_external_id", "must differ from external_id");
-        return None;
-    }
-    if kind == Some(Kind::Dm) && direction == Some(Direction::Outbound) && recipient.is_none() {
-        f.problem(
-            "recipient.external_id",
-            "is required for a DM the account sent itself",
-        );
+    let conflict = message_conflict(
+        kind,
+        f.has("video"),
+        external_id.as_deref(),
+        parent_external_id.as_deref(),
+        direction,
+        recipient.is_some(),
+    );
+    if let Some((field, message)) = conflict {
+        f.problem(field, message);
         return None;
     }
     Some(Event::Message(MessageEvent {
@@ -209,10 +207,4 @@ fn read_channel_stats(
         posts,
         captured_at: captured_at?,
     }))
-}
-
-/// Only web addresses become links: a `javascript:` URL in a page would run.
-pub fn is_web_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() > "http://".len()
 }

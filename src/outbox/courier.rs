@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::limits::Limits;
-use crate::conversations::{Leased, Sender};
+use crate::conversations::{Handover, Leased, Sender};
 use crate::domain::Deed;
 
 pub struct Courier {
@@ -40,14 +40,18 @@ impl Courier {
         }
     }
 
-    /// How long a leased row is this instance's.
-    pub fn lease(&self) -> Duration {
+    /// Leases nothing more: the dispatcher stops taking rows.
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Handover for Courier {
+    fn lease(&self) -> Duration {
         self.lease
     }
 
-    /// A call slot for a reply of kind `deed` through `sender`, unless its calls are held
-    /// back or every slot is taken.
-    pub fn reserve(&self, sender: &Sender, deed: Deed) -> Option<OwnedSemaphorePermit> {
+    fn reserve(&self, sender: &Sender, deed: Deed) -> Option<OwnedSemaphorePermit> {
         if self.closed.load(Ordering::SeqCst)
             || self
                 .limits
@@ -58,8 +62,7 @@ impl Courier {
         self.slots.clone().try_acquire_owned().ok()
     }
 
-    /// Hands over rows leased in a transaction that has committed.
-    pub fn hand(&self, leased: Vec<Leased>) {
+    fn hand(&self, leased: Vec<Leased>) {
         for row in leased {
             if self.to.send(row).is_err() {
                 // The dispatcher stopped: the row is sent when its lease runs out, after a
@@ -67,9 +70,5 @@ impl Courier {
                 tracing::debug!("the dispatcher stopped before a leased reply reached it");
             }
         }
-    }
-
-    pub(super) fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
     }
 }

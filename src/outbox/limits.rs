@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::claim::Held;
 use super::window::Window;
+use crate::connectors::calls::ReadBudget;
 use crate::connectors::calls::{LONGEST_HOLD, Outcome};
+use crate::connectors::profiles::PROFILE_READS;
 use crate::domain::{Deed, Platform};
 
 /// Failures in a row without a single success (timeouts, 5xx, refused connections) that open
@@ -36,8 +38,6 @@ const TIKTOK_PER_MINUTE: usize = 40;
 /// Profile look-ups of DM senders a minute per Meta account: Meta publishes no fixed number
 /// (its Business Use Case limits scale with the account), so unibox keeps to a modest one.
 const META_PROFILES_PER_MINUTE: usize = 30;
-/// The read endpoint Meta's profile look-ups count against.
-pub const PROFILE_READS: &str = "profile";
 
 /// Reads a minute per account allowed on `endpoint` of `platform`; `None`: unmetered.
 fn reads_per_minute(platform: Platform, endpoint: &str) -> Option<usize> {
@@ -231,65 +231,6 @@ impl Limits {
         taken
     }
 
-    /// Takes a call for a read of `endpoint` (TikTok: 40 in any minute per account and
-    /// endpoint; Meta's profile look-ups: 30), leaving `reserve` calls for others (the polls leave some for webhooks), or
-    /// says how long until one is there. Reads wait while the platform holds the account's
-    /// calls back (`Retry-After` on anything).
-    pub fn take_read(
-        &self,
-        channel: i64,
-        platform: Platform,
-        endpoint: &'static str,
-        reserve: usize,
-        now: Instant,
-    ) -> Result<(), Duration> {
-        let mut s = self.state();
-        if let Some(wait) = s
-            .holds
-            .iter()
-            .filter(|((c, _), until)| *c == channel && **until > now)
-            .map(|(_, until)| *until - now)
-            .max()
-        {
-            return Err(wait);
-        }
-        let Some(per_minute) = reads_per_minute(platform, endpoint) else {
-            return Ok(());
-        };
-        s.reads
-            .entry((channel, endpoint))
-            .or_insert_with(|| read_window(per_minute))
-            .take(reserve, now)
-    }
-
-    /// Learns from a read's outcome: the platform's "too many requests" counts the endpoint's
-    /// minute as spent (until its `Retry-After`, else a minute), so no call goes before then.
-    pub fn observe_read(
-        &self,
-        channel: i64,
-        endpoint: &'static str,
-        outcome: &Outcome,
-        now: Instant,
-    ) {
-        if let Outcome::Retry {
-            limited: true,
-            after,
-            ..
-        } = outcome
-        {
-            let mut s = self.state();
-            let per_minute = if endpoint == PROFILE_READS {
-                META_PROFILES_PER_MINUTE
-            } else {
-                TIKTOK_PER_MINUTE
-            };
-            s.reads
-                .entry((channel, endpoint))
-                .or_insert_with(|| read_window(per_minute))
-                .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
-        }
-    }
-
     /// Learns from a call's outcome: `Retry-After` holds that kind of call back, failures
     /// count towards the breaker, a success closes it.
     pub fn observe(
@@ -386,6 +327,62 @@ impl Limits {
                 })
             })
             .collect()
+    }
+}
+
+/// The read budgets, as the polls and the webhooks that fetch take them.
+impl ReadBudget for Limits {
+    /// Takes a call for a read of `endpoint` (TikTok: 40 in any minute per account and
+    /// endpoint; Meta's profile look-ups: 30), leaving `reserve` calls for others (the polls leave some for webhooks), or
+    /// says how long until one is there. Reads wait while the platform holds the account's
+    /// calls back (`Retry-After` on anything).
+    fn take_read(
+        &self,
+        channel: i64,
+        platform: Platform,
+        endpoint: &'static str,
+        reserve: usize,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let mut s = self.state();
+        if let Some(wait) = s
+            .holds
+            .iter()
+            .filter(|((c, _), until)| *c == channel && **until > now)
+            .map(|(_, until)| *until - now)
+            .max()
+        {
+            return Err(wait);
+        }
+        let Some(per_minute) = reads_per_minute(platform, endpoint) else {
+            return Ok(());
+        };
+        s.reads
+            .entry((channel, endpoint))
+            .or_insert_with(|| read_window(per_minute))
+            .take(reserve, now)
+    }
+
+    /// Learns from a read's outcome: the platform's "too many requests" counts the endpoint's
+    /// minute as spent (until its `Retry-After`, else a minute), so no call goes before then.
+    fn observe_read(&self, channel: i64, endpoint: &'static str, outcome: &Outcome, now: Instant) {
+        if let Outcome::Retry {
+            limited: true,
+            after,
+            ..
+        } = outcome
+        {
+            let mut s = self.state();
+            let per_minute = if endpoint == PROFILE_READS {
+                META_PROFILES_PER_MINUTE
+            } else {
+                TIKTOK_PER_MINUTE
+            };
+            s.reads
+                .entry((channel, endpoint))
+                .or_insert_with(|| read_window(per_minute))
+                .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
+        }
     }
 }
 

@@ -21,14 +21,13 @@ mod youtube;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::connectors::calls::{Outcome, Platforms, Refusal};
 use crate::connectors::channels::{Connected, connected};
 use crate::connectors::health;
 use crate::domain::Platform;
-use crate::ingest::{IngestError, IngestQueue};
+use crate::ingest::{Batch, Event, IngestQueue};
 use crate::outbox::Limits;
 use crate::storage::Db;
 
@@ -173,41 +172,27 @@ async fn settle(p: &Poller, channel: &Connected, platform: Platform, polled: Pol
     }
 }
 
-/// Stores `events` (platform-shaped ingest events) in `workspace`; how many were new.
-pub(crate) async fn store(p: &Poller, workspace: i64, events: &[Value]) -> Result<usize, Outcome> {
-    if events.is_empty() {
+/// Stores `events` in `workspace`; how many were new. An item the platform sent that unibox
+/// refuses (a NUL in its text, say) is left out: it must not hold back the rest, nor stop the
+/// poll at that page every round.
+pub(crate) async fn store(
+    p: &Poller,
+    workspace: i64,
+    events: Vec<Event>,
+) -> Result<usize, Outcome> {
+    let now = crate::clock::now();
+    let (batch, refused) = Batch::sift(events, now);
+    if !refused.is_empty() {
+        tracing::info!(
+            problems = refused.len(),
+            "polled items were refused; storing the rest"
+        );
+    }
+    if batch.is_empty() {
         return Ok(0);
     }
-    let now = crate::clock::now();
-    let stored = match p.ingest.store_values(workspace, events, now).await {
-        // A batch is all or nothing: one item the platform sent that unibox refuses (a NUL in
-        // its text, say) must not hold back the rest, nor stop the poll at that page every round.
-        Err(IngestError::Invalid(problems)) => {
-            tracing::info!(
-                problems = problems.len(),
-                "polled items were refused; storing the rest"
-            );
-            let mut created = 0;
-            for event in events {
-                match p
-                    .ingest
-                    .store_values(workspace, std::slice::from_ref(event), now)
-                    .await
-                {
-                    Ok(report) => created += report.created,
-                    Err(IngestError::Invalid(_)) => {}
-                    Err(e) => {
-                        return Err(Outcome::retry(format!(
-                            "could not store what was polled: {e}"
-                        )));
-                    }
-                }
-            }
-            return Ok(created);
-        }
-        other => other,
-    };
+    let stored = p.ingest.store(workspace, batch, now).await;
     stored
-        .map(|report| report.created)
+        .map(|outcomes| crate::ingest::IngestReport::new(outcomes).created)
         .map_err(|e| Outcome::retry(format!("could not store what was polled: {e}")))
 }

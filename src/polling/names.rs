@@ -10,11 +10,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::Poller;
-use crate::connectors::calls::{Outcome, Refusal};
+use crate::connectors::calls::{Outcome, ReadBudget, Refusal};
 use crate::connectors::channels::{Connected, connected};
-use crate::connectors::profiles::{Profile, asked_for, profile};
+use crate::connectors::profiles::{PROFILE_READS, Profile, asked_for, profile};
 use crate::domain::Platform;
-use crate::outbox::limits::PROFILE_READS;
 use crate::storage::Sql;
 
 /// Unnamed contacts asked about per channel and round, newest first.

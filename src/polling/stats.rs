@@ -2,10 +2,9 @@
 
 use std::time::Instant;
 
-use serde_json::Value;
-
 use super::{Polled, Poller, settle, store};
 use crate::connectors::calls::Outcome;
+use crate::connectors::calls::ReadBudget;
 use crate::connectors::channels::{Connected, connected};
 use crate::connectors::{meta_stats, tiktok, youtube};
 use crate::domain::Platform;
@@ -60,7 +59,7 @@ async fn tiktok_stats(p: &Poller, channel: &Connected) -> Polled {
     let business = channel
         .credential("business_id")
         .unwrap_or(&channel.platform_id);
-    let mut events: Vec<Value> = Vec::new();
+    let mut events = Vec::new();
     let mut cursor = 0;
     for _ in 0..5 {
         if p.limits
@@ -92,7 +91,7 @@ async fn tiktok_stats(p: &Poller, channel: &Connected) -> Polled {
             tiktok::channel_stats(&p.platforms, token, business, &channel.platform_id).await?,
         );
     }
-    store(p, channel.workspace_id, &events).await
+    store(p, channel.workspace_id, events).await
 }
 
 async fn youtube_stats(p: &Poller, channel: &Connected) -> Polled {
@@ -118,7 +117,7 @@ async fn youtube_stats(p: &Poller, channel: &Connected) -> Polled {
         return Err(no_quota());
     }
     events.extend(youtube::channel_stats(&p.platforms, token, &channel.platform_id).await?);
-    store(p, channel.workspace_id, &events).await
+    store(p, channel.workspace_id, events).await
 }
 
 async fn meta_stats_of(p: &Poller, channel: &Connected, platform: Platform) -> Polled {
@@ -134,5 +133,5 @@ async fn meta_stats_of(p: &Poller, channel: &Connected, platform: Platform) -> P
     events.extend(
         meta_stats::channel_stats(&p.platforms, token, platform, &channel.platform_id).await?,
     );
-    store(p, channel.workspace_id, &events).await
+    store(p, channel.workspace_id, events).await
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::{Polled, Poller, store};
 use crate::connectors::calls::Outcome;
+use crate::connectors::calls::ReadBudget;
 use crate::connectors::channels::Connected;
 use crate::connectors::tiktok::{event, list_comments};
 use crate::domain::Platform;
@@ -64,7 +65,7 @@ pub async fn comments(p: &Poller, channel: &Connected) -> Polled {
                 .iter()
                 .filter_map(|c| event(c, &channel.platform_id, channel.own_author_id.as_deref()))
                 .collect();
-            stored += store(p, channel.workspace_id, &events).await?;
+            stored += store(p, channel.workspace_id, events).await?;
             match next {
                 Some(n) => cursor = n,
                 None => break,

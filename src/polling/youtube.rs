@@ -60,7 +60,7 @@ pub async fn comments(p: &Poller, channel: &Connected) -> Polled {
                 return Err(o);
             }
         };
-        stored += store(p, channel.workspace_id, &page.events).await?;
+        stored += store(p, channel.workspace_id, page.events).await?;
         let newest = page.published.iter().max().copied();
         cursor.sweep_top = cursor.sweep_top.max(newest);
         let reached = cursor

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::template;
-use crate::domain::{Kind, Platform};
+use crate::domain::{Deed, Kind, Platform};
 use crate::problem::Problem;
 
 /// Most variants one reply may have.
@@ -54,28 +54,47 @@ impl Action {
         }
     }
 
+    /// What the outbox asks a platform to do for this action; `None`: it happens in unibox.
+    pub fn deed(&self) -> Option<Deed> {
+        match self {
+            Action::Reply { .. } => Some(Deed::Reply),
+            Action::PrivateReply { .. } => Some(Deed::PrivateReply),
+            Action::Like => Some(Deed::Like),
+            Action::Hide => Some(Deed::Hide),
+            Action::Delete => Some(Deed::Delete),
+            Action::Label { .. }
+            | Action::RemoveLabel { .. }
+            | Action::Assign { .. }
+            | Action::Close => None,
+        }
+    }
+
+    /// Whether `platform` can do this action.
+    pub fn platform_can(&self, platform: Platform) -> bool {
+        self.deed().is_none_or(|deed| platform_can(deed, platform))
+    }
+
     fn platforms(&self) -> Option<&'static [Platform]> {
-        able(self.name())
+        self.deed().and_then(able)
     }
 }
 
-/// The platforms that can do the action named `name` to someone else's message (`None`:
-/// every platform; it happens in unibox, or it is a public reply).
-pub fn able(name: &str) -> Option<&'static [Platform]> {
+/// The platforms that can do `deed` to someone else's message (`None`: every platform).
+pub fn able(deed: Deed) -> Option<&'static [Platform]> {
     use Platform::*;
-    match name {
-        "private_reply" => Some(&[Instagram, Facebook]),
-        "like" => Some(&[Tiktok, Facebook]),
-        "hide" => Some(&[Tiktok, Instagram, Facebook]),
+    match deed {
+        Deed::PrivateReply => Some(&[Instagram, Facebook]),
+        Deed::Like => Some(&[Tiktok, Facebook]),
+        Deed::Hide => Some(&[Tiktok, Instagram, Facebook]),
         // TikTok deletes only the account's own comments.
-        "delete" => Some(&[Instagram, Facebook]),
-        _ => None,
+        Deed::Delete => Some(&[Instagram, Facebook]),
+        Deed::Reply | Deed::Dm | Deed::Unhide => None,
     }
 }
 
-/// Whether `platform` can do the action named `name`.
-pub fn platform_can(name: &str, platform: Platform) -> bool {
-    able(name).is_none_or(|p| p.contains(&platform))
+/// Whether `platform` can do `deed`.
+pub fn platform_can(deed: Deed, platform: Platform) -> bool {
+    able(deed).is_none_or(|p| p.contains(&platform))
 }
 
 /// Where a rule applies, as far as its actions care.

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Reach, read_actions};
 use super::condition::read_conditions;
-use crate::domain::{Kind, Platform};
+use crate::domain::{Kind, Mode, Platform};
 use crate::problem::Problem;
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -55,50 +55,12 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
             problems.push(Problem::new(key, "is not a field of a rule"));
         }
     }
-    let name = match obj.get("name").and_then(Value::as_str).map(str::trim) {
-        Some(n)
-            if !n.is_empty()
-                && n.chars().count() <= MAX_NAME_CHARS
-                && !n.chars().any(char::is_control) =>
-        {
-            n.to_owned()
-        }
-        _ => {
-            problems.push(Problem::new(
-                "name",
-                format!("is required: 1 to {MAX_NAME_CHARS} characters"),
-            ));
-            String::new()
-        }
-    };
+    let name = read_name(obj, &mut problems);
     let enabled = flag(obj, "enabled", true, &mut problems);
     let keep_going = flag(obj, "continue", false, &mut problems);
-    let position = match obj.get("position") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64() {
-            Some(p) if (0..=MAX_POSITION).contains(&p) => Some(p),
-            _ => {
-                problems.push(Problem::new(
-                    "position",
-                    format!("must be a whole number from 0 to {MAX_POSITION}"),
-                ));
-                None
-            }
-        },
-    };
+    let position = read_position(obj, &mut problems);
     let applies_to: Vec<Kind> = words(obj.get("applies_to"), "applies_to", &mut problems);
-    let scope = match obj.get("scope") {
-        None | Some(Value::Null) => json!({}),
-        Some(scope @ Value::Object(_)) => scope.clone(),
-        Some(_) => {
-            // Read as "everywhere", a misshapen scope would widen the rule: refuse it.
-            problems.push(Problem::new(
-                "scope",
-                "must be an object: {\"platforms\": […], \"channels\": […], \"videos\": […]}",
-            ));
-            json!({})
-        }
-    };
+    let scope = read_scope(obj, &mut problems);
     let platforms: Vec<Platform> = words(scope.get("platforms"), "scope.platforms", &mut problems);
     let channels = ids(scope.get("channels"), "scope.channels", &mut problems);
     let videos = ids(scope.get("videos"), "scope.videos", &mut problems);
@@ -125,26 +87,7 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
         kinds: &applies_to,
     };
     let actions = read_actions(obj.get("actions"), &reach, &mut problems);
-    let mode = match obj.get("mode").and_then(Value::as_str) {
-        None => "suggest",
-        Some(m @ ("auto" | "suggest" | "dry_run")) => m,
-        Some(_) => {
-            problems.push(Problem::new(
-                "mode",
-                "must be one of: auto, suggest, dry_run",
-            ));
-            "suggest"
-        }
-    };
-    let replies = actions
-        .iter()
-        .any(|a| matches!(a, Action::Reply { .. } | Action::PrivateReply { .. }));
-    if mode == "suggest" && !replies && !actions.is_empty() {
-        problems.push(Problem::new(
-            "mode",
-            "suggest waits for a person to approve a reply, and this rule has none; add a reply or use auto or dry_run",
-        ));
-    }
+    let mode = read_mode(obj, &actions, &mut problems);
     let (min, max) = delay(obj.get("delay_seconds"), &mut problems);
     let safeguards = safeguards(obj.get("safeguards"), &mut problems);
     if !problems.is_empty() {
@@ -167,6 +110,84 @@ pub fn read_rule(body: &Value) -> Result<Draft, Vec<Problem>> {
         definition,
         actions,
     })
+}
+
+/// The rule's name: 1 to [`MAX_NAME_CHARS`] characters on one line.
+fn read_name(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> String {
+    match obj.get("name").and_then(Value::as_str).map(str::trim) {
+        Some(n)
+            if !n.is_empty()
+                && n.chars().count() <= MAX_NAME_CHARS
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
+        _ => {
+            problems.push(Problem::new(
+                "name",
+                format!("is required: 1 to {MAX_NAME_CHARS} characters"),
+            ));
+            String::new()
+        }
+    }
+}
+
+/// Where the rule stands among the workspace's, when the body says.
+fn read_position(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<i64> {
+    match obj.get("position") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(p) if (0..=MAX_POSITION).contains(&p) => Some(p),
+            _ => {
+                problems.push(Problem::new(
+                    "position",
+                    format!("must be a whole number from 0 to {MAX_POSITION}"),
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// Where the rule applies: an object, or everywhere when absent.
+fn read_scope(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Value {
+    match obj.get("scope") {
+        None | Some(Value::Null) => json!({}),
+        Some(scope @ Value::Object(_)) => scope.clone(),
+        Some(_) => {
+            // Read as "everywhere", a misshapen scope would widen the rule: refuse it.
+            problems.push(Problem::new(
+                "scope",
+                "must be an object: {\"platforms\": […], \"channels\": […], \"videos\": […]}",
+            ));
+            json!({})
+        }
+    }
+}
+
+/// How the rule acts; a suggest rule needs a reply to suggest.
+fn read_mode(obj: &Map<String, Value>, actions: &[Action], problems: &mut Vec<Problem>) -> Mode {
+    let mode = match obj.get("mode").and_then(Value::as_str).map(str::parse) {
+        None => Mode::Suggest,
+        Some(Ok(mode)) => mode,
+        Some(Err(_)) => {
+            problems.push(Problem::new(
+                "mode",
+                "must be one of: auto, suggest, dry_run",
+            ));
+            Mode::Suggest
+        }
+    };
+    let replies = actions
+        .iter()
+        .any(|a| matches!(a, Action::Reply { .. } | Action::PrivateReply { .. }));
+    if mode == Mode::Suggest && !replies && !actions.is_empty() {
+        problems.push(Problem::new(
+            "mode",
+            "suggest waits for a person to approve a reply, and this rule has none; add a reply or use auto or dry_run",
+        ));
+    }
+    mode
 }
 
 fn flag(obj: &Map<String, Value>, field: &str, default: bool, problems: &mut Vec<Problem>) -> bool {

@@ -2,7 +2,8 @@
 //! the platform (the simulator, in its formats), which says whose the token is; a claim with
 //! a token of another account, or a made-up one, is a 422 and saves nothing; webhooks and
 //! polls go to verified channels only (answered 200 to the platform, stored nowhere, when
-//! none is); two workspaces that both prove an account both receive it.
+//! none is); two workspaces that both prove an account both receive it, and one that cannot
+//! store a webhook's comment keeps no other from storing it.
 
 use std::time::Duration;
 
@@ -349,6 +350,72 @@ async fn both_proved_both_receive(s: &TestServer, sim: &Sim) {
     assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (2, 2));
 }
 
+/// Makes the database refuse every message of `workspace` (`on`), or take them again.
+async fn refuse_messages_of(s: &TestServer, workspace: i64, on: bool) {
+    let statements: Vec<String> = match (s.backend, on) {
+        (Backend::Sqlite, true) => vec![format!(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages WHEN NEW.workspace_id = {workspace} \
+             BEGIN SELECT RAISE(ABORT, 'this workspace refuses messages'); END"
+        )],
+        (Backend::Postgres, true) => vec![
+            format!(
+                "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN \
+                 IF NEW.workspace_id = {workspace} THEN RAISE EXCEPTION ''this workspace refuses messages''; \
+                 END IF; RETURN NEW; END'"
+            ),
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_one()".into(),
+        ],
+        (Backend::Sqlite, false) => vec!["DROP TRIGGER refuse_one".into()],
+        (Backend::Postgres, false) => vec!["DROP TRIGGER refuse_one ON messages".into()],
+    };
+    for statement in statements {
+        s.db.execute(Sql::new(&statement)).await.unwrap();
+    }
+}
+
+/// Two workspaces proved a TikTok account and the first cannot store its messages: the second
+/// still stores the webhook's comment, the platform is answered with an error so it delivers
+/// again, and the redelivery stores it in the first, a duplicate in the second.
+async fn one_refused_keeps_no_other_from_a_comment(s: &TestServer, sim: &Sim) {
+    let (account, token) = (crate::tiktok::ACCOUNT, crate::tiktok::TOKEN);
+    connect(s, sim, "tiktok", account, token).await;
+    let b = s.add_workspace("b").await;
+    sim.world.register("tt-token-of-workspace-b-0001", account);
+    let (status, answer) = claim(
+        s,
+        b,
+        None,
+        channel("tiktok", account, "tt-token-of-workspace-b-0001"),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    refuse_messages_of(s, 1, true).await;
+    let big = "7385350567722409903";
+    seed(sim, big, "6900000000000000001", "Nice", None);
+    let body = notice(big, "insert");
+    let sign = |body: &[u8]| {
+        let secret = crate::tiktok::SECRET;
+        let now = crate::tiktok::now();
+        Some(unibox::connectors::signature::sign_tiktok(
+            secret, body, now,
+        ))
+    };
+    let (status, answer) = deliver(s, &body, sign(&body)).await;
+    assert!(
+        status >= 500,
+        "delivered again by TikTok: {status} {answer}"
+    );
+    assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (0, 1));
+    refuse_messages_of(s, 1, false).await;
+    let (status, answer) = deliver(s, &body, sign(&body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["created"].clone(), answer["duplicates"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (1, 1));
+}
+
 async fn polls_skip_unverified_channels(s: &TestServer, sim: &Sim) {
     connect(s, sim, "youtube", YT, "yt-token-of-workspace-a-0001").await;
     video(sim, "youtube", "ytOwnVideo01", YT, 1_000);
@@ -419,6 +486,7 @@ simulated_on_both_backends! {
     claiming_another_workspaces_account_needs_its_token(s, sim) with platforms(&sim) => claiming_an_account_takes_its_token(&s, &sim);
     a_webhook_for_an_unverified_channel_is_stored_nowhere(s, sim) with platforms(&sim) => an_unverified_channel_receives_nothing(&s, &sim);
     two_workspaces_that_prove_access_both_receive(s, sim) with platforms(&sim) => both_proved_both_receive(&s, &sim);
+    a_workspace_refusing_a_tiktok_comment_keeps_no_other_from_it(s, sim) with platforms(&sim) => one_refused_keeps_no_other_from_a_comment(&s, &sim);
     polling_skips_unverified_channels(s, sim) with sim.config() => polls_skip_unverified_channels(&s, &sim);
 }
 

@@ -25,11 +25,11 @@ pub async fn post_events(
         _ => AppError::BadRequest(format!("cannot read the body: {rejection}")),
     })?;
     let now = crate::clock::now();
-    let events = parse_events(&body, state.config.ingest.max_batch_events, now)?;
+    let batch = parse_events(&body, state.config.ingest.max_batch_events, now)?;
     let results = state
         .workers
         .ingest
-        .store(caller.workspace, events, now)
+        .store(caller.workspace, batch, now)
         .await?;
     let report = IngestReport::new(results);
     state
