@@ -16,12 +16,24 @@ use crate::error::{ApiResult, AppError};
 use crate::ids::MessageId;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Listing {
+    /// Suggestions per answer, 1 to 200 (default 50).
     limit: Option<i64>,
 }
 
+/// Replies that rules suggested, waiting for a person, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/suggestions",
+    tag = "automation",
+    security(("token" = ["read"])),
+    params(Listing),
+    responses((status = 200, description = "`{\"suggestions\": [{\"id\", \"thread_id\", \"rule_id\", \
+        \"rule_name\", \"text\", \"answers\", …}]}`", body = Object)),
+)]
 pub async fn waiting(
     State(state): State<AppState>,
     caller: Caller,
@@ -35,13 +47,26 @@ pub async fn waiting(
     Ok(Json(json!({ "suggestions": items })))
 }
 
-#[derive(Deserialize, Default)]
+/// An optional edit of the suggested reply, checked like any reply.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
     text: Option<String>,
 }
 
 /// `POST /api/v1/messages/{id}/approve`, optionally with `{"text"}` to send an edited reply.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{id}/approve",
+    tag = "automation",
+    security(("token" = ["write"])),
+    params(("id" = i64, Path, description = "The suggested message's id")),
+    request_body(content = Option<Approval>, example = json!({"text": "Hoi! Hij kost €19 <3"})),
+    responses(
+        (status = 200, description = "`{\"id\", \"state\": \"queued\"}`; the rule's other actions are done", body = Object),
+        (status = 409, description = "The suggestion was already decided", body = crate::error::ErrorBody),
+    ),
+)]
 #[instrument(skip_all, fields(message = id))]
 pub async fn approve(
     State(state): State<AppState>,
@@ -67,6 +92,18 @@ pub async fn approve(
     Ok(Json(json!({ "id": id, "state": "queued" })))
 }
 
+/// Rejects a suggestion: it stays in its thread as `rejected`, and nothing is sent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{id}/reject",
+    tag = "automation",
+    security(("token" = ["write"])),
+    params(("id" = i64, Path, description = "The suggested message's id")),
+    responses(
+        (status = 200, description = "`{\"id\", \"state\": \"rejected\"}`", body = Object),
+        (status = 409, description = "The suggestion was already decided", body = crate::error::ErrorBody),
+    ),
+)]
 #[instrument(skip_all, fields(message = id))]
 pub async fn reject(
     State(state): State<AppState>,
@@ -87,20 +124,38 @@ pub async fn reject(
     Ok(Json(json!({ "id": id, "state": "rejected" })))
 }
 
+/// The workspace's pause switch and time zone.
+#[utoipa::path(
+    get,
+    path = "/api/v1/automation",
+    tag = "automation",
+    security(("token" = ["read"])),
+    responses((status = 200, description = "`{\"paused\": bool, \"time_zone\": string}`", body = Object)),
+)]
 pub async fn standing(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let settings = pause::settings(&state.db, caller.workspace).await?;
     Ok(Json(json!(settings)))
 }
 
-#[derive(Deserialize)]
+/// Pauses or resumes every rule at once, or sets the time zone greetings follow.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Switch {
     paused: Option<bool>,
+    /// An IANA time zone such as `Europe/Amsterdam`.
     time_zone: Option<String>,
 }
 
 /// `PUT /api/v1/automation` with `{"paused": true}` (stops every rule at once) and/or
 /// `{"time_zone": "Europe/Amsterdam"}` (greetings follow its time of day).
+#[utoipa::path(
+    put,
+    path = "/api/v1/automation",
+    tag = "automation",
+    security(("token" = ["admin"])),
+    request_body(content = Switch, example = json!({"time_zone": "Europe/Amsterdam"})),
+    responses((status = 200, description = "`{\"paused\": bool, \"time_zone\": string}`", body = Object)),
+)]
 #[instrument(skip_all)]
 pub async fn switch(
     State(state): State<AppState>,
@@ -130,13 +185,26 @@ pub async fn switch(
     standing(State(state), caller).await
 }
 
-#[derive(Deserialize)]
+/// How far back a backtest replays the stored messages.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
+    /// 1 to 365 days (default 30).
     days: Option<i64>,
 }
 
 /// `POST /api/v1/rules/{id}/backtest` with `{"days": 30}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules/{id}/backtest",
+    tag = "rules",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The rule's id")),
+    request_body(content = Option<Period>, example = json!({"days": 30})),
+    responses((status = 200, body = Object, description = "The rule replayed over the stored \
+        messages of those days, nothing stored: `{\"scanned\", \"capped\", \"matched\", \
+        \"would_act\", \"stopped\": {…}, \"examples\": […]}`")),
+)]
 #[instrument(skip_all, fields(rule = id))]
 pub async fn run_backtest(
     State(state): State<AppState>,

@@ -37,11 +37,30 @@ pub(crate) async fn ask(
     Ok(asked)
 }
 
+/// The workspace's channels; credentials show only whether they are set.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    operation_id = "list_channels",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    responses((status = 200, description = "`{\"channels\": [channel]}`", body = Object)),
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let all = channels::list(&state.db, caller.workspace).await?;
     Ok(Json(json!({ "channels": all })))
 }
 
+/// One channel; credentials show only whether they are set.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{id}",
+    operation_id = "show_channel",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses((status = 200, description = "The channel", body = Object)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,6 +72,20 @@ pub async fn show(
     Ok(Json(json!(one)))
 }
 
+/// Connects an account, or adds credentials to a channel first seen through ingest. The
+/// platform is asked whose token it is first; a token it refuses saves nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    request_body(content = Object, description = "`{\"platform\", \"handle\", \"platform_id\", \"display_name\", \"own_author_id\", \
+        \"credentials\": {…}}`; credentials are write-only, and `null` removes one.",
+        example = json!({"platform": "instagram", "handle": "acme.ig", "platform_id": "17841400000000007",
+            "display_name": "ACME", "own_author_id": "17841400000000007",
+            "credentials": {"access_token": "EAAGm0PX4ZCpsBAKZCZBf8secretvalue123456WXYZ", "business_id": "42"}})),
+    responses((status = 201, description = "The channel", body = Object)),
+)]
 #[instrument(skip_all)]
 pub async fn connect(
     State(state): State<AppState>,
@@ -77,6 +110,18 @@ pub async fn connect(
     Ok((StatusCode::CREATED, Json(json!(one))))
 }
 
+/// Changes a channel's names or credentials; absent fields stay as they are.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/channels/{id}",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    request_body(content = Object, description = "`{\"platform\", \"handle\", \"platform_id\", \"display_name\", \"own_author_id\", \
+        \"credentials\": {…}}`; credentials are write-only, and `null` removes one.",
+        example = json!({"display_name": "ACME"})),
+    responses((status = 200, description = "The channel", body = Object)),
+)]
 #[instrument(skip_all, fields(channel = id))]
 pub async fn change(
     State(state): State<AppState>,
@@ -108,6 +153,18 @@ pub async fn change(
     show(State(state), caller, Path(id)).await
 }
 
+/// Removes a channel that holds no messages.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/channels/{id}",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses(
+        (status = 204, description = "The channel is gone"),
+        (status = 409, description = "The channel holds messages and is kept", body = crate::error::ErrorBody),
+    ),
+)]
 #[instrument(skip_all, fields(channel = id))]
 pub async fn remove(
     State(state): State<AppState>,

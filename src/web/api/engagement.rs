@@ -13,6 +13,16 @@ use crate::engagement::read::{self, POSTS_MAX, POSTS_MIN, VideoLine};
 use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
 
+/// A video's engagement rate over time, with the replies it got.
+#[utoipa::path(
+    get,
+    path = "/api/v1/engagement/videos/{id}",
+    tag = "engagement",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The video's id")),
+    responses((status = 200, description = "The video's figures; ER values are percentages, \
+        `null` without views", body = Object)),
+)]
 pub async fn video(
     State(state): State<AppState>,
     caller: Caller,
@@ -24,9 +34,11 @@ pub async fn video(
     Ok(Json(json!(figures)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Posts {
+    /// How many recent posts the comparisons take.
     posts: Option<usize>,
 }
 
@@ -41,6 +53,15 @@ fn posts(q: &Posts) -> Result<usize, AppError> {
     }
 }
 
+/// A channel's account figures, its videos and the comparisons between them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/engagement/channels/{id}",
+    tag = "engagement",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The channel's id"), Posts),
+    responses((status = 200, description = "The channel's figures", body = Object)),
+)]
 pub async fn channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,6 +75,16 @@ pub async fn channel(
     Ok(Json(json!(figures)))
 }
 
+/// The channel's per-video table as a CSV download.
+#[utoipa::path(
+    get,
+    path = "/api/v1/engagement/channels/{id}/videos.csv",
+    tag = "engagement",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses((status = 200, description = "One line per video", body = String,
+        content_type = "text/csv")),
+)]
 pub async fn videos_csv(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,10 +13,13 @@ use crate::error::{ApiResult, AppError};
 use crate::outbox::{manage, read};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Listing {
+    /// `queued`, `sending`, `sent`, `failed`, `dead`, `cancelled` or `expired`.
     state: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<i64>,
 }
 
@@ -31,6 +34,18 @@ pub fn state_filter(raw: Option<&str>) -> Result<Option<Delivery>, AppError> {
     }
 }
 
+/// What was sent or waits to be, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox",
+    operation_id = "list_outbox",
+    tag = "outbox",
+    security(("token" = ["read"])),
+    params(Listing),
+    responses((status = 200, body = Object, description = "`{\"items\": [{\"id\", \"message_id\", \
+        \"thread_id\", \"channel\", \"action\", \"state\", \"attempts\", \"next_attempt_at\", \
+        \"last_error\", \"platform_reply_id\"}], \"next_cursor\": integer | null}`")),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,6 +56,18 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
+/// Sends a failed, dead or expired row again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/{id}/retry",
+    tag = "outbox",
+    security(("token" = ["write"])),
+    params(("id" = i64, Path, description = "The outbox row's id")),
+    responses(
+        (status = 200, description = "`{\"id\", \"state\": \"queued\"}`", body = Object),
+        (status = 409, description = "The row is in no state to retry", body = crate::error::ErrorBody),
+    ),
+)]
 #[instrument(skip_all, fields(row = id))]
 pub async fn retry(
     State(state): State<AppState>,
@@ -61,6 +88,18 @@ pub async fn retry(
     Ok(Json(json!({ "id": id, "state": "queued" })))
 }
 
+/// Keeps a row that has not been sent from being sent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/{id}/cancel",
+    tag = "outbox",
+    security(("token" = ["write"])),
+    params(("id" = i64, Path, description = "The outbox row's id")),
+    responses(
+        (status = 200, description = "`{\"id\", \"state\": \"cancelled\"}`", body = Object),
+        (status = 409, description = "The row is in no state to cancel", body = crate::error::ErrorBody),
+    ),
+)]
 #[instrument(skip_all, fields(row = id))]
 pub async fn cancel(
     State(state): State<AppState>,

@@ -21,6 +21,17 @@ use crate::state::AppState;
 
 const MAX_BULK: usize = 1000;
 
+/// Threads, newest activity first, filtered as the inbox filters them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/threads",
+    operation_id = "list_threads",
+    tag = "threads",
+    security(("token" = ["read"])),
+    params(FilterParams),
+    responses((status = 200, body = Object,
+        description = "`{\"threads\": […], \"next_cursor\": string | null, \"search_capped\": bool}`")),
+)]
 #[instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
@@ -36,12 +47,26 @@ pub async fn list(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessageQuery {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Messages per page, 1 to 1000 (default 200).
     limit: Option<i64>,
 }
 
+/// One thread and its messages, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/threads/{id}",
+    operation_id = "show_thread",
+    tag = "threads",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The thread's id"), MessageQuery),
+    responses((status = 200, body = Object,
+        description = "`{\"thread\": {…}, \"messages\": […], \"next_cursor\": string | null}`")),
+)]
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn show(
     State(state): State<AppState>,
@@ -74,9 +99,11 @@ pub async fn show(
     })))
 }
 
-#[derive(Deserialize)]
+/// Changes to one thread, all made or none; absent fields stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadChange {
+    /// `open` or `done`.
     status: Option<String>,
     unread: Option<bool>,
     #[serde(default)]
@@ -85,6 +112,7 @@ pub struct ThreadChange {
     remove_labels: Vec<String>,
     /// A member's user id, or `null` to unassign; absent leaves it as it is.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
     assignee: Option<Option<i64>>,
 }
 
@@ -93,6 +121,16 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
     Option::<i64>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/threads/{id}",
+    tag = "threads",
+    security(("token" = ["write"])),
+    params(("id" = i64, Path, description = "The thread's id")),
+    request_body(content = ThreadChange,
+        example = json!({"status": "done", "add_labels": ["price"]})),
+    responses((status = 200, description = "`{\"thread\": {…}}` as it now is", body = Object)),
+)]
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn update(
     State(state): State<AppState>,
@@ -141,14 +179,26 @@ fn parse_status(s: &str) -> Result<Status, AppError> {
     s.parse().map_err(|e: String| AppError::field("status", e))
 }
 
-#[derive(Deserialize)]
+/// One status for many threads.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkChange {
+    /// 1 to 1000 thread ids; ids of other workspaces change nothing.
+    #[schema(value_type = Vec<i64>)]
     ids: Vec<ThreadId>,
+    /// `open` or `done`.
     status: String,
 }
 
 /// `PATCH /api/v1/threads`: one status for many threads (e.g. mark done).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/threads",
+    tag = "threads",
+    security(("token" = ["write"])),
+    request_body(content = BulkChange, example = json!({"ids": [1], "status": "done"})),
+    responses((status = 200, description = "`{\"updated\": n}`", body = Object)),
+)]
 #[instrument(skip_all)]
 pub async fn bulk_update(
     State(state): State<AppState>,
@@ -175,14 +225,26 @@ pub async fn bulk_update(
     Ok(Json(json!({ "updated": updated })))
 }
 
-#[derive(Deserialize)]
+/// A reply; by default to the thread's latest message from the other side.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
     text: String,
+    /// The id of the message this answers.
+    #[schema(value_type = Option<i64>)]
     in_reply_to: Option<MessageId>,
 }
 
 /// `POST /api/v1/threads/{id}/messages`: a reply, queued for sending.
+#[utoipa::path(
+    post,
+    path = "/api/v1/threads/{id}/messages",
+    tag = "threads",
+    security(("token" = ["write"])),
+    params(("id" = i64, Path, description = "The thread's id")),
+    request_body(content = NewReply, example = json!({"text": "Thanks! It is €19 in the shop."})),
+    responses((status = 201, description = "`{\"message\": {…}}`, stored `queued`", body = Object)),
+)]
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn reply(
     State(state): State<AppState>,
@@ -210,6 +272,14 @@ pub async fn reply(
     Ok((StatusCode::CREATED, Json(json!({ "message": stored }))))
 }
 
+/// The label names in use.
+#[utoipa::path(
+    get,
+    path = "/api/v1/labels",
+    tag = "threads",
+    security(("token" = ["read"])),
+    responses((status = 200, description = "`{\"labels\": [string]}`", body = Object)),
+)]
 pub async fn labels(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     Ok(Json(
         json!({ "labels": label_names(&state.db, caller.workspace).await? }),
@@ -217,6 +287,13 @@ pub async fn labels(State(state): State<AppState>, caller: Caller) -> ApiResult<
 }
 
 /// `GET /api/v1/members`: who can be assigned threads.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members",
+    tag = "threads",
+    security(("token" = ["read"])),
+    responses((status = 200, description = "`{\"members\": [{\"user_id\", \"email\", \"role\"}]}`", body = Object)),
+)]
 pub async fn members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     Ok(Json(
         json!({ "members": members::list(&state.db, caller.workspace).await? }),
