@@ -1,0 +1,215 @@
+//! The OpenAPI document at `/api/v1/openapi.json`, held to the router's own table: every
+//! `/api/` route is in it with its method, path parameters and token scope, and nothing else
+//! is; it validates as OpenAPI 3.1; and every request example in it is accepted by the server.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use crate::automation::{create_rule, fresh};
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use unibox::auth::Access;
+use unibox::routes::table;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The document as anyone gets it: no token, no session.
+async fn served(s: &TestServer) -> Value {
+    let r = s
+        .anonymous()
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    r.json().await.unwrap()
+}
+
+/// Every operation of the document: path, method and the operation object.
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            if METHODS.contains(&method.as_str()) {
+                out.push((path.clone(), method.clone(), op.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The `{parameter}` names of a route's path.
+fn placeholders(path: &str) -> BTreeSet<String> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The narrowest token scope that grants `role`, as the document names it.
+fn scope_for(role: Role) -> &'static str {
+    [Scope::Read, Scope::Write, Scope::Admin]
+        .into_iter()
+        .find(|scope| scope.role() >= role)
+        .expect("a scope for every API role")
+        .as_str()
+}
+
+/// The path with each `{parameter}` replaced by `id`.
+fn concrete(path: &str, id: i64) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                id.to_string()
+            } else {
+                seg.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Runs `openapi-spec-validator` (PyPI) on `doc` as OpenAPI 3.1: `None` when it is not
+/// installed here (a failure under CI, which installs it), else what it said.
+fn validate(doc: &Value) -> Option<Result<(), String>> {
+    let has_validator = Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !has_validator {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs openapi-spec-validator (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: pip install openapi-spec-validator to validate the OpenAPI document");
+        return None;
+    }
+    let file = std::env::temp_dir().join(format!("{}.json", unique_name()));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys\n\
+             from openapi_spec_validator import OpenAPIV31SpecValidator, validate\n\
+             validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).ok();
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    })
+}
+
+on_both_backends! {
+    /// Each `/api/` route of the router's table is in the document with its method, exactly
+    /// its path parameters and the token scope the table asks; the document lists no
+    /// operation the router does not serve.
+    async fn the_document_lists_every_api_route_as_the_router_serves_it(s: &TestServer) {
+        let doc = served(s).await;
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."), "{}", doc["openapi"]);
+        let routes: Vec<_> = table().into_iter().filter(|r| r.path.starts_with("/api/")).collect();
+        assert!(routes.len() >= 30, "only {} API routes", routes.len());
+        for route in &routes {
+            let method = route.method.as_str().to_lowercase();
+            let label = format!("{} {}", route.method, route.path);
+            let op = &doc["paths"][route.path][&method];
+            assert!(op.is_object(), "{label} is not in the document");
+            let parameters: Vec<&Value> = [&doc["paths"][route.path]["parameters"], &op["parameters"]]
+                .into_iter()
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .collect();
+            let declared: BTreeSet<String> =
+                parameters.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+            assert_eq!(declared, placeholders(route.path), "{label}: path parameters");
+            assert!(parameters.iter().all(|p| p["required"] == true), "{label}: a path parameter is required");
+            match route.access {
+                Access::Api(role) => {
+                    assert_eq!(op["security"], json!([{"token": [scope_for(role)]}]), "{label}: scope");
+                    assert!(op["responses"]["401"].is_object(), "{label}: 401");
+                }
+                Access::Public => assert!(
+                    op["security"].is_null() || op["security"] == json!([{}]),
+                    "{label} needs no token: {}", op["security"]
+                ),
+                Access::Page(_) => panic!("{label}: a page under /api/"),
+            }
+        }
+        let served_routes: BTreeSet<(String, String)> = routes
+            .iter()
+            .map(|r| (r.path.to_owned(), r.method.as_str().to_lowercase()))
+            .collect();
+        let mut ids = BTreeSet::new();
+        for (path, method, op) in operations(&doc) {
+            assert!(served_routes.contains(&(path.clone(), method.clone())), "{method} {path} is not served");
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "operationId {id} twice");
+        }
+        assert_eq!(ids.len(), served_routes.len());
+    }
+
+    /// The served document passes an OpenAPI 3.1 validator, which does refuse a document
+    /// that leaves a path parameter undeclared.
+    async fn the_document_validates_as_openapi_3_1(s: &TestServer) {
+        let doc = served(s).await;
+        let Some(verdict) = validate(&doc) else { return };
+        verdict.expect("a valid OpenAPI 3.1 document");
+        let mut broken = doc.clone();
+        broken["paths"]["/api/v1/threads/{id}"]["get"]
+            .as_object_mut()
+            .unwrap()
+            .remove("parameters");
+        let refusal = validate(&broken).unwrap().expect_err("an undeclared path parameter");
+        assert!(refusal.contains("id"), "{refusal}");
+    }
+
+    /// Every operation that takes a body documents an example of it, and the server accepts
+    /// each example as it stands, sent with an admin token to items of this workspace.
+    async fn every_documented_request_example_is_accepted(s: &TestServer) {
+        let rule = create_rule(s, json!({"name": "Price", "mode": "suggest", "delay_seconds": 0,
+            "conditions": [{"type": "keywords", "any": ["price"]}],
+            "actions": [{"type": "reply", "variants": ["€19!", "€19 in the shop."]}]})).await;
+        let ingested = s.ingest(json!([fresh(comment("c1", "price?"))])).await;
+        let thread = ingested["results"][0]["thread_id"].as_i64().unwrap();
+        let (_, waiting) = s.get_json("/api/v1/suggestions").await;
+        let suggestion = waiting["suggestions"][0]["id"].as_i64().unwrap();
+        let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
+        let channels: Value = admin.get(s.url("/api/v1/channels")).send().await.unwrap().json().await.unwrap();
+        let channel = channels["channels"][0]["id"].as_i64().unwrap();
+
+        let doc = served(s).await;
+        let mut sent = 0;
+        for (path, method, op) in operations(&doc) {
+            let Some(body) = op.get("requestBody") else { continue };
+            let label = format!("{method} {path}");
+            let media = &body["content"]["application/json"];
+            let example = match media.get("example") {
+                Some(example) => example.clone(),
+                None => panic!("{label} documents no request example"),
+            };
+            let id = match path.split('/').nth(3) {
+                _ if !path.contains('{') => 0,
+                Some("threads") => thread,
+                Some("rules") => rule,
+                Some("messages") => suggestion,
+                Some("channels") => channel,
+                other => panic!("{label}: give this test an item of {other:?} to send to"),
+            };
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = admin.request(method, s.url(&concrete(&path, id))).json(&example).send().await.unwrap();
+            let status = r.status();
+            assert!(status.is_success(), "{label} {example}: {status} {}", r.text().await.unwrap());
+            sent += 1;
+        }
+        assert!(sent >= 12, "only {sent} examples");
+    }
+}
