@@ -73,11 +73,34 @@ fn concrete(path: &str, id: i64) -> String {
         .join("/")
 }
 
-/// Runs `openapi-spec-validator` (PyPI) on `doc` as OpenAPI 3.1: `None` when it is not
-/// installed here (a failure under CI, which installs it), else what it said.
-fn validate(doc: &Value) -> Option<Result<(), String>> {
+/// Checks the document as OpenAPI 3.1, exits non-zero if it is not.
+const VALIDATE_SPEC: &str = "\
+import json, sys
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)
+";
+
+/// Checks each request example against its own schema (JSON Schema 2020-12, as OpenAPI 3.1
+/// uses it), the document's components beside it so that its references resolve.
+const VALIDATE_EXAMPLES: &str = "\
+import json, sys
+from jsonschema import Draft202012Validator
+doc = json.load(open(sys.argv[1]))
+for path, item in doc['paths'].items():
+    for method, op in item.items():
+        media = op.get('requestBody', {}).get('content', {}).get('application/json', {})
+        if 'example' in media:
+            schema = {'allOf': [media['schema']], 'components': doc['components']}
+            for error in Draft202012Validator(schema).iter_errors(media['example']):
+                sys.exit(f'{method} {path}: {error.message}')
+";
+
+/// Runs `script` on `doc` with `openapi-spec-validator` (PyPI) and the JSON Schema library it
+/// brings: `None` when they are not installed here (a failure under CI, which installs them),
+/// else what the script said.
+fn check(script: &str, doc: &Value) -> Option<Result<(), String>> {
     let has_validator = Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
+        .args(["-c", "import openapi_spec_validator, jsonschema"])
         .output()
         .is_ok_and(|out| out.status.success());
     if !has_validator {
@@ -91,12 +114,7 @@ fn validate(doc: &Value) -> Option<Result<(), String>> {
     let file = std::env::temp_dir().join(format!("{}.json", unique_name()));
     std::fs::write(&file, doc.to_string()).unwrap();
     let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys\n\
-             from openapi_spec_validator import OpenAPIV31SpecValidator, validate\n\
-             validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)",
-        ])
+        .args(["-c", script])
         .arg(&file)
         .output()
         .unwrap();
@@ -157,19 +175,26 @@ on_both_backends! {
         assert_eq!(ids.len(), served_routes.len());
     }
 
-    /// The served document passes an OpenAPI 3.1 validator, which does refuse a document
-    /// that leaves a path parameter undeclared.
+    /// The served document passes an OpenAPI 3.1 validator, and each request example fits
+    /// its own schema; both checks refuse a document broken on purpose.
     async fn the_document_validates_as_openapi_3_1(s: &TestServer) {
         let doc = served(s).await;
-        let Some(verdict) = validate(&doc) else { return };
+        let Some(verdict) = check(VALIDATE_SPEC, &doc) else { return };
         verdict.expect("a valid OpenAPI 3.1 document");
+        check(VALIDATE_EXAMPLES, &doc).unwrap().expect("examples that fit their schemas");
+
         let mut broken = doc.clone();
         broken["paths"]["/api/v1/threads/{id}"]["get"]
             .as_object_mut()
             .unwrap()
             .remove("parameters");
-        let refusal = validate(&broken).unwrap().expect_err("an undeclared path parameter");
+        let refusal = check(VALIDATE_SPEC, &broken).unwrap().expect_err("an undeclared path parameter");
         assert!(refusal.contains("id"), "{refusal}");
+        let mut broken = doc.clone();
+        broken["paths"]["/api/v1/threads/{id}"]["patch"]["requestBody"]["content"]["application/json"]
+            ["example"]["unread"] = json!("yes");
+        let refusal = check(VALIDATE_EXAMPLES, &broken).unwrap().expect_err("an example off its schema");
+        assert!(refusal.contains("patch /api/v1/threads/{id}"), "{refusal}");
     }
 
     /// Every operation that takes a body documents an example of it, and the server accepts

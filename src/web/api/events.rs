@@ -18,7 +18,7 @@ use crate::state::AppState;
     tag = "ingest",
     security(("token" = ["write"])),
     request_body(
-        content = Object,
+        content = serde_json::Value,
         description = "One event or an array of them. `type` is `message`, `video_stats` or \
             `channel_stats`; a message names its `platform`, `channel`, `kind` (`comment` or \
             `dm`), `external_id`, `author`, `text` and `created_at`, and a comment its `video`.",
