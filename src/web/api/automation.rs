@@ -20,7 +20,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Listing {
-    /// Suggestions per answer, 1 to 200 (default 50).
+    /// At most this many suggestions, 1 to 200 (default 50).
     limit: Option<i64>,
 }
 

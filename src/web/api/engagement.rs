@@ -38,7 +38,7 @@ pub async fn video(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Posts {
-    /// How many recent posts the comparisons take.
+    /// How many recent posts the comparisons take, 12 to 30 (default 12).
     posts: Option<usize>,
 }
 

@@ -56,7 +56,7 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
-/// Sends a failed, dead or expired row again.
+/// Queues a failed, dead or expired row again, with a fresh count of attempts.
 #[utoipa::path(
     post,
     path = "/api/v1/outbox/{id}/retry",
@@ -88,7 +88,7 @@ pub async fn retry(
     Ok(Json(json!({ "id": id, "state": "queued" })))
 }
 
-/// Keeps a row that has not been sent from being sent.
+/// Cancels a row that has not gone out: queued, failed (between retries) or dead.
 #[utoipa::path(
     post,
     path = "/api/v1/outbox/{id}/cancel",

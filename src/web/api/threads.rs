@@ -225,12 +225,12 @@ pub async fn bulk_update(
     Ok(Json(json!({ "updated": updated })))
 }
 
-/// A reply; by default to the thread's latest message from the other side.
+/// A reply; by default to the thread's top-level comment.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
     text: String,
-    /// The id of the message this answers.
+    /// The id of the thread's message from the platform that this answers.
     #[schema(value_type = Option<i64>)]
     in_reply_to: Option<MessageId>,
 }
