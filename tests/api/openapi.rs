@@ -74,15 +74,15 @@ fn concrete(path: &str, id: i64) -> String {
 }
 
 /// Checks the document as OpenAPI 3.1, exits non-zero if it is not.
-const VALIDATE_SPEC: &str = "\
+const VALIDATE_SPEC: &str = r#"
 import json, sys
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)
-";
+"#;
 
 /// Checks each request example against its own schema (JSON Schema 2020-12, as OpenAPI 3.1
 /// uses it), the document's components beside it so that its references resolve.
-const VALIDATE_EXAMPLES: &str = "\
+const VALIDATE_EXAMPLES: &str = r#"
 import json, sys
 from jsonschema import Draft202012Validator
 doc = json.load(open(sys.argv[1]))
@@ -93,12 +93,34 @@ for path, item in doc['paths'].items():
             schema = {'allOf': [media['schema']], 'components': doc['components']}
             for error in Draft202012Validator(schema).iter_errors(media['example']):
                 sys.exit(f'{method} {path}: {error.message}')
-";
+"#;
 
-/// Runs `script` on `doc` with `openapi-spec-validator` (PyPI) and the JSON Schema library it
+/// Checks recorded answers (`{"document", "answers": [{"method", "path", "status",
+/// "content_type", "body"}]}`): each status and content type is documented for its
+/// operation, and each JSON body fits the documented schema.
+const VALIDATE_ANSWERS: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+given = json.load(open(sys.argv[1]))
+doc = given['document']
+for a in given['answers']:
+    label = f"{a['method']} {a['path']} {a['status']}"
+    response = doc['paths'][a['path']][a['method']]['responses'].get(str(a['status']))
+    if response is None:
+        sys.exit(f'{label}: the status is not documented')
+    media = response.get('content', {}).get(a['content_type'])
+    if media is None:
+        sys.exit(f"{label}: {a['content_type']} is not documented")
+    if a['body'] is not None:
+        schema = {'allOf': [media['schema']], 'components': doc['components']}
+        for error in Draft202012Validator(schema).iter_errors(a['body']):
+            sys.exit(f'{label}: {error.message} at {list(error.absolute_path)}')
+"#;
+
+/// Runs `script` on `input` with `openapi-spec-validator` (PyPI) and the JSON Schema library it
 /// brings: `None` when they are not installed here (a failure under CI, which installs them),
 /// else what the script said.
-fn check(script: &str, doc: &Value) -> Option<Result<(), String>> {
+fn check(script: &str, input: &Value) -> Option<Result<(), String>> {
     let has_validator = Command::new("python3")
         .args(["-c", "import openapi_spec_validator, jsonschema"])
         .output()
@@ -112,7 +134,7 @@ fn check(script: &str, doc: &Value) -> Option<Result<(), String>> {
         return None;
     }
     let file = std::env::temp_dir().join(format!("{}.json", unique_name()));
-    std::fs::write(&file, doc.to_string()).unwrap();
+    std::fs::write(&file, input.to_string()).unwrap();
     let out = Command::new("python3")
         .args(["-c", script])
         .arg(&file)
@@ -198,13 +220,16 @@ on_both_backends! {
     }
 
     /// Every operation that takes a body documents an example of it, and the server accepts
-    /// each example as it stands, sent with an admin token to items of this workspace.
-    async fn every_documented_request_example_is_accepted(s: &TestServer) {
+    /// each example as it stands, sent with an admin token to items of this workspace. Each
+    /// answer, and the answer of every read, has a documented status and fits its schema.
+    async fn examples_are_accepted_and_answers_fit_the_document(s: &TestServer) {
         let rule = create_rule(s, json!({"name": "Price", "mode": "suggest", "delay_seconds": 0,
             "conditions": [{"type": "keywords", "any": ["price"]}],
             "actions": [{"type": "reply", "variants": ["€19!", "€19 in the shop."]}]})).await;
         let ingested = s.ingest(json!([fresh(comment("c1", "price?"))])).await;
         let thread = ingested["results"][0]["thread_id"].as_i64().unwrap();
+        let (_, shown) = s.get_json(&format!("/api/v1/threads/{thread}")).await;
+        let video = shown["thread"]["video"]["id"].as_i64().unwrap();
         let (_, waiting) = s.get_json("/api/v1/suggestions").await;
         let suggestion = waiting["suggestions"][0]["id"].as_i64().unwrap();
         let admin = s.api_client(&s.token_for(1, Scope::Admin).await);
@@ -212,29 +237,51 @@ on_both_backends! {
         let channel = channels["channels"][0]["id"].as_i64().unwrap();
 
         let doc = served(s).await;
-        let mut sent = 0;
+        let (mut examples, mut reads, mut answers) = (0, 0, Vec::new());
         for (path, method, op) in operations(&doc) {
-            let Some(body) = op.get("requestBody") else { continue };
             let label = format!("{method} {path}");
-            let media = &body["content"]["application/json"];
-            let example = match media.get("example") {
-                Some(example) => example.clone(),
-                None => panic!("{label} documents no request example"),
+            let body = match op.get("requestBody") {
+                Some(body) => match body["content"]["application/json"].get("example") {
+                    Some(example) => Some(example.clone()),
+                    None => panic!("{label} documents no request example"),
+                },
+                // Deletions and bodiless decisions would take away the items the rest use.
+                None if method != "get" => continue,
+                None => None,
             };
-            let id = match path.split('/').nth(3) {
+            let segments: Vec<&str> = path.split('/').collect();
+            let id = match &segments[3..] {
                 _ if !path.contains('{') => 0,
-                Some("threads") => thread,
-                Some("rules") => rule,
-                Some("messages") => suggestion,
-                Some("channels") => channel,
-                other => panic!("{label}: give this test an item of {other:?} to send to"),
+                ["threads", ..] => thread,
+                ["rules", ..] => rule,
+                ["messages", ..] => suggestion,
+                ["channels", ..] | ["engagement", "channels", ..] => channel,
+                ["engagement", "videos", ..] => video,
+                _ => panic!("{label}: give this test an item to send to"),
             };
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let r = admin.request(method, s.url(&concrete(&path, id))).json(&example).send().await.unwrap();
-            let status = r.status();
-            assert!(status.is_success(), "{label} {example}: {status} {}", r.text().await.unwrap());
-            sent += 1;
+            let request = admin.request(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), s.url(&concrete(&path, id)));
+            let r = match &body {
+                Some(example) => request.json(example),
+                None => request,
+            }.send().await.unwrap();
+            let status = r.status().as_u16();
+            let content_type = r.headers().get("content-type").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+            let text = r.text().await.unwrap();
+            assert!((200..300).contains(&status), "{label} {body:?}: {status} {text}");
+            let json = (content_type.as_deref() == Some("application/json")).then(|| serde_json::from_str::<Value>(&text).unwrap());
+            answers.push(json!({"method": method, "path": path, "status": status, "content_type": content_type, "body": json}));
+            if body.is_some() { examples += 1 } else { reads += 1 }
         }
-        assert!(sent >= 12, "only {sent} examples");
+        assert!(examples >= 12 && reads >= 15, "only {examples} examples and {reads} reads");
+
+        let given = json!({"document": doc, "answers": answers});
+        let Some(verdict) = check(VALIDATE_ANSWERS, &given) else { return };
+        verdict.expect("answers as documented");
+        let mut broken = given.clone();
+        let list = broken["answers"].as_array_mut().unwrap().iter_mut()
+            .find(|a| a["method"] == "get" && a["path"] == "/api/v1/threads").unwrap();
+        list["body"]["threads"] = json!("none");
+        let refusal = check(VALIDATE_ANSWERS, &broken).unwrap().expect_err("an answer off its schema");
+        assert!(refusal.contains("get /api/v1/threads 200"), "{refusal}");
     }
 }

@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::ApiJson;
@@ -16,6 +15,7 @@ use crate::error::{ApiResult, AppError};
 use crate::ids::{MessageId, ThreadId};
 use crate::inbox::actions::{self, label_name, queue_reply, reply_target, reply_text};
 use crate::inbox::filter::{FilterParams, StatusFilter, ThreadFilter};
+use crate::inbox::model::{MessageView, ThreadView};
 use crate::inbox::read::{self, get_message, get_thread, label_names, list_messages};
 use crate::state::AppState;
 
@@ -29,22 +29,31 @@ const MAX_BULK: usize = 1000;
     tag = "threads",
     security(("token" = ["read"])),
     params(FilterParams),
-    responses((status = 200, body = Object,
-        description = "`{\"threads\": […], \"next_cursor\": string | null, \"search_capped\": bool}`")),
+    responses((status = 200, description = "A page of threads", body = ThreadList)),
 )]
 #[instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(params): Query<FilterParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadList>> {
     let filter = ThreadFilter::parse(&params, StatusFilter::All, caller.user_id())?;
     let page = read::list_threads(&state.db, caller.workspace, &filter).await?;
-    Ok(Json(json!({
-        "threads": page.threads,
-        "next_cursor": page.next.map(|c| c.encode()),
-        "search_capped": page.search_capped,
-    })))
+    Ok(Json(ThreadList {
+        threads: page.threads,
+        next_cursor: page.next.map(|c| c.encode()),
+        search_capped: page.search_capped,
+    }))
+}
+
+/// A page of threads, newest activity first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ThreadList {
+    threads: Vec<ThreadView>,
+    /// The `cursor` of the next page; `null` on the last.
+    next_cursor: Option<String>,
+    /// On SQLite, words found in more than 10,000 messages are searched among the newest 10,000.
+    search_capped: bool,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -64,8 +73,7 @@ pub struct MessageQuery {
     tag = "threads",
     security(("token" = ["read"])),
     params(("id" = i64, Path, description = "The thread's id"), MessageQuery),
-    responses((status = 200, body = Object,
-        description = "`{\"thread\": {…}, \"messages\": […], \"next_cursor\": string | null}`")),
+    responses((status = 200, description = "The thread and a page of its messages", body = ThreadMessages)),
 )]
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn show(
@@ -73,7 +81,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<ThreadId>,
     Query(q): Query<MessageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadMessages>> {
     let thread = get_thread(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("thread"))?;
@@ -92,11 +100,20 @@ pub async fn show(
         ));
     }
     let page = list_messages(&state.db, id, after, limit).await?;
-    Ok(Json(json!({
-        "thread": thread,
-        "messages": page.messages,
-        "next_cursor": page.next.map(|id| id.to_string()),
-    })))
+    Ok(Json(ThreadMessages {
+        thread,
+        messages: page.messages,
+        next_cursor: page.next.map(|id| id.to_string()),
+    }))
+}
+
+/// A thread and a page of its messages, oldest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ThreadMessages {
+    thread: ThreadView,
+    messages: Vec<MessageView>,
+    /// The `cursor` of the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
 /// Changes to one thread, all made or none; absent fields stay as they are.
@@ -129,7 +146,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
     params(("id" = i64, Path, description = "The thread's id")),
     request_body(content = ThreadChange,
         example = json!({"status": "done", "add_labels": ["price"]})),
-    responses((status = 200, description = "`{\"thread\": {…}}` as it now is", body = Object)),
+    responses((status = 200, description = "The thread as it now is", body = OneThread)),
 )]
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn update(
@@ -137,7 +154,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<ThreadId>,
     ApiJson(change): ApiJson<ThreadChange>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OneThread>> {
     let status = change.status.as_deref().map(parse_status).transpose()?;
     let add: Vec<String> = change
         .add_labels
@@ -172,7 +189,12 @@ pub async fn update(
     let thread = get_thread(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("thread"))?;
-    Ok(Json(json!({ "thread": thread })))
+    Ok(Json(OneThread { thread }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OneThread {
+    thread: ThreadView,
 }
 
 fn parse_status(s: &str) -> Result<Status, AppError> {
@@ -197,14 +219,14 @@ pub struct BulkChange {
     tag = "threads",
     security(("token" = ["write"])),
     request_body(content = BulkChange, example = json!({"ids": [1], "status": "done"})),
-    responses((status = 200, description = "`{\"updated\": n}`", body = Object)),
+    responses((status = 200, description = "How many threads changed", body = Updated)),
 )]
 #[instrument(skip_all)]
 pub async fn bulk_update(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(change): ApiJson<BulkChange>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Updated>> {
     let status = parse_status(&change.status)?;
     if change.ids.is_empty() || change.ids.len() > MAX_BULK {
         return Err(AppError::field(
@@ -222,7 +244,13 @@ pub async fn bulk_update(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "updated": updated })))
+    Ok(Json(Updated { updated }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Updated {
+    /// Threads of this workspace whose status changed.
+    updated: u64,
 }
 
 /// A reply; by default to the thread's top-level comment.
@@ -243,7 +271,7 @@ pub struct NewReply {
     security(("token" = ["write"])),
     params(("id" = i64, Path, description = "The thread's id")),
     request_body(content = NewReply, example = json!({"text": "Thanks! It is €19 in the shop."})),
-    responses((status = 201, description = "`{\"message\": {…}}`, stored `queued`", body = Object)),
+    responses((status = 201, description = "The reply, stored `queued`", body = OneMessage)),
 )]
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn reply(
@@ -251,7 +279,7 @@ pub async fn reply(
     caller: Caller,
     Path(id): Path<ThreadId>,
     ApiJson(reply): ApiJson<NewReply>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<OneMessage>)> {
     let target = reply_target(&state.db, caller.workspace, id, reply.in_reply_to).await?;
     let text = reply_text(&reply.text, target.platform, target.kind)?;
     let mut tx = state.db.begin().await?;
@@ -269,7 +297,12 @@ pub async fn reply(
     let stored = get_message(&state.db, id, message)
         .await?
         .ok_or(AppError::NotFound("message"))?;
-    Ok((StatusCode::CREATED, Json(json!({ "message": stored }))))
+    Ok((StatusCode::CREATED, Json(OneMessage { message: stored })))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OneMessage {
+    message: MessageView,
 }
 
 /// The label names in use.
@@ -278,12 +311,16 @@ pub async fn reply(
     path = "/api/v1/labels",
     tag = "threads",
     security(("token" = ["read"])),
-    responses((status = 200, description = "`{\"labels\": [string]}`", body = Object)),
+    responses((status = 200, description = "The label names, by name", body = Labels)),
 )]
-pub async fn labels(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({ "labels": label_names(&state.db, caller.workspace).await? }),
-    ))
+pub async fn labels(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Labels>> {
+    let labels = label_names(&state.db, caller.workspace).await?;
+    Ok(Json(Labels { labels }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Labels {
+    labels: Vec<String>,
 }
 
 /// `GET /api/v1/members`: who can be assigned threads.
@@ -292,10 +329,14 @@ pub async fn labels(State(state): State<AppState>, caller: Caller) -> ApiResult<
     path = "/api/v1/members",
     tag = "threads",
     security(("token" = ["read"])),
-    responses((status = 200, description = "`{\"members\": [{\"user_id\", \"email\", \"role\"}]}`", body = Object)),
+    responses((status = 200, description = "The workspace's members, by email", body = Members)),
 )]
-pub async fn members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({ "members": members::list(&state.db, caller.workspace).await? }),
-    ))
+pub async fn members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Members>> {
+    let members = members::list(&state.db, caller.workspace).await?;
+    Ok(Json(Members { members }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Members {
+    members: Vec<members::Member>,
 }
