@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tracing::instrument;
 
 use super::ApiJson;
@@ -31,20 +31,31 @@ pub struct Listing {
     tag = "automation",
     security(("token" = ["read"])),
     params(Listing),
-    responses((status = 200, description = "`{\"suggestions\": [{\"id\", \"thread_id\", \"rule_id\", \
-        \"rule_name\", \"text\", \"answers\", …}]}`", body = Object)),
+    responses((status = 200, description = "The suggestions, oldest first", body = Waiting)),
 )]
 pub async fn waiting(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<Listing>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Waiting>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::field("limit", "must be from 1 to 200"));
     }
-    let items = suggestions::waiting(&state.db, caller.workspace, limit).await?;
-    Ok(Json(json!({ "suggestions": items })))
+    let suggestions = suggestions::waiting(&state.db, caller.workspace, limit).await?;
+    Ok(Json(Waiting { suggestions }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Waiting {
+    suggestions: Vec<suggestions::Suggestion>,
+}
+
+/// What became of a suggested message.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Decided {
+    id: i64,
+    state: crate::domain::State,
 }
 
 /// An optional edit of the suggested reply, checked like any reply.
@@ -63,7 +74,7 @@ pub struct Approval {
     params(("id" = i64, Path, description = "The suggested message's id")),
     request_body(content = Option<Approval>, example = json!({"text": "Hoi! Hij kost €19 <3"})),
     responses(
-        (status = 200, description = "`{\"id\", \"state\": \"queued\"}`; the rule's other actions are done", body = Object),
+        (status = 200, description = "Queued; the rule's other actions are done", body = Decided),
         (status = 409, description = "The suggestion was already decided", body = crate::error::ErrorBody),
     ),
 )]
@@ -73,7 +84,7 @@ pub async fn approve(
     caller: Caller,
     Path(id): Path<i64>,
     body: Option<ApiJson<Approval>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Decided>> {
     let edit = body.map(|ApiJson(b)| b).unwrap_or_default();
     let mut tx = state.db.begin().await?;
     let now = crate::clock::now();
@@ -89,7 +100,10 @@ pub async fn approve(
     .await?;
     tx.commit().await?;
     state.workers.wake_outbox();
-    Ok(Json(json!({ "id": id, "state": "queued" })))
+    Ok(Json(Decided {
+        id,
+        state: crate::domain::State::Queued,
+    }))
 }
 
 /// Rejects a suggestion: it stays in its thread as `rejected`, and nothing is sent.
@@ -100,7 +114,7 @@ pub async fn approve(
     security(("token" = ["write"])),
     params(("id" = i64, Path, description = "The suggested message's id")),
     responses(
-        (status = 200, description = "`{\"id\", \"state\": \"rejected\"}`", body = Object),
+        (status = 200, description = "Rejected", body = Decided),
         (status = 409, description = "The suggestion was already decided", body = crate::error::ErrorBody),
     ),
 )]
@@ -109,7 +123,7 @@ pub async fn reject(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Decided>> {
     let mut tx = state.db.begin().await?;
     let now = crate::clock::now();
     suggestions::reject(
@@ -121,7 +135,10 @@ pub async fn reject(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "id": id, "state": "rejected" })))
+    Ok(Json(Decided {
+        id,
+        state: crate::domain::State::Rejected,
+    }))
 }
 
 /// The workspace's pause switch and time zone.
@@ -130,11 +147,14 @@ pub async fn reject(
     path = "/api/v1/automation",
     tag = "automation",
     security(("token" = ["read"])),
-    responses((status = 200, description = "`{\"paused\": bool, \"time_zone\": string}`", body = Object)),
+    responses((status = 200, description = "The switch and the time zone", body = pause::Settings)),
 )]
-pub async fn standing(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn standing(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<pause::Settings>> {
     let settings = pause::settings(&state.db, caller.workspace).await?;
-    Ok(Json(json!(settings)))
+    Ok(Json(settings))
 }
 
 /// Pauses or resumes every rule at once, or sets the time zone greetings follow.
@@ -154,14 +174,14 @@ pub struct Switch {
     tag = "automation",
     security(("token" = ["admin"])),
     request_body(content = Switch, example = json!({"time_zone": "Europe/Amsterdam"})),
-    responses((status = 200, description = "`{\"paused\": bool, \"time_zone\": string}`", body = Object)),
+    responses((status = 200, description = "The switch and the time zone", body = pause::Settings)),
 )]
 #[instrument(skip_all)]
 pub async fn switch(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(switch): ApiJson<Switch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<pause::Settings>> {
     if switch.paused.is_none() && switch.time_zone.is_none() {
         return Err(AppError::field(
             "body",

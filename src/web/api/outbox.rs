@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use crate::accounts::audit::Who;
@@ -42,18 +41,31 @@ pub fn state_filter(raw: Option<&str>) -> Result<Option<Delivery>, AppError> {
     tag = "outbox",
     security(("token" = ["read"])),
     params(Listing),
-    responses((status = 200, body = Object, description = "`{\"items\": [{\"id\", \"message_id\", \
-        \"thread_id\", \"channel\", \"action\", \"state\", \"attempts\", \"next_attempt_at\", \
-        \"last_error\", \"platform_reply_id\"}], \"next_cursor\": integer | null}`")),
+    responses((status = 200, description = "A page of rows", body = OutboxPage)),
 )]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<Listing>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OutboxPage>> {
     let filter = state_filter(q.state.as_deref())?;
-    let (items, next) = read::list(&state.db, caller.workspace, filter, q.cursor).await?;
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    let (items, next_cursor) = read::list(&state.db, caller.workspace, filter, q.cursor).await?;
+    Ok(Json(OutboxPage { items, next_cursor }))
+}
+
+/// A page of outbox rows, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OutboxPage {
+    items: Vec<read::Item>,
+    /// The `cursor` of the next page; `null` on the last.
+    next_cursor: Option<i64>,
+}
+
+/// Where an outbox row stands after a person's retry or cancel.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RowState {
+    id: i64,
+    state: Delivery,
 }
 
 /// Queues a failed, dead or expired row again, with a fresh count of attempts.
@@ -64,7 +76,7 @@ pub async fn list(
     security(("token" = ["write"])),
     params(("id" = i64, Path, description = "The outbox row's id")),
     responses(
-        (status = 200, description = "`{\"id\", \"state\": \"queued\"}`", body = Object),
+        (status = 200, description = "Queued", body = RowState),
         (status = 409, description = "The row is in no state to retry", body = crate::error::ErrorBody),
     ),
 )]
@@ -73,7 +85,7 @@ pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RowState>> {
     let mut tx = state.db.begin().await?;
     manage::retry(
         &mut tx,
@@ -85,7 +97,10 @@ pub async fn retry(
     .await?;
     tx.commit().await?;
     state.workers.wake_outbox();
-    Ok(Json(json!({ "id": id, "state": "queued" })))
+    Ok(Json(RowState {
+        id,
+        state: Delivery::Queued,
+    }))
 }
 
 /// Cancels a row that has not gone out: queued, failed (between retries) or dead.
@@ -96,7 +111,7 @@ pub async fn retry(
     security(("token" = ["write"])),
     params(("id" = i64, Path, description = "The outbox row's id")),
     responses(
-        (status = 200, description = "`{\"id\", \"state\": \"cancelled\"}`", body = Object),
+        (status = 200, description = "Cancelled", body = RowState),
         (status = 409, description = "The row is in no state to cancel", body = crate::error::ErrorBody),
     ),
 )]
@@ -105,7 +120,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RowState>> {
     let mut tx = state.db.begin().await?;
     manage::cancel(
         &mut tx,
@@ -116,5 +131,8 @@ pub async fn cancel(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "id": id, "state": "cancelled" })))
+    Ok(Json(RowState {
+        id,
+        state: Delivery::Cancelled,
+    }))
 }
