@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tracing::instrument;
 
 use super::ApiJson;
@@ -221,9 +220,8 @@ pub struct Period {
     security(("token" = ["admin"])),
     params(("id" = i64, Path, description = "The rule's id")),
     request_body(content = Option<Period>, example = json!({"days": 30})),
-    responses((status = 200, body = Object, description = "The rule replayed over the stored \
-        messages of those days, nothing stored: `{\"scanned\", \"capped\", \"matched\", \
-        \"would_act\", \"stopped\": {…}, \"examples\": […]}`")),
+    responses((status = 200, body = backtest::Backtest,
+        description = "The rule replayed over the stored messages of those days; nothing is stored")),
 )]
 #[instrument(skip_all, fields(rule = id))]
 pub async fn run_backtest(
@@ -231,11 +229,9 @@ pub async fn run_backtest(
     caller: Caller,
     Path(id): Path<i64>,
     body: Option<ApiJson<Period>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<backtest::Backtest>> {
     let days = body.and_then(|ApiJson(p)| p.days).unwrap_or(30);
     let now = crate::clock::now();
     let (_, result) = backtest::backtest_rule(&state.db, caller.workspace, id, days, now).await?;
-    Ok(Json(
-        serde_json::to_value(result).map_err(anyhow::Error::from)?,
-    ))
+    Ok(Json(result))
 }

@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::engagement::read::{self, POSTS_MAX, POSTS_MIN, VideoLine};
@@ -21,17 +20,17 @@ use crate::state::AppState;
     security(("token" = ["read"])),
     params(("id" = i64, Path, description = "The video's id")),
     responses((status = 200, description = "The video's figures; ER values are percentages, \
-        `null` without views", body = Object)),
+        `null` without views", body = read::VideoFigures)),
 )]
 pub async fn video(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<read::VideoFigures>> {
     let figures = read::video(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("video"))?;
-    Ok(Json(json!(figures)))
+    Ok(Json(figures))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -60,19 +59,19 @@ fn posts(q: &Posts) -> Result<usize, AppError> {
     tag = "engagement",
     security(("token" = ["read"])),
     params(("id" = i64, Path, description = "The channel's id"), Posts),
-    responses((status = 200, description = "The channel's figures", body = Object)),
+    responses((status = 200, description = "The channel's figures", body = read::ChannelFigures)),
 )]
 pub async fn channel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     Query(q): Query<Posts>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<read::ChannelFigures>> {
     let posts = posts(&q)?;
     let figures = read::channel(&state.db, caller.workspace, id, posts, crate::clock::now())
         .await?
         .ok_or(AppError::NotFound("channel"))?;
-    Ok(Json(json!(figures)))
+    Ok(Json(figures))
 }
 
 /// The channel's per-video table as a CSV download.
