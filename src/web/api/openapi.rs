@@ -1,6 +1,6 @@
-//! `GET /api/v1/openapi.json`: the API's OpenAPI 3.1 document, built from the handlers'
-//! `#[utoipa::path]` annotations and the request types' schemas, once, on first request.
-//! A test holds it to the route table: every `/api/` route, its method and path parameters.
+//! `GET /api/v1/openapi.json`: the API's OpenAPI 3.1 document, built once, on first request,
+//! from the handlers' `#[utoipa::path]` annotations and the types they read and answer.
+//! Tests hold it to the route table (methods, path parameters, scopes) and to real answers.
 
 use std::sync::LazyLock;
 
@@ -12,8 +12,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{automation, channels, engagement, events, outbox, rules, threads};
 
-/// The name the operations' `security` requirements give the bearer token scheme.
-pub const TOKEN: &str = "token";
+/// The bearer token scheme's name, as the operations' `security(("token" = [scope]))` give it.
+const TOKEN: &str = "token";
 
 #[derive(OpenApi)]
 #[openapi(
