@@ -123,10 +123,12 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error answer of the API: what went wrong, and each field to fix.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody<'a> {
     error: String,
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    #[schema(value_type = Option<Vec<Problem>>)]
     problems: &'a [Problem],
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// One thing wrong with a request, pointing at the event (in a batch) and the field.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,

@@ -282,7 +282,13 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/favicon.ico", PUBLIC, web::favicon),
         route(M::POST, "/csp-reports", PUBLIC, web::hardening::csp_report)
             .with_body_limit(CSP_REPORT_BYTES),
-        // The JSON API.
+        // The JSON API, and its OpenAPI document (public: it holds nothing of a workspace).
+        route(
+            M::GET,
+            "/api/v1/openapi.json",
+            PUBLIC,
+            web::api::openapi::document,
+        ),
         route(
             M::POST,
             "/api/v1/events",

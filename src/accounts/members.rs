@@ -8,7 +8,7 @@ use super::error::AccountError;
 use crate::domain::Role;
 use crate::storage::{Backend, Db, Sql, Tx};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: i64,
     pub email: String,

@@ -26,7 +26,7 @@ pub const MAX_MESSAGES: i64 = 50_000;
 pub const MAX_DAYS: i64 = 365;
 const EXAMPLES: usize = 5;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Backtest {
     pub rule_id: i64,
     pub days: i64,
@@ -35,6 +35,7 @@ pub struct Backtest {
     pub capped: bool,
     pub matched: usize,
     pub would_act: usize,
+    #[schema(value_type = BTreeMap<String, usize>)]
     pub stopped: BTreeMap<&'static str, usize>,
     /// Messages the rule missed because their text was too short to tell its language (only
     /// when the rule has a language condition).

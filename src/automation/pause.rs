@@ -8,7 +8,8 @@ use crate::accounts::audit::{self, Entry, Who};
 use crate::storage::{Db, Sql, Tx};
 
 /// The workspace's automation settings.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Automation)]
 pub struct Settings {
     pub paused: bool,
     /// Greetings follow the time of day here.

@@ -17,7 +17,8 @@ use crate::ids::{ChannelId, MessageId, ThreadId};
 use crate::inbox::actions::reply_text;
 use crate::storage::{Db, Sql, Tx};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// A reply a rule suggested, waiting for a person.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Suggestion {
     pub id: i64,
     pub thread_id: i64,

@@ -36,7 +36,8 @@ struct Row {
 }
 
 /// A channel as the API shows it: which credentials are set, not what they are.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Channel)]
 pub struct ChannelView {
     pub id: i64,
     pub platform: Platform,
@@ -46,6 +47,7 @@ pub struct ChannelView {
     pub own_author_id: Option<String>,
     /// Per credential: "set", with its last four characters when it is long enough that
     /// they give nothing away.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub credentials: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     /// Whether the platform said the token is this account's: only then do its webhooks and

@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::domain::Verification;
 
 /// A channel's verification as the API and the page show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ChannelVerification)]
 pub struct VerificationView {
     pub state: Verification,
     /// The platform's id of the account the token answered for.

@@ -12,19 +12,20 @@ pub const RESAMPLES: usize = 2_000;
 /// The interval's coverage.
 pub const LEVEL: f64 = 0.95;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Group {
     pub videos: usize,
     pub median_er: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Comparison {
     pub replied: Group,
     pub unreplied: Group,
     /// Median of the first group minus median of the second, in ER percentage points.
     pub difference: Option<f64>,
     /// 95 % bootstrap interval around the difference.
+    #[schema(value_type = Option<Vec<f64>>)]
     pub interval: Option<[f64; 2]>,
     pub enough_data: bool,
     /// What the numbers allow one to say, in one word.
@@ -33,7 +34,7 @@ pub struct Comparison {
 }
 
 /// The answer a comparison gives, read from its interval and its sample sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "answer")]
 pub enum Verdict {
     /// Fewer than `need` videos in a group.

@@ -37,7 +37,7 @@ pub fn er_change_per_day(
 pub const VERY_GOOD: f64 = 13.0;
 
 /// A follower band and its 2025 average-ER range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Band {
     pub label: &'static str,
     pub low: f64,
@@ -112,7 +112,7 @@ pub fn rating(account_er: f64, band: Option<&Band>) -> &'static str {
 /// common and say nothing about bought followers.
 pub const WARN_FROM_FOLLOWERS: i64 = 5_000;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FakeFollowerWarning {
     pub reason: String,
     pub followers: i64,

@@ -25,7 +25,7 @@ pub const COMPARE_AT_DAYS: i64 = 7;
 pub const POSTS_MIN: usize = 12;
 pub const POSTS_MAX: usize = 30;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Point {
     pub captured_at: DateTime<Utc>,
     pub views: i64,
@@ -39,7 +39,7 @@ pub struct Point {
     pub own_replies: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Replies {
     pub incoming: usize,
     pub answered: usize,
@@ -50,7 +50,7 @@ pub struct Replies {
     pub first_response_p90_s: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Impact {
     pub first_reply_at: Option<DateTime<Utc>>,
     pub at_first_reply: Option<Point>,
@@ -62,7 +62,7 @@ pub struct Impact {
     pub kind: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct VideoRow {
     pub id: i64,
     pub channel_id: i64,
@@ -79,7 +79,7 @@ impl VideoRow {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VideoFigures {
     pub video: VideoRow,
     pub latest: Option<Point>,
@@ -268,7 +268,7 @@ pub async fn video(db: &Db, workspace: i64, id: i64) -> Result<Option<VideoFigur
     }))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VideoLine {
     pub id: i64,
     pub external_id: String,
@@ -286,7 +286,8 @@ pub struct VideoLine {
     pub replied: bool,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = EngagementChannel)]
 pub struct ChannelRow {
     pub id: i64,
     pub platform: Platform,
@@ -294,7 +295,7 @@ pub struct ChannelRow {
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelFigures {
     pub channel: ChannelRow,
     pub followers: Option<i64>,

@@ -31,21 +31,32 @@ impl StatusFilter {
     }
 }
 
-/// The raw query string, as sent.
-#[derive(Debug, Default, Deserialize)]
+/// The raw query string, as sent. Each field is a query parameter of `GET /api/v1/threads`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FilterParams {
+    /// Full-text search: every word must match as a prefix.
     pub q: Option<String>,
+    /// `open` (unread included), `unread`, `done` or `all`; the API's default is `all`.
     pub status: Option<String>,
+    /// `tiktok`, `instagram`, `facebook`, `youtube` or `custom`.
     pub platform: Option<String>,
+    /// A channel by its handle or platform id.
     pub channel: Option<String>,
     /// One channel by its id in unibox (`channel` names them by handle or platform id, which
     /// two platforms' accounts may share).
     pub channel_id: Option<String>,
+    /// `comment` or `dm`.
     pub kind: Option<String>,
+    /// Threads carrying this label.
     pub label: Option<String>,
+    /// Comments on this video, by its id in unibox.
     pub video: Option<String>,
+    /// `none`, `me` (signed-in users only) or a member's user id.
     pub assignee: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Threads per page, 1 to 200 (default 50).
     pub limit: Option<String>,
 }
 

@@ -42,7 +42,8 @@ pub const THREAD_FROM: &str = " FROM threads t JOIN channels c ON c.id = t.chann
     LEFT JOIN contacts ct ON ct.id = t.contact_id LEFT JOIN videos v ON v.id = t.video_id \
     LEFT JOIN users au ON au.id = t.assignee_id";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Contact)]
 pub struct ContactView {
     pub id: i64,
     pub external_id: String,
@@ -71,7 +72,8 @@ impl ContactView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Video)]
 pub struct VideoView {
     pub id: i64,
     pub external_id: String,
@@ -80,7 +82,8 @@ pub struct VideoView {
 }
 
 /// A thread as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Thread)]
 pub struct ThreadView {
     pub id: i64,
     pub kind: Kind,
@@ -101,7 +104,8 @@ pub struct ThreadView {
     pub assignee: Option<AssigneeView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Assignee)]
 pub struct AssigneeView {
     pub id: i64,
     pub email: String,
@@ -183,7 +187,8 @@ pub const MESSAGE_SELECT: &str = "SELECT m.id, m.external_id, m.parent_external_
     FROM messages m LEFT JOIN contacts a ON a.id = m.author_id";
 
 /// A message as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Message)]
 pub struct MessageView {
     pub id: i64,
     pub external_id: Option<String>,

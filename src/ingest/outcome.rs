@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OutcomeStatus {
     Created,
@@ -8,10 +8,11 @@ pub enum OutcomeStatus {
 }
 
 /// What happened to one event of a request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     pub index: usize,
     pub status: OutcomeStatus,
+    /// `message`, `video_stats` or `channel_stats`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The stored row: a message, a video snapshot or a channel snapshot.
@@ -43,7 +44,7 @@ impl Outcome {
 }
 
 /// The answer to a successful ingest request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReport {
     pub created: usize,
     pub duplicates: usize,

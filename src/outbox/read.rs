@@ -12,7 +12,8 @@ use crate::storage::{Db, Sql};
 pub const PAGE: i64 = 50;
 
 /// One row as the API and the page show it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = OutboxItem)]
 pub struct Item {
     pub id: i64,
     pub message_id: i64,

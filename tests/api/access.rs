@@ -76,8 +76,9 @@ async fn first_thread(s: &TestServer) -> i64 {
 }
 
 on_both_backends! {
-    /// Every route except sign-in, static files, the icon and health/metrics refuses anonymous
-    /// requests: pages redirect to the sign-in page, the API answers 401.
+    /// Every route except sign-in, static files, the icon, health/metrics and the API's
+    /// description refuses anonymous requests: pages redirect to the sign-in page, the API
+    /// answers 401.
     async fn anonymous_requests_are_refused_everywhere(s: &TestServer) {
         s.ingest(json!([comment("c1", "hello")])).await;
         let id = first_thread(s).await.to_string();
@@ -91,7 +92,7 @@ on_both_backends! {
         assert_eq!(
             public,
             [("GET", "/login"), ("POST", "/login"), ("GET", "/setup"), ("POST", "/setup"), ("GET", "/static/{file}"),
-             ("GET", "/favicon.ico"), ("POST", "/csp-reports"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
+             ("GET", "/favicon.ico"), ("POST", "/csp-reports"), ("GET", "/api/v1/openapi.json"), ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
              ("POST", "/webhooks/tiktok"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")],
             "a new public route must be added here on purpose"
         );
@@ -397,6 +398,8 @@ fn route_table_follows_the_role_policy() {
             | "/healthz" | "/readyz" | "/metrics" | "/webhooks/meta" | "/webhooks/tiktok" => {
                 Access::Public
             }
+            // The API's description holds nothing of a workspace.
+            "/api/v1/openapi.json" if get => Access::Public,
             "/logout" | "/account" | "/account/password" | "/workspace" => {
                 Access::Page(Need::SignedIn)
             }

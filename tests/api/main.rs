@@ -39,6 +39,7 @@ mod limits;
 mod live_streams;
 mod meta_deliveries;
 mod names;
+mod openapi;
 mod ops;
 mod outbox;
 mod outbox_held;

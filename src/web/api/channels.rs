@@ -5,13 +5,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tracing::instrument;
 
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
-use crate::connectors::channels::{self, read_change};
+use crate::connectors::channels::{self, ChannelView, read_change};
 use crate::connectors::verification;
 use crate::error::{ApiResult, AppError};
 use crate::problem::Problem;
@@ -37,28 +38,66 @@ pub(crate) async fn ask(
     Ok(asked)
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let all = channels::list(&state.db, caller.workspace).await?;
-    Ok(Json(json!({ "channels": all })))
+/// The workspace's channels; credentials show only whether they are set.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    operation_id = "list_channels",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    responses((status = 200, description = "The workspace's channels", body = Channels)),
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Channels>> {
+    let channels = channels::list(&state.db, caller.workspace).await?;
+    Ok(Json(Channels { channels }))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Channels {
+    channels: Vec<ChannelView>,
+}
+
+/// One channel; credentials show only whether they are set.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{id}",
+    operation_id = "show_channel",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses((status = 200, description = "The channel", body = ChannelView)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelView>> {
     let one = channels::get(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("channel"))?;
-    Ok(Json(json!(one)))
+    Ok(Json(one))
 }
 
+/// Connects an account, or adds credentials to a channel first seen through ingest. The
+/// platform is asked whose token it is first; a token it refuses saves nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    request_body(content = Object, description = "`{\"platform\", \"handle\", \"platform_id\", \"display_name\", \"own_author_id\", \
+        \"credentials\": {…}}`; credentials are write-only, and `null` removes one.",
+        example = json!({"platform": "instagram", "handle": "acme.ig", "platform_id": "17841400000000007",
+            "display_name": "ACME", "own_author_id": "17841400000000007",
+            "credentials": {"access_token": "EAAGm0PX4ZCpsBAKZCZBf8secretvalue123456WXYZ", "business_id": "42"}})),
+    responses((status = 201, description = "The channel", body = ChannelView)),
+)]
 #[instrument(skip_all)]
 pub async fn connect(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     let change = read_change(&body, true).map_err(AppError::invalid)?;
     let asked = ask(&state, caller.workspace, None, &change).await?;
     let mut tx = state.db.begin().await?;
@@ -74,16 +113,28 @@ pub async fn connect(
     let one = channels::get(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("channel"))?;
-    Ok((StatusCode::CREATED, Json(json!(one))))
+    Ok((StatusCode::CREATED, Json(one)))
 }
 
+/// Changes a channel's names or credentials; absent fields stay as they are.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/channels/{id}",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    request_body(content = Object, description = "`{\"platform\", \"handle\", \"platform_id\", \"display_name\", \"own_author_id\", \
+        \"credentials\": {…}}`; credentials are write-only, and `null` removes one.",
+        example = json!({"display_name": "ACME"})),
+    responses((status = 200, description = "The channel", body = ChannelView)),
+)]
 #[instrument(skip_all, fields(channel = id))]
 pub async fn change(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelView>> {
     let change = read_change(&body, false).map_err(AppError::invalid)?;
     let asked = ask(&state, caller.workspace, Some(id), &change).await?;
     let mut tx = state.db.begin().await?;
@@ -108,6 +159,18 @@ pub async fn change(
     show(State(state), caller, Path(id)).await
 }
 
+/// Removes a channel that holds no messages.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/channels/{id}",
+    tag = "channels",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses(
+        (status = 204, description = "The channel is gone"),
+        (status = 409, description = "The channel holds messages and is kept", body = crate::error::ErrorBody),
+    ),
+)]
 #[instrument(skip_all, fields(channel = id))]
 pub async fn remove(
     State(state): State<AppState>,

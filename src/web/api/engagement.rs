@@ -6,27 +6,38 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::engagement::read::{self, POSTS_MAX, POSTS_MIN, VideoLine};
 use crate::error::{ApiResult, AppError};
 use crate::state::AppState;
 
+/// A video's engagement rate over time, with the replies it got.
+#[utoipa::path(
+    get,
+    path = "/api/v1/engagement/videos/{id}",
+    tag = "engagement",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The video's id")),
+    responses((status = 200, description = "The video's figures; ER values are percentages, \
+        `null` without views", body = read::VideoFigures)),
+)]
 pub async fn video(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<read::VideoFigures>> {
     let figures = read::video(&state.db, caller.workspace, id)
         .await?
         .ok_or(AppError::NotFound("video"))?;
-    Ok(Json(json!(figures)))
+    Ok(Json(figures))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Posts {
+    /// How many recent posts the comparisons take, 12 to 30 (default 12).
     posts: Option<usize>,
 }
 
@@ -41,19 +52,38 @@ fn posts(q: &Posts) -> Result<usize, AppError> {
     }
 }
 
+/// A channel's account figures, its videos and the comparisons between them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/engagement/channels/{id}",
+    tag = "engagement",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The channel's id"), Posts),
+    responses((status = 200, description = "The channel's figures", body = read::ChannelFigures)),
+)]
 pub async fn channel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     Query(q): Query<Posts>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<read::ChannelFigures>> {
     let posts = posts(&q)?;
     let figures = read::channel(&state.db, caller.workspace, id, posts, crate::clock::now())
         .await?
         .ok_or(AppError::NotFound("channel"))?;
-    Ok(Json(json!(figures)))
+    Ok(Json(figures))
 }
 
+/// The channel's per-video table as a CSV download.
+#[utoipa::path(
+    get,
+    path = "/api/v1/engagement/channels/{id}/videos.csv",
+    tag = "engagement",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The channel's id")),
+    responses((status = 200, description = "One line per video", body = String,
+        content_type = "text/csv")),
+)]
 pub async fn videos_csv(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,6 +5,7 @@ pub mod channels;
 pub mod engagement;
 pub mod events;
 mod json;
+pub mod openapi;
 pub mod outbox;
 pub mod rules;
 pub mod threads;

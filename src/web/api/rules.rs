@@ -21,6 +21,15 @@ use crate::rules::{limits, store};
 use crate::state::AppState;
 use crate::storage::Tx;
 
+/// The workspace's rules by position, each with what it did.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rules",
+    operation_id = "list_rules",
+    tag = "rules",
+    security(("token" = ["read"])),
+    responses((status = 200, description = "`{\"rules\": [rule]}`", body = Object)),
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let rules = store::list(&state.db, caller.workspace).await?;
     let ids: Vec<i64> = rules.iter().map(|r| r.id).collect();
@@ -38,6 +47,16 @@ fn with_stats(mut rule: Value, stats: Option<stats::RuleStats>) -> Value {
     rule
 }
 
+/// One rule with what it did.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rules/{id}",
+    operation_id = "show_rule",
+    tag = "rules",
+    security(("token" = ["read"])),
+    params(("id" = i64, Path, description = "The rule's id")),
+    responses((status = 200, description = "The rule, with `stats`", body = Object)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,6 +65,25 @@ pub async fn show(
     stored(&state, caller.workspace, id).await.map(Json)
 }
 
+/// A new rule, checked in full before it is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules",
+    tag = "rules",
+    security(("token" = ["admin"])),
+    request_body(content = Object, description = "A rule: `name`, `mode` (`auto`, `suggest` or `dry_run`), `conditions` (all must \
+        hold), `actions` (at least one), and optionally `enabled`, `position`, `applies_to`, \
+        `scope`, `delay_seconds`, `continue` and `safeguards`; the README describes each.",
+        example = json!({
+        "name": "Price", "mode": "suggest", "delay_seconds": 0,
+        "conditions": [{"type": "keywords", "any": ["prijs", "price"]}],
+        "actions": [
+            {"type": "reply", "variants": ["Hoi {{ author.first_name | default('daar') }}, €19!",
+                                           "Dank je {{ author.username }}: €19 in de shop."]},
+            {"type": "label", "label": "price"}]
+    })),
+    responses((status = 201, description = "The stored rule", body = Object)),
+)]
 #[instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
@@ -67,6 +105,21 @@ pub async fn create(
     ))
 }
 
+/// Replaces a rule whole.
+#[utoipa::path(
+    put,
+    path = "/api/v1/rules/{id}",
+    tag = "rules",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The rule's id")),
+    request_body(content = Object, description = "A rule: `name`, `mode` (`auto`, `suggest` or `dry_run`), `conditions` (all must \
+        hold), `actions` (at least one), and optionally `enabled`, `position`, `applies_to`, \
+        `scope`, `delay_seconds`, `continue` and `safeguards`; the README describes each.",
+        example = json!({"name": "guarded", "mode": "auto",
+            "conditions": [{"type": "keywords", "any": ["price"]}],
+            "actions": [{"type": "label", "label": "price"}]})),
+    responses((status = 200, description = "The stored rule", body = Object)),
+)]
 #[instrument(skip_all, fields(rule = id))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -97,14 +150,25 @@ pub async fn replace(
     stored(&state, caller.workspace, id).await.map(Json)
 }
 
-#[derive(Deserialize)]
+/// Switches a rule on or off, or moves it; at least one of the two.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Adjustment {
     enabled: Option<bool>,
+    /// The lowest position fires first.
     position: Option<i64>,
 }
 
 /// `PATCH`: switch a rule on or off, or move it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/rules/{id}",
+    tag = "rules",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The rule's id")),
+    request_body(content = Adjustment, example = json!({"enabled": false})),
+    responses((status = 200, description = "The stored rule", body = Object)),
+)]
 #[instrument(skip_all, fields(rule = id))]
 pub async fn adjust(
     State(state): State<AppState>,
@@ -145,6 +209,14 @@ pub async fn adjust(
     stored(&state, caller.workspace, id).await.map(Json)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/rules/{id}",
+    tag = "rules",
+    security(("token" = ["admin"])),
+    params(("id" = i64, Path, description = "The rule's id")),
+    responses((status = 204, description = "The rule is gone")),
+)]
 #[instrument(skip_all, fields(rule = id))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -200,11 +272,15 @@ pub(crate) async fn members_only(
     }
 }
 
-#[derive(Deserialize)]
+/// A message to try the rules on, as if it came in now.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Trial {
+    /// `tiktok`, `instagram`, `facebook`, `youtube` or `custom`.
     platform: String,
+    /// The channel by its handle or platform id.
     channel: String,
+    /// `comment` or `dm`.
     kind: String,
     text: String,
     #[serde(default)]
@@ -217,7 +293,7 @@ pub struct Trial {
     video: TrialVideo,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrialAuthor {
     /// The author's platform id: with it, cool-downs and caps are checked too.
@@ -226,7 +302,8 @@ pub struct TrialAuthor {
     display_name: Option<String>,
 }
 
-#[derive(Default, Deserialize)]
+/// The video commented on; with `external_id`, once-per-video is checked too.
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrialVideo {
     external_id: Option<String>,
@@ -236,6 +313,16 @@ pub struct TrialVideo {
 
 /// `POST /api/v1/rules/test`: which rule would fire for this message and what it would say.
 /// Nothing is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules/test",
+    tag = "rules",
+    security(("token" = ["admin"])),
+    request_body(content = Trial, example = json!({"platform": "tiktok", "channel": "acme_official",
+        "kind": "comment", "text": "price?"})),
+    responses((status = 200, body = Object, description = "`{\"fired\": [{\"rule_id\", \"name\", \"mode\", \"actions\", \
+        \"would_act\", \"safeguards\"}], \"stored\": false, \"notes\": [string]}`")),
+)]
 #[instrument(skip_all)]
 pub async fn test(
     State(state): State<AppState>,
