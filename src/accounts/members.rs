@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::ids::WorkspaceId;
 use super::audit::{self, Entry, Who};
 use super::error::AccountError;
 use crate::domain::Role;
@@ -16,7 +17,7 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
+pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<Member>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m \
          JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ",
@@ -27,7 +28,7 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
 
 /// Serialises membership changes of one workspace (SQLite has one writer anyway), so two
 /// owners demoting each other at once cannot leave the workspace without an owner.
-async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
+async fn lock_workspace(tx: &mut Tx, workspace: WorkspaceId) -> Result<(), sqlx::Error> {
     if tx.backend() == Backend::Postgres {
         let mut sql = Sql::new("SELECT id FROM workspaces WHERE id = ");
         sql.bind(workspace).push(" FOR UPDATE");
@@ -38,7 +39,7 @@ async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> 
 
 async fn current_role(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     user_id: i64,
 ) -> Result<Option<Role>, sqlx::Error> {
     let mut sql = Sql::new("SELECT role FROM memberships WHERE workspace_id = ");
@@ -47,7 +48,7 @@ async fn current_role(
     Ok(row.and_then(|(r,)| r.parse().ok()))
 }
 
-async fn owners(tx: &mut Tx, workspace: i64) -> Result<i64, sqlx::Error> {
+async fn owners(tx: &mut Tx, workspace: WorkspaceId) -> Result<i64, sqlx::Error> {
     let mut sql =
         Sql::new("SELECT COUNT(*) FROM memberships WHERE role = 'owner' AND workspace_id = ");
     sql.bind(workspace);
@@ -64,7 +65,7 @@ fn last_owner() -> AccountError {
 /// Adds `user_id` with `role`; a 422 if already a member.
 pub async fn add(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     user_id: i64,
     email: &str,
     role: Role,
@@ -81,7 +82,7 @@ pub async fn add(
 /// left behind alone when something fails.
 pub async fn add_in(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     user_id: i64,
     email: &str,
     role: Role,
@@ -118,7 +119,7 @@ pub async fn add_in(
 /// Changes a member's role; 404 if not a member.
 pub async fn set_role(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     user_id: i64,
     role: Role,
     who: &Who,
@@ -149,7 +150,7 @@ pub async fn set_role(
 /// Removes a member; 404 if not a member. Their threads become unassigned.
 pub async fn remove(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     user_id: i64,
     who: &Who,
     now: DateTime<Utc>,
@@ -179,7 +180,7 @@ pub async fn remove(
 /// `stops_owning` would leave the workspace without an owner.
 async fn role_to_change(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     user_id: i64,
     stops_owning: bool,
 ) -> Result<Role, AccountError> {

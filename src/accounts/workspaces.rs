@@ -1,5 +1,6 @@
 //! Workspaces: one per client of an agency; everything else belongs to exactly one.
 
+use crate::ids::WorkspaceId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -8,7 +9,7 @@ use crate::storage::{Db, Sql, Tx};
 /// A workspace a user belongs to, with their role there.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Membership {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub slug: String,
     pub name: String,
     pub role: String,
@@ -40,7 +41,7 @@ pub async fn create_in(
     slug: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<WorkspaceId, sqlx::Error> {
     let mut sql = Sql::new("INSERT INTO workspaces (slug, name, created_at) VALUES (");
     sql.bind(slug)
         .push(", ")
@@ -48,8 +49,7 @@ pub async fn create_in(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let id = tx.insert_id(sql).await?;
-    Ok(id)
+    Ok(WorkspaceId(tx.insert_id(sql).await?))
 }
 
 pub async fn create(
@@ -57,7 +57,7 @@ pub async fn create(
     slug: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<WorkspaceId, sqlx::Error> {
     let mut tx = db.begin().await?;
     let id = create_in(&mut tx, slug, name, now).await?;
     tx.commit().await?;
@@ -73,7 +73,7 @@ pub fn slug_taken(slug: &str, e: sqlx::Error) -> super::AccountError {
     }
 }
 
-pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(WorkspaceId, String)>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id, name FROM workspaces WHERE slug = ");
     sql.bind(slug);
     db.fetch_optional(sql).await

@@ -1,5 +1,6 @@
 //! Who is acting: what the guard learned about a request, and what handlers act as.
 
+use crate::ids::WorkspaceId;
 use super::sessions::Session;
 use crate::accounts::audit::Who;
 use crate::domain::Role;
@@ -15,7 +16,7 @@ pub enum Actor {
 /// changes workspace data takes this, and scopes every query by `workspace`.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub workspace: i64,
+    pub workspace: WorkspaceId,
     pub role: Role,
     pub actor: Actor,
 }

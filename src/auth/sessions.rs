@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::ids::WorkspaceId;
 use super::secret::{digest, random_hex};
 use crate::domain::Role;
 use crate::storage::{Db, Sql};
@@ -13,7 +14,7 @@ pub const LIFETIME: Duration = Duration::days(30);
 /// The workspace a session is looking at, and the member's role there.
 #[derive(Debug, Clone)]
 pub struct Current {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub role: Role,
 }
@@ -34,19 +35,19 @@ struct SessionRow {
     user_id: i64,
     email: String,
     is_admin: bool,
-    workspace_id: Option<i64>,
+    workspace_id: Option<WorkspaceId>,
     workspace_name: Option<String>,
     role: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     workspace_name: String,
     role: String,
 }
 
-fn current(id: Option<i64>, name: Option<String>, role: Option<String>) -> Option<Current> {
+fn current(id: Option<WorkspaceId>, name: Option<String>, role: Option<String>) -> Option<Current> {
     Some(Current {
         id: id?,
         name: name?,
@@ -141,7 +142,7 @@ pub async fn end_others(db: &Db, user_id: i64, keep: &str) -> Result<u64, sqlx::
 }
 
 /// Points the session at another workspace the user is a member of; false if not a member.
-pub async fn switch(db: &Db, session: &Session, workspace: i64) -> Result<bool, sqlx::Error> {
+pub async fn switch(db: &Db, session: &Session, workspace: WorkspaceId) -> Result<bool, sqlx::Error> {
     let mut sql = Sql::new("UPDATE sessions SET workspace_id = ");
     sql.bind(workspace)
         .push(" WHERE id_hash = ")
@@ -160,14 +161,14 @@ pub async fn workspaces_of(
     db: &Db,
     keys: &[&str],
     now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<String, Option<i64>>, sqlx::Error> {
+) -> Result<std::collections::HashMap<String, Option<WorkspaceId>>, sqlx::Error> {
     let mut found = std::collections::HashMap::new();
     for chunk in crate::storage::sized_chunks(keys) {
         let mut sql = Sql::new("SELECT id_hash, workspace_id FROM sessions WHERE expires_at > ");
         sql.bind(now)
             .push(" AND id_hash IN ")
             .bind_list(chunk.iter().copied());
-        found.extend(db.fetch_all::<(String, Option<i64>)>(sql).await?);
+        found.extend(db.fetch_all::<(String, Option<WorkspaceId>)>(sql).await?);
     }
     Ok(found)
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::ids::WorkspaceId;
 use super::secret::{digest, random_hex};
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Scope;
@@ -16,7 +17,7 @@ const SHOWN_CHARS: usize = 12;
 #[derive(Debug, Clone)]
 pub struct TokenInfo {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub scope: Scope,
 }
@@ -39,7 +40,7 @@ pub use crate::domain::name_problem;
 /// Creates a token and returns its id and the secret, which is never available again.
 pub async fn create(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     name: &str,
     scope: Scope,
     who: &Who,
@@ -78,7 +79,7 @@ pub async fn create(
 #[derive(sqlx::FromRow)]
 struct FoundRow {
     id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     name: String,
     scope: String,
     last_used_at: Option<DateTime<Utc>>,
@@ -117,7 +118,7 @@ pub async fn touch(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Err
     db.execute(sql).await.map(drop)
 }
 
-pub async fn list(db: &Db, workspace: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<TokenRow>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT t.id, t.name, t.scope, t.prefix, u.email AS created_by, t.created_at, \
          t.last_used_at, t.revoked_at FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by \
@@ -130,7 +131,7 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<TokenRow>, sqlx::Error>
 /// Revokes a live token of the workspace; its name if it was live.
 pub async fn revoke(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     who: &Who,
     now: DateTime<Utc>,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::ids::WorkspaceId;
 use super::AutomationError;
 use super::book::Plan;
 use super::safeguards::in_window;
@@ -67,7 +68,7 @@ struct Row {
 /// Backtests the workspace's rule `id` over the last `days` (1 to [`MAX_DAYS`]).
 pub async fn backtest_rule(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     days: i64,
     now: DateTime<Utc>,
@@ -87,7 +88,7 @@ pub async fn backtest_rule(
 
 pub async fn backtest(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     rule: &StoredRule,
     days: i64,
     now: DateTime<Utc>,

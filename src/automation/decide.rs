@@ -19,7 +19,7 @@ use crate::conversations::{
     self, Automated, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
 };
 use crate::domain::{Kind, Mode, Platform, Source, State};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::outbox::Courier;
 use crate::random;
 use crate::rules::Message;
@@ -70,7 +70,7 @@ pub async fn decide(
     tx: &mut Tx,
     books: &RuleBooks,
     courier: Option<&Courier>,
-    workspace: i64,
+    workspace: WorkspaceId,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
 ) -> Result<Decided, sqlx::Error> {
@@ -101,7 +101,7 @@ async fn decide_by(
     tx: &mut Tx,
     books: &RuleBooks,
     courier: Option<&Courier>,
-    workspace: i64,
+    workspace: WorkspaceId,
     arrivals: &[Arrival<'_>],
     rules: Rules,
     now: DateTime<Utc>,
@@ -372,7 +372,7 @@ fn write_replies(
 /// Writes the runs, many per statement, and the suggested and dry-run replies as messages.
 async fn write(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     written: &Written<'_>,
     send_now: Option<&SendNow<'_>>,
     now: DateTime<Utc>,
@@ -523,7 +523,7 @@ impl<'a> Arrival<'a> {
 /// reply goes under the same top-level comment), or in the DM conversation; a private reply
 /// is a DM about the comment, kept in the comment's thread.
 pub fn reply_message<'a>(
-    workspace: i64,
+    workspace: WorkspaceId,
     to: &Answering<'a>,
     private: bool,
     text: &'a str,

@@ -18,7 +18,7 @@ use crate::conversations::{
     Automated, Outbound, Threads, enqueue_moderation, record_outbound_many,
 };
 use crate::domain::{Deed, Kind, Platform, State, Status};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::inbox::actions;
 use crate::rules::action::platform_can;
 use crate::storage::{Backend, Db, Sql, Tx};
@@ -57,7 +57,7 @@ pub async fn work(db: Db, queued: Arc<Notify>, mut stop: watch::Receiver<bool>) 
 #[derive(sqlx::FromRow)]
 struct DueRun {
     id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     rule_id: i64,
     message_id: i64,
     thread_id: i64,
@@ -179,7 +179,7 @@ async fn act<'a>(
 #[allow(clippy::too_many_arguments)]
 pub async fn apply<'a>(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     rule: i64,
     run: i64,
     to: &Answering<'a>,

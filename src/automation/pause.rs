@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::WorkspaceId;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::storage::{Db, Sql, Tx};
 
@@ -21,7 +22,7 @@ impl Settings {
     }
 }
 
-pub async fn settings(db: &Db, workspace: i64) -> Result<Settings, sqlx::Error> {
+pub async fn settings(db: &Db, workspace: WorkspaceId) -> Result<Settings, sqlx::Error> {
     let mut sql = Sql::new("SELECT automation_paused, time_zone FROM workspaces WHERE id = ");
     sql.bind(workspace);
     let (paused, time_zone) = db
@@ -34,7 +35,7 @@ pub async fn settings(db: &Db, workspace: i64) -> Result<Settings, sqlx::Error> 
 /// Sets the workspace's time zone (an IANA name, checked by the caller).
 pub async fn set_time_zone(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     zone: chrono_tz::Tz,
     who: &Who,
     now: DateTime<Utc>,
@@ -62,7 +63,7 @@ pub fn read_zone(name: &str) -> Result<chrono_tz::Tz, String> {
 
 pub async fn set_paused(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     paused: bool,
     who: &Who,
     now: DateTime<Utc>,

@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use super::hourly::{self, Counts};
 use super::variants::Picked;
 use crate::domain::Mode;
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::rules::action::Action;
 use std::collections::HashMap;
 
 use crate::storage::{Backend, Sql, Tx, table_chunks};
 
 pub struct NewRun<'a> {
-    pub workspace: i64,
+    pub workspace: WorkspaceId,
     pub rule: i64,
     pub message: MessageId,
     pub thread: ThreadId,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, sized_chunks};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -30,7 +31,7 @@ type Tally = (i64, String, Option<String>, i64, DateTime<Utc>);
 /// For each of the workspace's `rules` (read through the runs' rule index, not the whole table).
 pub async fn by_rule(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     rules: &[i64],
 ) -> Result<HashMap<i64, RuleStats>, sqlx::Error> {
     let mut rows: Vec<Tally> = Vec::new();

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::ids::WorkspaceId;
 use super::book::{RuleBook, RuleBooks, Standing, time_zone};
 use crate::conversations::{self, Sender};
 use crate::storage::Tx;
@@ -62,7 +63,7 @@ pub(super) async fn lock_channels_reading_rules(
 pub(super) async fn were_current(
     tx: &mut Tx,
     books: &RuleBooks,
-    workspace: i64,
+    workspace: WorkspaceId,
     rules: &Rules,
 ) -> Result<bool, sqlx::Error> {
     match rules {

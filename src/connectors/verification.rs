@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::ids::WorkspaceId;
 use super::calls::{Outcome, Platforms};
 use super::identity::{Identity, whose};
 use crate::domain::{Platform, Verification};
@@ -187,7 +188,7 @@ impl Asked {
 pub async fn ask_about_change(
     db: &Db,
     platforms: &Platforms,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: Option<i64>,
     change: &super::channels::Change,
 ) -> Result<Option<Asked>, sqlx::Error> {

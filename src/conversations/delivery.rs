@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::domain::{Deed, Kind, Platform};
-use crate::ids::MessageId;
+use crate::ids::{MessageId, WorkspaceId};
 use crate::storage::{Sql, Tx, sized_chunks};
 
 /// Whether a channel's replies can be sent (joined as `c` with its health as `h`): not a
@@ -74,7 +74,7 @@ impl SendNow<'_> {
 /// slot is freed when it is dropped (with the transaction, if that fails).
 pub struct Leased {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub message_id: i64,
     pub action: Deed,
     pub target: String,
@@ -94,7 +94,7 @@ pub const PRIVATE_REPLY_WINDOW: Duration = Duration::days(7);
 #[derive(sqlx::FromRow)]
 struct Queued {
     id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     channel_id: i64,
     thread_id: i64,
     kind: Kind,
@@ -236,7 +236,7 @@ pub async fn enqueue_leasing(
 /// Returns false when the message has no platform id to act on.
 pub async fn enqueue_moderation(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     message: MessageId,
     deed: Deed,
     now: DateTime<Utc>,

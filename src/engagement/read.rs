@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::ids::WorkspaceId;
 use super::compare::{Comparison, compare};
 use super::formulas::{
     Band, FakeFollowerWarning, band, er, er_change_per_day, fake_follower_warning, organic_er,
@@ -244,7 +245,7 @@ fn impact(points: &[Point], first_reply: Option<DateTime<Utc>>) -> Impact {
 }
 
 /// One video's figures, or `None` if it is not the workspace's.
-pub async fn video(db: &Db, workspace: i64, id: i64) -> Result<Option<VideoFigures>, sqlx::Error> {
+pub async fn video(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<VideoFigures>, sqlx::Error> {
     let mut sql = Sql::new(VIDEO_COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -317,7 +318,7 @@ pub struct ChannelFigures {
 /// A channel's figures over its last `posts` posts, or `None` if it is not the workspace's.
 pub async fn channel(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     posts: usize,
     now: DateTime<Utc>,
@@ -444,7 +445,7 @@ pub struct CommentLine {
 /// The video's latest comments, ours included.
 pub async fn recent_comments(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     video: i64,
     limit: i64,
 ) -> Result<Vec<CommentLine>, sqlx::Error> {

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::search::{SearchPlan, tsquery};
 use super::walk::{self, Test};
-use crate::ids::{MessageId, ThreadId};
+use crate::ids::{MessageId, ThreadId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql};
 
 pub struct ThreadPage {
@@ -23,7 +23,7 @@ pub struct ThreadPage {
 #[instrument(skip_all, fields(workspace))]
 pub async fn list_threads(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
 ) -> Result<ThreadPage, sqlx::Error> {
     let want = f.limit + 1;
@@ -90,7 +90,7 @@ pub async fn list_threads(
 /// The page of threads after `after`, newest first, searched through the search index.
 fn page_query(
     backend: Backend,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     search: Option<&SearchPlan>,
     after: Option<Cursor>,
@@ -129,7 +129,7 @@ fn page_query(
 pub(super) fn push_filtered(
     sql: &mut Sql,
     columns: &str,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     plus: &str,
 ) {
@@ -141,7 +141,7 @@ pub(super) fn push_filtered_from(
     sql: &mut Sql,
     from: &str,
     columns: &str,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     plus: &str,
 ) {
@@ -223,7 +223,7 @@ pub(super) fn push_order(sql: &mut Sql, plus: &str, take: i64) {
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn get_thread(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: ThreadId,
 ) -> Result<Option<ThreadView>, sqlx::Error> {
     let mut sql = Sql::new(format!(
@@ -300,7 +300,7 @@ pub async fn list_messages(
 }
 
 /// Label names in use in the workspace, for the filter menu.
-pub async fn label_names(db: &Db, workspace: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn label_names(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, sqlx::Error> {
     let mut sql = Sql::new("SELECT name FROM labels WHERE workspace_id = ");
     sql.bind(workspace).push(" ORDER BY name");
     Ok(db
@@ -319,7 +319,7 @@ pub struct ChannelRow {
 }
 
 /// Connected channels, for the filter menu.
-pub async fn channels(db: &Db, workspace: i64) -> Result<Vec<ChannelRow>, sqlx::Error> {
+pub async fn channels(db: &Db, workspace: WorkspaceId) -> Result<Vec<ChannelRow>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id, platform, handle FROM channels WHERE workspace_id = ");
     sql.bind(workspace).push(" ORDER BY platform, handle");
     db.fetch_all(sql).await

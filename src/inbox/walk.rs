@@ -17,6 +17,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::WorkspaceId;
 use super::filter::{Cursor, ThreadFilter};
 use super::model::{THREAD_COLUMNS, THREAD_FROM, ThreadRow};
 use super::read::{push_after, push_filtered, push_filtered_from};
@@ -65,7 +66,7 @@ pub struct Walked {
 /// that pass `test`.
 pub async fn newest(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     test: Test<'_>,
     after: Option<Cursor>,
@@ -130,7 +131,7 @@ fn next_window(walked: i64, found: i64, want: i64, most: i64) -> Option<i64> {
 /// those rows come back: a window of 12,000 threads sent whole cost more than reading it.
 async fn test_window(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     test: Test<'_>,
     after: Option<Cursor>,

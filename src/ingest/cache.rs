@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+use crate::ids::WorkspaceId;
 use super::event::{AuthorRef, VideoRef};
 use super::refs::{ChannelRef, Key};
 use crate::domain::Platform;
@@ -42,7 +43,7 @@ impl Memory {
     }
 }
 
-type Channels = HashMap<(i64, Platform, String), ChannelRef>;
+type Channels = HashMap<(WorkspaceId, Platform, String), ChannelRef>;
 
 pub struct RefCache {
     /// Told when a batch made a channel (other instances forget their channels).
@@ -132,7 +133,7 @@ impl RefCache {
         }
     }
 
-    pub fn channel(&self, workspace: i64, platform: Platform, name: &str) -> Option<ChannelRef> {
+    pub fn channel(&self, workspace: WorkspaceId, platform: Platform, name: &str) -> Option<ChannelRef> {
         let epoch = self.epoch.get();
         let mut channels = lock(&self.channels);
         if channels.0 != epoch {
@@ -189,7 +190,7 @@ pub struct Learned {
     epoch: u64,
     /// Whether the batch made a channel (seen for the first time).
     pub made_channel: bool,
-    pub channels: Vec<((i64, Platform, String), ChannelRef)>,
+    pub channels: Vec<((WorkspaceId, Platform, String), ChannelRef)>,
     pub videos: Vec<(Key, (i64, u64))>,
     pub contacts: Vec<(Key, (i64, u64))>,
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::ids::WorkspaceId;
 use super::backlog::Backlog;
 use super::cache::Memory;
 use super::event::Event;
@@ -50,7 +51,7 @@ fn writers(db: &Db, chosen: Option<u16>) -> usize {
 }
 
 struct Job {
-    workspace: i64,
+    workspace: WorkspaceId,
     events: Vec<Event>,
     now: DateTime<Utc>,
     reply: oneshot::Sender<Result<Vec<Outcome>, sqlx::Error>>,
@@ -139,7 +140,7 @@ impl IngestQueue {
 
     pub async fn store(
         &self,
-        workspace: i64,
+        workspace: WorkspaceId,
         events: Vec<Event>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, sqlx::Error> {
@@ -177,7 +178,7 @@ impl IngestQueue {
     /// batch, all or nothing, like any batch.
     pub async fn store_values(
         &self,
-        workspace: i64,
+        workspace: WorkspaceId,
         events: &[serde_json::Value],
         now: DateTime<Utc>,
     ) -> Result<super::IngestReport, super::IngestError> {
@@ -221,7 +222,7 @@ struct Writing {
 impl Writing {
     async fn store(
         &self,
-        workspace: i64,
+        workspace: WorkspaceId,
         events: &[Event],
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, sqlx::Error> {

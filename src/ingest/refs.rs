@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::WorkspaceId;
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
@@ -31,7 +32,7 @@ pub async fn resolve_channels(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<HashMap<(Platform, String), ChannelRef>, sqlx::Error> {
@@ -73,7 +74,7 @@ pub async fn resolve_channels(
 
 async fn find_channel(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     platform: Platform,
     name: &str,
 ) -> Result<Option<ChannelRef>, sqlx::Error> {
@@ -95,7 +96,7 @@ async fn find_channel(
 /// Creates or updates videos (keeping known titles when an event has none); returns their ids.
 pub async fn upsert_videos(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
@@ -130,7 +131,7 @@ pub async fn upsert_videos(
 /// Creates or updates contacts (keeping known names when an event has none); returns their ids.
 pub async fn upsert_contacts(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {

@@ -15,7 +15,7 @@ use super::refs::{ChannelRef, Key, resolve_channels, upsert_contacts, upsert_vid
 use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
 use crate::domain::{Direction, Kind, Platform};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::outbox::Courier;
 use crate::rules::trial::Sample;
 use crate::storage::{Backend, Db, Tx, connection_lost};
@@ -36,7 +36,7 @@ pub async fn store_events(
     db: &Db,
     memory: &Memory,
     courier: Option<&Courier>,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Stored, sqlx::Error> {
@@ -80,7 +80,7 @@ async fn store_once(
     db: &Db,
     memory: &Memory,
     courier: Option<&Courier>,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Stored, sqlx::Error> {
@@ -204,7 +204,7 @@ async fn resolve_refs(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Refs, sqlx::Error> {
@@ -329,7 +329,7 @@ async fn resolve_videos(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
@@ -344,7 +344,7 @@ async fn resolve_contacts(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {

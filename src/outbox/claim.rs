@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::WorkspaceId;
 use crate::conversations::delivery::CAN_SEND;
 use crate::domain::{Deed, Platform};
 use crate::storage::{Backend, Db, Sql};
@@ -14,7 +15,7 @@ use crate::storage::{Backend, Db, Sql};
 #[derive(Clone, sqlx::FromRow)]
 pub struct Lease {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub channel_id: i64,
     pub message_id: i64,
     pub action: Deed,

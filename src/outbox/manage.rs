@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::WorkspaceId;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Delivery;
 use crate::storage::{Sql, Tx};
@@ -16,7 +17,7 @@ pub enum OutboxError {
     Database(#[from] sqlx::Error),
 }
 
-async fn state_of(tx: &mut Tx, workspace: i64, id: i64) -> Result<(Delivery, bool), OutboxError> {
+async fn state_of(tx: &mut Tx, workspace: WorkspaceId, id: i64) -> Result<(Delivery, bool), OutboxError> {
     let mut sql = Sql::new("SELECT state, in_doubt FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
     tx.fetch_optional::<(Delivery, bool)>(sql)
@@ -29,7 +30,7 @@ async fn state_of(tx: &mut Tx, workspace: i64, id: i64) -> Result<(Delivery, boo
 /// looked up on the platform first.
 pub async fn retry(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     who: &Who,
     now: DateTime<Utc>,
@@ -80,7 +81,7 @@ pub async fn retry(
 /// being sent right now cannot be called back.
 pub async fn cancel(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     who: &Who,
     now: DateTime<Utc>,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::ids::WorkspaceId;
 use crate::domain::{Deed, Delivery, Platform};
 use crate::storage::{Db, Sql};
 
@@ -33,7 +34,7 @@ pub struct Item {
 /// A page of rows in `state` (any state when `None`), older than row `before`.
 pub async fn list(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     state: Option<Delivery>,
     before: Option<i64>,
 ) -> Result<(Vec<Item>, Option<i64>), sqlx::Error> {
@@ -59,7 +60,7 @@ pub async fn list(
 }
 
 /// How many rows are in each state.
-pub async fn counts(db: &Db, workspace: i64) -> Result<HashMap<Delivery, i64>, sqlx::Error> {
+pub async fn counts(db: &Db, workspace: WorkspaceId) -> Result<HashMap<Delivery, i64>, sqlx::Error> {
     let mut sql = Sql::new("SELECT state, COUNT(*) FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" GROUP BY state");
     let rows: Vec<(Delivery, i64)> = db.fetch_all(sql).await?;

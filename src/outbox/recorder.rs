@@ -2,6 +2,7 @@
 //! recorded is tried again; a row whose recording panics is set apart so that the others are
 //! still recorded and the recorder goes on.
 
+use crate::ids::WorkspaceId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,7 +102,7 @@ async fn record_with_retries(d: &Recorder, batch: &[Finished]) {
                 if settled.iter().any(|s| matches!(s, Settled::Retry(_))) {
                     d.wake.notify_one();
                 }
-                let workspaces: std::collections::BTreeSet<i64> =
+                let workspaces: std::collections::BTreeSet<WorkspaceId> =
                     batch.iter().map(|f| f.lease.workspace_id).collect();
                 for workspace in workspaces {
                     d.live.changed(workspace, crate::live::Change::Delivery);

@@ -1,6 +1,7 @@
 //! What every page's header needs: who is signed in, their workspaces (the switcher), their
 //! role (which links and buttons to show), and the CSRF token for the page's forms.
 
+use crate::ids::WorkspaceId;
 use crate::accounts::workspaces::{self, Membership};
 use crate::auth::Visitor;
 use crate::auth::sessions::Session;
@@ -12,7 +13,7 @@ pub struct Chrome {
     pub email: String,
     pub csrf: String,
     pub workspaces: Vec<Membership>,
-    pub current: Option<i64>,
+    pub current: Option<WorkspaceId>,
     pub current_name: String,
     pub role: Option<Role>,
     pub is_admin: bool,
@@ -78,7 +79,7 @@ impl Chrome {
         self.at_least(Role::Owner)
     }
 
-    pub fn is_current(&self, id: &i64) -> bool {
+    pub fn is_current(&self, id: &WorkspaceId) -> bool {
         self.current == Some(*id)
     }
 

@@ -1,6 +1,7 @@
 //! Platform webhooks: public routes whose signature is their authentication, checked on the
 //! raw body before anything is parsed or stored. A refused webhook stores nothing.
 
+use crate::ids::WorkspaceId;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -106,7 +107,7 @@ pub async fn meta_receive(
 
     // Per workspace that connected the account, its events; events of accounts no workspace
     // connected are acknowledged and counted, not stored.
-    let mut per_workspace: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    let mut per_workspace: BTreeMap<WorkspaceId, Vec<Value>> = BTreeMap::new();
     let mut unconnected = 0;
     let mut by_platform: BTreeMap<&str, Vec<&crate::connectors::meta::Delivery>> = BTreeMap::new();
     for d in &translated.deliveries {
@@ -147,7 +148,7 @@ pub async fn meta_receive(
         {
             Ok(report) => report,
             Err(e) => {
-                tracing::warn!(workspace, error = %e, "a workspace's share of a Meta webhook was not stored");
+                tracing::warn!(%workspace, error = %e, "a workspace's share of a Meta webhook was not stored");
                 refused.get_or_insert(e);
                 continue;
             }

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tracing::instrument;
 
+use crate::ids::WorkspaceId;
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
@@ -21,7 +22,7 @@ use crate::state::AppState;
 /// answers for another account, or that the platform refuses, is a 422 and nothing is saved.
 pub(crate) async fn ask(
     state: &AppState,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: Option<i64>,
     change: &channels::Change,
 ) -> Result<Option<verification::Asked>, AppError> {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::instrument;
 
+use crate::ids::WorkspaceId;
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
@@ -158,7 +159,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppError> {
+async fn stored(state: &AppState, workspace: WorkspaceId, id: i64) -> Result<Value, AppError> {
     let rule = store::get(&state.db, workspace, id)
         .await?
         .ok_or(AppError::NotFound("rule"))?;
@@ -169,7 +170,7 @@ async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppE
 /// An `assign` action must name a member of this workspace.
 pub(crate) async fn members_only(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     draft: &Draft,
 ) -> Result<(), AppError> {
     let assigned: Vec<(usize, i64)> = draft

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::ids::WorkspaceId;
 use crate::accounts::audit::Who;
 use crate::accounts::{members, users, workspaces};
 use crate::auth::{Visitor, password, sessions, throttle};
@@ -114,7 +115,7 @@ pub async fn change_password(
 
 #[derive(Deserialize)]
 pub struct SwitchForm {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 }
 
 pub async fn switch_workspace(
