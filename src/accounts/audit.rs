@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::ids::WorkspaceId;
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Db, Sql, Tx};
 
 /// What happened, in the words the log shows.
@@ -27,7 +27,7 @@ impl<'a> Entry<'a> {
 
 /// The actor as the log keeps them: an optional user id and a label.
 pub struct Who {
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub label: String,
 }
 

@@ -1,7 +1,7 @@
 //! The first account, made through the setup link: a server administrator who owns the
 //! default workspace, created only while no account exists.
 
-use crate::ids::WorkspaceId;
+use crate::ids::{UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 
 use super::audit::Who;
@@ -20,7 +20,7 @@ pub async fn add_first_admin(
     email: &str,
     password_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<i64>, AccountError> {
+) -> Result<Option<UserId>, AccountError> {
     let mut tx = db.begin().await?;
     if tx.backend() == Backend::Postgres {
         tx.execute(Sql::new("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))

@@ -3,15 +3,15 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::ids::WorkspaceId;
 use super::audit::{self, Entry, Who};
 use super::error::AccountError;
 use crate::domain::Role;
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Member {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: String,
     pub role: String,
     pub created_at: DateTime<Utc>,
@@ -40,7 +40,7 @@ async fn lock_workspace(tx: &mut Tx, workspace: WorkspaceId) -> Result<(), sqlx:
 async fn current_role(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<Option<Role>, sqlx::Error> {
     let mut sql = Sql::new("SELECT role FROM memberships WHERE workspace_id = ");
     sql.bind(workspace).push(" AND user_id = ").bind(user_id);
@@ -66,7 +66,7 @@ fn last_owner() -> AccountError {
 pub async fn add(
     db: &Db,
     workspace: WorkspaceId,
-    user_id: i64,
+    user_id: UserId,
     email: &str,
     role: Role,
     who: &Who,
@@ -83,7 +83,7 @@ pub async fn add(
 pub async fn add_in(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    user_id: i64,
+    user_id: UserId,
     email: &str,
     role: Role,
     who: &Who,
@@ -120,7 +120,7 @@ pub async fn add_in(
 pub async fn set_role(
     db: &Db,
     workspace: WorkspaceId,
-    user_id: i64,
+    user_id: UserId,
     role: Role,
     who: &Who,
     now: DateTime<Utc>,
@@ -151,7 +151,7 @@ pub async fn set_role(
 pub async fn remove(
     db: &Db,
     workspace: WorkspaceId,
-    user_id: i64,
+    user_id: UserId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
@@ -181,7 +181,7 @@ pub async fn remove(
 async fn role_to_change(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    user_id: i64,
+    user_id: UserId,
     stops_owning: bool,
 ) -> Result<Role, AccountError> {
     lock_workspace(tx, workspace).await?;
@@ -194,7 +194,7 @@ async fn role_to_change(
     Ok(old)
 }
 
-async fn member_email(tx: &mut Tx, user_id: i64) -> Result<String, sqlx::Error> {
+async fn member_email(tx: &mut Tx, user_id: UserId) -> Result<String, sqlx::Error> {
     let mut sql = Sql::new("SELECT email FROM users WHERE id = ");
     sql.bind(user_id);
     Ok(tx

@@ -1,6 +1,6 @@
 //! Workspaces: one per client of an agency; everything else belongs to exactly one.
 
-use crate::ids::WorkspaceId;
+use crate::ids::{UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ pub fn slug_problem(slug: &str) -> Option<&'static str> {
 
 pub use crate::domain::name_problem;
 
-pub async fn of_user(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Error> {
+pub async fn of_user(db: &Db, user_id: UserId) -> Result<Vec<Membership>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT w.id, w.slug, w.name, m.role FROM memberships m \
          JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ",

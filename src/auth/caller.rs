@@ -1,14 +1,14 @@
 //! Who is acting: what the guard learned about a request, and what handlers act as.
 
-use crate::ids::WorkspaceId;
 use super::sessions::Session;
 use crate::accounts::audit::Who;
 use crate::domain::Role;
+use crate::ids::{UserId, WorkspaceId};
 
 /// Who acts, as the audit log names them.
 #[derive(Debug, Clone)]
 pub enum Actor {
-    User { id: i64, email: String },
+    User { id: UserId, email: String },
     Token { id: i64, name: String },
 }
 
@@ -22,7 +22,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<UserId> {
         match &self.actor {
             Actor::User { id, .. } => Some(*id),
             Actor::Token { .. } => None,

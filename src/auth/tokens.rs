@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::ids::WorkspaceId;
 use super::secret::{digest, random_hex};
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Scope;
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).

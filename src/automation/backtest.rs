@@ -9,12 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::ids::WorkspaceId;
 use super::AutomationError;
 use super::book::Plan;
 use super::safeguards::in_window;
 use super::variants;
 use crate::domain::{Direction, Kind, Mode, Platform};
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::rules::action::Action;
 use crate::rules::store::StoredRule;

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::ids::WorkspaceId;
 use crate::domain::{Kind, Mode, Platform};
+use crate::ids::WorkspaceId;
 use crate::rules::action::{Action, Reach, read_actions};
 use crate::rules::condition::Condition;
 use crate::rules::store::{self, StoredRule};
@@ -248,7 +248,11 @@ impl RuleBooks {
     }
 
     /// The workspace's rules as of this transaction, compiled anew only when they changed.
-    pub async fn current(&self, tx: &mut Tx, workspace: WorkspaceId) -> Result<Standing, sqlx::Error> {
+    pub async fn current(
+        &self,
+        tx: &mut Tx,
+        workspace: WorkspaceId,
+    ) -> Result<Standing, sqlx::Error> {
         let mut sql = Sql::new(
             "SELECT rules_version, automation_paused, time_zone FROM workspaces WHERE id = ",
         );

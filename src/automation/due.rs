@@ -18,7 +18,7 @@ use crate::conversations::{
     Automated, Outbound, Threads, enqueue_moderation, record_outbound_many,
 };
 use crate::domain::{Deed, Kind, Platform, State, Status};
-use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
+use crate::ids::{ChannelId, MessageId, ThreadId, UserId, WorkspaceId};
 use crate::inbox::actions;
 use crate::rules::action::platform_can;
 use crate::storage::{Backend, Db, Sql, Tx};
@@ -216,7 +216,7 @@ pub async fn apply<'a>(
                 }
             }
             "assign" => {
-                let user = action["user_id"].as_i64();
+                let user = action["user_id"].as_i64().map(UserId);
                 if let Err(e) = actions::assign(tx, workspace, to.thread, user, now).await {
                     match e {
                         crate::inbox::InboxError::Database(e) => return Err(e),

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::WorkspaceId;
 use crate::accounts::audit::{self, Entry, Who};
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, Tx};
 
 /// The workspace's automation settings.

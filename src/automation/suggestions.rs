@@ -35,7 +35,11 @@ pub struct Suggestion {
 }
 
 /// The workspace's suggestions waiting for a person, oldest first.
-pub async fn waiting(db: &Db, workspace: WorkspaceId, limit: i64) -> Result<Vec<Suggestion>, sqlx::Error> {
+pub async fn waiting(
+    db: &Db,
+    workspace: WorkspaceId,
+    limit: i64,
+) -> Result<Vec<Suggestion>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT s.id, s.thread_id, s.rule_id, ru.name AS rule_name, s.kind, c.platform, \
          c.handle AS channel, s.text, m.text AS answers, \
@@ -68,7 +72,11 @@ struct Pending {
     answers_at: Option<DateTime<Utc>>,
 }
 
-async fn pending(tx: &mut Tx, workspace: WorkspaceId, id: MessageId) -> Result<Pending, AutomationError> {
+async fn pending(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: MessageId,
+) -> Result<Pending, AutomationError> {
     let mut sql = Sql::new(
         "SELECT m.thread_id, m.channel_id, m.kind, m.state, m.rule_id, m.rule_run_id, \
          c.platform, m.text, o.kind AS answers_kind, o.created_at AS answers_at \

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::ids::WorkspaceId;
 use super::book::{RuleBook, RuleBooks, Standing, time_zone};
 use crate::conversations::{self, Sender};
+use crate::ids::WorkspaceId;
 use crate::storage::Tx;
 
 /// The rules a decision goes by: read in this transaction, or assumed (see `decide::decide`).

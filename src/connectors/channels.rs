@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::ids::WorkspaceId;
 use super::verification_view::VerificationView;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::{Platform, Verification};
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::storage::{Db, Sql, Tx};
 
@@ -112,7 +112,11 @@ pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<ChannelView>, s
         .collect())
 }
 
-pub async fn get(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<ChannelView>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+) -> Result<Option<ChannelView>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::ids::WorkspaceId;
 use crate::domain::{Platform, Verification};
+use crate::ids::WorkspaceId;
 use crate::live::ChannelsEpoch;
 use crate::storage::{Db, Sql, sized_chunks};
 

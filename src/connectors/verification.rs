@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::ids::WorkspaceId;
 use super::calls::{Outcome, Platforms};
 use super::identity::{Identity, whose};
 use crate::domain::{Platform, Verification};
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, Tx};
 
 /// How long a pending channel waits before it is asked about again.

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::ids::WorkspaceId;
 use super::compare::{Comparison, compare};
 use super::formulas::{
     Band, FakeFollowerWarning, band, er, er_change_per_day, fake_follower_warning, organic_er,
     rating,
 };
 use crate::domain::{Direction, Platform, Source, State};
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, sized_chunks};
 
 /// Snapshots of one video shown at most.
@@ -245,7 +245,11 @@ fn impact(points: &[Point], first_reply: Option<DateTime<Utc>>) -> Impact {
 }
 
 /// One video's figures, or `None` if it is not the workspace's.
-pub async fn video(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<VideoFigures>, sqlx::Error> {
+pub async fn video(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+) -> Result<Option<VideoFigures>, sqlx::Error> {
     let mut sql = Sql::new(VIDEO_COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)

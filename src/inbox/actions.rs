@@ -10,7 +10,7 @@ use super::error::InboxError;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::conversations::{Outbound, record_outbound};
 use crate::domain::{Kind, Platform, Source, State, Status};
-use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
+use crate::ids::{ChannelId, MessageId, ThreadId, UserId, WorkspaceId};
 use crate::storage::{Db, Sql, Tx};
 
 pub const MAX_REPLY_BYTES: usize = 8_000;
@@ -59,7 +59,11 @@ pub async fn set_unread(
 }
 
 /// `NotFound` unless thread `id` belongs to the workspace (cheaper than loading it).
-pub async fn require_thread(tx: &mut Tx, workspace: WorkspaceId, id: ThreadId) -> Result<(), InboxError> {
+pub async fn require_thread(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: ThreadId,
+) -> Result<(), InboxError> {
     let mut sql = Sql::new("SELECT id FROM threads WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
     match tx.fetch_optional::<(i64,)>(sql).await? {
@@ -275,7 +279,7 @@ pub async fn assign(
     tx: &mut Tx,
     workspace: WorkspaceId,
     thread: ThreadId,
-    assignee: Option<i64>,
+    assignee: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<(), InboxError> {
     let mut sql = Sql::new("UPDATE threads SET assignee_id = ");

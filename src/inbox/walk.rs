@@ -17,11 +17,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::WorkspaceId;
 use super::filter::{Cursor, ThreadFilter};
 use super::model::{THREAD_COLUMNS, THREAD_FROM, ThreadRow};
 use super::read::{push_after, push_filtered, push_filtered_from};
 use super::search::json_list;
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql};
 
 /// Threads tested in the first window: a few milliseconds.

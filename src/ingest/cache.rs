@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use crate::ids::WorkspaceId;
 use super::event::{AuthorRef, VideoRef};
 use super::refs::{ChannelRef, Key};
 use crate::domain::Platform;
+use crate::ids::WorkspaceId;
 use crate::live::{ChannelsEpoch, Live};
 
 const MAX_VIDEOS: usize = 100_000;
@@ -133,7 +133,12 @@ impl RefCache {
         }
     }
 
-    pub fn channel(&self, workspace: WorkspaceId, platform: Platform, name: &str) -> Option<ChannelRef> {
+    pub fn channel(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        name: &str,
+    ) -> Option<ChannelRef> {
         let epoch = self.epoch.get();
         let mut channels = lock(&self.channels);
         if channels.0 != epoch {

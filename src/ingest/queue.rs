@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::ids::WorkspaceId;
 use super::backlog::Backlog;
 use super::cache::Memory;
 use super::event::Event;
 use super::outcome::Outcome;
 use super::store::store_events;
+use crate::ids::WorkspaceId;
 use crate::outbox::Courier;
 use crate::storage::Db;
 

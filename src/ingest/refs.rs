@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::WorkspaceId;
 use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use crate::domain::Platform;
+use crate::ids::WorkspaceId;
 use crate::storage::{Backend, Sql, Tx, padded_chunks, table_chunks};
 
 /// (channel id, external id): how every platform object is identified.

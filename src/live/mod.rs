@@ -111,7 +111,12 @@ impl Live {
 
     /// Changes of every workspace, as they come (a page keeps those of its own), and the
     /// signal that the server is closing.
-    pub fn subscribe(&self) -> (broadcast::Receiver<(WorkspaceId, Change)>, watch::Receiver<bool>) {
+    pub fn subscribe(
+        &self,
+    ) -> (
+        broadcast::Receiver<(WorkspaceId, Change)>,
+        watch::Receiver<bool>,
+    ) {
         (self.pages.subscribe(), self.closing.subscribe())
     }
 
@@ -188,10 +193,10 @@ impl Live {
                     }
                     Ok(n) => {
                         wait = Duration::from_millis(200);
-                        if let Some((workspace, change)) = n
-                            .payload()
-                            .split_once(':')
-                            .and_then(|(w, c)| Some((WorkspaceId(w.parse().ok()?), Change::parse(c)?)))
+                        if let Some((workspace, change)) =
+                            n.payload().split_once(':').and_then(|(w, c)| {
+                                Some((WorkspaceId(w.parse().ok()?), Change::parse(c)?))
+                            })
                         {
                             let _ = self.pages.send((workspace, change));
                         }

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::WorkspaceId;
 use crate::conversations::delivery::CAN_SEND;
 use crate::domain::{Deed, Platform};
+use crate::ids::WorkspaceId;
 use crate::storage::{Backend, Db, Sql};
 
 /// A row this instance is sending, with what the call needs. (No `Debug`: it holds the

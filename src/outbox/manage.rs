@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::WorkspaceId;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Delivery;
+use crate::ids::WorkspaceId;
 use crate::storage::{Sql, Tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,11 @@ pub enum OutboxError {
     Database(#[from] sqlx::Error),
 }
 
-async fn state_of(tx: &mut Tx, workspace: WorkspaceId, id: i64) -> Result<(Delivery, bool), OutboxError> {
+async fn state_of(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: i64,
+) -> Result<(Delivery, bool), OutboxError> {
     let mut sql = Sql::new("SELECT state, in_doubt FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
     tx.fetch_optional::<(Delivery, bool)>(sql)

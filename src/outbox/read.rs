@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::ids::WorkspaceId;
 use crate::domain::{Deed, Delivery, Platform};
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql};
 
 /// Rows per page.
@@ -60,7 +60,10 @@ pub async fn list(
 }
 
 /// How many rows are in each state.
-pub async fn counts(db: &Db, workspace: WorkspaceId) -> Result<HashMap<Delivery, i64>, sqlx::Error> {
+pub async fn counts(
+    db: &Db,
+    workspace: WorkspaceId,
+) -> Result<HashMap<Delivery, i64>, sqlx::Error> {
     let mut sql = Sql::new("SELECT state, COUNT(*) FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" GROUP BY state");
     let rows: Vec<(Delivery, i64)> = db.fetch_all(sql).await?;

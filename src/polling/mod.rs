@@ -24,11 +24,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::ids::WorkspaceId;
 use crate::connectors::calls::{Outcome, Platforms, Refusal};
 use crate::connectors::channels::{Connected, connected};
 use crate::connectors::health;
 use crate::domain::Platform;
+use crate::ids::WorkspaceId;
 use crate::ingest::{IngestError, IngestQueue};
 use crate::outbox::Limits;
 use crate::storage::Db;
@@ -175,7 +175,11 @@ async fn settle(p: &Poller, channel: &Connected, platform: Platform, polled: Pol
 }
 
 /// Stores `events` (platform-shaped ingest events) in `workspace`; how many were new.
-pub(crate) async fn store(p: &Poller, workspace: WorkspaceId, events: &[Value]) -> Result<usize, Outcome> {
+pub(crate) async fn store(
+    p: &Poller,
+    workspace: WorkspaceId,
+    events: &[Value],
+) -> Result<usize, Outcome> {
     if events.is_empty() {
         return Ok(0);
     }

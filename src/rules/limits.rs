@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use crate::ids::WorkspaceId;
 use super::condition::{Condition, Test, read_conditions};
 use super::definition::Draft;
 use super::matcher::{Matcher, RuleSpec};
 use super::store;
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::storage::Db;
 

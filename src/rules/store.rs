@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::ids::WorkspaceId;
 use super::action::Action;
 use super::condition::read_conditions;
 use super::definition::Draft;
 use super::matcher::RuleSpec;
 use crate::accounts::audit::{self, Entry, Who};
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Arg, Db, Sql, Tx};
 
 /// Rules are numbered in steps, so that one can be put between two without renumbering.
@@ -111,7 +111,11 @@ pub async fn list_in(tx: &mut Tx, workspace: WorkspaceId) -> Result<Vec<StoredRu
     tx.fetch_all(sql).await
 }
 
-pub async fn get(db: &Db, workspace: WorkspaceId, id: i64) -> Result<Option<StoredRule>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+) -> Result<Option<StoredRule>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -261,7 +265,12 @@ pub async fn adjust(
 }
 
 /// Deletes rule `id` in a transaction of its own; false if there is no such rule here.
-pub async fn delete_rule(db: &Db, workspace: WorkspaceId, id: i64, who: &Who) -> Result<bool, sqlx::Error> {
+pub async fn delete_rule(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+    who: &Who,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     let found = delete(&mut tx, workspace, id, who, crate::clock::now()).await?;
     tx.commit().await?;
@@ -314,8 +323,8 @@ pub async fn channel_id(
 pub async fn not_members(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    users: &[i64],
-) -> Result<Vec<i64>, sqlx::Error> {
+    users: &[UserId],
+) -> Result<Vec<UserId>, sqlx::Error> {
     if users.is_empty() {
         return Ok(Vec::new());
     }
@@ -323,7 +332,7 @@ pub async fn not_members(
     sql.bind(workspace)
         .push(" AND user_id IN ")
         .bind_list(users.iter().copied());
-    let members: Vec<(i64,)> = tx.fetch_all(sql).await?;
+    let members: Vec<(UserId,)> = tx.fetch_all(sql).await?;
     Ok(users
         .iter()
         .copied()

@@ -1,11 +1,11 @@
 //! What every page's header needs: who is signed in, their workspaces (the switcher), their
 //! role (which links and buttons to show), and the CSRF token for the page's forms.
 
-use crate::ids::WorkspaceId;
 use crate::accounts::workspaces::{self, Membership};
 use crate::auth::Visitor;
 use crate::auth::sessions::Session;
 use crate::domain::Role;
+use crate::ids::WorkspaceId;
 use crate::storage::Db;
 
 pub struct Chrome {

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tracing::instrument;
 
-use crate::ids::WorkspaceId;
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
 use crate::connectors::channels::{self, read_change};
 use crate::connectors::verification;
 use crate::error::{ApiResult, AppError};
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::state::AppState;
 

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::instrument;
 
-use crate::ids::WorkspaceId;
 use super::ApiJson;
 use crate::accounts::audit::Who;
 use crate::auth::Caller;
@@ -15,6 +14,7 @@ use crate::automation::stats;
 use crate::automation::verdicts::{Pasted, try_with_verdicts};
 use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
+use crate::ids::{UserId, WorkspaceId};
 use crate::rules::action::Action;
 use crate::rules::definition::{Draft, read_rule};
 use crate::rules::trial::Sample;
@@ -173,7 +173,7 @@ pub(crate) async fn members_only(
     workspace: WorkspaceId,
     draft: &Draft,
 ) -> Result<(), AppError> {
-    let assigned: Vec<(usize, i64)> = draft
+    let assigned: Vec<(usize, UserId)> = draft
         .actions
         .iter()
         .enumerate()
@@ -182,7 +182,7 @@ pub(crate) async fn members_only(
             _ => None,
         })
         .collect();
-    let users: Vec<i64> = assigned.iter().map(|(_, u)| *u).collect();
+    let users: Vec<UserId> = assigned.iter().map(|(_, u)| *u).collect();
     let missing = store::not_members(tx, workspace, &users).await?;
     let problems: Vec<Problem> = assigned
         .iter()

@@ -13,7 +13,7 @@ use crate::accounts::members;
 use crate::auth::Caller;
 use crate::domain::Status;
 use crate::error::{ApiResult, AppError};
-use crate::ids::{MessageId, ThreadId};
+use crate::ids::{MessageId, ThreadId, UserId};
 use crate::inbox::actions::{self, label_name, queue_reply, reply_target, reply_text};
 use crate::inbox::filter::{FilterParams, StatusFilter, ThreadFilter};
 use crate::inbox::read::{self, get_message, get_thread, label_names, list_messages};
@@ -85,12 +85,12 @@ pub struct ThreadChange {
     remove_labels: Vec<String>,
     /// A member's user id, or `null` to unassign; absent leaves it as it is.
     #[serde(default, deserialize_with = "present")]
-    assignee: Option<Option<i64>>,
+    assignee: Option<Option<UserId>>,
 }
 
 /// Tells `"assignee": null` (unassign) apart from no `assignee` at all.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<UserId>>, D::Error> {
+    Option::<UserId>::deserialize(d).map(Some)
 }
 
 #[instrument(skip_all, fields(thread = %id))]

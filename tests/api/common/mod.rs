@@ -208,7 +208,7 @@ impl TestServer {
         )
         .await
         .unwrap();
-        id
+        id.0
     }
 
     /// A new workspace, by short name.
