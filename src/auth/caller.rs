@@ -3,13 +3,13 @@
 use super::sessions::Session;
 use crate::accounts::audit::Who;
 use crate::domain::Role;
-use crate::ids::{UserId, WorkspaceId};
+use crate::ids::{TokenId, UserId, WorkspaceId};
 
 /// Who acts, as the audit log names them.
 #[derive(Debug, Clone)]
 pub enum Actor {
     User { id: UserId, email: String },
-    Token { id: i64, name: String },
+    Token { id: TokenId, name: String },
 }
 
 /// A member (or token) acting in one workspace with one role. Every handler that reads or

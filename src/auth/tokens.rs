@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::secret::{digest, random_hex};
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Scope;
-use crate::ids::WorkspaceId;
+use crate::ids::{TokenId, WorkspaceId};
 use crate::storage::{Db, Sql};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
@@ -16,7 +16,7 @@ const SHOWN_CHARS: usize = 12;
 /// A token that authenticated a request.
 #[derive(Debug, Clone)]
 pub struct TokenInfo {
-    pub id: i64,
+    pub id: TokenId,
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub scope: Scope,
@@ -25,7 +25,7 @@ pub struct TokenInfo {
 /// A token as listed (never with its secret).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TokenRow {
-    pub id: i64,
+    pub id: TokenId,
     pub name: String,
     pub scope: String,
     pub prefix: String,
@@ -45,7 +45,7 @@ pub async fn create(
     scope: Scope,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<(i64, String), sqlx::Error> {
+) -> Result<(TokenId, String), sqlx::Error> {
     let secret = format!("{PREFIX}{}", random_hex(32));
     let mut sql = Sql::new(
         "INSERT INTO api_tokens (workspace_id, name, scope, token_hash, prefix, created_by, created_at) VALUES (",
@@ -73,12 +73,12 @@ pub async fn create(
     };
     audit::record(&mut tx, workspace, who, entry, now).await?;
     tx.commit().await?;
-    Ok((id, secret))
+    Ok((TokenId(id), secret))
 }
 
 #[derive(sqlx::FromRow)]
 struct FoundRow {
-    id: i64,
+    id: TokenId,
     workspace_id: WorkspaceId,
     name: String,
     scope: String,
@@ -112,7 +112,7 @@ pub async fn find(
     }))
 }
 
-pub async fn touch(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn touch(db: &Db, id: TokenId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("UPDATE api_tokens SET last_used_at = ");
     sql.bind(now).push(" WHERE id = ").bind(id);
     db.execute(sql).await.map(drop)
@@ -132,7 +132,7 @@ pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<TokenRow>, sqlx
 pub async fn revoke(
     db: &Db,
     workspace: WorkspaceId,
-    id: i64,
+    id: TokenId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, sqlx::Error> {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::domain::{Deed, Kind, Platform};
-use crate::ids::{MessageId, WorkspaceId};
+use crate::ids::{MessageId, OutboxId, WorkspaceId};
 use crate::storage::{Sql, Tx, sized_chunks};
 
 /// Whether a channel's replies can be sent (joined as `c` with its health as `h`): not a
@@ -73,7 +73,7 @@ impl SendNow<'_> {
 /// A row leased as it was queued, for the dispatcher once the transaction committed. Its
 /// slot is freed when it is dropped (with the transaction, if that fails).
 pub struct Leased {
-    pub id: i64,
+    pub id: OutboxId,
     pub workspace_id: WorkspaceId,
     pub message_id: i64,
     pub action: Deed,
@@ -200,8 +200,8 @@ pub async fn enqueue_leasing(
             r.bind(now).bind(expires).bind(now).bind(now);
         });
         insert.push(" ON CONFLICT (message_id, action) DO NOTHING RETURNING id, message_id");
-        let made: HashMap<i64, i64> = tx
-            .fetch_all::<(i64, i64)>(insert)
+        let made: HashMap<i64, OutboxId> = tx
+            .fetch_all::<(OutboxId, i64)>(insert)
             .await?
             .into_iter()
             .map(|(id, message)| (message, id))

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Delivery;
-use crate::ids::WorkspaceId;
+use crate::ids::{OutboxId, WorkspaceId};
 use crate::storage::{Sql, Tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum OutboxError {
 async fn state_of(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    id: i64,
+    id: OutboxId,
 ) -> Result<(Delivery, bool), OutboxError> {
     let mut sql = Sql::new("SELECT state, in_doubt FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
@@ -35,7 +35,7 @@ async fn state_of(
 pub async fn retry(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    id: i64,
+    id: OutboxId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
@@ -71,7 +71,7 @@ pub async fn retry(
         Entry::about(
             "outbox row retried",
             "outbox row",
-            id,
+            id.0,
             &state.to_string(),
             String::new(),
         ),
@@ -86,7 +86,7 @@ pub async fn retry(
 pub async fn cancel(
     tx: &mut Tx,
     workspace: WorkspaceId,
-    id: i64,
+    id: OutboxId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
@@ -119,7 +119,7 @@ pub async fn cancel(
         Entry::about(
             "outbox row cancelled",
             "outbox row",
-            id,
+            id.0,
             &state.to_string(),
             String::new(),
         ),
@@ -131,7 +131,7 @@ pub async fn cancel(
 
 async fn message_back(
     tx: &mut Tx,
-    id: i64,
+    id: OutboxId,
     state: &str,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Deed, Delivery, Platform};
-use crate::ids::WorkspaceId;
+use crate::ids::{OutboxId, WorkspaceId};
 use crate::storage::{Db, Sql};
 
 /// Rows per page.
@@ -15,7 +15,7 @@ pub const PAGE: i64 = 50;
 /// One row as the API and the page show it.
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct Item {
-    pub id: i64,
+    pub id: OutboxId,
     pub message_id: i64,
     pub thread_id: i64,
     pub channel: String,
@@ -55,7 +55,7 @@ pub async fn list(
     let mut items: Vec<Item> = db.fetch_all(sql).await?;
     let more = items.len() as i64 > PAGE;
     items.truncate(PAGE as usize);
-    let next = more.then(|| items.last().map(|i| i.id)).flatten();
+    let next = more.then(|| items.last().map(|i| i.id.0)).flatten();
     Ok((items, next))
 }
 

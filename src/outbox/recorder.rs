@@ -63,7 +63,7 @@ pub async fn record_outcomes(d: Arc<Recorder>, mut outcomes: mpsc::UnboundedRece
                     let row = Arc::new(vec![row]);
                     if guarded(&d, row.clone()).await.is_err() {
                         tracing::error!(
-                            row = row[0].lease.id,
+                            row = %row[0].lease.id,
                             "recording this row panicked; it is looked up on the platform when its lease runs out"
                         );
                     }
@@ -71,7 +71,7 @@ pub async fn record_outcomes(d: Arc<Recorder>, mut outcomes: mpsc::UnboundedRece
             }
             Err(Panicked) => {
                 tracing::error!(
-                    row = batch[0].lease.id,
+                    row = %batch[0].lease.id,
                     "recording this row panicked; it is looked up on the platform when its lease runs out"
                 );
             }
@@ -144,23 +144,23 @@ async fn record(d: &Recorder, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::
 
 fn log(lease: &Lease, outcome: &Outcome, settled: Settled) {
     match settled {
-        Settled::Sent => tracing::debug!(row = lease.id, action = %lease.action, "sent"),
+        Settled::Sent => tracing::debug!(row = %lease.id, action = %lease.action, "sent"),
         Settled::Retry(at) => {
-            tracing::info!(row = lease.id, action = %lease.action, %at, outcome = ?outcome, "will retry")
+            tracing::info!(row = %lease.id, action = %lease.action, %at, outcome = ?outcome, "will retry")
         }
         Settled::Ended(Delivery::Expired) => {
-            tracing::info!(row = lease.id, outcome = ?outcome, "expired")
+            tracing::info!(row = %lease.id, outcome = ?outcome, "expired")
         }
         Settled::Ended(_) => {
-            tracing::warn!(row = lease.id, action = %lease.action, outcome = ?outcome, "gave up")
+            tracing::warn!(row = %lease.id, action = %lease.action, outcome = ?outcome, "gave up")
         }
         Settled::Waiting => tracing::warn!(
-            row = lease.id,
+            row = %lease.id,
             channel = lease.channel_id,
             "the platform refused the channel's token"
         ),
         Settled::Superseded => tracing::warn!(
-            row = lease.id,
+            row = %lease.id,
             "a call outlived its lease; the row was taken over and is looked up again"
         ),
     }

@@ -1,5 +1,6 @@
 //! `/api/v1/outbox`: what was sent or waits to be, by state; retrying and cancelling rows.
 
+use crate::ids::OutboxId;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
@@ -41,11 +42,11 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
-#[instrument(skip_all, fields(row = id))]
+#[instrument(skip_all, fields(row = %id))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<OutboxId>,
 ) -> ApiResult<Json<Value>> {
     let mut tx = state.db.begin().await?;
     manage::retry(
@@ -61,11 +62,11 @@ pub async fn retry(
     Ok(Json(json!({ "id": id, "state": "queued" })))
 }
 
-#[instrument(skip_all, fields(row = id))]
+#[instrument(skip_all, fields(row = %id))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<OutboxId>,
 ) -> ApiResult<Json<Value>> {
     let mut tx = state.db.begin().await?;
     manage::cancel(
