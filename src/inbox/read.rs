@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::search::{SearchPlan, tsquery};
 use super::walk::{self, Test};
-use crate::ids::{MessageId, ThreadId, WorkspaceId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql};
 
 pub struct ThreadPage {
@@ -313,7 +313,7 @@ pub async fn label_names(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>,
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelRow {
-    pub id: i64,
+    pub id: ChannelId,
     pub platform: String,
     pub handle: String,
 }
