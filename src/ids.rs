@@ -40,4 +40,20 @@ decl_id!(
     MessageId,
     /// A connected account on a platform.
     ChannelId,
+    /// A tenant: its members, channels, rules and everything they hold.
+    WorkspaceId,
+    /// A person who signs in.
+    UserId,
+    /// A reply rule.
+    RuleId,
+    /// One decision of a rule about one message (`rule_runs`).
+    RunId,
+    /// A video or post, whose comments and figures are kept.
+    VideoId,
+    /// A person on a platform, as a channel knows them.
+    ContactId,
+    /// One call queued for a platform (`outbox`).
+    OutboxId,
+    /// An API token.
+    TokenId,
 );

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Db, Sql, Tx};
 
 /// What happened, in the words the log shows.
@@ -26,7 +27,7 @@ impl<'a> Entry<'a> {
 
 /// The actor as the log keeps them: an optional user id and a label.
 pub struct Who {
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub label: String,
 }
 
@@ -50,7 +51,7 @@ impl Who {
 
 pub async fn record(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     who: &Who,
     entry: Entry<'_>,
     now: DateTime<Utc>,
@@ -88,7 +89,7 @@ pub struct AuditRow {
 /// Newest first; `before` is the id of the last row of the previous page.
 pub async fn list(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {

@@ -1,6 +1,7 @@
 //! The first account, made through the setup link: a server administrator who owns the
 //! default workspace, created only while no account exists.
 
+use crate::ids::{UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 
 use super::audit::Who;
@@ -9,7 +10,7 @@ use crate::domain::Role;
 use crate::storage::{Backend, Db, Sql};
 
 /// The default workspace every server starts with (made by the first migration).
-const DEFAULT_WORKSPACE: i64 = 1;
+const DEFAULT_WORKSPACE: WorkspaceId = WorkspaceId(1);
 
 /// Creates the first account and returns its id, or `None` when an account exists already.
 /// Two requests at once (on one instance or several) cannot both succeed: SQLite has one
@@ -19,7 +20,7 @@ pub async fn add_first_admin(
     email: &str,
     password_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<i64>, AccountError> {
+) -> Result<Option<UserId>, AccountError> {
     let mut tx = db.begin().await?;
     if tx.backend() == Backend::Postgres {
         tx.execute(Sql::new("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))

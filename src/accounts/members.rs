@@ -6,17 +6,18 @@ use serde::Serialize;
 use super::audit::{self, Entry, Who};
 use super::error::AccountError;
 use crate::domain::Role;
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Member {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: String,
     pub role: String,
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
+pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<Member>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m \
          JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ",
@@ -27,7 +28,7 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<Member>, sqlx::Error> {
 
 /// Serialises membership changes of one workspace (SQLite has one writer anyway), so two
 /// owners demoting each other at once cannot leave the workspace without an owner.
-async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
+async fn lock_workspace(tx: &mut Tx, workspace: WorkspaceId) -> Result<(), sqlx::Error> {
     if tx.backend() == Backend::Postgres {
         let mut sql = Sql::new("SELECT id FROM workspaces WHERE id = ");
         sql.bind(workspace).push(" FOR UPDATE");
@@ -38,8 +39,8 @@ async fn lock_workspace(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> 
 
 async fn current_role(
     tx: &mut Tx,
-    workspace: i64,
-    user_id: i64,
+    workspace: WorkspaceId,
+    user_id: UserId,
 ) -> Result<Option<Role>, sqlx::Error> {
     let mut sql = Sql::new("SELECT role FROM memberships WHERE workspace_id = ");
     sql.bind(workspace).push(" AND user_id = ").bind(user_id);
@@ -47,7 +48,7 @@ async fn current_role(
     Ok(row.and_then(|(r,)| r.parse().ok()))
 }
 
-async fn owners(tx: &mut Tx, workspace: i64) -> Result<i64, sqlx::Error> {
+async fn owners(tx: &mut Tx, workspace: WorkspaceId) -> Result<i64, sqlx::Error> {
     let mut sql =
         Sql::new("SELECT COUNT(*) FROM memberships WHERE role = 'owner' AND workspace_id = ");
     sql.bind(workspace);
@@ -64,8 +65,8 @@ fn last_owner() -> AccountError {
 /// Adds `user_id` with `role`; a 422 if already a member.
 pub async fn add(
     db: &Db,
-    workspace: i64,
-    user_id: i64,
+    workspace: WorkspaceId,
+    user_id: UserId,
     email: &str,
     role: Role,
     who: &Who,
@@ -81,8 +82,8 @@ pub async fn add(
 /// left behind alone when something fails.
 pub async fn add_in(
     tx: &mut Tx,
-    workspace: i64,
-    user_id: i64,
+    workspace: WorkspaceId,
+    user_id: UserId,
     email: &str,
     role: Role,
     who: &Who,
@@ -118,8 +119,8 @@ pub async fn add_in(
 /// Changes a member's role; 404 if not a member.
 pub async fn set_role(
     db: &Db,
-    workspace: i64,
-    user_id: i64,
+    workspace: WorkspaceId,
+    user_id: UserId,
     role: Role,
     who: &Who,
     now: DateTime<Utc>,
@@ -149,8 +150,8 @@ pub async fn set_role(
 /// Removes a member; 404 if not a member. Their threads become unassigned.
 pub async fn remove(
     db: &Db,
-    workspace: i64,
-    user_id: i64,
+    workspace: WorkspaceId,
+    user_id: UserId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
@@ -179,8 +180,8 @@ pub async fn remove(
 /// `stops_owning` would leave the workspace without an owner.
 async fn role_to_change(
     tx: &mut Tx,
-    workspace: i64,
-    user_id: i64,
+    workspace: WorkspaceId,
+    user_id: UserId,
     stops_owning: bool,
 ) -> Result<Role, AccountError> {
     lock_workspace(tx, workspace).await?;
@@ -193,7 +194,7 @@ async fn role_to_change(
     Ok(old)
 }
 
-async fn member_email(tx: &mut Tx, user_id: i64) -> Result<String, sqlx::Error> {
+async fn member_email(tx: &mut Tx, user_id: UserId) -> Result<String, sqlx::Error> {
     let mut sql = Sql::new("SELECT email FROM users WHERE id = ");
     sql.bind(user_id);
     Ok(tx

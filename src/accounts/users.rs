@@ -1,12 +1,13 @@
 //! User accounts: an email (lower-cased, unique) and an argon2id password hash.
 
+use crate::ids::UserId;
 use chrono::{DateTime, Utc};
 
 use crate::storage::{Db, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     pub is_admin: bool,
@@ -36,7 +37,7 @@ pub async fn add(
     password_hash: &str,
     is_admin: bool,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<UserId, sqlx::Error> {
     let mut tx = db.begin().await?;
     let id = add_in(&mut tx, email, password_hash, is_admin, now).await?;
     tx.commit().await?;
@@ -49,7 +50,7 @@ pub async fn add_in(
     password_hash: &str,
     is_admin: bool,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<UserId, sqlx::Error> {
     let mut sql = Sql::new(
         "INSERT INTO users (email, password_hash, is_admin, created_at, updated_at) VALUES (",
     );
@@ -63,8 +64,7 @@ pub async fn add_in(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let id = tx.insert_id(sql).await?;
-    Ok(id)
+    Ok(UserId(tx.insert_id(sql).await?))
 }
 
 const COLUMNS: &str = "SELECT id, email, password_hash, is_admin FROM users WHERE ";
@@ -75,7 +75,7 @@ pub async fn by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error>
     db.fetch_optional(sql).await
 }
 
-pub async fn by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_id(db: &Db, id: UserId) -> Result<Option<User>, sqlx::Error> {
     let mut sql = Sql::new(format!("{COLUMNS}id = "));
     sql.bind(id);
     db.fetch_optional(sql).await
@@ -83,7 +83,7 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
 
 pub async fn set_password(
     db: &Db,
-    id: i64,
+    id: UserId,
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {

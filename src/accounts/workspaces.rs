@@ -1,5 +1,6 @@
 //! Workspaces: one per client of an agency; everything else belongs to exactly one.
 
+use crate::ids::{UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -8,7 +9,7 @@ use crate::storage::{Db, Sql, Tx};
 /// A workspace a user belongs to, with their role there.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Membership {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub slug: String,
     pub name: String,
     pub role: String,
@@ -26,7 +27,7 @@ pub fn slug_problem(slug: &str) -> Option<&'static str> {
 
 pub use crate::domain::name_problem;
 
-pub async fn of_user(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Error> {
+pub async fn of_user(db: &Db, user_id: UserId) -> Result<Vec<Membership>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT w.id, w.slug, w.name, m.role FROM memberships m \
          JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ",
@@ -40,7 +41,7 @@ pub async fn create_in(
     slug: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<WorkspaceId, sqlx::Error> {
     let mut sql = Sql::new("INSERT INTO workspaces (slug, name, created_at) VALUES (");
     sql.bind(slug)
         .push(", ")
@@ -48,8 +49,7 @@ pub async fn create_in(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let id = tx.insert_id(sql).await?;
-    Ok(id)
+    Ok(WorkspaceId(tx.insert_id(sql).await?))
 }
 
 pub async fn create(
@@ -57,7 +57,7 @@ pub async fn create(
     slug: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<WorkspaceId, sqlx::Error> {
     let mut tx = db.begin().await?;
     let id = create_in(&mut tx, slug, name, now).await?;
     tx.commit().await?;
@@ -73,7 +73,7 @@ pub fn slug_taken(slug: &str, e: sqlx::Error) -> super::AccountError {
     }
 }
 
-pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<(WorkspaceId, String)>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id, name FROM workspaces WHERE slug = ");
     sql.bind(slug);
     db.fetch_optional(sql).await

@@ -3,25 +3,26 @@
 use super::sessions::Session;
 use crate::accounts::audit::Who;
 use crate::domain::Role;
+use crate::ids::{TokenId, UserId, WorkspaceId};
 
 /// Who acts, as the audit log names them.
 #[derive(Debug, Clone)]
 pub enum Actor {
-    User { id: i64, email: String },
-    Token { id: i64, name: String },
+    User { id: UserId, email: String },
+    Token { id: TokenId, name: String },
 }
 
 /// A member (or token) acting in one workspace with one role. Every handler that reads or
 /// changes workspace data takes this, and scopes every query by `workspace`.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub workspace: i64,
+    pub workspace: WorkspaceId,
     pub role: Role,
     pub actor: Actor,
 }
 
 impl Caller {
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<UserId> {
         match &self.actor {
             Actor::User { id, .. } => Some(*id),
             Actor::Token { .. } => None,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::secret::{digest, random_hex};
 use crate::domain::Role;
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Db, Sql};
 
 /// How long a sign-in lasts.
@@ -13,7 +14,7 @@ pub const LIFETIME: Duration = Duration::days(30);
 /// The workspace a session is looking at, and the member's role there.
 #[derive(Debug, Clone)]
 pub struct Current {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub role: Role,
 }
@@ -22,7 +23,7 @@ pub struct Current {
 pub struct Session {
     /// Digest of the cookie's id: how the session is named everywhere but the cookie.
     pub key: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: String,
     pub is_admin: bool,
     /// `None` while the user belongs to no workspace.
@@ -31,22 +32,22 @@ pub struct Session {
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    user_id: i64,
+    user_id: UserId,
     email: String,
     is_admin: bool,
-    workspace_id: Option<i64>,
+    workspace_id: Option<WorkspaceId>,
     workspace_name: Option<String>,
     role: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     workspace_name: String,
     role: String,
 }
 
-fn current(id: Option<i64>, name: Option<String>, role: Option<String>) -> Option<Current> {
+fn current(id: Option<WorkspaceId>, name: Option<String>, role: Option<String>) -> Option<Current> {
     Some(Current {
         id: id?,
         name: name?,
@@ -55,7 +56,7 @@ fn current(id: Option<i64>, name: Option<String>, role: Option<String>) -> Optio
 }
 
 /// Starts a session for `user_id` and returns the id for the cookie (shown nowhere else).
-pub async fn start(db: &Db, user_id: i64, now: DateTime<Utc>) -> Result<String, sqlx::Error> {
+pub async fn start(db: &Db, user_id: UserId, now: DateTime<Utc>) -> Result<String, sqlx::Error> {
     let mut sweep = Sql::new("DELETE FROM sessions WHERE expires_at < ");
     sweep.bind(now);
     db.execute(sweep).await?;
@@ -78,7 +79,7 @@ pub async fn start(db: &Db, user_id: i64, now: DateTime<Utc>) -> Result<String, 
     Ok(id)
 }
 
-async fn first_membership(db: &Db, user_id: i64) -> Result<Option<MembershipRow>, sqlx::Error> {
+async fn first_membership(db: &Db, user_id: UserId) -> Result<Option<MembershipRow>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT m.workspace_id, w.name AS workspace_name, m.role FROM memberships m \
          JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ",
@@ -127,21 +128,25 @@ pub async fn end(db: &Db, key: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Signs the user out everywhere (after a password reset).
-pub async fn end_all(db: &Db, user_id: i64) -> Result<u64, sqlx::Error> {
+pub async fn end_all(db: &Db, user_id: UserId) -> Result<u64, sqlx::Error> {
     let mut sql = Sql::new("DELETE FROM sessions WHERE user_id = ");
     sql.bind(user_id);
     db.execute(sql).await
 }
 
 /// Signs the user out everywhere except `keep` (after a password change).
-pub async fn end_others(db: &Db, user_id: i64, keep: &str) -> Result<u64, sqlx::Error> {
+pub async fn end_others(db: &Db, user_id: UserId, keep: &str) -> Result<u64, sqlx::Error> {
     let mut sql = Sql::new("DELETE FROM sessions WHERE user_id = ");
     sql.bind(user_id).push(" AND id_hash <> ").bind(keep);
     db.execute(sql).await
 }
 
 /// Points the session at another workspace the user is a member of; false if not a member.
-pub async fn switch(db: &Db, session: &Session, workspace: i64) -> Result<bool, sqlx::Error> {
+pub async fn switch(
+    db: &Db,
+    session: &Session,
+    workspace: WorkspaceId,
+) -> Result<bool, sqlx::Error> {
     let mut sql = Sql::new("UPDATE sessions SET workspace_id = ");
     sql.bind(workspace)
         .push(" WHERE id_hash = ")
@@ -160,14 +165,14 @@ pub async fn workspaces_of(
     db: &Db,
     keys: &[&str],
     now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<String, Option<i64>>, sqlx::Error> {
+) -> Result<std::collections::HashMap<String, Option<WorkspaceId>>, sqlx::Error> {
     let mut found = std::collections::HashMap::new();
     for chunk in crate::storage::sized_chunks(keys) {
         let mut sql = Sql::new("SELECT id_hash, workspace_id FROM sessions WHERE expires_at > ");
         sql.bind(now)
             .push(" AND id_hash IN ")
             .bind_list(chunk.iter().copied());
-        found.extend(db.fetch_all::<(String, Option<i64>)>(sql).await?);
+        found.extend(db.fetch_all::<(String, Option<WorkspaceId>)>(sql).await?);
     }
     Ok(found)
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::secret::{digest, random_hex};
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Scope;
+use crate::ids::{TokenId, WorkspaceId};
 use crate::storage::{Db, Sql};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
@@ -15,8 +16,8 @@ const SHOWN_CHARS: usize = 12;
 /// A token that authenticated a request.
 #[derive(Debug, Clone)]
 pub struct TokenInfo {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: TokenId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub scope: Scope,
 }
@@ -24,7 +25,7 @@ pub struct TokenInfo {
 /// A token as listed (never with its secret).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TokenRow {
-    pub id: i64,
+    pub id: TokenId,
     pub name: String,
     pub scope: String,
     pub prefix: String,
@@ -39,12 +40,12 @@ pub use crate::domain::name_problem;
 /// Creates a token and returns its id and the secret, which is never available again.
 pub async fn create(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     name: &str,
     scope: Scope,
     who: &Who,
     now: DateTime<Utc>,
-) -> Result<(i64, String), sqlx::Error> {
+) -> Result<(TokenId, String), sqlx::Error> {
     let secret = format!("{PREFIX}{}", random_hex(32));
     let mut sql = Sql::new(
         "INSERT INTO api_tokens (workspace_id, name, scope, token_hash, prefix, created_by, created_at) VALUES (",
@@ -72,13 +73,13 @@ pub async fn create(
     };
     audit::record(&mut tx, workspace, who, entry, now).await?;
     tx.commit().await?;
-    Ok((id, secret))
+    Ok((TokenId(id), secret))
 }
 
 #[derive(sqlx::FromRow)]
 struct FoundRow {
-    id: i64,
-    workspace_id: i64,
+    id: TokenId,
+    workspace_id: WorkspaceId,
     name: String,
     scope: String,
     last_used_at: Option<DateTime<Utc>>,
@@ -111,13 +112,13 @@ pub async fn find(
     }))
 }
 
-pub async fn touch(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn touch(db: &Db, id: TokenId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("UPDATE api_tokens SET last_used_at = ");
     sql.bind(now).push(" WHERE id = ").bind(id);
     db.execute(sql).await.map(drop)
 }
 
-pub async fn list(db: &Db, workspace: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<TokenRow>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT t.id, t.name, t.scope, t.prefix, u.email AS created_by, t.created_at, \
          t.last_used_at, t.revoked_at FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by \
@@ -130,8 +131,8 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<TokenRow>, sqlx::Error>
 /// Revokes a live token of the workspace; its name if it was live.
 pub async fn revoke(
     db: &Db,
-    workspace: i64,
-    id: i64,
+    workspace: WorkspaceId,
+    id: TokenId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, sqlx::Error> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::runs::Planned;
 use crate::conversations::{Automated, Outbound, enqueue_moderation};
 use crate::domain::{Kind, Platform, Source, State, Status};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::inbox::actions;
 use crate::rules::action::platform_can;
 use crate::storage::Tx;
@@ -28,7 +28,7 @@ pub struct Answering<'a> {
 /// reply goes under the same top-level comment), or in the DM conversation; a private reply
 /// is a DM about the comment, kept in the comment's thread.
 pub fn reply_message<'a>(
-    workspace: i64,
+    workspace: WorkspaceId,
     to: &Answering<'a>,
     private: bool,
     text: &'a str,
@@ -60,7 +60,7 @@ pub fn reply_message<'a>(
 #[allow(clippy::too_many_arguments)]
 pub async fn apply<'a>(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     rule: i64,
     run: i64,
     to: &Answering<'a>,

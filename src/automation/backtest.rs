@@ -14,6 +14,7 @@ use super::book::Plan;
 use super::safeguards::in_window;
 use super::variants;
 use crate::domain::{Direction, Kind, Mode, Platform};
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::rules::action::Action;
 use crate::rules::store::StoredRule;
@@ -68,7 +69,7 @@ struct Row {
 /// Backtests the workspace's rule `id` over the last `days` (1 to [`MAX_DAYS`]).
 pub async fn backtest_rule(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     days: i64,
     now: DateTime<Utc>,
@@ -88,7 +89,7 @@ pub async fn backtest_rule(
 
 pub async fn backtest(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     rule: &StoredRule,
     days: i64,
     now: DateTime<Utc>,
@@ -184,7 +185,7 @@ pub async fn backtest(
 /// whether there were more.
 async fn read_rows(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     days: i64,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Row>, bool), sqlx::Error> {

@@ -2,6 +2,7 @@
 //! once per change of the rules and shared; every decision first reads the workspace's rules
 //! version in its own transaction, so an edit made on any instance counts from the next message.
 
+use crate::ids::WorkspaceId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -164,12 +165,12 @@ pub fn variant_name(rule: i64, action: usize, variant: usize) -> String {
 /// The workspace's rules compiled; should they not compile together (each was checked when
 /// saved), no rule acts, messages are still stored, and the failure is loud.
 fn compile_or_none(
-    workspace: i64,
+    workspace: WorkspaceId,
     version: i64,
     rules: &[StoredRule],
 ) -> Result<RuleBook, AutomationError> {
     RuleBook::compile(version, rules).or_else(|e| {
-        tracing::error!(workspace, error = %e, "the workspace's rules do not compile; no rule acts");
+        tracing::error!(%workspace, error = %e, "the workspace's rules do not compile; no rule acts");
         RuleBook::compile(version, &[]).map_err(AutomationError::Uncompilable)
     })
 }
@@ -189,10 +190,10 @@ pub fn time_zone(zone: &str) -> chrono_tz::Tz {
 /// The compiled rules of every workspace this instance has seen.
 #[derive(Default)]
 pub struct RuleBooks {
-    books: Mutex<HashMap<i64, Arc<RuleBook>>>,
+    books: Mutex<HashMap<WorkspaceId, Arc<RuleBook>>>,
     /// One compile at a time per workspace: batches arriving meanwhile wait for it, not
     /// compile the same rules again.
-    compiling: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    compiling: Mutex<HashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl RuleBooks {
@@ -201,7 +202,7 @@ impl RuleBooks {
     /// rules waits for them alone and the writers go on storing everyone else's batches. The
     /// writer still checks the version in its transaction (a change in between is compiled
     /// there, within the bounds of `rules::limits`).
-    pub async fn prepare(&self, db: &Db, workspace: i64) -> Result<(), AutomationError> {
+    pub async fn prepare(&self, db: &Db, workspace: WorkspaceId) -> Result<(), AutomationError> {
         let mut sql = Sql::new("SELECT rules_version FROM workspaces WHERE id = ");
         sql.bind(workspace);
         let Some((version,)) = db.fetch_optional::<(i64,)>(sql).await? else {
@@ -237,7 +238,7 @@ impl RuleBooks {
     }
 
     /// Keeps `book` unless a newer one is kept already.
-    fn keep(&self, workspace: i64, book: Arc<RuleBook>) {
+    fn keep(&self, workspace: WorkspaceId, book: Arc<RuleBook>) {
         let mut books = self.lock();
         if books
             .get(&workspace)
@@ -248,7 +249,11 @@ impl RuleBooks {
     }
 
     /// The workspace's rules as of this transaction, compiled anew only when they changed.
-    pub async fn current(&self, tx: &mut Tx, workspace: i64) -> Result<Standing, AutomationError> {
+    pub async fn current(
+        &self,
+        tx: &mut Tx,
+        workspace: WorkspaceId,
+    ) -> Result<Standing, AutomationError> {
         let mut sql = Sql::new(
             "SELECT rules_version, automation_paused, time_zone FROM workspaces WHERE id = ",
         );
@@ -277,11 +282,11 @@ impl RuleBooks {
 
     /// The workspace's rules as this instance last compiled them, if it has: whether they
     /// are still current, the caller asks the database.
-    pub fn cached(&self, workspace: i64) -> Option<Arc<RuleBook>> {
+    pub fn cached(&self, workspace: WorkspaceId) -> Option<Arc<RuleBook>> {
         self.lock().get(&workspace).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<RuleBook>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<WorkspaceId, Arc<RuleBook>>> {
         self.books.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -20,7 +20,7 @@ use crate::conversations::{
     self, Automated, Handover, Leased, Outbound, SendNow, Sender, Threads, record_outbound_leasing,
 };
 use crate::domain::{Kind, Mode, RunOutcome, State};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::random;
 use crate::rules::Message;
 use crate::rules::action::Action;
@@ -77,7 +77,7 @@ pub async fn decide(
     tx: &mut Tx,
     books: &RuleBooks,
     courier: Option<&dyn Handover>,
-    workspace: i64,
+    workspace: WorkspaceId,
     arrivals: &[Arrival<'_>],
     now: DateTime<Utc>,
 ) -> Result<Decided, AutomationError> {
@@ -108,7 +108,7 @@ async fn decide_by(
     tx: &mut Tx,
     books: &RuleBooks,
     courier: Option<&dyn Handover>,
-    workspace: i64,
+    workspace: WorkspaceId,
     arrivals: &[Arrival<'_>],
     rules: Rules,
     now: DateTime<Utc>,
@@ -404,7 +404,7 @@ fn write_replies(
 /// Writes the runs, many per statement, and the suggested and dry-run replies as messages.
 async fn write(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     written: &Written<'_>,
     send_now: Option<&SendNow<'_>>,
     now: DateTime<Utc>,
@@ -460,7 +460,7 @@ async fn write(
 
 /// The suggested and dry-run replies, as messages kept in their threads.
 fn kept_replies<'a>(
-    workspace: i64,
+    workspace: WorkspaceId,
     written: &Written<'a>,
     ids: &HashMap<(i64, i64), i64>,
     replies: &mut Vec<Outbound<'a>>,
@@ -505,7 +505,11 @@ fn kept_replies<'a>(
 }
 
 /// A run per decision; one acting now is written done, or skipped when a person answered.
-fn run_rows<'a>(workspace: i64, written: &Written<'a>, now: DateTime<Utc>) -> Vec<NewRun<'a>> {
+fn run_rows<'a>(
+    workspace: WorkspaceId,
+    written: &Written<'a>,
+    now: DateTime<Utc>,
+) -> Vec<NewRun<'a>> {
     let Written {
         arrivals,
         decisions,

@@ -15,7 +15,7 @@ use super::runs::{Planned, read_planned, settle};
 use super::safeguards::in_window;
 use crate::conversations::{Outbound, Threads, record_outbound_many};
 use crate::domain::{Kind, Platform, RunOutcome};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql, Tx};
 
 /// How often the worker looks for due runs.
@@ -52,7 +52,7 @@ pub async fn work(db: Db, queued: Arc<Notify>, mut stop: watch::Receiver<bool>) 
 #[derive(sqlx::FromRow)]
 struct DueRun {
     id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     rule_id: i64,
     message_id: i64,
     thread_id: i64,

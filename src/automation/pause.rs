@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::accounts::audit::{self, Entry, Who};
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, Tx};
 
 /// The workspace's automation settings.
@@ -22,7 +23,7 @@ impl Settings {
     }
 }
 
-pub async fn settings(db: &Db, workspace: i64) -> Result<Settings, sqlx::Error> {
+pub async fn settings(db: &Db, workspace: WorkspaceId) -> Result<Settings, sqlx::Error> {
     let mut sql = Sql::new("SELECT automation_paused, time_zone FROM workspaces WHERE id = ");
     sql.bind(workspace);
     let (paused, time_zone) = db
@@ -35,7 +36,7 @@ pub async fn settings(db: &Db, workspace: i64) -> Result<Settings, sqlx::Error> 
 /// Sets the workspace's time zone (an IANA name, checked by the caller).
 pub async fn set_time_zone(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     zone: chrono_tz::Tz,
     who: &Who,
     now: DateTime<Utc>,
@@ -63,7 +64,7 @@ pub fn read_zone(name: &str) -> Result<chrono_tz::Tz, String> {
 
 pub async fn set_paused(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     paused: bool,
     who: &Who,
     now: DateTime<Utc>,

@@ -8,14 +8,14 @@ use serde_json::Value;
 use super::hourly::{self, Counts};
 use super::variants::Picked;
 use crate::domain::{Deed, Mode, RunOutcome};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, UserId, WorkspaceId};
 use crate::rules::action::Action;
 use std::collections::HashMap;
 
 use crate::storage::{Backend, Sql, Tx, table_chunks};
 
 pub struct NewRun<'a> {
-    pub workspace: i64,
+    pub workspace: WorkspaceId,
     pub rule: i64,
     pub message: MessageId,
     pub thread: ThreadId,
@@ -92,7 +92,7 @@ pub enum Planned {
     Delete,
     Label { label: String },
     RemoveLabel { label: String },
-    Assign { user_id: i64 },
+    Assign { user_id: UserId },
     Close,
 }
 
@@ -206,7 +206,7 @@ mod tests {
             Action::Label {
                 label: "lead".into(),
             },
-            Action::Assign { user_id: 7 },
+            Action::Assign { user_id: UserId(7) },
             Action::Like,
         ];
         let picked = [(

@@ -1,6 +1,7 @@
 //! What each rule did: how often it matched, acted, waited, was rejected, and which safeguard
 //! stopped it how often, with the last time it fired.
 
+use crate::ids::WorkspaceId;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -31,7 +32,7 @@ type Tally = (i64, RunOutcome, Option<String>, i64, DateTime<Utc>);
 /// For each of the workspace's `rules` (read through the runs' rule index, not the whole table).
 pub async fn by_rule(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     rules: &[i64],
 ) -> Result<HashMap<i64, RuleStats>, sqlx::Error> {
     let mut rows: Vec<Tally> = Vec::new();

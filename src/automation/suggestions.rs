@@ -13,7 +13,7 @@ use super::safeguards::in_window;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::conversations::{enqueue_replies, refresh_threads};
 use crate::domain::{Kind, Platform, RunOutcome, State};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::inbox::actions::reply_text;
 use crate::storage::{Db, Sql, Tx};
 
@@ -35,7 +35,11 @@ pub struct Suggestion {
 }
 
 /// The workspace's suggestions waiting for a person, oldest first.
-pub async fn waiting(db: &Db, workspace: i64, limit: i64) -> Result<Vec<Suggestion>, sqlx::Error> {
+pub async fn waiting(
+    db: &Db,
+    workspace: WorkspaceId,
+    limit: i64,
+) -> Result<Vec<Suggestion>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT s.id, s.thread_id, s.rule_id, ru.name AS rule_name, s.kind, c.platform, \
          c.handle AS channel, s.text, m.text AS answers, \
@@ -68,7 +72,11 @@ struct Pending {
     answers_at: Option<DateTime<Utc>>,
 }
 
-async fn pending(tx: &mut Tx, workspace: i64, id: MessageId) -> Result<Pending, AutomationError> {
+async fn pending(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: MessageId,
+) -> Result<Pending, AutomationError> {
     let mut sql = Sql::new(
         "SELECT m.thread_id, m.channel_id, m.kind, m.state, m.rule_id, m.rule_run_id, \
          c.platform, m.text, o.kind AS answers_kind, o.created_at AS answers_at \
@@ -92,7 +100,7 @@ async fn pending(tx: &mut Tx, workspace: i64, id: MessageId) -> Result<Pending, 
 /// its rule's actions.
 pub async fn approve(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: MessageId,
     edited: Option<&str>,
     who: &Who,
@@ -152,7 +160,7 @@ pub async fn approve(
 /// The first approval of a run's replies also does its other actions (labels, assignment…).
 async fn settle_run(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     s: &Pending,
     run: i64,
     now: DateTime<Utc>,
@@ -193,7 +201,7 @@ async fn settle_run(
 /// Rejects suggestion `id`: nothing is sent, and its run counts as rejected.
 pub async fn reject(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: MessageId,
     who: &Who,
     now: DateTime<Utc>,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::AutomationError;
 use super::book::{RuleBook, RuleBooks, Standing, time_zone};
 use crate::conversations::{self, Sender};
+use crate::ids::WorkspaceId;
 use crate::storage::Tx;
 
 /// The rules a decision goes by: read in this transaction, or assumed (see `decide::decide`).
@@ -63,7 +64,7 @@ pub(super) async fn lock_channels_reading_rules(
 pub(super) async fn were_current(
     tx: &mut Tx,
     books: &RuleBooks,
-    workspace: i64,
+    workspace: WorkspaceId,
     rules: &Rules,
 ) -> Result<bool, AutomationError> {
     match rules {

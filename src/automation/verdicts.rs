@@ -12,7 +12,7 @@ use super::ledger::{Involved, Ledger};
 use super::pause;
 use super::safeguards::{COMMENT_WINDOW_DAYS, DM_WINDOW_HOURS, Subject};
 use crate::domain::Kind;
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, WorkspaceId};
 use crate::rules::store::StoredRule;
 use crate::rules::trial::{Fired, Sample, try_rules};
 use crate::storage::{Db, Sql};
@@ -173,7 +173,7 @@ async fn known(
 /// Which of `rules` fire for `sample` (as the trial says), each with its safeguards' verdicts.
 pub async fn try_with_verdicts(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     rules: &[StoredRule],
     sample: &Sample<'_>,
     pasted: &Pasted<'_>,

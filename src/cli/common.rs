@@ -2,6 +2,7 @@
 //! reading a new password from a prompt (or stdin when piped), never from a flag that would
 //! land in the shell's history.
 
+use crate::ids::WorkspaceId;
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::bail;
@@ -53,7 +54,7 @@ pub fn read_new_password() -> anyhow::Result<Secret> {
     Ok(Secret::new(password))
 }
 
-pub async fn workspace_id(db: &Db, slug: &str) -> anyhow::Result<i64> {
+pub async fn workspace_id(db: &Db, slug: &str) -> anyhow::Result<WorkspaceId> {
     match workspaces::by_slug(db, slug).await? {
         Some((id, _)) => Ok(id),
         None => bail!("no workspace “{slug}”; `unibox workspace list` shows them"),

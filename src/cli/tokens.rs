@@ -7,6 +7,7 @@ use super::common::{DbArgs, open, workspace_id};
 use crate::accounts::audit::Who;
 use crate::auth::tokens;
 use crate::domain::Scope;
+use crate::ids::TokenId;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -90,7 +91,15 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Revoke { workspace, id, db } => {
             let db = open(&db).await?;
             let ws = workspace_id(&db, &workspace).await?;
-            match tokens::revoke(&db, ws, id, &Who::command_line(), crate::clock::now()).await? {
+            match tokens::revoke(
+                &db,
+                ws,
+                TokenId(id),
+                &Who::command_line(),
+                crate::clock::now(),
+            )
+            .await?
+            {
                 Some(name) => eprintln!("Revoked token #{id} “{name}”."),
                 None => bail!("workspace “{workspace}” has no live token #{id}"),
             }

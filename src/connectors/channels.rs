@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::verification_view::VerificationView;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::{Platform, Verification};
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::storage::{Db, Sql, Tx};
 
@@ -100,7 +101,7 @@ const COLUMNS: &str = "SELECT id, platform, handle, platform_id, display_name, o
      verification, verified_account, verified_name, verified_via, verified_at, verification_problem, \
      verification_checked_at FROM channels";
 
-pub async fn list(db: &Db, workspace: i64) -> Result<Vec<ChannelView>, sqlx::Error> {
+pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<ChannelView>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -113,7 +114,11 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<ChannelView>, sqlx::Err
         .collect())
 }
 
-pub async fn get(db: &Db, workspace: i64, id: i64) -> Result<Option<ChannelView>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+) -> Result<Option<ChannelView>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -313,7 +318,7 @@ pub enum ChannelError {
 /// platform id), which keeps its messages. Returns its id.
 pub async fn connect(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     change: &Change,
     who: &Who,
     now: DateTime<Utc>,
@@ -410,7 +415,7 @@ async fn write_change(
 /// Changes a channel; false if there is no such channel here.
 pub async fn update(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     change: &Change,
     who: &Who,
@@ -437,7 +442,7 @@ pub async fn update(
 /// Removes a channel that holds nothing; `Err(n)` when it holds `n` messages.
 pub async fn remove(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     who: &Who,
     now: DateTime<Utc>,
@@ -484,7 +489,7 @@ pub async fn remove(
 /// A connected channel with what calling its platform needs.
 pub struct Connected {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub platform_id: String,
     pub own_author_id: Option<String>,
     pub credentials: Map<String, Value>,
@@ -515,7 +520,7 @@ pub async fn connected(
         sql.push(" AND c.platform_id = ").bind(account);
     }
     sql.push(" ORDER BY c.id");
-    let rows: Vec<(i64, i64, String, Option<String>, String)> = db.fetch_all(sql).await?;
+    let rows: Vec<(i64, WorkspaceId, String, Option<String>, String)> = db.fetch_all(sql).await?;
     Ok(rows
         .into_iter()
         .map(

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::Platform;
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, Tx};
 
 #[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
@@ -20,7 +21,10 @@ pub struct Health {
 }
 
 /// The health of every channel of `workspace` that has any.
-pub async fn of_workspace(db: &Db, workspace: i64) -> Result<HashMap<i64, Health>, sqlx::Error> {
+pub async fn of_workspace(
+    db: &Db,
+    workspace: WorkspaceId,
+) -> Result<HashMap<i64, Health>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT h.channel_id, h.last_event_at, h.last_sent_at, h.last_error, h.last_error_at, h.token_problem \
          FROM channel_health h JOIN channels c ON c.id = h.channel_id WHERE c.workspace_id = ",

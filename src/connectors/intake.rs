@@ -1,6 +1,7 @@
 //! A webhook's events taken in: split among the workspaces that connected their account,
 //! stored workspace by workspace, and the accounts' health recorded. Meta and TikTok share it.
 
+use crate::ids::WorkspaceId;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -67,7 +68,7 @@ impl From<Unfetched> for IntakeError {
 /// Each workspace's events, and the accounts they came from.
 #[derive(Default)]
 struct Split {
-    per_workspace: BTreeMap<i64, Vec<Event>>,
+    per_workspace: BTreeMap<WorkspaceId, Vec<Event>>,
     heard: Vec<(Platform, Vec<String>)>,
 }
 
@@ -175,7 +176,7 @@ impl Intake<'_> {
             let report = match self.ingest.ingest(workspace, events, now).await {
                 Ok(report) => report,
                 Err(e) => {
-                    tracing::warn!(workspace, error = %e, "a workspace's share of a webhook was not stored");
+                    tracing::warn!(%workspace, error = %e, "a workspace's share of a webhook was not stored");
                     refused.get_or_insert(e);
                     continue;
                 }
@@ -197,7 +198,7 @@ impl Intake<'_> {
 }
 
 impl Split {
-    fn add(&mut self, workspace: i64, event: Event) {
+    fn add(&mut self, workspace: WorkspaceId, event: Event) {
         self.per_workspace.entry(workspace).or_default().push(event);
     }
 

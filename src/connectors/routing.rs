@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::domain::{Platform, Verification};
+use crate::ids::WorkspaceId;
 use crate::live::ChannelsEpoch;
 use crate::storage::{Db, Sql, sized_chunks};
 
@@ -19,7 +20,7 @@ const FRESH: Duration = Duration::from_secs(5);
 /// Accounts kept at most; when full, the memory starts over.
 const MAX_ACCOUNTS: usize = 10_000;
 
-type Known = HashMap<(Platform, String), (Vec<i64>, Instant)>;
+type Known = HashMap<(Platform, String), (Vec<WorkspaceId>, Instant)>;
 
 pub struct Routes {
     epoch: ChannelsEpoch,
@@ -42,7 +43,7 @@ impl Routes {
         db: &Db,
         platform: Platform,
         accounts: &[&str],
-    ) -> Result<HashMap<String, Vec<i64>>, sqlx::Error> {
+    ) -> Result<HashMap<String, Vec<WorkspaceId>>, sqlx::Error> {
         let epoch = self.epoch.get();
         let mut found = HashMap::new();
         let mut ask = Vec::new();
@@ -94,8 +95,8 @@ async fn read(
     db: &Db,
     platform: Platform,
     accounts: &[&str],
-) -> Result<HashMap<String, Vec<i64>>, sqlx::Error> {
-    let mut found: HashMap<String, Vec<i64>> = HashMap::new();
+) -> Result<HashMap<String, Vec<WorkspaceId>>, sqlx::Error> {
+    let mut found: HashMap<String, Vec<WorkspaceId>> = HashMap::new();
     for chunk in sized_chunks(accounts) {
         // Only workspaces whose token the platform said is the account's: claiming an
         // account's id proves nothing.
@@ -107,7 +108,7 @@ async fn read(
             .push(" AND platform_id IN ")
             .bind_list(chunk.iter().copied())
             .push(" ORDER BY workspace_id");
-        for (account, workspace) in db.fetch_all::<(String, i64)>(sql).await? {
+        for (account, workspace) in db.fetch_all::<(String, WorkspaceId)>(sql).await? {
             let workspaces = found.entry(account).or_default();
             if !workspaces.contains(&workspace) {
                 workspaces.push(workspace);

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::calls::{Outcome, Platforms};
 use super::identity::{Identity, whose};
 use crate::domain::{Platform, Verification};
+use crate::ids::WorkspaceId;
 use crate::storage::{Db, Sql, Tx};
 
 /// How long a pending channel waits before it is asked about again.
@@ -187,7 +188,7 @@ impl Asked {
 pub async fn ask_about_change(
     db: &Db,
     platforms: &Platforms,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: Option<i64>,
     change: &super::channels::Change,
 ) -> Result<Option<Asked>, sqlx::Error> {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::domain::{Deed, Kind, Platform};
-use crate::ids::MessageId;
+use crate::ids::{MessageId, OutboxId, WorkspaceId};
 use crate::storage::{Sql, Tx, sized_chunks};
 
 /// Whether a channel's replies can be sent (joined as `c` with its health as `h`): not a
@@ -86,8 +86,8 @@ pub trait Handover: Send + Sync {
 /// A row leased as it was queued, for the dispatcher once the transaction committed. Its
 /// slot is freed when it is dropped (with the transaction, if that fails).
 pub struct Leased {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: OutboxId,
+    pub workspace_id: WorkspaceId,
     pub message_id: i64,
     pub action: Deed,
     pub target: String,
@@ -107,7 +107,7 @@ pub const PRIVATE_REPLY_WINDOW: Duration = Duration::days(7);
 #[derive(sqlx::FromRow)]
 struct Queued {
     id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     channel_id: i64,
     thread_id: i64,
     kind: Kind,
@@ -213,8 +213,8 @@ pub async fn enqueue_leasing(
             r.bind(now).bind(expires).bind(now).bind(now);
         });
         insert.push(" ON CONFLICT (message_id, action) DO NOTHING RETURNING id, message_id");
-        let made: HashMap<i64, i64> = tx
-            .fetch_all::<(i64, i64)>(insert)
+        let made: HashMap<i64, OutboxId> = tx
+            .fetch_all::<(OutboxId, i64)>(insert)
             .await?
             .into_iter()
             .map(|(id, message)| (message, id))
@@ -249,7 +249,7 @@ pub async fn enqueue_leasing(
 /// Returns false when the message has no platform id to act on.
 pub async fn enqueue_moderation(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     message: MessageId,
     deed: Deed,
     now: DateTime<Utc>,

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Direction, Kind, Source, State};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::storage::{Backend, Sql, Tx, table_chunks};
 
 /// One message row to store.
 pub struct NewMessage<'a> {
-    pub workspace: i64,
+    pub workspace: WorkspaceId,
     pub channel: ChannelId,
     pub thread: ThreadId,
     pub kind: Kind,

@@ -9,12 +9,12 @@ use super::new_message::{Automated, NewMessage, insert_messages};
 use super::outbound_in_one::record_in_one;
 use super::summary::{Growth, grow_threads, lock_threads};
 use crate::domain::{Deed, Direction, Kind, Source, State};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::storage::{Backend, MAX_ROWS, Sql, Tx, sized_chunks};
 
 /// A message to send from the account, waiting for the platform.
 pub struct Outbound<'a> {
-    pub workspace: i64,
+    pub workspace: WorkspaceId,
     pub channel: ChannelId,
     pub thread: ThreadId,
     pub kind: Kind,

@@ -22,7 +22,7 @@ use super::delivery::{DM_WINDOW, INSERT_REPLY, Leased, PRIVATE_REPLY_WINDOW, Sen
 use super::new_message::{NewMessage, push_insert};
 use super::summary::GROW;
 use crate::domain::Deed;
-use crate::ids::MessageId;
+use crate::ids::{MessageId, OutboxId};
 use crate::storage::{Backend, Sql, Tx};
 
 /// A message's lease, when it is one: the channel it goes through and the dispatcher's slot.
@@ -32,7 +32,7 @@ pub(super) type Lease = Option<(Sender, tokio::sync::OwnedSemaphorePermit)>;
 /// window's end when it got one.
 type Written = (
     i64,
-    Option<i64>,
+    Option<OutboxId>,
     Option<Deed>,
     Option<String>,
     Option<String>,

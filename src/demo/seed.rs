@@ -2,6 +2,7 @@
 //! channels (TikTok, Instagram, YouTube) whose tokens the simulator knows, and example rules.
 //! Channels and rules go through the real API, as a person's script would.
 
+use crate::ids::WorkspaceId;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
@@ -64,7 +65,7 @@ pub async fn account(db: &Db) -> anyhow::Result<String> {
             let id = users::add_in(&mut tx, EMAIL, &hash, true, now).await?;
             members::add_in(
                 &mut tx,
-                1,
+                WorkspaceId(1),
                 id,
                 EMAIL,
                 Role::Owner,
@@ -84,7 +85,7 @@ pub async fn token(db: &Db) -> anyhow::Result<String> {
     let now = crate::clock::now();
     let (_, token) = tokens::create(
         db,
-        1,
+        WorkspaceId(1),
         "demo audience",
         Scope::Admin,
         &Who::command_line(),

@@ -14,6 +14,7 @@ use super::formulas::{
     rating,
 };
 use crate::domain::{Direction, Platform, Source, State};
+use crate::ids::{ChannelId, ThreadId, VideoId, WorkspaceId};
 use crate::storage::{Db, Sql, sized_chunks};
 
 /// Snapshots of one video shown at most.
@@ -64,8 +65,8 @@ pub struct Impact {
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct VideoRow {
-    pub id: i64,
-    pub channel_id: i64,
+    pub id: VideoId,
+    pub channel_id: ChannelId,
     pub external_id: String,
     pub title: Option<String>,
     pub url: Option<String>,
@@ -92,7 +93,7 @@ pub struct VideoFigures {
 
 #[derive(sqlx::FromRow)]
 struct Snap {
-    video_id: i64,
+    video_id: VideoId,
     captured_at: DateTime<Utc>,
     views: i64,
     likes: i64,
@@ -104,8 +105,8 @@ struct Snap {
 /// A comment on a video: ours or someone else's.
 #[derive(sqlx::FromRow)]
 struct Said {
-    video_id: i64,
-    thread_id: i64,
+    video_id: VideoId,
+    thread_id: ThreadId,
     direction: Direction,
     source: Source,
     state: State,
@@ -132,7 +133,11 @@ impl Said {
 const VIDEO_COLUMNS: &str =
     "SELECT id, channel_id, external_id, title, url, published_at, created_at FROM videos";
 
-async fn snapshots(db: &Db, videos: &[i64], limit: Option<i64>) -> Result<Vec<Snap>, sqlx::Error> {
+async fn snapshots(
+    db: &Db,
+    videos: &[VideoId],
+    limit: Option<i64>,
+) -> Result<Vec<Snap>, sqlx::Error> {
     let mut out = Vec::new();
     for chunk in sized_chunks(videos) {
         let mut sql = Sql::new(
@@ -154,7 +159,7 @@ async fn snapshots(db: &Db, videos: &[i64], limit: Option<i64>) -> Result<Vec<Sn
     Ok(out)
 }
 
-async fn comments(db: &Db, videos: &[i64]) -> Result<Vec<Said>, sqlx::Error> {
+async fn comments(db: &Db, videos: &[VideoId]) -> Result<Vec<Said>, sqlx::Error> {
     let mut out = Vec::new();
     for chunk in sized_chunks(videos) {
         let mut sql = Sql::new(
@@ -195,7 +200,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 /// Coverage and response times: an incoming comment is answered by the first of our replies in
 /// its thread after it.
 fn replies(said: &[&Said]) -> Replies {
-    let mut by_thread: HashMap<i64, Vec<&Said>> = HashMap::new();
+    let mut by_thread: HashMap<ThreadId, Vec<&Said>> = HashMap::new();
     for s in said {
         by_thread.entry(s.thread_id).or_default().push(s);
     }
@@ -244,7 +249,11 @@ fn impact(points: &[Point], first_reply: Option<DateTime<Utc>>) -> Impact {
 }
 
 /// One video's figures, or `None` if it is not the workspace's.
-pub async fn video(db: &Db, workspace: i64, id: i64) -> Result<Option<VideoFigures>, sqlx::Error> {
+pub async fn video(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: VideoId,
+) -> Result<Option<VideoFigures>, sqlx::Error> {
     let mut sql = Sql::new(VIDEO_COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -270,7 +279,7 @@ pub async fn video(db: &Db, workspace: i64, id: i64) -> Result<Option<VideoFigur
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VideoLine {
-    pub id: i64,
+    pub id: VideoId,
     pub external_id: String,
     pub title: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
@@ -289,7 +298,7 @@ pub struct VideoLine {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[schema(as = EngagementChannel)]
 pub struct ChannelRow {
-    pub id: i64,
+    pub id: ChannelId,
     pub platform: Platform,
     pub handle: String,
     pub display_name: Option<String>,
@@ -318,8 +327,8 @@ pub struct ChannelFigures {
 /// A channel's figures over its last `posts` posts, or `None` if it is not the workspace's.
 pub async fn channel(
     db: &Db,
-    workspace: i64,
-    id: i64,
+    workspace: WorkspaceId,
+    id: ChannelId,
     posts: usize,
     now: DateTime<Utc>,
 ) -> Result<Option<ChannelFigures>, sqlx::Error> {
@@ -338,14 +347,14 @@ pub async fn channel(
         .push(" ORDER BY COALESCE(published_at, created_at) DESC, id DESC LIMIT ")
         .bind(MAX_VIDEOS);
     let videos: Vec<VideoRow> = db.fetch_all(sql).await?;
-    let ids: Vec<i64> = videos.iter().map(|v| v.id).collect();
+    let ids: Vec<VideoId> = videos.iter().map(|v| v.id).collect();
     let snaps = snapshots(db, &ids, None).await?;
     let said = comments(db, &ids).await?;
-    let mut snaps_of: HashMap<i64, Vec<&Snap>> = HashMap::new();
+    let mut snaps_of: HashMap<VideoId, Vec<&Snap>> = HashMap::new();
     for s in &snaps {
         snaps_of.entry(s.video_id).or_default().push(s);
     }
-    let mut said_of: HashMap<i64, Vec<&Said>> = HashMap::new();
+    let mut said_of: HashMap<VideoId, Vec<&Said>> = HashMap::new();
     for s in &said {
         said_of.entry(s.video_id).or_default().push(s);
     }
@@ -412,7 +421,7 @@ pub async fn channel(
         .and_then(mean);
     let followers_n = followers.map(|(n, _)| n);
     let band = followers_n.and_then(band);
-    let seed = id as u64;
+    let seed = id.0 as u64;
     Ok(Some(ChannelFigures {
         channel,
         followers: followers_n,
@@ -445,8 +454,8 @@ pub struct CommentLine {
 /// The video's latest comments, ours included.
 pub async fn recent_comments(
     db: &Db,
-    workspace: i64,
-    video: i64,
+    workspace: WorkspaceId,
+    video: VideoId,
     limit: i64,
 ) -> Result<Vec<CommentLine>, sqlx::Error> {
     let mut sql = Sql::new(

@@ -10,7 +10,7 @@ use super::error::InboxError;
 use crate::accounts::audit::{self, Entry, Who};
 use crate::conversations::{Outbound, record_outbound};
 use crate::domain::{Kind, Platform, Source, State, Status};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, UserId, WorkspaceId};
 use crate::storage::{Db, Sql, Tx};
 
 pub const MAX_REPLY_BYTES: usize = 8_000;
@@ -21,7 +21,7 @@ pub const MAX_LABEL_CHARS: usize = 64;
 #[instrument(skip_all, fields(threads = ids.len(), status = %status))]
 pub async fn set_status(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     ids: &[ThreadId],
     status: Status,
     now: DateTime<Utc>,
@@ -44,7 +44,7 @@ pub async fn set_status(
 
 pub async fn set_unread(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: ThreadId,
     unread: bool,
     now: DateTime<Utc>,
@@ -59,7 +59,11 @@ pub async fn set_unread(
 }
 
 /// `NotFound` unless thread `id` belongs to the workspace (cheaper than loading it).
-pub async fn require_thread(tx: &mut Tx, workspace: i64, id: ThreadId) -> Result<(), InboxError> {
+pub async fn require_thread(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: ThreadId,
+) -> Result<(), InboxError> {
     let mut sql = Sql::new("SELECT id FROM threads WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
     match tx.fetch_optional::<(i64,)>(sql).await? {
@@ -85,7 +89,7 @@ pub fn label_name(raw: &str) -> Result<String, InboxError> {
 
 pub async fn add_label(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     thread: ThreadId,
     name: &str,
     now: DateTime<Utc>,
@@ -116,7 +120,7 @@ pub async fn add_label(
 
 pub async fn remove_label(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     thread: ThreadId,
     name: &str,
 ) -> Result<(), sqlx::Error> {
@@ -173,7 +177,7 @@ pub fn reply_text(raw: &str, platform: Platform, kind: Kind) -> Result<String, I
 #[instrument(skip_all, fields(thread = %target.thread))]
 pub async fn queue_reply(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     target: &ReplyTarget,
     text: &str,
     who: &Who,
@@ -217,7 +221,7 @@ struct TargetRow {
 /// that came from the platform) or, by default, the thread's top-level comment.
 pub async fn reply_target(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     thread: ThreadId,
     in_reply_to: Option<MessageId>,
 ) -> Result<ReplyTarget, InboxError> {
@@ -273,9 +277,9 @@ fn stored_word(e: String) -> sqlx::Error {
 /// not there, `Invalid` if the member is not.
 pub async fn assign(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     thread: ThreadId,
-    assignee: Option<i64>,
+    assignee: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<(), InboxError> {
     let mut sql = Sql::new("UPDATE threads SET assignee_id = ");

@@ -1,5 +1,6 @@
 //! The inbox's filters, shared by the page and the JSON API, parsed once from the query string.
 
+use crate::ids::UserId;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -101,12 +102,12 @@ pub struct ThreadFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssigneeFilter {
     Nobody,
-    User(i64),
+    User(UserId),
 }
 
 impl AssigneeFilter {
     /// The word the filter form uses for it.
-    pub fn word(self, me: Option<i64>) -> String {
+    pub fn word(self, me: Option<UserId>) -> String {
         match self {
             AssigneeFilter::Nobody => "none".into(),
             AssigneeFilter::User(id) if Some(id) == me => "me".into(),
@@ -125,7 +126,7 @@ impl ThreadFilter {
     pub fn parse(
         p: &FilterParams,
         default_status: StatusFilter,
-        me: Option<i64>,
+        me: Option<UserId>,
     ) -> Result<Self, InboxError> {
         let mut problems = Vec::new();
         let mut bad = |field: &str, message: String| problems.push(Problem::new(field, message));
@@ -173,7 +174,7 @@ impl ThreadFilter {
                 }
             },
             Some(s) => match s.parse() {
-                Ok(id) => Some(AssigneeFilter::User(id)),
+                Ok(id) => Some(AssigneeFilter::User(UserId(id))),
                 Err(_) => {
                     bad(
                         "assignee",

@@ -1,5 +1,6 @@
 //! What the inbox reads: threads with their channel, contact and video, and messages.
 
+use crate::ids::UserId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -27,7 +28,7 @@ pub struct ThreadRow {
     pub contact_external_id: Option<String>,
     pub contact_username: Option<String>,
     pub contact_display_name: Option<String>,
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     pub assignee_email: Option<String>,
 }
 
@@ -107,7 +108,7 @@ pub struct ThreadView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(as = Assignee)]
 pub struct AssigneeView {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
 }
 

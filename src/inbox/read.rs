@@ -11,7 +11,7 @@ use super::model::{
 use super::search::{SearchPlan, tsquery};
 use super::threads_sql::{push_after, push_filtered, push_order};
 use super::walk::{self, Test};
-use crate::ids::{MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql};
 
 pub struct ThreadPage {
@@ -24,7 +24,7 @@ pub struct ThreadPage {
 #[instrument(skip_all, fields(workspace))]
 pub async fn list_threads(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
 ) -> Result<ThreadPage, sqlx::Error> {
     let want = f.limit + 1;
@@ -91,7 +91,7 @@ pub async fn list_threads(
 /// The page of threads after `after`, newest first, searched through the search index.
 fn page_query(
     backend: Backend,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     search: Option<&SearchPlan>,
     after: Option<Cursor>,
@@ -127,7 +127,7 @@ fn page_query(
 #[instrument(skip_all, fields(thread = %id))]
 pub async fn get_thread(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: ThreadId,
 ) -> Result<Option<ThreadView>, sqlx::Error> {
     let mut sql = Sql::new(format!(
@@ -204,7 +204,7 @@ pub async fn list_messages(
 }
 
 /// Label names in use in the workspace, for the filter menu.
-pub async fn label_names(db: &Db, workspace: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn label_names(db: &Db, workspace: WorkspaceId) -> Result<Vec<String>, sqlx::Error> {
     let mut sql = Sql::new("SELECT name FROM labels WHERE workspace_id = ");
     sql.bind(workspace).push(" ORDER BY name");
     Ok(db
@@ -217,13 +217,13 @@ pub async fn label_names(db: &Db, workspace: i64) -> Result<Vec<String>, sqlx::E
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelRow {
-    pub id: i64,
+    pub id: ChannelId,
     pub platform: String,
     pub handle: String,
 }
 
 /// Connected channels, for the filter menu.
-pub async fn channels(db: &Db, workspace: i64) -> Result<Vec<ChannelRow>, sqlx::Error> {
+pub async fn channels(db: &Db, workspace: WorkspaceId) -> Result<Vec<ChannelRow>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id, platform, handle FROM channels WHERE workspace_id = ");
     sql.bind(workspace).push(" ORDER BY platform, handle");
     db.fetch_all(sql).await

@@ -24,6 +24,7 @@
 //!   threads, so a page is full after a few hundred; looking all 10,000 up first cost more),
 //!   and says so (`capped`).
 
+use crate::ids::WorkspaceId;
 use crate::storage::{Backend, Db, Sql};
 
 /// Most words taken from one search; the rest are ignored.
@@ -99,7 +100,7 @@ pub fn tsquery(q: &str) -> Option<String> {
 }
 
 impl SearchPlan {
-    pub async fn new(db: &Db, workspace: i64, q: &str) -> Result<SearchPlan, sqlx::Error> {
+    pub async fn new(db: &Db, workspace: WorkspaceId, q: &str) -> Result<SearchPlan, sqlx::Error> {
         let terms = terms(q);
         if terms.is_empty() {
             return Ok(SearchPlan::Nothing);
@@ -193,7 +194,7 @@ impl SearchPlan {
     }
 
     /// Appends ` AND <thread t matches>`.
-    pub fn push(&self, sql: &mut Sql, backend: Backend, workspace: i64) {
+    pub fn push(&self, sql: &mut Sql, backend: Backend, workspace: WorkspaceId) {
         match self {
             SearchPlan::Nothing => {
                 sql.push(" AND 1 = 0");
@@ -231,7 +232,7 @@ pub(super) fn json_list(ids: &[i64]) -> String {
 }
 
 /// Whether `workspace` is the only one with threads (two probes of an index).
-async fn alone(db: &Db, workspace: i64) -> Result<bool, sqlx::Error> {
+async fn alone(db: &Db, workspace: WorkspaceId) -> Result<bool, sqlx::Error> {
     let mut sql = Sql::new("SELECT CASE WHEN EXISTS (SELECT 1 FROM threads WHERE workspace_id < ");
     sql.bind(workspace)
         .push(") OR EXISTS (SELECT 1 FROM threads WHERE workspace_id > ")

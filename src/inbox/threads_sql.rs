@@ -1,6 +1,7 @@
 //! The threads' filters, cursor and order as SQL: shared by the page query and the walk.
 
 use super::filter::{AssigneeFilter, Cursor, StatusFilter, ThreadFilter};
+use crate::ids::WorkspaceId;
 use crate::storage::Sql;
 
 /// Appends `SELECT {columns}` (of `t` alone) of the workspace's threads that pass every
@@ -9,7 +10,7 @@ use crate::storage::Sql;
 pub(super) fn push_filtered(
     sql: &mut Sql,
     columns: &str,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     plus: &str,
 ) {
@@ -21,7 +22,7 @@ pub(super) fn push_filtered_from(
     sql: &mut Sql,
     from: &str,
     columns: &str,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     plus: &str,
 ) {

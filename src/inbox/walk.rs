@@ -15,6 +15,7 @@
 //! the list is too long to look each one up: at a million messages a thread looked up costs
 //! 5–7 µs, one passed in the walk under 1 µs.
 
+use crate::ids::WorkspaceId;
 use chrono::{DateTime, Utc};
 
 use super::filter::{Cursor, ThreadFilter};
@@ -65,7 +66,7 @@ pub struct Walked {
 /// that pass `test`.
 pub async fn newest(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     test: Test<'_>,
     after: Option<Cursor>,
@@ -130,7 +131,7 @@ fn next_window(walked: i64, found: i64, want: i64, most: i64) -> Option<i64> {
 /// those rows come back: a window of 12,000 threads sent whole cost more than reading it.
 async fn test_window(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     f: &ThreadFilter,
     test: Test<'_>,
     after: Option<Cursor>,

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use super::event::{AuthorRef, VideoRef};
 use super::resolved::{ChannelRef, Key};
 use crate::domain::Platform;
+use crate::ids::WorkspaceId;
 use crate::live::{ChannelsEpoch, Live};
 
 const MAX_VIDEOS: usize = 100_000;
@@ -42,7 +43,7 @@ impl Memory {
     }
 }
 
-type Channels = HashMap<(i64, Platform, String), ChannelRef>;
+type Channels = HashMap<(WorkspaceId, Platform, String), ChannelRef>;
 
 pub struct RefCache {
     /// Told when a batch made a channel (other instances forget their channels).
@@ -132,7 +133,12 @@ impl RefCache {
         }
     }
 
-    pub fn channel(&self, workspace: i64, platform: Platform, name: &str) -> Option<ChannelRef> {
+    pub fn channel(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        name: &str,
+    ) -> Option<ChannelRef> {
         let epoch = self.epoch.get();
         let mut channels = lock(&self.channels);
         if channels.0 != epoch {
@@ -189,7 +195,7 @@ pub struct Learned {
     epoch: u64,
     /// Whether the batch made a channel (seen for the first time).
     pub made_channel: bool,
-    pub channels: Vec<((i64, Platform, String), ChannelRef)>,
+    pub channels: Vec<((WorkspaceId, Platform, String), ChannelRef)>,
     pub videos: Vec<(Key, (i64, u64))>,
     pub contacts: Vec<(Key, (i64, u64))>,
 }

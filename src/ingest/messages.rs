@@ -15,7 +15,7 @@ use crate::conversations::{
     self, Growth, NewMessage, grow_threads, mark_new_inbound, merge_thread, refresh_threads,
 };
 use crate::domain::{Direction, Kind, Source, State};
-use crate::ids::{ChannelId, ThreadId};
+use crate::ids::{ChannelId, ThreadId, WorkspaceId};
 use crate::storage::{Tx, padded_chunks};
 
 /// Who wrote it: a message by the channel's own author id is ours whatever the event says
@@ -41,7 +41,7 @@ struct StoredMessage {
 /// by this batch and holding nothing else (no merge moved older messages into them).
 pub async fn write_messages(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     incoming: &[Incoming<'_>],
     now: DateTime<Utc>,
     outcomes: &mut [Option<Outcome>],
@@ -276,7 +276,7 @@ fn thread_keys(
 /// Inserts pending messages; returns the ids of those actually created.
 async fn insert_messages(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     incoming: &[Incoming<'_>],
     pending: &[usize],
     keys: &HashMap<usize, String>,

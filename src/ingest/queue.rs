@@ -5,6 +5,7 @@
 //! together than apart, and a webhook per comment does not cost a commit per comment. Each request still gets exactly its own answer; if a combined write fails, every
 //! batch is retried on its own, so one batch can never sink another.
 
+use crate::ids::WorkspaceId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -50,7 +51,7 @@ fn writers(db: &Db, chosen: Option<u16>) -> usize {
 }
 
 struct Job {
-    workspace: i64,
+    workspace: WorkspaceId,
     events: Vec<Event>,
     now: DateTime<Utc>,
     reply: oneshot::Sender<Result<Vec<Outcome>, IngestError>>,
@@ -140,7 +141,7 @@ impl IngestQueue {
     /// Stores a checked batch in `workspace`: each event's outcome, in the batch's order.
     pub async fn store(
         &self,
-        workspace: i64,
+        workspace: WorkspaceId,
         batch: super::Batch,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, IngestError> {
@@ -179,7 +180,7 @@ impl IngestQueue {
     /// all or nothing.
     pub async fn ingest(
         &self,
-        workspace: i64,
+        workspace: WorkspaceId,
         events: Vec<Event>,
         now: DateTime<Utc>,
     ) -> Result<super::IngestReport, IngestError> {
@@ -221,7 +222,7 @@ struct Writing {
 impl Writing {
     async fn store(
         &self,
-        workspace: i64,
+        workspace: WorkspaceId,
         events: &[Event],
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, IngestError> {

@@ -9,6 +9,7 @@ use super::cache::{Learned, RefCache};
 use super::event::{AuthorRef, Event, VideoRef};
 use super::resolved::{ChannelRef, Key};
 use crate::domain::Platform;
+use crate::ids::WorkspaceId;
 use crate::storage::{Backend, Sql, Tx, padded_chunks, table_chunks};
 
 #[derive(sqlx::FromRow)]
@@ -23,7 +24,7 @@ pub async fn resolve_channels(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<HashMap<(Platform, String), ChannelRef>, sqlx::Error> {
@@ -65,7 +66,7 @@ pub async fn resolve_channels(
 
 async fn find_channel(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     platform: Platform,
     name: &str,
 ) -> Result<Option<ChannelRef>, sqlx::Error> {
@@ -87,7 +88,7 @@ async fn find_channel(
 /// Creates or updates videos (keeping known titles when an event has none); returns their ids.
 pub async fn upsert_videos(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
@@ -122,7 +123,7 @@ pub async fn upsert_videos(
 /// Creates or updates contacts (keeping known names when an event has none); returns their ids.
 pub async fn upsert_contacts(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {

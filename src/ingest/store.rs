@@ -18,7 +18,7 @@ use super::stats::{write_channel_stats, write_video_stats};
 use crate::automation::{self, Arrival};
 use crate::conversations::{Handover, Leased};
 use crate::domain::{Direction, Kind, Platform};
-use crate::ids::{ChannelId, MessageId, ThreadId};
+use crate::ids::{ChannelId, MessageId, ThreadId, WorkspaceId};
 use crate::rules::trial::Sample;
 use crate::storage::{Backend, Db, Tx, connection_lost};
 
@@ -40,7 +40,7 @@ pub async fn store_events(
     db: &Db,
     memory: &Memory,
     courier: Option<&dyn Handover>,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Stored, IngestError> {
@@ -86,7 +86,7 @@ async fn store_once(
     db: &Db,
     memory: &Memory,
     courier: Option<&dyn Handover>,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Stored, IngestError> {
@@ -213,7 +213,7 @@ async fn resolve_refs(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Refs, sqlx::Error> {
@@ -338,7 +338,7 @@ async fn resolve_videos(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     videos: &BTreeMap<Key, &VideoRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {
@@ -353,7 +353,7 @@ async fn resolve_contacts(
     tx: &mut Tx,
     cache: &RefCache,
     learned: &mut Learned,
-    workspace: i64,
+    workspace: WorkspaceId,
     contacts: &BTreeMap<Key, &AuthorRef>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Key, i64>, sqlx::Error> {

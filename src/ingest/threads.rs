@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::resolved::Incoming;
 use crate::conversations::{lock_threads, snippet};
 use crate::domain::{Direction, Kind};
-use crate::ids::ThreadId;
+use crate::ids::{ThreadId, WorkspaceId};
 use crate::storage::{Backend, Sql, Tx, padded_chunks, table_chunks};
 
 /// (channel id, kind, thread key).
@@ -53,7 +53,7 @@ struct Summary<'a> {
 /// `known`: threads the batch already found (those of stored messages it looked up).
 pub async fn resolve_threads(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     incoming: &[Incoming<'_>],
     pending: &[usize],
     keys: &HashMap<usize, String>,

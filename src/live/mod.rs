@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
+use crate::ids::WorkspaceId;
 use crate::storage::Db;
 
 const CHANNEL: &str = "unibox_live";
@@ -69,9 +70,9 @@ impl Change {
 
 pub struct Live {
     db: Db,
-    pages: broadcast::Sender<(i64, Change)>,
+    pages: broadcast::Sender<(WorkspaceId, Change)>,
     /// Changes waiting to be told.
-    pending: Mutex<HashSet<(i64, Change)>>,
+    pending: Mutex<HashSet<(WorkspaceId, Change)>>,
     /// Turns true when the server shuts down: open streams end, so shutting down does not
     /// wait for pages that would listen forever.
     closing: watch::Sender<bool>,
@@ -110,7 +111,12 @@ impl Live {
 
     /// Changes of every workspace, as they come (a page keeps those of its own), and the
     /// signal that the server is closing.
-    pub fn subscribe(&self) -> (broadcast::Receiver<(i64, Change)>, watch::Receiver<bool>) {
+    pub fn subscribe(
+        &self,
+    ) -> (
+        broadcast::Receiver<(WorkspaceId, Change)>,
+        watch::Receiver<bool>,
+    ) {
         (self.pages.subscribe(), self.closing.subscribe())
     }
 
@@ -121,7 +127,7 @@ impl Live {
 
     /// Tells every open page of `workspace` (on every instance), shortly, that `change`
     /// happened; never waits. A page that misses it still refreshes on its own timer.
-    pub fn changed(self: &Arc<Self>, workspace: i64, change: Change) {
+    pub fn changed(self: &Arc<Self>, workspace: WorkspaceId, change: Change) {
         let fresh = self
             .pending
             .lock()
@@ -141,7 +147,7 @@ impl Live {
         });
     }
 
-    async fn tell(&self, workspace: i64, change: Change) {
+    async fn tell(&self, workspace: WorkspaceId, change: Change) {
         let payload = format!("{workspace}:{}", change.as_str());
         match self.db.notify(CHANNEL, &payload).await {
             Ok(true) => {}
@@ -187,10 +193,10 @@ impl Live {
                     }
                     Ok(n) => {
                         wait = Duration::from_millis(200);
-                        if let Some((workspace, change)) = n
-                            .payload()
-                            .split_once(':')
-                            .and_then(|(w, c)| Some((w.parse().ok()?, Change::parse(c)?)))
+                        if let Some((workspace, change)) =
+                            n.payload().split_once(':').and_then(|(w, c)| {
+                                Some((WorkspaceId(w.parse().ok()?), Change::parse(c)?))
+                            })
                         {
                             let _ = self.pages.send((workspace, change));
                         }

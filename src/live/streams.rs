@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::ids::WorkspaceId;
 use crate::storage::Db;
 
 /// How often open streams' sessions are checked.
@@ -18,7 +19,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Owner {
     session: String,
-    workspace: i64,
+    workspace: WorkspaceId,
 }
 
 struct Open {
@@ -95,7 +96,7 @@ impl Streams {
         self: &Arc<Self>,
         db: &Db,
         session: &str,
-        workspace: i64,
+        workspace: WorkspaceId,
     ) -> Result<Ticket, Refused> {
         let owner = Owner {
             session: session.to_owned(),
@@ -149,7 +150,7 @@ async fn sweep(streams: Arc<Streams>, db: Db) {
         };
         let keys: Vec<&str> = owners.iter().map(|o| o.session.as_str()).collect();
         let now = crate::clock::now();
-        let current: HashMap<String, Option<i64>> =
+        let current: HashMap<String, Option<WorkspaceId>> =
             match crate::auth::sessions::workspaces_of(&db, &keys, now).await {
                 Ok(found) => found,
                 Err(e) => {

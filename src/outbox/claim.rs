@@ -7,14 +7,15 @@ use chrono::{DateTime, Utc};
 
 use crate::conversations::delivery::CAN_SEND;
 use crate::domain::{Deed, Platform};
+use crate::ids::{OutboxId, WorkspaceId};
 use crate::storage::{Backend, Db, Sql};
 
 /// A row this instance is sending, with what the call needs. (No `Debug`: it holds the
 /// channel's credentials.)
 #[derive(Clone, sqlx::FromRow)]
 pub struct Lease {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: OutboxId,
+    pub workspace_id: WorkspaceId,
     pub channel_id: i64,
     pub message_id: i64,
     pub action: Deed,

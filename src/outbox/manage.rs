@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::accounts::audit::{self, Entry, Who};
 use crate::domain::Delivery;
+use crate::ids::{OutboxId, WorkspaceId};
 use crate::storage::{Sql, Tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,11 @@ pub enum OutboxError {
     Database(#[from] sqlx::Error),
 }
 
-async fn state_of(tx: &mut Tx, workspace: i64, id: i64) -> Result<(Delivery, bool), OutboxError> {
+async fn state_of(
+    tx: &mut Tx,
+    workspace: WorkspaceId,
+    id: OutboxId,
+) -> Result<(Delivery, bool), OutboxError> {
     let mut sql = Sql::new("SELECT state, in_doubt FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" AND id = ").bind(id);
     tx.fetch_optional::<(Delivery, bool)>(sql)
@@ -29,8 +34,8 @@ async fn state_of(tx: &mut Tx, workspace: i64, id: i64) -> Result<(Delivery, boo
 /// looked up on the platform first.
 pub async fn retry(
     tx: &mut Tx,
-    workspace: i64,
-    id: i64,
+    workspace: WorkspaceId,
+    id: OutboxId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
@@ -66,7 +71,7 @@ pub async fn retry(
         Entry::about(
             "outbox row retried",
             "outbox row",
-            id,
+            id.0,
             &state.to_string(),
             String::new(),
         ),
@@ -80,8 +85,8 @@ pub async fn retry(
 /// being sent right now cannot be called back.
 pub async fn cancel(
     tx: &mut Tx,
-    workspace: i64,
-    id: i64,
+    workspace: WorkspaceId,
+    id: OutboxId,
     who: &Who,
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
@@ -114,7 +119,7 @@ pub async fn cancel(
         Entry::about(
             "outbox row cancelled",
             "outbox row",
-            id,
+            id.0,
             &state.to_string(),
             String::new(),
         ),
@@ -126,7 +131,7 @@ pub async fn cancel(
 
 async fn message_back(
     tx: &mut Tx,
-    id: i64,
+    id: OutboxId,
     state: &str,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {

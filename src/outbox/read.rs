@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Deed, Delivery, Platform};
+use crate::ids::{OutboxId, WorkspaceId};
 use crate::storage::{Db, Sql};
 
 /// Rows per page.
@@ -15,7 +16,7 @@ pub const PAGE: i64 = 50;
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[schema(as = OutboxItem)]
 pub struct Item {
-    pub id: i64,
+    pub id: OutboxId,
     pub message_id: i64,
     pub thread_id: i64,
     pub channel: String,
@@ -34,7 +35,7 @@ pub struct Item {
 /// A page of rows in `state` (any state when `None`), older than row `before`.
 pub async fn list(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     state: Option<Delivery>,
     before: Option<i64>,
 ) -> Result<(Vec<Item>, Option<i64>), sqlx::Error> {
@@ -55,12 +56,15 @@ pub async fn list(
     let mut items: Vec<Item> = db.fetch_all(sql).await?;
     let more = items.len() as i64 > PAGE;
     items.truncate(PAGE as usize);
-    let next = more.then(|| items.last().map(|i| i.id)).flatten();
+    let next = more.then(|| items.last().map(|i| i.id.0)).flatten();
     Ok((items, next))
 }
 
 /// How many rows are in each state.
-pub async fn counts(db: &Db, workspace: i64) -> Result<HashMap<Delivery, i64>, sqlx::Error> {
+pub async fn counts(
+    db: &Db,
+    workspace: WorkspaceId,
+) -> Result<HashMap<Delivery, i64>, sqlx::Error> {
     let mut sql = Sql::new("SELECT state, COUNT(*) FROM outbox WHERE workspace_id = ");
     sql.bind(workspace).push(" GROUP BY state");
     let rows: Vec<(Delivery, i64)> = db.fetch_all(sql).await?;

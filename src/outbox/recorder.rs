@@ -2,6 +2,7 @@
 //! recorded is tried again; a row whose recording panics is set apart so that the others are
 //! still recorded and the recorder goes on.
 
+use crate::ids::WorkspaceId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ pub async fn record_outcomes(d: Arc<Recorder>, mut outcomes: mpsc::UnboundedRece
                     let row = Arc::new(vec![row]);
                     if guarded(&d, row.clone()).await.is_err() {
                         tracing::error!(
-                            row = row[0].lease.id,
+                            row = %row[0].lease.id,
                             "recording this row panicked; it is looked up on the platform when its lease runs out"
                         );
                     }
@@ -70,7 +71,7 @@ pub async fn record_outcomes(d: Arc<Recorder>, mut outcomes: mpsc::UnboundedRece
             }
             Err(Panicked) => {
                 tracing::error!(
-                    row = batch[0].lease.id,
+                    row = %batch[0].lease.id,
                     "recording this row panicked; it is looked up on the platform when its lease runs out"
                 );
             }
@@ -101,7 +102,7 @@ async fn record_with_retries(d: &Recorder, batch: &[Finished]) {
                 if settled.iter().any(|s| matches!(s, Settled::Retry(_))) {
                     d.wake.notify_one();
                 }
-                let workspaces: std::collections::BTreeSet<i64> =
+                let workspaces: std::collections::BTreeSet<WorkspaceId> =
                     batch.iter().map(|f| f.lease.workspace_id).collect();
                 for workspace in workspaces {
                     d.live.changed(workspace, crate::live::Change::Delivery);
@@ -143,23 +144,23 @@ async fn record(d: &Recorder, batch: &[Finished]) -> Result<Vec<Settled>, sqlx::
 
 fn log(lease: &Lease, outcome: &Outcome, settled: Settled) {
     match settled {
-        Settled::Sent => tracing::debug!(row = lease.id, action = %lease.action, "sent"),
+        Settled::Sent => tracing::debug!(row = %lease.id, action = %lease.action, "sent"),
         Settled::Retry(at) => {
-            tracing::info!(row = lease.id, action = %lease.action, %at, outcome = ?outcome, "will retry")
+            tracing::info!(row = %lease.id, action = %lease.action, %at, outcome = ?outcome, "will retry")
         }
         Settled::Ended(Delivery::Expired) => {
-            tracing::info!(row = lease.id, outcome = ?outcome, "expired")
+            tracing::info!(row = %lease.id, outcome = ?outcome, "expired")
         }
         Settled::Ended(_) => {
-            tracing::warn!(row = lease.id, action = %lease.action, outcome = ?outcome, "gave up")
+            tracing::warn!(row = %lease.id, action = %lease.action, outcome = ?outcome, "gave up")
         }
         Settled::Waiting => tracing::warn!(
-            row = lease.id,
+            row = %lease.id,
             channel = lease.channel_id,
             "the platform refused the channel's token"
         ),
         Settled::Superseded => tracing::warn!(
-            row = lease.id,
+            row = %lease.id,
             "a call outlived its lease; the row was taken over and is looked up again"
         ),
     }

@@ -2,6 +2,7 @@
 //! "sent", and four statements per row (the lease check, the row, its message, the channel's
 //! health) were most of what the dispatcher asked of the database.
 
+use crate::ids::OutboxId;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -62,7 +63,7 @@ async fn record_in_one(
     tx: &mut Tx,
     chunk: &[Sent<'_>],
     now: DateTime<Utc>,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<Vec<OutboxId>, sqlx::Error> {
     let mut sql =
         Sql::new("WITH k(id, lease_until, message_id, channel_id, reply_id, makes_message) AS (");
     sql.bind_table(Backend::Postgres, chunk, |r, s| {
@@ -107,7 +108,10 @@ async fn record_in_one(
 /// The ids among `leases` whose rows are still `sending` under the lease this instance took
 /// (locked until the commit on PostgreSQL): a call outliving its lease is not recorded over
 /// whoever took the row over.
-pub(super) async fn still_ours(tx: &mut Tx, leases: &[&Lease]) -> Result<Vec<i64>, sqlx::Error> {
+pub(super) async fn still_ours(
+    tx: &mut Tx,
+    leases: &[&Lease],
+) -> Result<Vec<OutboxId>, sqlx::Error> {
     let mut sql = Sql::new("SELECT id FROM outbox WHERE state = 'sending' AND (");
     for (i, lease) in leases.iter().enumerate() {
         sql.push(if i == 0 { "(id = " } else { " OR (id = " })
@@ -167,9 +171,9 @@ async fn mark_messages(
     tx.execute(sql).await.map(|_| ())
 }
 
-async fn ids(tx: &mut Tx, sql: Sql) -> Result<Vec<i64>, sqlx::Error> {
+async fn ids(tx: &mut Tx, sql: Sql) -> Result<Vec<OutboxId>, sqlx::Error> {
     Ok(tx
-        .fetch_all::<(i64,)>(sql)
+        .fetch_all::<(OutboxId,)>(sql)
         .await?
         .into_iter()
         .map(|(id,)| id)

@@ -283,7 +283,7 @@ async fn pause_rule(
         if crate::rules::store::pause_for_platform(tx, lease.workspace_id, rule, &why, now).await? {
             tracing::warn!(
                 rule,
-                workspace = lease.workspace_id,
+                workspace = %lease.workspace_id,
                 "a platform's warning paused a rule"
             );
         }

@@ -18,6 +18,7 @@ pub use stats::poll as poll_stats;
 mod tiktok;
 mod youtube;
 
+use crate::ids::WorkspaceId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -177,7 +178,7 @@ async fn settle(p: &Poller, channel: &Connected, platform: Platform, polled: Pol
 /// poll at that page every round.
 pub(crate) async fn store(
     p: &Poller,
-    workspace: i64,
+    workspace: WorkspaceId,
     events: Vec<Event>,
 ) -> Result<usize, Outcome> {
     let now = crate::clock::now();

@@ -1,6 +1,7 @@
 //! What a rule does when it fires, read from JSON with every problem named by its path, and
 //! checked against what the rule's platforms can do.
 
+use crate::ids::UserId;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -34,7 +35,7 @@ pub enum Action {
         label: String,
     },
     Assign {
-        user_id: i64,
+        user_id: UserId,
     },
     Close,
 }
@@ -176,7 +177,9 @@ fn read_action(
             label: text("label", problems)?,
         },
         "assign" => match obj.get("user_id").and_then(Value::as_i64) {
-            Some(user_id) => Action::Assign { user_id },
+            Some(user_id) => Action::Assign {
+                user_id: UserId(user_id),
+            },
             None => {
                 problems.push(Problem::new(
                     format!("{path}.user_id"),

@@ -9,6 +9,7 @@ use super::condition::{Condition, Test, read_conditions};
 use super::definition::Draft;
 use super::matcher::{Matcher, RuleSpec};
 use super::store;
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::storage::Db;
 
@@ -36,7 +37,7 @@ pub fn expression_bytes(conditions: &[Condition]) -> usize {
 /// within the bounds; the problems name `conditions` and the bound passed.
 pub async fn check_workspace(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     replacing: Option<i64>,
     draft: &Draft,
 ) -> Result<Result<(), Vec<Problem>>, sqlx::Error> {

@@ -8,6 +8,7 @@ use super::condition::read_conditions;
 use super::definition::Draft;
 use super::matcher::RuleSpec;
 use crate::accounts::audit::{self, Entry, Who};
+use crate::ids::{UserId, WorkspaceId};
 use crate::storage::{Arg, Db, Sql, Tx};
 
 /// Rules are numbered in steps, so that one can be put between two without renumbering.
@@ -93,7 +94,7 @@ fn warnings(rule: &Value) -> Vec<String> {
 
 const COLUMNS: &str = "SELECT id, name, enabled, position, definition, paused_reason, created_at, updated_at FROM rules";
 
-pub async fn list(db: &Db, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Error> {
+pub async fn list(db: &Db, workspace: WorkspaceId) -> Result<Vec<StoredRule>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -102,7 +103,7 @@ pub async fn list(db: &Db, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Erro
 }
 
 /// The workspace's rules as the transaction sees them.
-pub async fn list_in(tx: &mut Tx, workspace: i64) -> Result<Vec<StoredRule>, sqlx::Error> {
+pub async fn list_in(tx: &mut Tx, workspace: WorkspaceId) -> Result<Vec<StoredRule>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -110,7 +111,11 @@ pub async fn list_in(tx: &mut Tx, workspace: i64) -> Result<Vec<StoredRule>, sql
     tx.fetch_all(sql).await
 }
 
-pub async fn get(db: &Db, workspace: i64, id: i64) -> Result<Option<StoredRule>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+) -> Result<Option<StoredRule>, sqlx::Error> {
     let mut sql = Sql::new(COLUMNS);
     sql.push(" WHERE workspace_id = ")
         .bind(workspace)
@@ -121,7 +126,7 @@ pub async fn get(db: &Db, workspace: i64, id: i64) -> Result<Option<StoredRule>,
 
 pub async fn create(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     draft: &Draft,
     who: &Who,
     now: DateTime<Utc>,
@@ -171,7 +176,7 @@ pub async fn create(
 /// Replaces rule `id` whole; false if there is no such rule here.
 pub async fn replace(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     draft: &Draft,
     who: &Who,
@@ -215,7 +220,7 @@ pub async fn replace(
 /// Switches a rule on or off and/or moves it; false if there is no such rule here.
 pub async fn adjust(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     enabled: Option<bool>,
     position: Option<i64>,
@@ -260,7 +265,12 @@ pub async fn adjust(
 }
 
 /// Deletes rule `id` in a transaction of its own; false if there is no such rule here.
-pub async fn delete_rule(db: &Db, workspace: i64, id: i64, who: &Who) -> Result<bool, sqlx::Error> {
+pub async fn delete_rule(
+    db: &Db,
+    workspace: WorkspaceId,
+    id: i64,
+    who: &Who,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     let found = delete(&mut tx, workspace, id, who, crate::clock::now()).await?;
     tx.commit().await?;
@@ -269,7 +279,7 @@ pub async fn delete_rule(db: &Db, workspace: i64, id: i64, who: &Who) -> Result<
 
 pub async fn delete(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     who: &Who,
     now: DateTime<Utc>,
@@ -296,7 +306,7 @@ pub async fn delete(
 /// The id of the workspace's channel `handle` on `platform`, if it has one.
 pub async fn channel_id(
     db: &Db,
-    workspace: i64,
+    workspace: WorkspaceId,
     platform: crate::domain::Platform,
     handle: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
@@ -312,9 +322,9 @@ pub async fn channel_id(
 /// The user ids among `users` that are not members of the workspace.
 pub async fn not_members(
     tx: &mut Tx,
-    workspace: i64,
-    users: &[i64],
-) -> Result<Vec<i64>, sqlx::Error> {
+    workspace: WorkspaceId,
+    users: &[UserId],
+) -> Result<Vec<UserId>, sqlx::Error> {
     if users.is_empty() {
         return Ok(Vec::new());
     }
@@ -322,7 +332,7 @@ pub async fn not_members(
     sql.bind(workspace)
         .push(" AND user_id IN ")
         .bind_list(users.iter().copied());
-    let members: Vec<(i64,)> = tx.fetch_all(sql).await?;
+    let members: Vec<(UserId,)> = tx.fetch_all(sql).await?;
     Ok(users
         .iter()
         .copied()
@@ -346,7 +356,7 @@ fn summary(actions: &[Action]) -> String {
 /// The audit entry of a rule's change, with the version move every change needs.
 async fn record(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     who: &Who,
     entry: Entry<'_>,
     now: DateTime<Utc>,
@@ -357,7 +367,7 @@ async fn record(
 
 /// Every change of a workspace's rules moves its version on, in the same transaction, so that
 /// each instance knows to compile them again before it decides the next message.
-async fn changed(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
+async fn changed(tx: &mut Tx, workspace: WorkspaceId) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("UPDATE workspaces SET rules_version = rules_version + 1 WHERE id = ");
     sql.bind(workspace);
     tx.execute(sql).await.map(|_| ())
@@ -367,7 +377,7 @@ async fn changed(tx: &mut Tx, workspace: i64) -> Result<(), sqlx::Error> {
 /// the platform's words for the rules page. A person switching it on again clears them.
 pub async fn pause_for_platform(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: i64,
     reason: &str,
     now: DateTime<Utc>,

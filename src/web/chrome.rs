@@ -5,6 +5,7 @@ use crate::accounts::workspaces::{self, Membership};
 use crate::auth::Visitor;
 use crate::auth::sessions::Session;
 use crate::domain::Role;
+use crate::ids::WorkspaceId;
 use crate::storage::Db;
 
 pub struct Chrome {
@@ -12,7 +13,7 @@ pub struct Chrome {
     pub email: String,
     pub csrf: String,
     pub workspaces: Vec<Membership>,
-    pub current: Option<i64>,
+    pub current: Option<WorkspaceId>,
     pub current_name: String,
     pub role: Option<Role>,
     pub is_admin: bool,
@@ -78,7 +79,7 @@ impl Chrome {
         self.at_least(Role::Owner)
     }
 
-    pub fn is_current(&self, id: &i64) -> bool {
+    pub fn is_current(&self, id: &WorkspaceId) -> bool {
         self.current == Some(*id)
     }
 

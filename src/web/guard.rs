@@ -63,7 +63,7 @@ async fn api_caller(state: &AppState, headers: &HeaderMap, need: Role) -> Result
         let (db, id) = (state.db.clone(), token.id);
         tokio::spawn(async move {
             if let Err(e) = tokens::touch(&db, id, now).await {
-                tracing::warn!(error = %e, token = id, "cannot record token use");
+                tracing::warn!(error = %e, token = %id, "cannot record token use");
             }
         });
     }

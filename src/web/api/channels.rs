@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::connectors::channels::{self, ChannelView, read_change};
 use crate::connectors::verification;
 use crate::error::{ApiResult, AppError};
+use crate::ids::WorkspaceId;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -22,7 +23,7 @@ use crate::state::AppState;
 /// answers for another account, or that the platform refuses, is a 422 and nothing is saved.
 pub(crate) async fn ask(
     state: &AppState,
-    workspace: i64,
+    workspace: WorkspaceId,
     id: Option<i64>,
     change: &channels::Change,
 ) -> Result<Option<verification::Asked>, AppError> {

@@ -1,6 +1,7 @@
 //! `/api/v1/engagement/…`: a video's ER over time with its replies, a channel's account figures
 //! and comparisons, and the channel's per-video table as CSV.
 
+use crate::ids::{ChannelId, VideoId};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 pub async fn video(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<VideoId>,
 ) -> ApiResult<Json<read::VideoFigures>> {
     let figures = read::video(&state.db, caller.workspace, id)
         .await?
@@ -64,7 +65,7 @@ fn posts(q: &Posts) -> Result<usize, AppError> {
 pub async fn channel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
     Query(q): Query<Posts>,
 ) -> ApiResult<Json<read::ChannelFigures>> {
     let posts = posts(&q)?;
@@ -87,7 +88,7 @@ pub async fn channel(
 pub async fn videos_csv(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
 ) -> ApiResult<Response> {
     videos_csv_of(&state, &caller, id).await
 }
@@ -96,7 +97,7 @@ pub async fn videos_csv(
 pub(crate) async fn videos_csv_of(
     state: &AppState,
     caller: &Caller,
-    id: i64,
+    id: ChannelId,
 ) -> Result<Response, AppError> {
     let figures = read::channel(
         &state.db,

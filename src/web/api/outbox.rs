@@ -1,5 +1,6 @@
 //! `/api/v1/outbox`: what was sent or waits to be, by state; retrying and cancelling rows.
 
+use crate::ids::OutboxId;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ pub struct OutboxPage {
 /// Where an outbox row stands after a person's retry or cancel.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RowState {
-    id: i64,
+    id: OutboxId,
     state: Delivery,
 }
 
@@ -80,11 +81,11 @@ pub struct RowState {
         (status = 409, description = "The row is in no state to retry", body = crate::error::ErrorBody),
     ),
 )]
-#[instrument(skip_all, fields(row = id))]
+#[instrument(skip_all, fields(row = %id))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<OutboxId>,
 ) -> ApiResult<Json<RowState>> {
     let mut tx = state.db.begin().await?;
     manage::retry(
@@ -115,11 +116,11 @@ pub async fn retry(
         (status = 409, description = "The row is in no state to cancel", body = crate::error::ErrorBody),
     ),
 )]
-#[instrument(skip_all, fields(row = id))]
+#[instrument(skip_all, fields(row = %id))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<OutboxId>,
 ) -> ApiResult<Json<RowState>> {
     let mut tx = state.db.begin().await?;
     manage::cancel(

@@ -14,6 +14,7 @@ use crate::automation::stats;
 use crate::automation::verdicts::{Pasted, try_with_verdicts};
 use crate::domain::{Kind, Platform};
 use crate::error::{ApiResult, AppError, Problem};
+use crate::ids::{UserId, WorkspaceId};
 use crate::rules::action::Action;
 use crate::rules::definition::{Draft, read_rule};
 use crate::rules::trial::Sample;
@@ -230,7 +231,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppError> {
+async fn stored(state: &AppState, workspace: WorkspaceId, id: i64) -> Result<Value, AppError> {
     let rule = store::get(&state.db, workspace, id)
         .await?
         .ok_or(AppError::NotFound("rule"))?;
@@ -241,10 +242,10 @@ async fn stored(state: &AppState, workspace: i64, id: i64) -> Result<Value, AppE
 /// An `assign` action must name a member of this workspace.
 pub(crate) async fn members_only(
     tx: &mut Tx,
-    workspace: i64,
+    workspace: WorkspaceId,
     draft: &Draft,
 ) -> Result<(), AppError> {
-    let assigned: Vec<(usize, i64)> = draft
+    let assigned: Vec<(usize, UserId)> = draft
         .actions
         .iter()
         .enumerate()
@@ -253,7 +254,7 @@ pub(crate) async fn members_only(
             _ => None,
         })
         .collect();
-    let users: Vec<i64> = assigned.iter().map(|(_, u)| *u).collect();
+    let users: Vec<UserId> = assigned.iter().map(|(_, u)| *u).collect();
     let missing = store::not_members(tx, workspace, &users).await?;
     let problems: Vec<Problem> = assigned
         .iter()

@@ -12,7 +12,7 @@ use crate::accounts::members;
 use crate::auth::Caller;
 use crate::domain::Status;
 use crate::error::{ApiResult, AppError};
-use crate::ids::{MessageId, ThreadId};
+use crate::ids::{MessageId, ThreadId, UserId};
 use crate::inbox::actions::{self, label_name, queue_reply, reply_target, reply_text};
 use crate::inbox::filter::{FilterParams, StatusFilter, ThreadFilter};
 use crate::inbox::model::{MessageView, ThreadView};
@@ -130,12 +130,12 @@ pub struct ThreadChange {
     /// A member's user id, or `null` to unassign; absent leaves it as it is.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
-    assignee: Option<Option<i64>>,
+    assignee: Option<Option<UserId>>,
 }
 
 /// Tells `"assignee": null` (unassign) apart from no `assignee` at all.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<UserId>>, D::Error> {
+    Option::<UserId>::deserialize(d).map(Some)
 }
 
 #[utoipa::path(

@@ -13,6 +13,7 @@ use crate::auth::{Visitor, password, sessions, throttle};
 use crate::config::Secret;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::ids::WorkspaceId;
 use crate::state::AppState;
 use crate::web::guard::ClientAddress;
 use crate::web::{Chrome, Page, PageResult, see_other};
@@ -108,13 +109,13 @@ pub async fn change_password(
     let hash = password::hash(&form.new).await?;
     users::set_password(&state.db, user.id, &hash, now).await?;
     sessions::end_others(&state.db, user.id, &session.key).await?;
-    tracing::info!(user = user.id, "password changed");
+    tracing::info!(user = %user.id, "password changed");
     Ok(see_other("/account?changed=1"))
 }
 
 #[derive(Deserialize)]
 pub struct SwitchForm {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 }
 
 pub async fn switch_workspace(

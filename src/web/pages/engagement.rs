@@ -2,6 +2,7 @@
 //! drawn, the fake-follower warning if any, how replied videos compare, and a table of recent
 //! videos sortable by ER, organic ER, coverage, response time and impact.
 
+use crate::ids::ChannelId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -21,7 +22,7 @@ const SCALE_WIDTH: f64 = 600.0;
 
 #[derive(Deserialize, Default)]
 pub struct EngagementQuery {
-    channel: Option<i64>,
+    channel: Option<ChannelId>,
     posts: Option<usize>,
     sort: Option<String>,
 }
@@ -31,7 +32,7 @@ pub struct EngagementQuery {
 pub struct EngagementTemplate {
     chrome: Chrome,
     channels: Vec<ChannelRow>,
-    current: Option<i64>,
+    current: Option<ChannelId>,
     posts: usize,
     sort: String,
     figures: Option<ChannelFigures>,
@@ -55,7 +56,7 @@ impl EngagementTemplate {
     fn pct_of(&self, v: &f64) -> String {
         view::percent(Some(*v))
     }
-    fn is_current(&self, id: &i64) -> bool {
+    fn is_current(&self, id: &ChannelId) -> bool {
         self.current == Some(*id)
     }
     /// What the comparisons lose when videos came without `published_at`: their age then
@@ -207,7 +208,7 @@ pub async fn show(
 pub async fn videos_csv(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<ChannelId>,
 ) -> PageResult<Response> {
     Ok(crate::web::api::engagement::videos_csv_of(&state, &caller, id).await?)
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::{Caller, Visitor};
 use crate::domain::{Platform, Status};
 use crate::error::AppError;
-use crate::ids::ThreadId;
+use crate::ids::{ThreadId, UserId};
 use crate::inbox::actions::set_status;
 use crate::inbox::filter::{FilterParams, StatusFilter, ThreadFilter};
 use crate::inbox::model::ThreadView;
@@ -34,7 +34,7 @@ pub struct FilterValues {
 }
 
 impl FilterValues {
-    fn new(f: &ThreadFilter, me: Option<i64>) -> Self {
+    fn new(f: &ThreadFilter, me: Option<UserId>) -> Self {
         let opt = |v: Option<&str>| v.unwrap_or_default().to_owned();
         FilterValues {
             q: opt(f.q.as_deref()),

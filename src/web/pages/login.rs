@@ -162,7 +162,7 @@ pub async fn sign_in(
         sessions::end(&state.db, &digest(old)).await?;
     }
     let id = sessions::start(&state.db, user.id, now).await?;
-    tracing::info!(user = user.id, "signed in");
+    tracing::info!(user = %user.id, "signed in");
     let secure = cookies::secure(&state.config, &headers);
     let mut response = see_other(safe_return_path(Some(&form.next)));
     let lifetime = sessions::LIFETIME.num_seconds();

@@ -1,5 +1,6 @@
 //! `/members` (owners): who belongs to the workspace, with which role.
 
+use crate::ids::UserId;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -23,7 +24,7 @@ pub struct MembersTemplate {
     chrome: Chrome,
     members: Vec<Member>,
     roles: Vec<(&'static str, &'static str)>,
-    me: i64,
+    me: UserId,
     /// After adding someone new: their email and first password, shown this once.
     created: Option<(String, String)>,
 }
@@ -118,7 +119,7 @@ pub struct RoleForm {
 pub async fn set_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path(user): Path<i64>,
+    Path(user): Path<UserId>,
     Form(form): Form<RoleForm>,
 ) -> PageResult<Response> {
     let role = parse_role(&form.role)?;
@@ -138,7 +139,7 @@ pub async fn set_role(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path(user): Path<i64>,
+    Path(user): Path<UserId>,
 ) -> PageResult<Response> {
     let who = Who::from(&caller);
     members::remove(&state.db, caller.workspace, user, &who, crate::clock::now()).await?;

@@ -1,5 +1,6 @@
 //! `/outbox`: what was sent and what waits, by state, with retry and cancel for agents.
 
+use crate::ids::OutboxId;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -115,7 +116,7 @@ fn back(form: &Back) -> String {
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<OutboxId>,
     Form(form): Form<Back>,
 ) -> PageResult<Response> {
     let mut tx = state.db.begin().await?;
@@ -135,7 +136,7 @@ pub async fn retry(
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<OutboxId>,
     Form(form): Form<Back>,
 ) -> PageResult<Response> {
     let mut tx = state.db.begin().await?;

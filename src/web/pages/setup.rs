@@ -138,7 +138,7 @@ pub async fn create(
             return Err(e.into());
         }
     };
-    tracing::info!(user = id, "first account created through the setup link");
+    tracing::info!(user = %id, "first account created through the setup link");
     let session = sessions::start(&state.db, id, now).await?;
     let secure = cookies::secure(&state.config, &headers);
     let mut response = see_other("/");

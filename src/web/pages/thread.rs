@@ -12,7 +12,7 @@ use crate::accounts::members::{self, Member};
 use crate::auth::{Caller, Visitor};
 use crate::domain::{Direction, Kind, Platform, Role, Source, State as Delivery, Status};
 use crate::error::AppError;
-use crate::ids::ThreadId;
+use crate::ids::{ThreadId, UserId};
 use crate::inbox::actions::{self, label_name, queue_reply, reply_target, reply_text};
 use crate::inbox::model::{MessageView, ThreadView};
 use crate::inbox::read::{get_thread, label_names, list_messages};
@@ -39,7 +39,7 @@ pub struct ThreadHead {
     author_external_id: Option<String>,
     labels: Vec<String>,
     max_reply_chars: Option<usize>,
-    assignee_id: Option<i64>,
+    assignee_id: Option<UserId>,
     assignee: Option<String>,
 }
 
@@ -377,6 +377,7 @@ pub async fn assign(
         "" => None,
         id => Some(
             id.parse::<i64>()
+                .map(UserId)
                 .map_err(|_| AppError::field("assignee", "must be a member's user id"))?,
         ),
     };

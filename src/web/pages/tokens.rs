@@ -1,5 +1,6 @@
 //! `/tokens` (admins): the workspace's API tokens; a new one is shown once.
 
+use crate::ids::TokenId;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -16,7 +17,7 @@ use crate::web::view::full_time;
 use crate::web::{Chrome, Page, PageResult, no_store, see_other};
 
 pub struct TokenItem {
-    id: i64,
+    id: TokenId,
     name: String,
     scope: String,
     prefix: String,
@@ -107,7 +108,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<TokenId>,
 ) -> PageResult<Response> {
     let who = Who::from(&caller);
     tokens::revoke(&state.db, caller.workspace, id, &who, crate::clock::now())

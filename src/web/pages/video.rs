@@ -1,6 +1,7 @@
 //! `/videos/{id}`: one video's ER and organic ER over time as a chart with our replies marked
 //! on the time axis, what the replies did within this video, and its latest comments.
 
+use crate::ids::VideoId;
 use askama::Template;
 use axum::extract::{Path, State};
 
@@ -77,7 +78,7 @@ pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
     visitor: Visitor,
-    Path(id): Path<i64>,
+    Path(id): Path<VideoId>,
 ) -> PageResult<Page<VideoTemplate>> {
     let f = read::video(&state.db, caller.workspace, id)
         .await?

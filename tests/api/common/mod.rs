@@ -16,6 +16,7 @@ use unibox::accounts::audit::Who;
 use unibox::accounts::{members, users, workspaces};
 use unibox::auth::{password, tokens};
 use unibox::config::Secret;
+use unibox::ids::WorkspaceId;
 use unibox::{AppState, Config, storage};
 
 pub use unibox::domain::{Role, Scope};
@@ -198,7 +199,7 @@ impl TestServer {
             .unwrap();
         members::add(
             &self.db,
-            workspace,
+            WorkspaceId(workspace),
             id,
             email,
             role,
@@ -207,7 +208,7 @@ impl TestServer {
         )
         .await
         .unwrap();
-        id
+        id.0
     }
 
     /// A new workspace, by short name.
@@ -220,13 +221,14 @@ impl TestServer {
         )
         .await
         .unwrap()
+        .0
     }
 
     /// A new API token of `workspace`.
     pub async fn token_for(&self, workspace: i64, scope: Scope) -> String {
         let (_, secret) = tokens::create(
             &self.db,
-            workspace,
+            WorkspaceId(workspace),
             "test token",
             scope,
             &Who::command_line(),
