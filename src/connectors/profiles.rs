@@ -18,11 +18,6 @@ pub struct Profile {
     pub name: Option<String>,
 }
 
-/// Whether `platform` names a DM's sender only on request.
-pub fn asked_for(platform: Platform) -> bool {
-    matches!(platform, Platform::Instagram | Platform::Facebook)
-}
-
 /// Asks `platform` for the profile of `person` (their id scoped to the account whose
 /// `token` is given).
 pub async fn profile(

@@ -372,16 +372,10 @@ impl ReadBudget for Limits {
             ..
         } = outcome
         {
-            let mut s = self.state();
-            let per_minute = if endpoint == PROFILE_READS {
-                META_PROFILES_PER_MINUTE
-            } else {
-                TIKTOK_PER_MINUTE
-            };
-            s.reads
-                .entry((channel, endpoint))
-                .or_insert_with(|| read_window(per_minute))
-                .fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
+            // Only a metered endpoint has a window, made by the `take_read` before its call.
+            if let Some(window) = self.state().reads.get_mut(&(channel, endpoint)) {
+                window.fill_until(now + after.unwrap_or(DEFAULT_BACKOFF).min(LONGEST_HOLD));
+            }
         }
     }
 }

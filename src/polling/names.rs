@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::Poller;
 use crate::connectors::calls::{Outcome, ReadBudget, Refusal};
 use crate::connectors::channels::{Connected, connected};
-use crate::connectors::profiles::{PROFILE_READS, Profile, asked_for, profile};
+use crate::connectors::profiles::{PROFILE_READS, Profile, profile};
 use crate::domain::Platform;
 use crate::storage::Sql;
 
@@ -25,7 +25,6 @@ const ASK_AGAIN: chrono::Duration = chrono::Duration::days(7);
 pub async fn name_contacts(p: &Poller) -> usize {
     let mut named = 0;
     for platform in [Platform::Instagram, Platform::Facebook] {
-        debug_assert!(asked_for(platform));
         let channels = match connected(&p.db, platform, None).await {
             Ok(c) => c,
             Err(e) => {
@@ -65,7 +64,10 @@ async fn name_channel(
     let unnamed: Vec<(i64, String)> = p.db.fetch_all(sql).await?;
     let mut named = 0;
     for (contact, person) in unnamed {
-        if channel.own_author_id.as_deref() == Some(person.as_str()) || p.stopping() {
+        if p.stopping() {
+            break;
+        }
+        if channel.own_author_id.as_deref() == Some(person.as_str()) {
             continue;
         }
         if p.limits

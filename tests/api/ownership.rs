@@ -170,16 +170,7 @@ async fn claiming_an_account_takes_its_token(s: &TestServer, sim: &Sim) {
     let big = "7385350567722409901";
     seed(sim, big, "6900000000000000001", "Nice", None);
     let body = notice(big, "insert");
-    let (status, answer) = deliver(
-        s,
-        &body,
-        Some(unibox::connectors::signature::sign_tiktok(
-            crate::tiktok::SECRET,
-            &body,
-            crate::tiktok::now(),
-        )),
-    )
-    .await;
+    let (status, answer) = deliver(s, &body, crate::tiktok::signed(&body)).await;
     assert_eq!(
         (status, answer["created"].as_i64()),
         (200, Some(1)),
@@ -336,16 +327,7 @@ async fn both_proved_both_receive(s: &TestServer, sim: &Sim) {
     let big = "7385350567722409902";
     seed(sim, big, "6900000000000000001", "Nice", None);
     let body = notice(big, "insert");
-    let (_, answer) = deliver(
-        s,
-        &body,
-        Some(unibox::connectors::signature::sign_tiktok(
-            crate::tiktok::SECRET,
-            &body,
-            crate::tiktok::now(),
-        )),
-    )
-    .await;
+    let (_, answer) = deliver(s, &body, crate::tiktok::signed(&body)).await;
     assert_eq!(answer["created"], 2, "{answer}");
     assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (2, 2));
 }
@@ -393,21 +375,14 @@ async fn one_refused_keeps_no_other_from_a_comment(s: &TestServer, sim: &Sim) {
     let big = "7385350567722409903";
     seed(sim, big, "6900000000000000001", "Nice", None);
     let body = notice(big, "insert");
-    let sign = |body: &[u8]| {
-        let secret = crate::tiktok::SECRET;
-        let now = crate::tiktok::now();
-        Some(unibox::connectors::signature::sign_tiktok(
-            secret, body, now,
-        ))
-    };
-    let (status, answer) = deliver(s, &body, sign(&body)).await;
+    let (status, answer) = deliver(s, &body, crate::tiktok::signed(&body)).await;
     assert!(
         status >= 500,
         "delivered again by TikTok: {status} {answer}"
     );
     assert_eq!((messages_of(s, 1).await, messages_of(s, b).await), (0, 1));
     refuse_messages_of(s, 1, false).await;
-    let (status, answer) = deliver(s, &body, sign(&body)).await;
+    let (status, answer) = deliver(s, &body, crate::tiktok::signed(&body)).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         (answer["created"].clone(), answer["duplicates"].clone()),

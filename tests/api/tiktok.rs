@@ -43,6 +43,11 @@ pub fn notice(comment: &str, action: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A TikTok signature of `body` with the app's secret, made now.
+pub fn signed(body: &[u8]) -> Option<String> {
+    Some(sign_tiktok(SECRET, body, now()))
+}
+
 pub async fn deliver(s: &TestServer, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut r = s
         .anonymous()
